@@ -1,1 +1,5 @@
-pub fn x(){}
+//! rehearsal: scenarios, strategy matrices, sweeps, metrics and reports.
+
+pub mod scenario;
+pub mod strategy;
+pub mod summary;

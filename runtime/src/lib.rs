@@ -1,1 +1,4 @@
-pub fn x(){}
+//! rehearsal-runtime: a sans-IO actor runtime.
+
+mod mailbox;
+pub use mailbox::OverflowPolicy;

@@ -1,1 +1,3 @@
-pub fn x(){}
+//! rehearsal-sim: the deterministic kernel and world models.
+
+pub mod dist;

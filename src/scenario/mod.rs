@@ -1,0 +1,4 @@
+//! Scenario files: TOML in, a checked [`Scenario`] out.
+
+mod model;
+pub use model::*;

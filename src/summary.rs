@@ -1,0 +1,75 @@
+//! The result of one run, as `run --json` prints it and as reports read it.
+//!
+//! The field names are a contract that scripts read: add fields, never
+//! rename or remove one.
+
+use serde::{Deserialize, Serialize};
+
+use crate::strategy::Strategy;
+
+/// One run: one scenario, one seed, one strategy combination.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunSummary {
+    pub scenario: String,
+    pub seed: u64,
+    pub strategy: Strategy,
+    /// The run's trace hash, as 16 lower-case hex digits.
+    pub trace_hash: String,
+    /// Events the kernel processed.
+    pub events: u64,
+    /// Simulated time at the end of the run, seconds.
+    pub sim_time_s: f64,
+    pub requests: RequestCounts,
+    /// Latency of answered requests, from arrival (intended start) to answer.
+    pub latency_ms: LatencyMs,
+    /// Succeeded requests per simulated second of the arrival window.
+    pub throughput_per_s: f64,
+    /// Service calls made, including retries.
+    pub calls: CallCounts,
+    /// Token use and what it cost.
+    pub tokens: TokenCounts,
+    /// Messages the runtime dropped or bounced (mailbox overflow, dead
+    /// actors), and late replies discarded after their ask timed out.
+    pub dropped_messages: u64,
+    pub late_replies: u64,
+    /// Succeeded requests per simulated second, one bucket per second of the
+    /// run, for the throughput-over-time chart.
+    pub throughput_timeline: Vec<u32>,
+}
+
+/// Request accounting: `arrived = succeeded + failed + in_flight` always.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestCounts {
+    pub arrived: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    pub in_flight: u64,
+}
+
+/// Latency percentiles in milliseconds (HdrHistogram, 3 significant figures).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LatencyMs {
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
+    pub mean: f64,
+}
+
+/// Calls to external services, retries included.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallCounts {
+    pub llm: u64,
+    pub tool: u64,
+    pub retries: u64,
+    pub errors: u64,
+    pub timeouts: u64,
+}
+
+/// Tokens sent to and received from LLM services, and their cost.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TokenCounts {
+    pub input: u64,
+    pub output: u64,
+}
