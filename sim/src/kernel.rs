@@ -355,7 +355,7 @@ impl<A: Actor, W: World<A::Msg>> Sim<A, W> {
                 due: fmt_nanos(due),
             });
         }
-        if k.queue.len() > k.limits.max_queued_events {
+        if k.queue.len() > k.limits.max_queued_events || k.queue.is_exhausted() {
             return Err(SimError::QueueLimit {
                 limit: k.limits.max_queued_events,
                 at: fmt_nanos(k.now),

@@ -104,6 +104,11 @@ impl Trace {
     /// Fold one event: its kind, time, two identifying words and a payload
     /// that is hashed through [`Hash`]. `describe` is called only when
     /// recording.
+    ///
+    /// The fields are first combined with independent multiplies (which the
+    /// CPU runs in parallel), then folded into the running hash with one
+    /// dependent multiply: a chain of one multiply per word would make the
+    /// trace the slowest part of the event loop.
     #[inline]
     pub fn event<P: Hash + ?Sized>(
         &mut self,
@@ -114,11 +119,13 @@ impl Trace {
         payload: &P,
         describe: impl FnOnce() -> String,
     ) {
-        self.word(kind as u64);
-        self.word(time);
-        self.word(a);
-        self.word(b);
-        payload.hash(&mut FoldHasher(self));
+        let mut payload_hash = PayloadHasher(kind as u64);
+        payload.hash(&mut payload_hash);
+        let fields = time.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            ^ a.wrapping_mul(0xC2B2_AE3D_27D4_EB4F).rotate_left(17)
+            ^ b.wrapping_mul(0x1656_67B1_9E37_79F9).rotate_left(41)
+            ^ payload_hash.0;
+        self.word(fields);
         self.events += 1;
         if let Some(record) = self.record.as_mut() {
             let hash = fmix64(self.hash);
@@ -132,41 +139,48 @@ impl Trace {
     }
 }
 
-/// Feeds `Hash` output straight into the trace hash, word by word.
-struct FoldHasher<'a>(&'a mut Trace);
+/// Hashes an event's payload (Fx-style: rotate, xor, multiply per word).
+struct PayloadHasher(u64);
 
-impl Hasher for FoldHasher<'_> {
+impl PayloadHasher {
+    #[inline]
+    fn word(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
+    }
+}
+
+impl Hasher for PayloadHasher {
     fn finish(&self) -> u64 {
-        self.0.hash
+        self.0
     }
 
     fn write(&mut self, bytes: &[u8]) {
         for chunk in bytes.chunks(8) {
             let mut buf = [0u8; 8];
             buf[..chunk.len()].copy_from_slice(chunk);
-            self.0.word(u64::from_le_bytes(buf));
+            self.word(u64::from_le_bytes(buf));
         }
     }
 
     #[inline]
     fn write_u8(&mut self, i: u8) {
-        self.0.word(i as u64);
+        self.word(i as u64);
     }
     #[inline]
     fn write_u16(&mut self, i: u16) {
-        self.0.word(i as u64);
+        self.word(i as u64);
     }
     #[inline]
     fn write_u32(&mut self, i: u32) {
-        self.0.word(i as u64);
+        self.word(i as u64);
     }
     #[inline]
     fn write_u64(&mut self, i: u64) {
-        self.0.word(i);
+        self.word(i);
     }
     #[inline]
     fn write_usize(&mut self, i: usize) {
-        self.0.word(i as u64);
+        self.word(i as u64);
     }
 }
 
