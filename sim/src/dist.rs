@@ -75,7 +75,11 @@ impl Dist {
     #[inline]
     pub fn sample_u64<R: Rng + ?Sized>(&self, rng: &mut R) -> u64 {
         let x = self.sample(rng);
-        if x >= u64::MAX as f64 { u64::MAX } else { libm::round(x) as u64 }
+        if x >= u64::MAX as f64 {
+            u64::MAX
+        } else {
+            libm::round(x) as u64
+        }
     }
 }
 
@@ -173,7 +177,11 @@ mod tests {
         let v = sorted_samples(d, n);
         let mean = v.iter().sum::<f64>() / n as f64;
         let rel = |a: f64, b: f64| ((a - b) / b).abs();
-        assert!(rel(mean, d.mean()) < tolerance, "{d:?}: mean {mean} vs {}", d.mean());
+        assert!(
+            rel(mean, d.mean()) < tolerance,
+            "{d:?}: mean {mean} vs {}",
+            d.mean()
+        );
         for q in [0.5, 0.9, 0.99] {
             let got = v[(q * n as f64) as usize];
             let want = d.quantile(q);
@@ -183,8 +191,20 @@ mod tests {
 
     #[test]
     fn samples_match_closed_forms() {
-        check(&Dist::Uniform { min: 10.0, max: 30.0 }, 0.01);
-        check(&Dist::Normal { mean: 100.0, std_dev: 10.0 }, 0.01);
+        check(
+            &Dist::Uniform {
+                min: 10.0,
+                max: 30.0,
+            },
+            0.01,
+        );
+        check(
+            &Dist::Normal {
+                mean: 100.0,
+                std_dev: 10.0,
+            },
+            0.01,
+        );
         check(&Dist::Exponential { mean: 250.0 }, 0.02);
         check(&Dist::lognormal_from_median_p99(450.0, 4000.0), 0.03);
     }
@@ -200,7 +220,10 @@ mod tests {
     fn constant_is_constant_and_never_negative() {
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         assert_eq!(Dist::Constant { value: 5.0 }.sample_u64(&mut rng), 5);
-        let n = Dist::Normal { mean: 0.0, std_dev: 1.0 };
+        let n = Dist::Normal {
+            mean: 0.0,
+            std_dev: 1.0,
+        };
         assert!((0..1000).all(|_| n.sample(&mut rng) >= 0.0));
     }
 }
