@@ -84,10 +84,14 @@ pub fn render(cmp: &Comparison, charts: &[&str]) -> String {
         .iter()
         .map(|(m, s)| best_indices(m.better, &means(s)))
         .collect();
+    let column_decimals: Vec<usize> = overview
+        .iter()
+        .map(|(_, s)| decimals(means(s).into_iter().flatten()))
+        .collect();
     for (i, label) in labels.iter().enumerate() {
         let _ = write!(out, "| {} |", code(label));
-        for ((_, s), best) in overview.iter().zip(&bests) {
-            let cell = s[i].map_or_else(|| "—".to_owned(), |s| num(s.mean));
+        for (((_, s), best), &d) in overview.iter().zip(&bests).zip(&column_decimals) {
+            let cell = s[i].map_or_else(|| "—".to_owned(), |s| fixed(s.mean, d));
             let _ = write!(out, " {} |", bold_if(best.contains(&i), &cell));
         }
         out.push('\n');
@@ -111,21 +115,22 @@ pub fn render(cmp: &Comparison, charts: &[&str]) -> String {
         let _ = writeln!(out, "| strategy | mean | 95% CI | std dev | n |");
         let _ = writeln!(out, "|---|---:|---:|---:|---:|");
         let best = best_indices(m.better, &means(per_strategy));
+        let d = decimals(means(per_strategy).into_iter().flatten());
         for (i, (label, s)) in labels.iter().zip(per_strategy).enumerate() {
             let is_best = best.contains(&i);
             let label = bold_if(is_best, &code(label));
             match s {
                 Some(s) => {
                     let ci = if s.has_interval() {
-                        format!("[{}, {}]", num(s.ci95_low), num(s.ci95_high))
+                        format!("[{}, {}]", fixed(s.ci95_low, d), fixed(s.ci95_high, d))
                     } else {
                         "— (n=1)".to_owned()
                     };
                     let _ = writeln!(
                         out,
                         "| {label} | {} | {ci} | {} | {} |",
-                        bold_if(is_best, &num(s.mean)),
-                        num(s.std_dev),
+                        bold_if(is_best, &fixed(s.mean, d)),
+                        fixed(s.std_dev, d),
                         s.n
                     );
                 }
@@ -139,8 +144,13 @@ pub fn render(cmp: &Comparison, charts: &[&str]) -> String {
 
     // Per-seed tables: strategies as columns.
     let _ = writeln!(out, "## Per seed\n");
+    let d = decimals(
+        cmp.results
+            .iter()
+            .flat_map(|sr| sr.runs.iter().map(|r| r.latency_ms.p99)),
+    );
     per_seed_table(&mut out, cmp, &labels, "p99 latency (ms)", |r| {
-        num(r.latency_ms.p99)
+        fixed(r.latency_ms.p99, d)
     });
     per_seed_table(&mut out, cmp, &labels, "Success rate", |r| {
         success_rate(r).map_or_else(|| "—".to_owned(), |v| format!("{:.1}%", v * 100.0))
@@ -215,22 +225,31 @@ fn bold_if(bold: bool, s: &str) -> String {
     }
 }
 
-/// Fixed, deterministic formatting with precision that suits the magnitude.
-pub fn num(x: f64) -> String {
-    if !x.is_finite() {
-        return "—".to_owned();
-    }
-    let a = x.abs();
-    if a == 0.0 {
-        "0".to_owned()
-    } else if a >= 1000.0 {
-        format!("{x:.0}")
-    } else if a >= 100.0 {
-        format!("{x:.1}")
-    } else if a >= 1.0 {
-        format!("{x:.2}")
+/// Decimal places for a column of values, from the largest magnitude, so a
+/// column shares one precision (about four significant digits).
+pub fn decimals(values: impl IntoIterator<Item = f64>) -> usize {
+    let max = values
+        .into_iter()
+        .filter(|v| v.is_finite())
+        .map(f64::abs)
+        .fold(0.0, f64::max);
+    if max >= 1000.0 || max == 0.0 {
+        0
+    } else if max >= 100.0 {
+        1
+    } else if max >= 1.0 {
+        2
     } else {
-        format!("{x:.4}")
+        4
+    }
+}
+
+/// `x` with `d` decimals; a dash when not finite.
+pub fn fixed(x: f64, d: usize) -> String {
+    if x.is_finite() {
+        format!("{x:.d$}")
+    } else {
+        "—".to_owned()
     }
 }
 
@@ -288,12 +307,15 @@ mod tests {
         assert!(md.contains("[latency percentiles](latency.svg)"));
         // retry=fixed has the lower p99 (90 vs 110) and the higher success rate.
         let p99 = md
-            .split("### latency_ms.p99 (ms, lower is better)")
+            .split("### latency_ms.p99 (ms), lower is better")
             .nth(1)
             .unwrap();
         let p99 = p99.split("###").next().unwrap();
-        assert!(p99.contains("| **`retry=fixed`** | **90.00** |"), "{p99}");
-        assert!(p99.contains("| `retry=none` | 110.00 |"), "{p99}");
+        assert!(
+            p99.contains("| **`retry=fixed`** | **90.0** | [65.2, 114.8] | 10.0 | 3 |"),
+            "{p99}"
+        );
+        assert!(p99.contains("| `retry=none` | 110.0 |"), "{p99}");
         let sr = md
             .split("### success_rate, higher is better")
             .nth(1)
@@ -310,17 +332,20 @@ mod tests {
         assert!(!llm.contains("**"), "{llm}");
         // Per-seed tables: strategies as columns, seeds as rows.
         assert!(md.contains("| seed | `retry=none` | `retry=fixed` |"));
-        assert!(md.contains("| 2 | 110.0 | 90.00 |"), "{md}");
+        assert!(md.contains("| 2 | 110.0 | 90.0 |"), "{md}");
         assert!(md.contains("| 3 | 94.0% | 100.0% |"), "{md}");
     }
 
     #[test]
     fn numbers() {
-        assert_eq!(num(0.0), "0");
-        assert_eq!(num(0.98), "0.9800");
-        assert_eq!(num(12.345), "12.35");
-        assert_eq!(num(123.45), "123.5");
-        assert_eq!(num(12345.6), "12346");
-        assert_eq!(num(f64::NAN), "—");
+        assert_eq!(decimals([0.0]), 0);
+        assert_eq!(decimals([0.98, 0.5]), 4);
+        assert_eq!(decimals([0.5, 12.3]), 2);
+        assert_eq!(decimals([-123.4, f64::NAN]), 1);
+        assert_eq!(decimals([12345.6]), 0);
+        assert_eq!(fixed(0.98, 4), "0.9800");
+        assert_eq!(fixed(90.0, 1), "90.0");
+        assert_eq!(fixed(12345.6, 0), "12346");
+        assert_eq!(fixed(f64::NAN, 2), "—");
     }
 }
