@@ -9,6 +9,7 @@ mod kernel;
 pub mod net;
 pub mod queue;
 pub mod rng;
+pub mod services;
 pub mod trace;
 pub mod workloads;
 
