@@ -257,7 +257,10 @@ mod tests {
     fn bad_units_and_shapes() {
         let e = parse_duration("5sec").unwrap_err();
         assert!(e.message.contains("unknown unit `sec`"), "{e}");
-        assert!(e.hint.as_deref().unwrap().contains("did you mean `s`?"), "{e}");
+        assert!(
+            e.hint.as_deref().unwrap().contains("did you mean `s`?"),
+            "{e}"
+        );
         let e = parse_duration("5d").unwrap_err();
         assert!(e.hint.as_deref().unwrap().contains("`ms`"), "{e}");
         assert!(parse_duration("").is_err());

@@ -4,6 +4,10 @@
 //! [`ScenarioError`] that points at the offending line and column. The file
 //! format is documented in `docs/scenario.md`.
 
+// `ScenarioError::Invalid` carries the whole diagnostic (several strings);
+// it is built once per failed load, so its size does not matter.
+#![allow(clippy::result_large_err)]
+
 use std::path::Path;
 
 mod duration;

@@ -338,7 +338,9 @@ impl Ctx<'_> {
             if let Some(best) = did_you_mean(key, valid.iter().map(String::as_str)) {
                 hint.push_str(&format!("did you mean `{best}`? "));
             }
-            if (key == "input_tokens" || key == "output_tokens") && table.first().is_some_and(|t| t == "tool") {
+            if (key == "input_tokens" || key == "output_tokens")
+                && table.first().is_some_and(|t| t == "tool")
+            {
                 hint.push_str("token counts apply only to `[llm]`; ");
             }
             if valid.is_empty() {
@@ -375,7 +377,9 @@ impl Ctx<'_> {
                     at,
                     format!("missing required table `[{key}]`"),
                     format!("a `[{key}]` table"),
-                    Some(format!("add a `[{key}]` table, e.g. `[{key}]` then `{body}`")),
+                    Some(format!(
+                        "add a `[{key}]` table, e.g. `[{key}]` then `{body}`"
+                    )),
                 );
             }
             return self.err(
@@ -579,21 +583,21 @@ impl Ctx<'_> {
     fn positive_duration(&self, v: &Spanned<RawDuration>, path: &str) -> Result<u64> {
         let ns = self.duration(v, path)?;
         if ns == 0 {
-            return Err(self.bad(v, path, expected_text(path), Some("use a duration > 0".into())));
+            return Err(self.bad(
+                v,
+                path,
+                expected_text(path),
+                Some("use a duration > 0".into()),
+            ));
         }
         Ok(ns)
     }
 
     /// An integer in `1..=max`.
-    fn positive_int(&self, v: &Spanned<i64>, path: &str, max: u64, what: &str) -> Result<u64> {
+    fn positive_int(&self, v: &Spanned<i64>, path: &str, max: u64, low_hint: &str) -> Result<u64> {
         let n = *v.get_ref();
         if n < 1 {
-            return Err(self.bad(
-                v,
-                path,
-                expected_text(path),
-                Some(format!("{what} must be at least 1")),
-            ));
+            return Err(self.bad(v, path, expected_text(path), Some(low_hint.to_owned())));
         }
         let n = n as u64;
         if n > max {
@@ -601,7 +605,7 @@ impl Ctx<'_> {
                 v,
                 path,
                 expected_text(path),
-                Some(format!("{what} can be at most {max}")),
+                Some(format!("it can be at most {max}")),
             ));
         }
         Ok(n)
@@ -618,7 +622,12 @@ impl Ctx<'_> {
             });
         };
         let max_events = match &raw.max_events {
-            Some(v) => self.positive_int(v, "limits.max_events", i64::MAX as u64, "max_events")?,
+            Some(v) => self.positive_int(
+                v,
+                "limits.max_events",
+                i64::MAX as u64,
+                "max_events must be at least 1",
+            )?,
             None => 50_000_000,
         };
         let max_sim_time_ns = match &raw.max_sim_time {
@@ -645,7 +654,7 @@ impl Ctx<'_> {
                 v,
                 "limits.mailbox_capacity",
                 u64::from(u32::MAX),
-                "mailbox_capacity",
+                "mailbox_capacity must be at least 1 message",
             )? as u32,
             None => 1024,
         };
@@ -676,16 +685,19 @@ impl Ctx<'_> {
 
     fn topology(&self, raw: &RawTopology) -> Result<Topology> {
         let nodes = match &raw.nodes {
-            Some(v) => {
-                self.positive_int(v, "topology.nodes", u64::from(u32::MAX), "a topology needs one node and")? as u32
-            }
+            Some(v) => self.positive_int(
+                v,
+                "topology.nodes",
+                u64::from(u32::MAX),
+                "a topology needs at least 1 node",
+            )? as u32,
             None => 1,
         };
         let agents = self.positive_int(
             &raw.agents,
             "topology.agents",
             u64::from(u32::MAX),
-            "a topology needs one agent and",
+            "a topology needs at least 1 agent",
         )? as u32;
         let network_latency = match raw.network.as_ref().and_then(|n| n.latency.as_ref()) {
             Some(d) => self.dist(d, "topology.network.latency", DistKind::Latency)?,
@@ -805,7 +817,7 @@ impl Ctx<'_> {
                 v,
                 "retry.max_attempts",
                 u64::from(u32::MAX),
-                "max_attempts counts the first attempt, so it",
+                "max_attempts counts the first attempt, so it must be at least 1 (1 = no retries)",
             )? as u32;
         }
         if let Some(v) = &raw.base_delay {
@@ -901,7 +913,12 @@ impl Ctx<'_> {
         Ok(out)
     }
 
-    fn dist<V: DistParam>(&self, raw: &Spanned<RawDist<V>>, path: &str, kind: DistKind) -> Result<Dist> {
+    fn dist<V: DistParam>(
+        &self,
+        raw: &Spanned<RawDist<V>>,
+        path: &str,
+        kind: DistKind,
+    ) -> Result<Dist> {
         let d = raw.get_ref();
         let tag = d.dist.get_ref().as_str();
         let params: [(&str, &Option<Spanned<V>>); 7] = [
@@ -1079,9 +1096,8 @@ fn expected_for(path: &[String]) -> Option<String> {
     let joined = path.join(".");
     let last = path.last().map(String::as_str).unwrap_or("");
     let parent = path.len().checked_sub(2).map(|i| path[i].as_str());
-    let is_latency_dist = joined == "topology.network.latency"
-        || joined == "llm.latency"
-        || joined == "tool.latency";
+    let is_latency_dist =
+        joined == "topology.network.latency" || joined == "llm.latency" || joined == "tool.latency";
     let is_token_dist = joined == "llm.input_tokens" || joined == "llm.output_tokens";
     let in_dist = path.len() >= 2 && {
         let p = path[..path.len() - 1].join(".");
@@ -1278,12 +1294,17 @@ fn choice_hint(got: &str, options: &[&str]) -> String {
     }
 }
 
-/// The closest candidate, if it is close enough to be a likely typo.
+/// The closest candidate, if it is close enough to be a likely typo (a few
+/// edits, or a prefix of at least three characters).
 fn did_you_mean<'a>(got: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     let got_l = got.to_ascii_lowercase();
     let mut best: Option<(usize, &str)> = None;
     for c in candidates {
-        let d = edit_distance(&got_l, c);
+        let d = if got_l.len() >= 3 && c.starts_with(&got_l) {
+            1
+        } else {
+            edit_distance(&got_l, c)
+        };
         let limit = (c.chars().count().max(got.chars().count()) / 3).clamp(1, 3);
         if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
             best = Some((d, c));
@@ -1292,20 +1313,30 @@ fn did_you_mean<'a>(got: &str, candidates: impl Iterator<Item = &'a str>) -> Opt
     best.map(|(_, c)| c)
 }
 
-/// Levenshtein distance over chars.
+/// Edit distance over chars, counting a swap of two neighbours as one edit
+/// (optimal string alignment).
 fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for (i, ca) in a.chars().enumerate() {
-        cur[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+    let w = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * w];
+    for i in 0..=a.len() {
+        for j in 0..=b.len() {
+            d[i * w + j] = if i == 0 || j == 0 {
+                i + j
+            } else {
+                let cost = usize::from(a[i - 1] != b[j - 1]);
+                let mut v = (d[(i - 1) * w + j] + 1)
+                    .min(d[i * w + j - 1] + 1)
+                    .min(d[(i - 1) * w + j - 1] + cost);
+                if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                    v = v.min(d[(i - 2) * w + j - 2] + 1);
+                }
+                v
+            };
         }
-        std::mem::swap(&mut prev, &mut cur);
     }
-    prev[b.len()]
+    d[a.len() * w + b.len()]
 }
 
 /// serde's type names to words.
@@ -1324,7 +1355,7 @@ fn found_display(found: &str) -> String {
     match found {
         "sequence" => "a list".to_owned(),
         "map" => "a table".to_owned(),
-        other => other.replace("floating point", "number").replace("integer", "integer"),
+        other => other.replace("floating point", "number"),
     }
 }
 
