@@ -66,6 +66,8 @@ pub fn parse_duration(text: &str) -> Result<u64, DurationError> {
     }
     if s.chars().any(char::is_whitespace) {
         let joined: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+        // First say what is wrong with the parts themselves (e.g. an unknown unit).
+        parse_duration(&joined)?;
         return Err(err(
             format!("spaces inside duration `{s}`"),
             format!("write the parts together, e.g. \"{joined}\""),
@@ -273,6 +275,11 @@ mod tests {
         assert!(e.message.contains("negative"), "{e}");
         let e = parse_duration("1m 30s").unwrap_err();
         assert!(e.hint.as_deref().unwrap().contains("\"1m30s\""), "{e}");
+        let e = parse_duration("5 minutes").unwrap_err();
+        assert!(
+            e.hint.as_deref().unwrap().contains("did you mean `m`?"),
+            "{e}"
+        );
     }
 
     #[test]

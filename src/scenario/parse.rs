@@ -410,7 +410,10 @@ impl Ctx<'_> {
                 hint = Some(format!("write the number without quotes: {}", inner.trim()));
             }
             if hint.is_none() {
-                hint = example_for(&path).map(|ex| format!("for example: {ex}"));
+                hint = Some(match example_for(&path) {
+                    Some(ex) => format!("for example: {ex}"),
+                    None => "see docs/scenario.md for the type of each key".to_owned(),
+                });
             }
             return self.err(
                 at,
@@ -571,10 +574,13 @@ impl Ctx<'_> {
             RawDuration::Text(t) | RawDuration::Number(t) => t,
         };
         parse_duration(text).map_err(|e| {
+            let segments: Vec<String> = path.split('.').map(str::to_owned).collect();
+            let expected = expected_for(&segments)
+                .unwrap_or_else(|| "a duration such as \"250ms\"".to_owned());
             self.err(
                 v.span().start,
                 format!("invalid duration for `{path}`: {}", e.message),
-                expected_text(path),
+                expected,
                 e.hint,
             )
         })
@@ -1178,6 +1184,7 @@ fn example_for(path: &[String]) -> Option<String> {
     let joined = path.join(".");
     let s = match joined.as_str() {
         "name" => "name = \"quickstart\"",
+        "description" => "description = \"free text\"",
         "seeds" => "seeds = 20",
         "duration" => "duration = \"60s\"",
         "topology" => "[topology] with agents = 16",

@@ -819,3 +819,39 @@ proptest! {
         check_no_panic(&src);
     }
 }
+
+#[test]
+fn network_may_be_a_subtable() {
+    let src = edit(
+        "agents = 16",
+        "agents = 16\n\n[topology.network]\nlatency = { dist = \"constant\", value = \"3ms\" }",
+    );
+    let s = parse(&src, "x.toml").unwrap();
+    assert_eq!(s.topology.network_latency, Dist::Constant { value: 3e6 });
+    let src = edit("agents = 16", "agents = 16\nnetwork = { latncy = 1 }");
+    check(
+        &src,
+        "latncy",
+        0,
+        &["unknown key", "[topology.network]"],
+        &["did you mean `latency`?"],
+    );
+}
+
+#[test]
+#[ignore = "prints sample diagnostics; run with --ignored --nocapture"]
+fn show_samples() {
+    for src in [
+        edit("seeds = 20\n", "seeds = 20\ndescription = 3\n"),
+        edit("name = \"quickstart\"\n", ""),
+        edit("duration = \"60s\"", "duration = \"5 minutes\""),
+        edit("mean = \"250ms\"", "mean = \"250msec\""),
+        format!("{MINIMAL}[strategies]\nbatching = [\"x\"]\n"),
+    ] {
+        println!("{}\n", fail(&src).shown);
+    }
+    println!(
+        "{}",
+        super::super::load(std::path::Path::new("scenarios/nope.toml")).unwrap_err()
+    );
+}
