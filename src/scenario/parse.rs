@@ -545,6 +545,7 @@ impl Ctx<'_> {
                     ));
                 }
                 let mut out: Vec<u64> = Vec::with_capacity(list.len());
+                let mut seen = std::collections::HashSet::with_capacity(list.len());
                 for s in list {
                     let Ok(seed) = u64::try_from(*s.get_ref()) else {
                         return Err(self.bad(
@@ -554,7 +555,7 @@ impl Ctx<'_> {
                             Some("seeds are non-negative integers".into()),
                         ));
                     };
-                    if out.contains(&seed) {
+                    if !seen.insert(seed) {
                         return Err(self.bad(
                             s,
                             "seeds",
