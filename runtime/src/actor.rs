@@ -34,12 +34,7 @@ pub trait Actor: Sized + 'static {
 
     /// The answer to one of this actor's own asks or service calls, or the
     /// reason there is none (timeout, the callee was gone or refused it).
-    fn on_response(
-        &mut self,
-        request: RequestId,
-        response: Response<Self::Msg>,
-        ctx: &mut Ctx<'_, Self>,
-    ) {
+    fn on_response(&mut self, request: RequestId, response: Response<Self::Msg>, ctx: &mut Ctx<'_, Self>) {
         let _ = (request, response, ctx);
     }
 

@@ -16,44 +16,15 @@ pub trait Entropy {
 /// One requested effect.
 #[derive(Debug)]
 pub(crate) enum Effect<A: Actor> {
-    Tell {
-        to: ActorId,
-        msg: A::Msg,
-    },
-    Ask {
-        to: ActorId,
-        msg: A::Msg,
-        request: RequestId,
-        timeout: Nanos,
-    },
-    Reply {
-        to: ReplyTo,
-        msg: A::Msg,
-    },
-    Call {
-        call: ServiceCall,
-        request: RequestId,
-        timeout: Nanos,
-    },
-    SetTimer {
-        timer: TimerId,
-        after: Nanos,
-        tag: u64,
-    },
-    CancelTimer {
-        timer: TimerId,
-    },
-    Spawn {
-        child: ActorId,
-        node: NodeId,
-        actor: A,
-    },
-    Stop {
-        actor: ActorId,
-    },
-    SetAccepting {
-        accepting: bool,
-    },
+    Tell { to: ActorId, msg: A::Msg },
+    Ask { to: ActorId, msg: A::Msg, request: RequestId, timeout: Nanos },
+    Reply { to: ReplyTo, msg: A::Msg },
+    Call { call: ServiceCall, request: RequestId, timeout: Nanos },
+    SetTimer { timer: TimerId, after: Nanos, tag: u64 },
+    CancelTimer { timer: TimerId },
+    Spawn { child: ActorId, node: NodeId, actor: A },
+    Stop { actor: ActorId },
+    SetAccepting { accepting: bool },
 }
 
 /// The handler's view of the world: who it is, what time it is, where the
@@ -133,12 +104,7 @@ impl<A: Actor> Ctx<'_, A> {
     /// after `timeout`, comes back to [`Actor::on_response`] with the returned id.
     pub fn ask(&mut self, to: ActorId, msg: A::Msg, timeout: Nanos) -> RequestId {
         let request = self.ids.next_request();
-        self.effects.push(Effect::Ask {
-            to,
-            msg,
-            request,
-            timeout,
-        });
+        self.effects.push(Effect::Ask { to, msg, request, timeout });
         request
     }
 
@@ -150,24 +116,10 @@ impl<A: Actor> Ctx<'_, A> {
 
     /// Call a service. Its outcome, or a timeout, comes back to
     /// [`Actor::on_response`] as [`crate::Response::Service`].
-    pub fn call(
-        &mut self,
-        service: ServiceId,
-        input_tokens: u32,
-        idempotency_key: u64,
-        timeout: Nanos,
-    ) -> RequestId {
+    pub fn call(&mut self, service: ServiceId, input_tokens: u32, idempotency_key: u64, timeout: Nanos) -> RequestId {
         let request = self.ids.next_request();
-        let call = ServiceCall {
-            service,
-            input_tokens,
-            idempotency_key,
-        };
-        self.effects.push(Effect::Call {
-            call,
-            request,
-            timeout,
-        });
+        let call = ServiceCall { service, input_tokens, idempotency_key };
+        self.effects.push(Effect::Call { call, request, timeout });
         request
     }
 

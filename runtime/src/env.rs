@@ -36,13 +36,7 @@ pub trait Env<M>: Entropy {
 
     /// Start a service call; the driver answers it later with
     /// [`crate::System::complete_call`] (or never: a hang).
-    fn call_service(
-        &mut self,
-        caller: ActorId,
-        node: NodeId,
-        request: RequestId,
-        call: ServiceCall,
-    );
+    fn call_service(&mut self, caller: ActorId, node: NodeId, request: RequestId, call: ServiceCall);
 
     /// Something happened that a run's trace must record.
     fn trace(&mut self, event: TraceEvent<'_, M>);

@@ -20,10 +20,7 @@ impl ActorId {
     /// The address of everything outside the actor system (the workload's
     /// clients). Replies to an ask that came from outside go back to the
     /// driver, not to an actor.
-    pub const EXTERNAL: ActorId = ActorId {
-        index: u32::MAX,
-        generation: u32::MAX,
-    };
+    pub const EXTERNAL: ActorId = ActorId { index: u32::MAX, generation: u32::MAX };
 
     pub(crate) const fn new(index: u32, generation: u32) -> ActorId {
         ActorId { index, generation }

@@ -36,21 +36,14 @@ pub(crate) struct Mailbox<M> {
 
 impl<M> Mailbox<M> {
     pub(crate) fn new() -> Self {
-        Mailbox {
-            queue: VecDeque::new(),
-        }
+        Mailbox { queue: VecDeque::new() }
     }
 
     pub(crate) fn len(&self) -> usize {
         self.queue.len()
     }
 
-    pub(crate) fn offer(
-        &mut self,
-        envelope: Envelope<M>,
-        capacity: u32,
-        policy: OverflowPolicy,
-    ) -> Offer<M> {
+    pub(crate) fn offer(&mut self, envelope: Envelope<M>, capacity: u32, policy: OverflowPolicy) -> Offer<M> {
         if self.queue.len() < capacity as usize {
             self.queue.push_back(envelope);
             return Offer::Queued;
@@ -85,11 +78,7 @@ mod tests {
     use crate::id::ActorId;
 
     fn env(n: u32) -> Envelope<u32> {
-        Envelope {
-            from: ActorId::EXTERNAL,
-            route: Route::Tell,
-            msg: n,
-        }
+        Envelope { from: ActorId::EXTERNAL, route: Route::Tell, msg: n }
     }
 
     fn drain(m: &mut Mailbox<u32>) -> Vec<u32> {
@@ -124,10 +113,7 @@ mod tests {
     #[test]
     fn capacity_zero_refuses_everything() {
         let mut m = Mailbox::new();
-        assert!(matches!(
-            m.offer(env(1), 0, OverflowPolicy::DropOldest),
-            Offer::Refused(_)
-        ));
+        assert!(matches!(m.offer(env(1), 0, OverflowPolicy::DropOldest), Offer::Refused(_)));
         assert_eq!(m.len(), 0);
     }
 }

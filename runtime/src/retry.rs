@@ -35,20 +35,13 @@ impl RetryPolicy {
     /// attempt, or `None` to give up. `random` is one uniform `u64`, used only
     /// by jittered strategies. `not_before` is a server's Retry-After (0 if
     /// none): the delay is never shorter.
-    pub fn next_delay(
-        &self,
-        failed_attempts: u32,
-        random: u64,
-        not_before: Nanos,
-    ) -> Option<Nanos> {
+    pub fn next_delay(&self, failed_attempts: u32, random: u64, not_before: Nanos) -> Option<Nanos> {
         if failed_attempts >= self.max_attempts {
             return None;
         }
         let ceiling = || {
             let shift = failed_attempts.saturating_sub(1).min(63);
-            self.base_delay
-                .saturating_mul(1u64 << shift)
-                .min(self.max_delay)
+            self.base_delay.saturating_mul(1u64 << shift).min(self.max_delay)
         };
         let delay = match self.strategy {
             RetryStrategy::None => return None,
@@ -71,12 +64,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn policy(strategy: RetryStrategy) -> RetryPolicy {
-        RetryPolicy {
-            strategy,
-            max_attempts: 5,
-            base_delay: 100,
-            max_delay: 1_000,
-        }
+        RetryPolicy { strategy, max_attempts: 5, base_delay: 100, max_delay: 1_000 }
     }
 
     #[test]
@@ -88,23 +76,14 @@ mod tests {
     fn exponential_doubles_up_to_the_cap_then_gives_up() {
         let p = policy(RetryStrategy::Exponential);
         let delays: Vec<_> = (1..=5).map(|n| p.next_delay(n, 0, 0)).collect();
-        assert_eq!(
-            delays,
-            vec![Some(100), Some(200), Some(400), Some(800), None]
-        );
-        let capped = RetryPolicy {
-            max_attempts: 10,
-            ..p
-        };
+        assert_eq!(delays, vec![Some(100), Some(200), Some(400), Some(800), None]);
+        let capped = RetryPolicy { max_attempts: 10, ..p };
         assert_eq!(capped.next_delay(6, 0, 0), Some(1_000));
     }
 
     #[test]
     fn retry_after_is_a_floor() {
-        assert_eq!(
-            policy(RetryStrategy::Fixed).next_delay(1, 0, 5_000),
-            Some(5_000)
-        );
+        assert_eq!(policy(RetryStrategy::Fixed).next_delay(1, 0, 5_000), Some(5_000));
     }
 
     proptest! {

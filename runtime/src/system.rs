@@ -25,10 +25,7 @@ pub struct SystemConfig {
 
 impl Default for SystemConfig {
     fn default() -> Self {
-        SystemConfig {
-            mailbox_capacity: 1024,
-            overflow: OverflowPolicy::Reject,
-        }
+        SystemConfig { mailbox_capacity: 1024, overflow: OverflowPolicy::Reject }
     }
 }
 
@@ -130,64 +127,40 @@ impl<A: Actor> System<A> {
     #[inline]
     pub fn is_alive(&self, id: ActorId) -> bool {
         let i = id.index() as usize;
-        i < self.slots.len()
-            && self.slots[i].actor.is_some()
-            && self.ids.generations[i] == id.generation()
+        i < self.slots.len() && self.slots[i].actor.is_some() && self.ids.generations[i] == id.generation()
     }
 
     /// The node `id` runs on, if it is alive.
     pub fn node_of(&self, id: ActorId) -> Option<NodeId> {
-        if self.is_alive(id) {
-            Some(self.slots[id.index() as usize].node)
-        } else {
-            None
-        }
+        if self.is_alive(id) { Some(self.slots[id.index() as usize].node) } else { None }
     }
 
     /// The actor behind `id`, for inspection.
     pub fn actor(&self, id: ActorId) -> Option<&A> {
-        if self.is_alive(id) {
-            self.slots[id.index() as usize].actor.as_ref()
-        } else {
-            None
-        }
+        if self.is_alive(id) { self.slots[id.index() as usize].actor.as_ref() } else { None }
     }
 
     /// The actor behind `id`, to set up or inspect it between events.
     pub fn actor_mut(&mut self, id: ActorId) -> Option<&mut A> {
-        if self.is_alive(id) {
-            self.slots[id.index() as usize].actor.as_mut()
-        } else {
-            None
-        }
+        if self.is_alive(id) { self.slots[id.index() as usize].actor.as_mut() } else { None }
     }
 
     /// Every running actor, in slot order.
     pub fn actors(&self) -> impl Iterator<Item = (ActorId, &A)> + '_ {
-        self.slots.iter().enumerate().filter_map(|(i, s)| {
-            s.actor
-                .as_ref()
-                .map(|a| (ActorId::new(i as u32, self.ids.generations[i]), a))
-        })
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.actor.as_ref().map(|a| (ActorId::new(i as u32, self.ids.generations[i]), a)))
     }
 
     /// Messages waiting in `id`'s mailbox.
     pub fn mailbox_len(&self, id: ActorId) -> usize {
-        if self.is_alive(id) {
-            self.slots[id.index() as usize].mailbox.len()
-        } else {
-            0
-        }
+        if self.is_alive(id) { self.slots[id.index() as usize].mailbox.len() } else { 0 }
     }
 
     /// An envelope reached actor `to` (the driver calls this when its
     /// transit ends).
-    pub fn deliver<E: Env<A::Msg>>(
-        &mut self,
-        env: &mut E,
-        to: ActorId,
-        envelope: Envelope<A::Msg>,
-    ) {
+    pub fn deliver<E: Env<A::Msg>>(&mut self, env: &mut E, to: ActorId, envelope: Envelope<A::Msg>) {
         match envelope.route {
             Route::Reply(request) => {
                 self.resolve(env, to, request, Response::Reply(envelope.msg));
@@ -210,22 +183,13 @@ impl<A: Actor> System<A> {
             return;
         }
         let from = envelope.from;
-        env.trace(TraceEvent::Enqueue {
-            to,
-            from,
-            msg: &envelope.msg,
-        });
-        match slot
-            .mailbox
-            .offer(envelope, self.config.mailbox_capacity, self.config.overflow)
-        {
+        env.trace(TraceEvent::Enqueue { to, from, msg: &envelope.msg });
+        match slot.mailbox.offer(envelope, self.config.mailbox_capacity, self.config.overflow) {
             Offer::Queued => {
                 let len = slot.mailbox.len() as u32;
                 self.stats.mailbox_high_water = self.stats.mailbox_high_water.max(len);
             }
-            Offer::Evicted(oldest) => {
-                self.drop_message(env, to, DropReason::MailboxDroppedOldest, &oldest)
-            }
+            Offer::Evicted(oldest) => self.drop_message(env, to, DropReason::MailboxDroppedOldest, &oldest),
             Offer::Refused(envelope) => match self.config.overflow {
                 OverflowPolicy::Reject => self.bounce(env, to, envelope),
                 _ => self.drop_message(env, to, DropReason::MailboxDroppedNewest, &envelope),
@@ -234,13 +198,7 @@ impl<A: Actor> System<A> {
     }
 
     /// A timer fired (the driver calls this at the time it was set for).
-    pub fn fire_timer<E: Env<A::Msg>>(
-        &mut self,
-        env: &mut E,
-        owner: ActorId,
-        timer: TimerId,
-        kind: TimerKind,
-    ) {
+    pub fn fire_timer<E: Env<A::Msg>>(&mut self, env: &mut E, owner: ActorId, timer: TimerId, kind: TimerKind) {
         if !self.cancelled.is_empty() && self.cancelled.remove(&timer.0) {
             return;
         }
@@ -250,9 +208,7 @@ impl<A: Actor> System<A> {
                     return;
                 }
                 env.trace(TraceEvent::Timer { owner, timer });
-                self.invoke(env, owner, None, |actor, ctx| {
-                    actor.on_timer(timer, tag, ctx)
-                });
+                self.invoke(env, owner, None, |actor, ctx| actor.on_timer(timer, tag, ctx));
                 self.drain_mailbox(env, owner);
             }
             TimerKind::RequestTimeout { request } => {
@@ -293,22 +249,10 @@ impl<A: Actor> System<A> {
         }
     }
 
-    fn start<E: Env<A::Msg>>(
-        &mut self,
-        env: &mut E,
-        parent: ActorId,
-        id: ActorId,
-        node: NodeId,
-        actor: A,
-    ) {
+    fn start<E: Env<A::Msg>>(&mut self, env: &mut E, parent: ActorId, id: ActorId, node: NodeId, actor: A) {
         let i = id.index() as usize;
         if i == self.slots.len() {
-            self.slots.push(Slot {
-                actor: Some(actor),
-                mailbox: Mailbox::new(),
-                node,
-                accepting: true,
-            });
+            self.slots.push(Slot { actor: Some(actor), mailbox: Mailbox::new(), node, accepting: true });
         } else {
             let slot = &mut self.slots[i];
             slot.actor = Some(actor);
@@ -316,33 +260,17 @@ impl<A: Actor> System<A> {
             slot.accepting = true;
         }
         self.stats.spawned += 1;
-        env.trace(TraceEvent::Spawn {
-            parent,
-            child: id,
-            node,
-        });
+        env.trace(TraceEvent::Spawn { parent, child: id, node });
         self.invoke(env, id, None, |actor, ctx| actor.on_start(ctx));
         self.drain_mailbox(env, id);
     }
 
     /// Run `handle` for one envelope (the actor is alive and accepting).
-    fn handle_envelope<E: Env<A::Msg>>(
-        &mut self,
-        env: &mut E,
-        to: ActorId,
-        envelope: Envelope<A::Msg>,
-    ) {
-        env.trace(TraceEvent::Deliver {
-            to,
-            from: envelope.from,
-            msg: &envelope.msg,
-        });
+    fn handle_envelope<E: Env<A::Msg>>(&mut self, env: &mut E, to: ActorId, envelope: Envelope<A::Msg>) {
+        env.trace(TraceEvent::Deliver { to, from: envelope.from, msg: &envelope.msg });
         self.stats.delivered += 1;
         let reply_to = match envelope.route {
-            Route::Ask(request) => Some(ReplyTo {
-                asker: envelope.from,
-                request,
-            }),
+            Route::Ask(request) => Some(ReplyTo { asker: envelope.from, request }),
             _ => None,
         };
         let msg = envelope.msg;
@@ -365,13 +293,7 @@ impl<A: Actor> System<A> {
 
     /// Settle request `request` of `asker` with `response`, unless it was
     /// already settled (then a reply is late and counted).
-    fn resolve<E: Env<A::Msg>>(
-        &mut self,
-        env: &mut E,
-        asker: ActorId,
-        request: RequestId,
-        response: Response<A::Msg>,
-    ) {
+    fn resolve<E: Env<A::Msg>>(&mut self, env: &mut E, asker: ActorId, request: RequestId, response: Response<A::Msg>) {
         match self.pending.get(&request.0) {
             Some(&owner) if owner == asker => {
                 self.pending.remove(&request.0);
@@ -393,14 +315,8 @@ impl<A: Actor> System<A> {
             Response::Timeout => ResponseKind::Timeout,
             Response::Undeliverable => ResponseKind::Undeliverable,
         };
-        env.trace(TraceEvent::Response {
-            to: asker,
-            request,
-            kind,
-        });
-        self.invoke(env, asker, None, move |actor, ctx| {
-            actor.on_response(request, response, ctx)
-        });
+        env.trace(TraceEvent::Response { to: asker, request, kind });
+        self.invoke(env, asker, None, move |actor, ctx| actor.on_response(request, response, ctx));
         self.drain_mailbox(env, asker);
     }
 
@@ -420,21 +336,14 @@ impl<A: Actor> System<A> {
                 }
                 let refused_by = envelope.from;
                 let msg = envelope.msg;
-                self.invoke(env, to, None, move |actor, ctx| {
-                    actor.on_undelivered(refused_by, msg, ctx)
-                });
+                self.invoke(env, to, None, move |actor, ctx| actor.on_undelivered(refused_by, msg, ctx));
                 self.drain_mailbox(env, to);
             }
         }
     }
 
     /// Send a refused envelope back to its sender.
-    fn bounce<E: Env<A::Msg>>(
-        &mut self,
-        env: &mut E,
-        refused_by: ActorId,
-        envelope: Envelope<A::Msg>,
-    ) {
+    fn bounce<E: Env<A::Msg>>(&mut self, env: &mut E, refused_by: ActorId, envelope: Envelope<A::Msg>) {
         self.stats.bounced += 1;
         env.trace(TraceEvent::Drop {
             to: refused_by,
@@ -455,11 +364,7 @@ impl<A: Actor> System<A> {
             return;
         };
         let from_node = self.slots[refused_by.index() as usize].node;
-        let back = Envelope {
-            from: refused_by,
-            route: Route::Bounced { request },
-            msg: envelope.msg,
-        };
+        let back = Envelope { from: refused_by, route: Route::Bounced { request }, msg: envelope.msg };
         env.transmit(from_node, to_node, sender, back);
     }
 
@@ -471,12 +376,7 @@ impl<A: Actor> System<A> {
         envelope: &Envelope<A::Msg>,
     ) {
         self.stats.dropped += 1;
-        env.trace(TraceEvent::Drop {
-            to,
-            from: envelope.from,
-            reason,
-            msg: &envelope.msg,
-        });
+        env.trace(TraceEvent::Drop { to, from: envelope.from, reason, msg: &envelope.msg });
     }
 
     /// The node of slot `id` (alive or not); `None` for an unknown index.
@@ -499,15 +399,8 @@ impl<A: Actor> System<A> {
             return;
         };
         let now = env.now();
-        let mut ctx = Ctx {
-            me,
-            node: slot.node,
-            now,
-            reply_to,
-            effects: &mut effects,
-            ids: &mut self.ids,
-            entropy: env,
-        };
+        let mut ctx =
+            Ctx { me, node: slot.node, now, reply_to, effects: &mut effects, ids: &mut self.ids, entropy: env };
         callback(actor, &mut ctx);
         for effect in effects.drain(..) {
             self.apply(env, me, effect);
@@ -519,20 +412,10 @@ impl<A: Actor> System<A> {
         let my_node = self.slots[me.index() as usize].node;
         match effect {
             Effect::Tell { to, msg } => self.send(env, my_node, me, to, Route::Tell, msg),
-            Effect::Ask {
-                to,
-                msg,
-                request,
-                timeout,
-            } => {
+            Effect::Ask { to, msg, request, timeout } => {
                 self.pending.insert(request.0, me);
                 let timer = self.ids.next_timer();
-                env.schedule_timer(
-                    me,
-                    timer,
-                    TimerKind::RequestTimeout { request },
-                    env.now().saturating_add(timeout),
-                );
+                env.schedule_timer(me, timer, TimerKind::RequestTimeout { request }, env.now().saturating_add(timeout));
                 self.send(env, my_node, me, to, Route::Ask(request), msg);
             }
             Effect::Reply { to, msg } => {
@@ -542,28 +425,14 @@ impl<A: Actor> System<A> {
                     self.send(env, my_node, me, to.asker, Route::Reply(to.request), msg);
                 }
             }
-            Effect::Call {
-                call,
-                request,
-                timeout,
-            } => {
+            Effect::Call { call, request, timeout } => {
                 self.pending.insert(request.0, me);
                 let timer = self.ids.next_timer();
-                env.schedule_timer(
-                    me,
-                    timer,
-                    TimerKind::RequestTimeout { request },
-                    env.now().saturating_add(timeout),
-                );
+                env.schedule_timer(me, timer, TimerKind::RequestTimeout { request }, env.now().saturating_add(timeout));
                 env.call_service(me, my_node, request, call);
             }
             Effect::SetTimer { timer, after, tag } => {
-                env.schedule_timer(
-                    me,
-                    timer,
-                    TimerKind::User { tag },
-                    env.now().saturating_add(after),
-                );
+                env.schedule_timer(me, timer, TimerKind::User { tag }, env.now().saturating_add(after));
             }
             Effect::CancelTimer { timer } => {
                 self.cancelled.insert(timer.0);

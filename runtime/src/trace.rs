@@ -8,40 +8,19 @@ use crate::id::{ActorId, NodeId, RequestId, TimerId};
 #[derive(Debug)]
 pub enum TraceEvent<'a, M> {
     /// A handler ran for a message.
-    Deliver {
-        to: ActorId,
-        from: ActorId,
-        msg: &'a M,
-    },
+    Deliver { to: ActorId, from: ActorId, msg: &'a M },
     /// A message was queued in a mailbox (the actor was not accepting).
-    Enqueue {
-        to: ActorId,
-        from: ActorId,
-        msg: &'a M,
-    },
+    Enqueue { to: ActorId, from: ActorId, msg: &'a M },
     /// A message was dropped (full mailbox, dead receiver).
-    Drop {
-        to: ActorId,
-        from: ActorId,
-        reason: DropReason,
-        msg: &'a M,
-    },
+    Drop { to: ActorId, from: ActorId, reason: DropReason, msg: &'a M },
     /// A response (reply, service outcome, timeout) reached its asker.
-    Response {
-        to: ActorId,
-        request: RequestId,
-        kind: ResponseKind,
-    },
+    Response { to: ActorId, request: RequestId, kind: ResponseKind },
     /// A reply arrived after its ask had timed out, and was discarded.
     LateReply { to: ActorId, request: RequestId },
     /// A timer fired into a handler.
     Timer { owner: ActorId, timer: TimerId },
     /// An actor was spawned.
-    Spawn {
-        parent: ActorId,
-        child: ActorId,
-        node: NodeId,
-    },
+    Spawn { parent: ActorId, child: ActorId, node: NodeId },
     /// An actor stopped.
     Stop { actor: ActorId },
 }

@@ -75,11 +75,7 @@ impl Dist {
     #[inline]
     pub fn sample_u64<R: Rng + ?Sized>(&self, rng: &mut R) -> u64 {
         let x = self.sample(rng);
-        if x >= u64::MAX as f64 {
-            u64::MAX
-        } else {
-            libm::round(x) as u64
-        }
+        if x >= u64::MAX as f64 { u64::MAX } else { libm::round(x) as u64 }
     }
 }
 
@@ -130,12 +126,8 @@ pub fn std_normal_quantile(p: f64) -> f64 {
         4.374_664_141_464_968,
         2.938_163_982_698_783,
     ];
-    const D: [f64; 4] = [
-        7.784_695_709_041_462e-3,
-        3.224_671_290_700_398e-1,
-        2.445_134_137_142_996,
-        3.754_408_661_907_416,
-    ];
+    const D: [f64; 4] =
+        [7.784_695_709_041_462e-3, 3.224_671_290_700_398e-1, 2.445_134_137_142_996, 3.754_408_661_907_416];
     const P_LOW: f64 = 0.024_25;
     if p <= 0.0 {
         return f64::NEG_INFINITY;
@@ -177,11 +169,7 @@ mod tests {
         let v = sorted_samples(d, n);
         let mean = v.iter().sum::<f64>() / n as f64;
         let rel = |a: f64, b: f64| ((a - b) / b).abs();
-        assert!(
-            rel(mean, d.mean()) < tolerance,
-            "{d:?}: mean {mean} vs {}",
-            d.mean()
-        );
+        assert!(rel(mean, d.mean()) < tolerance, "{d:?}: mean {mean} vs {}", d.mean());
         for q in [0.5, 0.9, 0.99] {
             let got = v[(q * n as f64) as usize];
             let want = d.quantile(q);
@@ -191,20 +179,8 @@ mod tests {
 
     #[test]
     fn samples_match_closed_forms() {
-        check(
-            &Dist::Uniform {
-                min: 10.0,
-                max: 30.0,
-            },
-            0.01,
-        );
-        check(
-            &Dist::Normal {
-                mean: 100.0,
-                std_dev: 10.0,
-            },
-            0.01,
-        );
+        check(&Dist::Uniform { min: 10.0, max: 30.0 }, 0.01);
+        check(&Dist::Normal { mean: 100.0, std_dev: 10.0 }, 0.01);
         check(&Dist::Exponential { mean: 250.0 }, 0.02);
         check(&Dist::lognormal_from_median_p99(450.0, 4000.0), 0.03);
     }
@@ -220,10 +196,7 @@ mod tests {
     fn constant_is_constant_and_never_negative() {
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         assert_eq!(Dist::Constant { value: 5.0 }.sample_u64(&mut rng), 5);
-        let n = Dist::Normal {
-            mean: 0.0,
-            std_dev: 1.0,
-        };
+        let n = Dist::Normal { mean: 0.0, std_dev: 1.0 };
         assert!((0..1000).all(|_| n.sample(&mut rng) >= 0.0));
     }
 }

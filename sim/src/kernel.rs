@@ -6,8 +6,8 @@ use std::fmt::Debug;
 
 use rand_core::Rng;
 use rehearsal_runtime::{
-    Actor, ActorId, Entropy, Env, Envelope, Nanos, NodeId, RequestId, ServiceCall, ServiceOutcome,
-    System, SystemConfig, TimerId, TimerKind, TraceEvent,
+    Actor, ActorId, Entropy, Env, Envelope, Nanos, NodeId, RequestId, ServiceCall, ServiceOutcome, System,
+    SystemConfig, TimerId, TimerKind, TraceEvent,
 };
 
 use crate::fmt_nanos;
@@ -30,11 +30,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_events: 50_000_000,
-            max_sim_time: 24 * 3_600 * 1_000_000_000,
-            max_queued_events: 16_000_000,
-        }
+        Limits { max_events: 50_000_000, max_sim_time: 24 * 3_600 * 1_000_000_000, max_queued_events: 16_000_000 }
     }
 }
 
@@ -114,13 +110,7 @@ pub trait World<M>: Sized {
     );
 
     /// An actor answered a request that came from outside.
-    fn on_external_reply(
-        &mut self,
-        from: ActorId,
-        request: RequestId,
-        msg: M,
-        kernel: &mut Kernel<M, Self::Event>,
-    );
+    fn on_external_reply(&mut self, from: ActorId, request: RequestId, msg: M, kernel: &mut Kernel<M, Self::Event>);
 }
 
 /// A world with nothing in it: service calls are never answered (they time
@@ -131,15 +121,7 @@ pub struct EmptyWorld;
 impl<M> World<M> for EmptyWorld {
     type Event = ();
     fn on_event(&mut self, _: (), _: &mut Kernel<M, ()>) {}
-    fn on_call(
-        &mut self,
-        _: ActorId,
-        _: NodeId,
-        _: RequestId,
-        _: ServiceCall,
-        _: &mut Kernel<M, ()>,
-    ) {
-    }
+    fn on_call(&mut self, _: ActorId, _: NodeId, _: RequestId, _: ServiceCall, _: &mut Kernel<M, ()>) {}
     fn on_external_reply(&mut self, _: ActorId, _: RequestId, _: M, _: &mut Kernel<M, ()>) {}
 }
 
@@ -191,6 +173,11 @@ impl<M: Debug + std::hash::Hash, WE: Debug> Kernel<M, WE> {
         &self.trace
     }
 
+    /// The recorded events (empty unless the run records its trace).
+    pub fn take_trace_records(&mut self) -> Vec<crate::trace::TraceRecord> {
+        self.trace.take_records()
+    }
+
     /// Schedule a world event.
     pub fn schedule(&mut self, at: Nanos, event: WE) {
         self.queue.push(at, Event::World(event));
@@ -202,35 +189,11 @@ impl<M: Debug + std::hash::Hash, WE: Debug> Kernel<M, WE> {
     }
 
     /// Answer service call `request` of `caller` at `at`.
-    pub fn complete_call(
-        &mut self,
-        at: Nanos,
-        caller: ActorId,
-        request: RequestId,
-        outcome: ServiceOutcome,
-    ) {
-        self.trace.event(
-            TraceKind::ServiceDone,
-            self.now,
-            caller.to_bits(),
-            request.0,
-            &(at, outcome),
-            || {
-                format!(
-                    "service outcome for {caller} request {} due at {}: {outcome:?}",
-                    request.0,
-                    fmt_nanos(at)
-                )
-            },
-        );
-        self.queue.push(
-            at,
-            Event::CallDone {
-                caller,
-                request,
-                outcome,
-            },
-        );
+    pub fn complete_call(&mut self, at: Nanos, caller: ActorId, request: RequestId, outcome: ServiceOutcome) {
+        self.trace.event(TraceKind::ServiceDone, self.now, caller.to_bits(), request.0, &(at, outcome), || {
+            format!("service outcome for {caller} request {} due at {}: {outcome:?}", request.0, fmt_nanos(at))
+        });
+        self.queue.push(at, Event::CallDone { caller, request, outcome });
     }
 
     /// Stop `actor` at `at`, as a crash would.
@@ -241,9 +204,7 @@ impl<M: Debug + std::hash::Hash, WE: Debug> Kernel<M, WE> {
     /// Fold a world event into the trace.
     pub fn trace_world<P: std::hash::Hash + Debug>(&mut self, a: u64, b: u64, payload: &P) {
         let now = self.now;
-        self.trace.event(TraceKind::World, now, a, b, payload, || {
-            format!("world {a} {b}: {payload:?}")
-        });
+        self.trace.event(TraceKind::World, now, a, b, payload, || format!("world {a} {b}: {payload:?}"));
     }
 }
 
@@ -256,10 +217,7 @@ pub struct Sim<A: Actor, W: World<A::Msg>> {
 
 impl<A: Actor, W: World<A::Msg>> Debug for Sim<A, W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sim")
-            .field("kernel", &self.kernel)
-            .field("system", &self.system)
-            .finish_non_exhaustive()
+        f.debug_struct("Sim").field("kernel", &self.kernel).field("system", &self.system).finish_non_exhaustive()
     }
 }
 
@@ -283,11 +241,7 @@ impl<A: Actor, W: World<A::Msg>> Sim<A, W> {
                 queue: EventQueue::with_capacity(1024),
                 events: 0,
                 limits: config.limits,
-                trace: if config.record_trace {
-                    Trace::recording()
-                } else {
-                    Trace::default()
-                },
+                trace: if config.record_trace { Trace::recording() } else { Trace::default() },
                 network: config.network,
                 rng_network: stream(config.seed, "network"),
                 rng_runtime: stream(config.seed, "runtime"),
@@ -299,10 +253,7 @@ impl<A: Actor, W: World<A::Msg>> Sim<A, W> {
 
     /// Spawn a top-level actor on `node` (its `on_start` runs now).
     pub fn spawn(&mut self, node: NodeId, actor: A) -> ActorId {
-        let mut env = SimEnv {
-            kernel: &mut self.kernel,
-            world: &mut self.world,
-        };
+        let mut env = SimEnv { kernel: &mut self.kernel, world: &mut self.world };
         self.system.spawn(&mut env, node, actor)
     }
 
@@ -344,51 +295,29 @@ impl<A: Actor, W: World<A::Msg>> Sim<A, W> {
     fn check_limits(&self, due: Nanos) -> Result<(), SimError> {
         let k = &self.kernel;
         if k.events >= k.limits.max_events {
-            return Err(SimError::EventLimit {
-                limit: k.limits.max_events,
-                at: fmt_nanos(k.now),
-            });
+            return Err(SimError::EventLimit { limit: k.limits.max_events, at: fmt_nanos(k.now) });
         }
         if due > k.limits.max_sim_time {
-            return Err(SimError::TimeLimit {
-                limit: fmt_nanos(k.limits.max_sim_time),
-                due: fmt_nanos(due),
-            });
+            return Err(SimError::TimeLimit { limit: fmt_nanos(k.limits.max_sim_time), due: fmt_nanos(due) });
         }
         if k.queue.len() > k.limits.max_queued_events || k.queue.is_exhausted() {
-            return Err(SimError::QueueLimit {
-                limit: k.limits.max_queued_events,
-                at: fmt_nanos(k.now),
-            });
+            return Err(SimError::QueueLimit { limit: k.limits.max_queued_events, at: fmt_nanos(k.now) });
         }
         Ok(())
     }
 
     #[inline]
     fn dispatch(&mut self, event: Event<A::Msg, W::Event>) {
-        let mut env = SimEnv {
-            kernel: &mut self.kernel,
-            world: &mut self.world,
-        };
+        let mut env = SimEnv { kernel: &mut self.kernel, world: &mut self.world };
         match event {
             Event::Deliver { to, envelope } => self.system.deliver(&mut env, to, envelope),
-            Event::Timer { owner, timer, kind } => {
-                self.system.fire_timer(&mut env, owner, timer, kind)
+            Event::Timer { owner, timer, kind } => self.system.fire_timer(&mut env, owner, timer, kind),
+            Event::CallDone { caller, request, outcome } => {
+                self.system.complete_call(&mut env, caller, request, outcome)
             }
-            Event::CallDone {
-                caller,
-                request,
-                outcome,
-            } => self
-                .system
-                .complete_call(&mut env, caller, request, outcome),
             Event::Stop { actor } => {
                 let now = env.kernel.now;
-                env.kernel
-                    .trace
-                    .event(TraceKind::Fault, now, actor.to_bits(), 0, &(), || {
-                        format!("crash {actor}")
-                    });
+                env.kernel.trace.event(TraceKind::Fault, now, actor.to_bits(), 0, &(), || format!("crash {actor}"));
                 self.system.stop(&mut env, actor)
             }
             Event::World(event) => self.world.on_event(event, &mut self.kernel),
@@ -424,64 +353,33 @@ impl<M: Debug + std::hash::Hash, W: World<M>> Env<M> for SimEnv<'_, M, W> {
         match transit {
             Some(latency) => {
                 let at = now.saturating_add(latency);
-                k.trace.event(
-                    TraceKind::Send,
-                    now,
-                    from.to_bits(),
-                    to.to_bits(),
-                    &(at, &envelope.msg),
-                    || {
-                        format!(
-                            "send {from} -> {to} arriving {}: {:?} {:?}",
-                            fmt_nanos(at),
-                            envelope.route,
-                            envelope.msg
-                        )
-                    },
-                );
+                k.trace.event(TraceKind::Send, now, from.to_bits(), to.to_bits(), &(at, &envelope.msg), || {
+                    format!("send {from} -> {to} arriving {}: {:?} {:?}", fmt_nanos(at), envelope.route, envelope.msg)
+                });
                 k.queue.push(at, Event::Deliver { to, envelope });
             }
             None => {
-                k.trace.event(
-                    TraceKind::NetworkDrop,
-                    now,
-                    from.to_bits(),
-                    to.to_bits(),
-                    &envelope.msg,
-                    || format!("network lost {from} -> {to}: {:?}", envelope.msg),
-                );
+                k.trace.event(TraceKind::NetworkDrop, now, from.to_bits(), to.to_bits(), &envelope.msg, || {
+                    format!("network lost {from} -> {to}: {:?}", envelope.msg)
+                });
             }
         }
     }
 
     fn reply_external(&mut self, from: ActorId, request: RequestId, msg: M) {
-        self.world
-            .on_external_reply(from, request, msg, self.kernel);
+        self.world.on_external_reply(from, request, msg, self.kernel);
     }
 
     #[inline]
     fn schedule_timer(&mut self, owner: ActorId, timer: TimerId, kind: TimerKind, at: Nanos) {
-        self.kernel
-            .queue
-            .push(at, Event::Timer { owner, timer, kind });
+        self.kernel.queue.push(at, Event::Timer { owner, timer, kind });
     }
 
-    fn call_service(
-        &mut self,
-        caller: ActorId,
-        node: NodeId,
-        request: RequestId,
-        call: ServiceCall,
-    ) {
+    fn call_service(&mut self, caller: ActorId, node: NodeId, request: RequestId, call: ServiceCall) {
         let now = self.kernel.now;
-        self.kernel.trace.event(
-            TraceKind::ServiceCall,
-            now,
-            caller.to_bits(),
-            request.0,
-            &call,
-            || format!("{caller} calls {call:?} as request {}", request.0),
-        );
+        self.kernel.trace.event(TraceKind::ServiceCall, now, caller.to_bits(), request.0, &call, || {
+            format!("{caller} calls {call:?} as request {}", request.0)
+        });
         self.world.on_call(caller, node, request, call, self.kernel);
     }
 
@@ -491,75 +389,28 @@ impl<M: Debug + std::hash::Hash, W: World<M>> Env<M> for SimEnv<'_, M, W> {
         let now = k.now;
         let describe = || format!("{event:?}");
         match &event {
-            TraceEvent::Deliver { to, from, msg } => k.trace.event(
-                TraceKind::Deliver,
-                now,
-                to.to_bits(),
-                from.to_bits(),
-                *msg,
-                describe,
-            ),
-            TraceEvent::Enqueue { to, from, msg } => k.trace.event(
-                TraceKind::Enqueue,
-                now,
-                to.to_bits(),
-                from.to_bits(),
-                *msg,
-                describe,
-            ),
-            TraceEvent::Drop {
-                to,
-                from,
-                reason,
-                msg,
-            } => k.trace.event(
-                TraceKind::Drop,
-                now,
-                to.to_bits(),
-                from.to_bits() ^ reason.code(),
-                *msg,
-                describe,
-            ),
-            TraceEvent::Response { to, request, kind } => k.trace.event(
-                TraceKind::Response,
-                now,
-                to.to_bits(),
-                request.0,
-                &kind.code(),
-                describe,
-            ),
-            TraceEvent::LateReply { to, request } => k.trace.event(
-                TraceKind::LateReply,
-                now,
-                to.to_bits(),
-                request.0,
-                &(),
-                describe,
-            ),
-            TraceEvent::Timer { owner, timer } => k.trace.event(
-                TraceKind::Timer,
-                now,
-                owner.to_bits(),
-                timer.0,
-                &(),
-                describe,
-            ),
-            TraceEvent::Spawn {
-                parent,
-                child,
-                node,
-            } => k.trace.event(
-                TraceKind::Spawn,
-                now,
-                parent.to_bits(),
-                child.to_bits(),
-                &node.0,
-                describe,
-            ),
-            TraceEvent::Stop { actor } => {
-                k.trace
-                    .event(TraceKind::Stop, now, actor.to_bits(), 0, &(), describe)
+            TraceEvent::Deliver { to, from, msg } => {
+                k.trace.event(TraceKind::Deliver, now, to.to_bits(), from.to_bits(), *msg, describe)
             }
+            TraceEvent::Enqueue { to, from, msg } => {
+                k.trace.event(TraceKind::Enqueue, now, to.to_bits(), from.to_bits(), *msg, describe)
+            }
+            TraceEvent::Drop { to, from, reason, msg } => {
+                k.trace.event(TraceKind::Drop, now, to.to_bits(), from.to_bits() ^ reason.code(), *msg, describe)
+            }
+            TraceEvent::Response { to, request, kind } => {
+                k.trace.event(TraceKind::Response, now, to.to_bits(), request.0, &kind.code(), describe)
+            }
+            TraceEvent::LateReply { to, request } => {
+                k.trace.event(TraceKind::LateReply, now, to.to_bits(), request.0, &(), describe)
+            }
+            TraceEvent::Timer { owner, timer } => {
+                k.trace.event(TraceKind::Timer, now, owner.to_bits(), timer.0, &(), describe)
+            }
+            TraceEvent::Spawn { parent, child, node } => {
+                k.trace.event(TraceKind::Spawn, now, parent.to_bits(), child.to_bits(), &node.0, describe)
+            }
+            TraceEvent::Stop { actor } => k.trace.event(TraceKind::Stop, now, actor.to_bits(), 0, &(), describe),
         }
     }
 }

@@ -42,30 +42,20 @@ pub struct Network {
 
 impl Default for Network {
     fn default() -> Self {
-        Network {
-            local: Latency::Fixed(0),
-            remote: Latency::Fixed(1_000_000),
-        }
+        Network { local: Latency::Fixed(0), remote: Latency::Fixed(1_000_000) }
     }
 }
 
 impl Network {
     /// One latency for every pair of actors, local or not.
     pub fn uniform(latency: Latency) -> Network {
-        Network {
-            local: latency.clone(),
-            remote: latency,
-        }
+        Network { local: latency.clone(), remote: latency }
     }
 
     /// How long a message from `from` to `to` takes; `None` if it is lost.
     #[inline]
     pub fn transit<R: Rng + ?Sized>(&self, from: NodeId, to: NodeId, rng: &mut R) -> Option<Nanos> {
-        let latency = if from == to {
-            &self.local
-        } else {
-            &self.remote
-        };
+        let latency = if from == to { &self.local } else { &self.remote };
         Some(latency.sample(rng))
     }
 }

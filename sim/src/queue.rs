@@ -32,10 +32,7 @@ struct Entry<E> {
 
 impl<E> std::fmt::Debug for EventQueue<E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EventQueue")
-            .field("len", &self.heap.len())
-            .field("next_seq", &self.next_seq)
-            .finish()
+        f.debug_struct("EventQueue").field("len", &self.heap.len()).field("next_seq", &self.next_seq).finish()
     }
 }
 
@@ -47,10 +44,7 @@ impl<E> Default for EventQueue<E> {
 
 impl<E> EventQueue<E> {
     pub fn with_capacity(capacity: usize) -> Self {
-        EventQueue {
-            heap: Vec::with_capacity(capacity),
-            next_seq: 0,
-        }
+        EventQueue { heap: Vec::with_capacity(capacity), next_seq: 0 }
     }
 
     /// Whether the queue ran out of sequence numbers or slots; the kernel
@@ -77,11 +71,7 @@ impl<E> EventQueue<E> {
     #[inline]
     pub fn pop(&mut self) -> Option<(Nanos, E)> {
         let last = self.heap.pop()?;
-        let top = if self.heap.is_empty() {
-            last
-        } else {
-            self.sift_down_from_root(last)
-        };
+        let top = if self.heap.is_empty() { last } else { self.sift_down_from_root(last) };
         Some(((top.key >> 64) as Nanos, top.event))
     }
 

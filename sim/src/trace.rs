@@ -48,13 +48,7 @@ pub struct TraceRecord {
 
 impl fmt::Display for TraceRecord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "#{} at t={}: {}",
-            self.index,
-            crate::fmt_nanos(self.time),
-            self.text
-        )
+        write!(f, "#{} at t={}: {}", self.index, crate::fmt_nanos(self.time), self.text)
     }
 }
 
@@ -62,10 +56,7 @@ impl Trace {
     /// A trace that also records every event's text (for determinism checks
     /// and replays; slower, and memory grows with the run).
     pub fn recording() -> Trace {
-        Trace {
-            record: Some(Vec::new()),
-            ..Trace::default()
-        }
+        Trace { record: Some(Vec::new()), ..Trace::default() }
     }
 
     /// The hash of everything traced so far.
@@ -129,12 +120,7 @@ impl Trace {
         self.events += 1;
         if let Some(record) = self.record.as_mut() {
             let hash = fmix64(self.hash);
-            record.push(TraceRecord {
-                index: self.events - 1,
-                time,
-                hash,
-                text: describe(),
-            });
+            record.push(TraceRecord { index: self.events - 1, time, hash, text: describe() });
         }
     }
 }
@@ -220,13 +206,11 @@ impl fmt::Display for Divergence {
 /// The first event where two recordings differ, if any.
 pub fn first_divergence(first: &[TraceRecord], second: &[TraceRecord]) -> Option<Divergence> {
     let n = first.len().max(second.len());
-    (0..n)
-        .find(|&i| first.get(i) != second.get(i))
-        .map(|i| Divergence {
-            index: i as u64,
-            first: first.get(i).cloned(),
-            second: second.get(i).cloned(),
-        })
+    (0..n).find(|&i| first.get(i) != second.get(i)).map(|i| Divergence {
+        index: i as u64,
+        first: first.get(i).cloned(),
+        second: second.get(i).cloned(),
+    })
 }
 
 #[cfg(test)]
@@ -242,10 +226,7 @@ mod tests {
             }
             t.hash()
         };
-        let base = [
-            (TraceKind::Send, 1, 2, 3, 4),
-            (TraceKind::Deliver, 5, 6, 7, 8),
-        ];
+        let base = [(TraceKind::Send, 1, 2, 3, 4), (TraceKind::Deliver, 5, 6, 7, 8)];
         let reordered = [base[1], base[0]];
         assert_ne!(h(&base), h(&reordered));
         for i in 0..5 {
@@ -265,12 +246,7 @@ mod tests {
 
     #[test]
     fn divergence_names_the_first_differing_event() {
-        let rec = |i: u64, text: &str| TraceRecord {
-            index: i,
-            time: i,
-            hash: 0,
-            text: text.into(),
-        };
+        let rec = |i: u64, text: &str| TraceRecord { index: i, time: i, hash: 0, text: text.into() };
         let a = vec![rec(0, "x"), rec(1, "y"), rec(2, "z")];
         let b = vec![rec(0, "x"), rec(1, "Y")];
         let d = first_divergence(&a, &b).unwrap();

@@ -5,9 +5,7 @@
 //!   taking a fixed simulated latency;
 //! - W2 `timers`: every actor sets seeded random timers at start.
 
-use rehearsal_runtime::{
-    Actor, ActorId, Ctx, Envelope, Nanos, NodeId, Route, SystemConfig, TimerId,
-};
+use rehearsal_runtime::{Actor, ActorId, Ctx, Envelope, Nanos, NodeId, Route, SystemConfig, TimerId};
 
 use crate::kernel::{EmptyWorld, Limits, Sim, SimConfig, SimError};
 use crate::net::{Latency, Network};
@@ -25,13 +23,7 @@ pub struct RingParams {
 
 impl Default for RingParams {
     fn default() -> Self {
-        RingParams {
-            actors: 1_000,
-            tokens: 100,
-            hops: 1_000_000,
-            hop_latency_ns: 1_000_000,
-            seed: 1,
-        }
+        RingParams { actors: 1_000, tokens: 100, hops: 1_000_000, hop_latency_ns: 1_000_000, seed: 1 }
     }
 }
 
@@ -47,13 +39,7 @@ pub struct TimerParams {
 
 impl Default for TimerParams {
     fn default() -> Self {
-        TimerParams {
-            actors: 100_000,
-            timers_per_actor: 10,
-            min_ms: 1,
-            max_ms: 1_000,
-            seed: 1,
-        }
+        TimerParams { actors: 100_000, timers_per_actor: 10, min_ms: 1, max_ms: 1_000, seed: 1 }
     }
 }
 
@@ -87,21 +73,13 @@ impl Actor for RingActor {
     fn handle(&mut self, token: Token, ctx: &mut Ctx<'_, Self>) {
         self.hops += 1;
         if token.hops_left > 1 {
-            ctx.tell(
-                self.next,
-                Token {
-                    hops_left: token.hops_left - 1,
-                },
-            );
+            ctx.tell(self.next, Token { hops_left: token.hops_left - 1 });
         }
     }
 }
 
 fn limits_for(events: u64) -> Limits {
-    Limits {
-        max_events: events.saturating_mul(2).max(1_000),
-        ..Limits::default()
-    }
+    Limits { max_events: events.saturating_mul(2).max(1_000), ..Limits::default() }
 }
 
 /// Build W1 ready to run (exposed so benchmarks can time only the run).
@@ -115,17 +93,8 @@ pub fn ring_sim(p: &RingParams) -> Sim<RingActor, EmptyWorld> {
     };
     let mut sim = Sim::new(config, EmptyWorld);
     sim.system.reserve(p.actors as usize);
-    let ids: Vec<ActorId> = (0..p.actors)
-        .map(|_| {
-            sim.spawn(
-                NodeId(0),
-                RingActor {
-                    next: ActorId::EXTERNAL,
-                    hops: 0,
-                },
-            )
-        })
-        .collect();
+    let ids: Vec<ActorId> =
+        (0..p.actors).map(|_| sim.spawn(NodeId(0), RingActor { next: ActorId::EXTERNAL, hops: 0 })).collect();
     for (i, &id) in ids.iter().enumerate() {
         if let Some(a) = sim.system.actor_mut(id) {
             a.next = ids[(i + 1) % ids.len()];
@@ -143,11 +112,7 @@ pub fn ring_sim(p: &RingParams) -> Sim<RingActor, EmptyWorld> {
         sim.kernel.deliver_at(
             0,
             to,
-            Envelope {
-                from: ActorId::EXTERNAL,
-                route: Route::Tell,
-                msg: Token { hops_left },
-            },
+            Envelope { from: ActorId::EXTERNAL, route: Route::Tell, msg: Token { hops_left } },
         );
     }
     sim
@@ -197,25 +162,13 @@ impl Actor for TimerActor {
 /// Build W2 ready to run: every actor spawned and its timers set.
 pub fn timers_sim(p: &TimerParams) -> Sim<TimerActor, EmptyWorld> {
     let total = p.actors as u64 * p.timers_per_actor as u64;
-    let config = SimConfig {
-        seed: p.seed,
-        limits: limits_for(total),
-        ..SimConfig::default()
-    };
+    let config = SimConfig { seed: p.seed, limits: limits_for(total), ..SimConfig::default() };
     let mut sim = Sim::new(config, EmptyWorld);
     sim.system.reserve(p.actors as usize);
     // Whole milliseconds, min..=max, as the workload's definition says.
     let span_ms = p.max_ms.saturating_sub(p.min_ms) + 1;
     for _ in 0..p.actors {
-        sim.spawn(
-            NodeId(0),
-            TimerActor {
-                timers: p.timers_per_actor,
-                min_ms: p.min_ms,
-                span_ms,
-                fired: 0,
-            },
-        );
+        sim.spawn(NodeId(0), TimerActor { timers: p.timers_per_actor, min_ms: p.min_ms, span_ms, fired: 0 });
     }
     sim
 }
@@ -240,12 +193,7 @@ mod tests {
 
     #[test]
     fn ring_does_exactly_the_hops_asked_for() {
-        let p = RingParams {
-            actors: 50,
-            tokens: 7,
-            hops: 10_003,
-            ..RingParams::default()
-        };
+        let p = RingParams { actors: 50, tokens: 7, hops: 10_003, ..RingParams::default() };
         let out = ring(&p).unwrap();
         assert_eq!(out.hops, 10_003);
         assert_eq!(out.events, 10_003);
@@ -256,11 +204,7 @@ mod tests {
 
     #[test]
     fn timers_fire_once_each_within_their_range() {
-        let p = TimerParams {
-            actors: 1_000,
-            timers_per_actor: 10,
-            ..TimerParams::default()
-        };
+        let p = TimerParams { actors: 1_000, timers_per_actor: 10, ..TimerParams::default() };
         let out = timers(&p).unwrap();
         assert_eq!(out.timer_events, 10_000);
         assert!(out.sim_time_ns <= 1_000 * 1_000_000 && out.sim_time_ns >= 990 * 1_000_000);
@@ -271,16 +215,8 @@ mod tests {
 
     #[test]
     fn event_limit_is_a_named_error() {
-        let mut sim = ring_sim(&RingParams {
-            actors: 10,
-            tokens: 1,
-            hops: 100,
-            ..RingParams::default()
-        });
-        sim.set_limits(Limits {
-            max_events: 10,
-            ..Limits::default()
-        });
+        let mut sim = ring_sim(&RingParams { actors: 10, tokens: 1, hops: 100, ..RingParams::default() });
+        sim.set_limits(Limits { max_events: 10, ..Limits::default() });
         let err = sim.run().unwrap_err();
         assert_eq!(err.limit_name(), "max_events");
         assert!(err.to_string().contains("max_events"), "{err}");

@@ -16,20 +16,14 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 /// atomic within a directory). The parent directory must exist. On error
 /// the temporary file is removed and the target is left untouched.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
-    let err = |source| ReportError::Write {
-        path: path.to_path_buf(),
-        source,
-    };
+    let err = |source| ReportError::Write { path: path.to_path_buf(), source };
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let name = path.file_name().ok_or_else(|| {
-        err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "path has no file name",
-        ))
-    })?;
+    let name = path
+        .file_name()
+        .ok_or_else(|| err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "path has no file name")))?;
     let tmp = dir.join(format!(
         ".{}.tmp.{}.{}",
         name.to_string_lossy(),
@@ -71,10 +65,7 @@ mod tests {
         write_atomic(&p, b"").unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"");
         // No temporary files are left behind.
-        let names: Vec<_> = fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
+        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names, vec![std::ffi::OsString::from("a.txt")]);
     }
 

@@ -46,11 +46,7 @@ fn render(draw: impl FnOnce(&Area<'_>) -> Result<(), String>) -> Result<String, 
 
 /// An upper axis bound that leaves headroom and is never degenerate.
 fn upper(max: f64) -> f64 {
-    if max.is_finite() && max > 0.0 {
-        max * 1.12
-    } else {
-        1.0
-    }
+    if max.is_finite() && max > 0.0 { max * 1.12 } else { 1.0 }
 }
 
 /// Horizontal offset of strategy `i` of `m` around a category centre, so
@@ -72,10 +68,7 @@ struct Categories {
 impl Categories {
     fn new(count: usize) -> Categories {
         let hi = count.max(1) as f64 - 0.4;
-        Categories {
-            inner: (-0.6..hi).into(),
-            keys: (0..count).map(|i| i as f64).collect(),
-        }
+        Categories { inner: (-0.6..hi).into(), keys: (0..count).map(|i| i as f64).collect() }
     }
 }
 
@@ -97,12 +90,8 @@ impl Ranged for Categories {
 }
 
 type Percentile = (&'static str, fn(&crate::summary::LatencyMs) -> f64);
-const PERCENTILES: [Percentile; 4] = [
-    ("p50", |l| l.p50),
-    ("p90", |l| l.p90),
-    ("p99", |l| l.p99),
-    ("p99.9", |l| l.p999),
-];
+const PERCENTILES: [Percentile; 4] =
+    [("p50", |l| l.p50), ("p90", |l| l.p90), ("p99", |l| l.p99), ("p99.9", |l| l.p999)];
 
 /// `latency.svg`: p50/p90/p99/p99.9 per strategy, mean across seeds with
 /// 95% confidence intervals as error bars.
@@ -121,23 +110,12 @@ pub fn latency(cmp: &Comparison) -> Result<String, String> {
                 .collect()
         })
         .collect();
-    let y_max = points
-        .iter()
-        .flatten()
-        .flatten()
-        .map(|s| s.ci95_high.max(s.mean))
-        .fold(0.0, f64::max);
+    let y_max = points.iter().flatten().flatten().map(|s| s.ci95_high.max(s.mean)).fold(0.0, f64::max);
     let m = cmp.results.len();
 
     render(|root| {
         let mut chart = ChartBuilder::on(root)
-            .caption(
-                format!(
-                    "Latency percentiles: {} (mean across seeds, 95% CI)",
-                    cmp.scenario
-                ),
-                CAPTION_FONT,
-            )
+            .caption(format!("Latency percentiles: {} (mean across seeds, 95% CI)", cmp.scenario), CAPTION_FONT)
             .margin(16)
             .x_label_area_size(40)
             .y_label_area_size(70)
@@ -145,11 +123,7 @@ pub fn latency(cmp: &Comparison) -> Result<String, String> {
             .map_err(err)?;
         let x_fmt = |x: &f64| {
             let k = x.round();
-            if (0.0..4.0).contains(&k) {
-                PERCENTILES[k as usize].0.to_owned()
-            } else {
-                String::new()
-            }
+            if (0.0..4.0).contains(&k) { PERCENTILES[k as usize].0.to_owned() } else { String::new() }
         };
         chart
             .configure_mesh()
@@ -163,50 +137,24 @@ pub fn latency(cmp: &Comparison) -> Result<String, String> {
         for (i, (sr, pts)) in cmp.results.iter().zip(&points).enumerate() {
             let c = color(i);
             let dx = offset(i, m);
-            let xy: Vec<(f64, Summary)> = pts
-                .iter()
-                .enumerate()
-                .filter_map(|(k, s)| s.map(|s| (k as f64 + dx, s)))
-                .collect();
+            let xy: Vec<(f64, Summary)> =
+                pts.iter().enumerate().filter_map(|(k, s)| s.map(|s| (k as f64 + dx, s))).collect();
             chart
-                .draw_series(LineSeries::new(
-                    xy.iter().map(|&(x, s)| (x, s.mean)),
-                    c.stroke_width(2),
-                ))
+                .draw_series(LineSeries::new(xy.iter().map(|&(x, s)| (x, s.mean)), c.stroke_width(2)))
                 .map_err(err)?
                 .label(strategy_label(&sr.strategy))
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
-                });
-            chart
-                .draw_series(
-                    xy.iter()
-                        .map(|&(x, s)| Circle::new((x, s.mean), 3, c.filled())),
-                )
-                .map_err(err)?;
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+            chart.draw_series(xy.iter().map(|&(x, s)| Circle::new((x, s.mean), 3, c.filled()))).map_err(err)?;
             // Error bars: a vertical line with caps, for real intervals only.
             let cap = 0.025;
             chart
-                .draw_series(
-                    xy.iter()
-                        .filter(|(_, s)| s.has_interval())
-                        .flat_map(|&(x, s)| {
-                            [
-                                PathElement::new(
-                                    vec![(x, s.ci95_low), (x, s.ci95_high)],
-                                    c.stroke_width(1),
-                                ),
-                                PathElement::new(
-                                    vec![(x - cap, s.ci95_low), (x + cap, s.ci95_low)],
-                                    c.stroke_width(1),
-                                ),
-                                PathElement::new(
-                                    vec![(x - cap, s.ci95_high), (x + cap, s.ci95_high)],
-                                    c.stroke_width(1),
-                                ),
-                            ]
-                        }),
-                )
+                .draw_series(xy.iter().filter(|(_, s)| s.has_interval()).flat_map(|&(x, s)| {
+                    [
+                        PathElement::new(vec![(x, s.ci95_low), (x, s.ci95_high)], c.stroke_width(1)),
+                        PathElement::new(vec![(x - cap, s.ci95_low), (x + cap, s.ci95_low)], c.stroke_width(1)),
+                        PathElement::new(vec![(x - cap, s.ci95_high), (x + cap, s.ci95_high)], c.stroke_width(1)),
+                    ]
+                }))
                 .map_err(err)?;
         }
         legend(&mut chart, SeriesLabelPosition::UpperLeft, m)
@@ -220,10 +168,7 @@ pub fn mean_timeline(timelines: &[&[u32]]) -> Vec<f64> {
     let n = timelines.len().max(1) as f64;
     (0..len)
         .map(|b| {
-            let sum: u64 = timelines
-                .iter()
-                .map(|t| u64::from(t.get(b).copied().unwrap_or(0)))
-                .sum();
+            let sum: u64 = timelines.iter().map(|t| u64::from(t.get(b).copied().unwrap_or(0))).sum();
             sum as f64 / n
         })
         .collect()
@@ -236,11 +181,7 @@ pub fn throughput(cmp: &Comparison) -> Result<String, String> {
         .results
         .iter()
         .map(|sr| {
-            let t: Vec<&[u32]> = sr
-                .runs
-                .iter()
-                .map(|r| r.throughput_timeline.as_slice())
-                .collect();
+            let t: Vec<&[u32]> = sr.runs.iter().map(|r| r.throughput_timeline.as_slice()).collect();
             mean_timeline(&t)
         })
         .collect();
@@ -250,17 +191,11 @@ pub fn throughput(cmp: &Comparison) -> Result<String, String> {
 
     render(|root| {
         let mut chart = ChartBuilder::on(root)
-            .caption(
-                format!("Throughput over time: {} (mean across seeds)", cmp.scenario),
-                CAPTION_FONT,
-            )
+            .caption(format!("Throughput over time: {} (mean across seeds)", cmp.scenario), CAPTION_FONT)
             .margin(16)
             .x_label_area_size(40)
             .y_label_area_size(70)
-            .build_cartesian_2d(
-                0f64..(x_max.saturating_sub(1).max(1) as f64),
-                0f64..upper(y_max),
-            )
+            .build_cartesian_2d(0f64..(x_max.saturating_sub(1).max(1) as f64), 0f64..upper(y_max))
             .map_err(err)?;
         chart
             .configure_mesh()
@@ -272,15 +207,10 @@ pub fn throughput(cmp: &Comparison) -> Result<String, String> {
         for (i, (sr, line)) in cmp.results.iter().zip(&lines).enumerate() {
             let c = color(i);
             chart
-                .draw_series(LineSeries::new(
-                    line.iter().enumerate().map(|(b, &v)| (b as f64, v)),
-                    c.stroke_width(2),
-                ))
+                .draw_series(LineSeries::new(line.iter().enumerate().map(|(b, &v)| (b as f64, v)), c.stroke_width(2)))
                 .map_err(err)?
                 .label(strategy_label(&sr.strategy))
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
-                });
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
         }
         legend(&mut chart, SeriesLabelPosition::LowerRight, m)
     })
@@ -297,19 +227,12 @@ pub fn success(cmp: &Comparison) -> Result<String, String> {
             Summary::of(&v)
         })
         .collect();
-    let labels: Vec<String> = cmp
-        .results
-        .iter()
-        .map(|sr| strategy_label(&sr.strategy))
-        .collect();
+    let labels: Vec<String> = cmp.results.iter().map(|sr| strategy_label(&sr.strategy)).collect();
     let m = labels.len();
 
     render(|root| {
         let mut chart = ChartBuilder::on(root)
-            .caption(
-                format!("Success rate: {} (mean across seeds, 95% CI)", cmp.scenario),
-                CAPTION_FONT,
-            )
+            .caption(format!("Success rate: {} (mean across seeds, 95% CI)", cmp.scenario), CAPTION_FONT)
             .margin(16)
             .x_label_area_size(40)
             .y_label_area_size(70)
@@ -317,11 +240,7 @@ pub fn success(cmp: &Comparison) -> Result<String, String> {
             .map_err(err)?;
         let x_fmt = |x: &f64| {
             let k = x.round();
-            if k >= 0.0 && (k as usize) < m {
-                labels[k as usize].clone()
-            } else {
-                String::new()
-            }
+            if k >= 0.0 && (k as usize) < m { labels[k as usize].clone() } else { String::new() }
         };
         let y_fmt = |y: &f64| format!("{:.0}%", y * 100.0);
         chart
@@ -339,10 +258,7 @@ pub fn success(cmp: &Comparison) -> Result<String, String> {
             let x = i as f64;
             let mean = rate.map_or(0.0, |s| s.mean);
             chart
-                .draw_series(std::iter::once(Rectangle::new(
-                    [(x - 0.3, 0.0), (x + 0.3, mean)],
-                    c.mix(0.8).filled(),
-                )))
+                .draw_series(std::iter::once(Rectangle::new([(x - 0.3, 0.0), (x + 0.3, mean)], c.mix(0.8).filled())))
                 .map_err(err)?
                 .label(label.clone())
                 .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], c.filled()));
@@ -352,22 +268,12 @@ pub fn success(cmp: &Comparison) -> Result<String, String> {
                 chart
                     .draw_series([
                         PathElement::new(vec![(x, lo), (x, hi)], BLACK.stroke_width(1)),
-                        PathElement::new(
-                            vec![(x - 0.05, lo), (x + 0.05, lo)],
-                            BLACK.stroke_width(1),
-                        ),
-                        PathElement::new(
-                            vec![(x - 0.05, hi), (x + 0.05, hi)],
-                            BLACK.stroke_width(1),
-                        ),
+                        PathElement::new(vec![(x - 0.05, lo), (x + 0.05, lo)], BLACK.stroke_width(1)),
+                        PathElement::new(vec![(x - 0.05, hi), (x + 0.05, hi)], BLACK.stroke_width(1)),
                     ])
                     .map_err(err)?;
             }
-            let top = if s.has_interval() {
-                s.ci95_high.min(1.0)
-            } else {
-                s.mean
-            };
+            let top = if s.has_interval() { s.ci95_high.min(1.0) } else { s.mean };
             chart
                 .draw_series(std::iter::once(Text::new(
                     format!("{:.1}%", s.mean * 100.0),

@@ -33,10 +33,8 @@ struct MetricSummaries<'a>(&'a [RunSummary]);
 
 impl Serialize for MetricSummaries<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let entries: Vec<(&str, Summary)> = METRICS
-            .iter()
-            .filter_map(|m| m.summarize(self.0).map(|s| (m.name, s)))
-            .collect();
+        let entries: Vec<(&str, Summary)> =
+            METRICS.iter().filter_map(|m| m.summarize(self.0).map(|s| (m.name, s))).collect();
         let mut map = serializer.serialize_map(Some(entries.len()))?;
         for (name, s) in &entries {
             map.serialize_entry(name, s)?;
@@ -80,10 +78,8 @@ mod tests {
         assert_eq!(first["label"], "retry=none");
         assert_eq!(first["runs"].as_array().unwrap().len(), 3);
         // Order in the text, not just presence.
-        let positions: Vec<usize> = METRICS
-            .iter()
-            .map(|m| text.find(&format!("\"{}\": {{", m.name)).unwrap())
-            .collect();
+        let positions: Vec<usize> =
+            METRICS.iter().map(|m| text.find(&format!("\"{}\": {{", m.name)).unwrap()).collect();
         assert!(positions.windows(2).all(|w| w[0] < w[1]));
         let n = &first["summary"]["latency_ms.p99"]["n"];
         assert_eq!(n, 3);

@@ -9,26 +9,14 @@ use super::stats::Summary;
 use super::{Comparison, strategy_label};
 
 /// Metrics of the overview table at the top.
-const OVERVIEW: &[&str] = &[
-    "latency_ms.p50",
-    "latency_ms.p99",
-    "throughput_per_s",
-    "success_rate",
-    "requests.failed",
-];
+const OVERVIEW: &[&str] = &["latency_ms.p50", "latency_ms.p99", "throughput_per_s", "success_rate", "requests.failed"];
 
 /// Renders `report.md`; `charts` are file names relative to the report.
 pub fn render(cmp: &Comparison, charts: &[&str]) -> String {
-    let labels: Vec<String> = cmp
-        .results
-        .iter()
-        .map(|sr| strategy_label(&sr.strategy))
-        .collect();
+    let labels: Vec<String> = cmp.results.iter().map(|sr| strategy_label(&sr.strategy)).collect();
     // summaries[metric][strategy]
-    let summaries: Vec<Vec<Option<Summary>>> = METRICS
-        .iter()
-        .map(|m| cmp.results.iter().map(|sr| m.summarize(&sr.runs)).collect())
-        .collect();
+    let summaries: Vec<Vec<Option<Summary>>> =
+        METRICS.iter().map(|m| cmp.results.iter().map(|sr| m.summarize(&sr.runs)).collect()).collect();
     let summary_of = |name: &str| {
         let i = METRICS.iter().position(|m| m.name == name);
         i.map(|i| &summaries[i])
@@ -53,16 +41,10 @@ pub fn render(cmp: &Comparison, charts: &[&str]) -> String {
          (Student's t), sample standard deviation. **Bold** marks the best mean."
     );
     if cmp.seeds.len() == 1 {
-        let _ = writeln!(
-            out,
-            "- With one seed (n=1) there is no spread: intervals equal the mean."
-        );
+        let _ = writeln!(out, "- With one seed (n=1) there is no spread: intervals equal the mean.");
     }
     if !charts.is_empty() {
-        let links: Vec<String> = charts
-            .iter()
-            .map(|c| format!("[{}]({c})", chart_title(c)))
-            .collect();
+        let links: Vec<String> = charts.iter().map(|c| format!("[{}]({c})", chart_title(c))).collect();
         let _ = writeln!(out, "- Charts: {}", links.join(" · "));
     }
     out.push('\n');
@@ -71,23 +53,15 @@ pub fn render(cmp: &Comparison, charts: &[&str]) -> String {
     let _ = writeln!(out, "## Overview (means across seeds)\n");
     let mut header = String::from("| strategy |");
     let mut rule = String::from("|---|");
-    let overview: Vec<(&Metric, &Vec<Option<Summary>>)> = OVERVIEW
-        .iter()
-        .filter_map(|n| Some((metric(n)?, summary_of(n)?)))
-        .collect();
+    let overview: Vec<(&Metric, &Vec<Option<Summary>>)> =
+        OVERVIEW.iter().filter_map(|n| Some((metric(n)?, summary_of(n)?))).collect();
     for (m, _) in &overview {
         let _ = write!(header, " {} |", heading(m));
         rule.push_str("---:|");
     }
     let _ = writeln!(out, "{header}\n{rule}");
-    let bests: Vec<Vec<usize>> = overview
-        .iter()
-        .map(|(m, s)| best_indices(m.better, &means(s)))
-        .collect();
-    let column_decimals: Vec<usize> = overview
-        .iter()
-        .map(|(_, s)| decimals(means(s).into_iter().flatten()))
-        .collect();
+    let bests: Vec<Vec<usize>> = overview.iter().map(|(m, s)| best_indices(m.better, &means(s))).collect();
+    let column_decimals: Vec<usize> = overview.iter().map(|(_, s)| decimals(means(s).into_iter().flatten())).collect();
     for (i, label) in labels.iter().enumerate() {
         let _ = write!(out, "| {} |", code(label));
         for (((_, s), best), &d) in overview.iter().zip(&bests).zip(&column_decimals) {
@@ -106,11 +80,7 @@ pub fn render(cmp: &Comparison, charts: &[&str]) -> String {
             Better::Higher => ", higher is better",
             Better::Neither => "",
         };
-        let unit = if m.unit.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", m.unit)
-        };
+        let unit = if m.unit.is_empty() { String::new() } else { format!(" ({})", m.unit) };
         let _ = writeln!(out, "### {}{unit}{direction}\n", m.name);
         let _ = writeln!(out, "| strategy | mean | 95% CI | std dev | n |");
         let _ = writeln!(out, "|---|---:|---:|---:|---:|");
@@ -144,14 +114,8 @@ pub fn render(cmp: &Comparison, charts: &[&str]) -> String {
 
     // Per-seed tables: strategies as columns.
     let _ = writeln!(out, "## Per seed\n");
-    let d = decimals(
-        cmp.results
-            .iter()
-            .flat_map(|sr| sr.runs.iter().map(|r| r.latency_ms.p99)),
-    );
-    per_seed_table(&mut out, cmp, &labels, "p99 latency (ms)", |r| {
-        fixed(r.latency_ms.p99, d)
-    });
+    let d = decimals(cmp.results.iter().flat_map(|sr| sr.runs.iter().map(|r| r.latency_ms.p99)));
+    per_seed_table(&mut out, cmp, &labels, "p99 latency (ms)", |r| fixed(r.latency_ms.p99, d));
     per_seed_table(&mut out, cmp, &labels, "Success rate", |r| {
         success_rate(r).map_or_else(|| "—".to_owned(), |v| format!("{:.1}%", v * 100.0))
     });
@@ -179,11 +143,7 @@ fn per_seed_table(
     for &seed in &cmp.seeds {
         let _ = write!(out, "| {seed} |");
         for sr in &cmp.results {
-            let c = sr
-                .runs
-                .iter()
-                .find(|r| r.seed == seed)
-                .map_or_else(|| "—".to_owned(), &cell);
+            let c = sr.runs.iter().find(|r| r.seed == seed).map_or_else(|| "—".to_owned(), &cell);
             let _ = write!(out, " {c} |");
         }
         out.push('\n');
@@ -196,11 +156,7 @@ fn means(s: &[Option<Summary>]) -> Vec<Option<f64>> {
 }
 
 fn heading(m: &Metric) -> String {
-    if m.unit.is_empty() {
-        m.name.to_owned()
-    } else {
-        format!("{} ({})", m.name, m.unit)
-    }
+    if m.unit.is_empty() { m.name.to_owned() } else { format!("{} ({})", m.name, m.unit) }
 }
 
 fn chart_title(file: &str) -> &str {
@@ -218,21 +174,13 @@ fn code(label: &str) -> String {
 }
 
 fn bold_if(bold: bool, s: &str) -> String {
-    if bold {
-        format!("**{s}**")
-    } else {
-        s.to_owned()
-    }
+    if bold { format!("**{s}**") } else { s.to_owned() }
 }
 
 /// Decimal places for a column of values, from the largest magnitude, so a
 /// column shares one precision (about four significant digits).
 pub fn decimals(values: impl IntoIterator<Item = f64>) -> usize {
-    let max = values
-        .into_iter()
-        .filter(|v| v.is_finite())
-        .map(f64::abs)
-        .fold(0.0, f64::max);
+    let max = values.into_iter().filter(|v| v.is_finite()).map(f64::abs).fold(0.0, f64::max);
     if max >= 1000.0 || max == 0.0 {
         0
     } else if max >= 100.0 {
@@ -246,11 +194,7 @@ pub fn decimals(values: impl IntoIterator<Item = f64>) -> usize {
 
 /// `x` with `d` decimals; a dash when not finite.
 pub fn fixed(x: f64, d: usize) -> String {
-    if x.is_finite() {
-        format!("{x:.d$}")
-    } else {
-        "—".to_owned()
-    }
+    if x.is_finite() { format!("{x:.d$}") } else { "—".to_owned() }
 }
 
 /// Seeds in compact form: runs of three or more consecutive seeds become
@@ -286,17 +230,11 @@ mod tests {
     fn seeds_compact() {
         let contiguous: Vec<u64> = (1..=20).collect();
         assert_eq!(compact_seeds(&contiguous), "1..=20");
-        assert_eq!(
-            compact_seeds(&[1, 2, 3, 4, 5, 9, 12, 13, 14]),
-            "1..=5, 9, 12..=14"
-        );
+        assert_eq!(compact_seeds(&[1, 2, 3, 4, 5, 9, 12, 13, 14]), "1..=5, 9, 12..=14");
         assert_eq!(compact_seeds(&[4, 5]), "4, 5");
         assert_eq!(compact_seeds(&[7]), "7");
         assert_eq!(compact_seeds(&[3, 1, 2]), "3, 1, 2");
-        assert_eq!(
-            compact_seeds(&[u64::MAX - 1, u64::MAX]),
-            format!("{}, {}", u64::MAX - 1, u64::MAX)
-        );
+        assert_eq!(compact_seeds(&[u64::MAX - 1, u64::MAX]), format!("{}, {}", u64::MAX - 1, u64::MAX));
         assert_eq!(compact_seeds(&[]), "none");
     }
 
@@ -306,29 +244,14 @@ mod tests {
         assert!(md.contains("- Seeds: 1..=3 (3 seeds)"), "{md}");
         assert!(md.contains("[latency percentiles](latency.svg)"));
         // retry=fixed has the lower p99 (90 vs 110) and the higher success rate.
-        let p99 = md
-            .split("### latency_ms.p99 (ms), lower is better")
-            .nth(1)
-            .unwrap();
+        let p99 = md.split("### latency_ms.p99 (ms), lower is better").nth(1).unwrap();
         let p99 = p99.split("###").next().unwrap();
-        assert!(
-            p99.contains("| **`retry=fixed`** | **90.0** | [65.2, 114.8] | 10.0 | 3 |"),
-            "{p99}"
-        );
+        assert!(p99.contains("| **`retry=fixed`** | **90.0** | [65.2, 114.8] | 10.0 | 3 |"), "{p99}");
         assert!(p99.contains("| `retry=none` | 110.0 |"), "{p99}");
-        let sr = md
-            .split("### success_rate, higher is better")
-            .nth(1)
-            .unwrap();
+        let sr = md.split("### success_rate, higher is better").nth(1).unwrap();
         assert!(sr.contains("| **`retry=fixed`** | **0.9800** |"), "{sr}");
         // Neutral metrics get no bold.
-        let llm = md
-            .split("### calls.llm")
-            .nth(1)
-            .unwrap()
-            .split("###")
-            .next()
-            .unwrap();
+        let llm = md.split("### calls.llm").nth(1).unwrap().split("###").next().unwrap();
         assert!(!llm.contains("**"), "{llm}");
         // Per-seed tables: strategies as columns, seeds as rows.
         assert!(md.contains("| seed | `retry=none` | `retry=fixed` |"));

@@ -43,12 +43,7 @@ pub fn success_rate(r: &RunSummary) -> Option<f64> {
 
 macro_rules! metric {
     ($name:literal, $unit:literal, $better:ident, |$r:ident| $e:expr) => {
-        Metric {
-            name: $name,
-            unit: $unit,
-            better: Better::$better,
-            value: |$r: &RunSummary| Some($e),
-        }
+        Metric { name: $name, unit: $unit, better: Better::$better, value: |$r: &RunSummary| Some($e) }
     };
 }
 
@@ -61,17 +56,10 @@ pub const METRICS: &[Metric] = &[
     metric!("latency_ms.max", "ms", Lower, |r| r.latency_ms.max),
     metric!("latency_ms.mean", "ms", Lower, |r| r.latency_ms.mean),
     metric!("throughput_per_s", "req/s", Higher, |r| r.throughput_per_s),
-    metric!("requests.succeeded", "", Higher, |r| r.requests.succeeded
-        as f64),
+    metric!("requests.succeeded", "", Higher, |r| r.requests.succeeded as f64),
     metric!("requests.failed", "", Lower, |r| r.requests.failed as f64),
-    metric!("requests.in_flight", "", Neither, |r| r.requests.in_flight
-        as f64),
-    Metric {
-        name: "success_rate",
-        unit: "",
-        better: Better::Higher,
-        value: success_rate,
-    },
+    metric!("requests.in_flight", "", Neither, |r| r.requests.in_flight as f64),
+    Metric { name: "success_rate", unit: "", better: Better::Higher, value: success_rate },
     metric!("calls.llm", "", Neither, |r| r.calls.llm as f64),
     metric!("calls.tool", "", Neither, |r| r.calls.tool as f64),
     metric!("calls.retries", "", Lower, |r| r.calls.retries as f64),
@@ -91,35 +79,18 @@ pub fn metric(name: &str) -> Option<&'static Metric> {
 /// direction is `Neither`, when fewer than two values are present, or when
 /// every value ties (nothing stands out).
 pub fn best_indices(better: Better, means: &[Option<f64>]) -> Vec<usize> {
-    let present: Vec<(usize, f64)> = means
-        .iter()
-        .enumerate()
-        .filter_map(|(i, m)| m.filter(|v| v.is_finite()).map(|v| (i, v)))
-        .collect();
+    let present: Vec<(usize, f64)> =
+        means.iter().enumerate().filter_map(|(i, m)| m.filter(|v| v.is_finite()).map(|v| (i, v))).collect();
     if present.len() < 2 {
         return Vec::new();
     }
     let pick = match better {
         Better::Neither => return Vec::new(),
-        Better::Lower => present
-            .iter()
-            .map(|&(_, v)| v)
-            .fold(f64::INFINITY, f64::min),
-        Better::Higher => present
-            .iter()
-            .map(|&(_, v)| v)
-            .fold(f64::NEG_INFINITY, f64::max),
+        Better::Lower => present.iter().map(|&(_, v)| v).fold(f64::INFINITY, f64::min),
+        Better::Higher => present.iter().map(|&(_, v)| v).fold(f64::NEG_INFINITY, f64::max),
     };
-    let best: Vec<usize> = present
-        .iter()
-        .filter(|&&(_, v)| v == pick)
-        .map(|&(i, _)| i)
-        .collect();
-    if best.len() == present.len() {
-        Vec::new()
-    } else {
-        best
-    }
+    let best: Vec<usize> = present.iter().filter(|&&(_, v)| v == pick).map(|&(i, _)| i).collect();
+    if best.len() == present.len() { Vec::new() } else { best }
 }
 
 #[cfg(test)]

@@ -62,31 +62,20 @@ pub const SUCCESS_CHART: &str = "success.svg";
 /// Writes every report for `cmp` into `out_dir` (created if missing). Each
 /// file is replaced atomically; identical input gives byte-identical files.
 pub fn write_reports(cmp: &Comparison, out_dir: &Path) -> Result<ReportPaths, ReportError> {
-    std::fs::create_dir_all(out_dir).map_err(|source| ReportError::CreateDir {
-        path: out_dir.to_path_buf(),
-        source,
-    })?;
+    std::fs::create_dir_all(out_dir)
+        .map_err(|source| ReportError::CreateDir { path: out_dir.to_path_buf(), source })?;
 
     let json_path = out_dir.join(JSON_FILE);
-    let json = json::render(cmp).map_err(|source| ReportError::Json {
-        path: json_path.clone(),
-        source,
-    })?;
+    let json = json::render(cmp).map_err(|source| ReportError::Json { path: json_path.clone(), source })?;
 
     type Render = fn(&Comparison) -> Result<String, String>;
-    let charts: [(&str, Render); 3] = [
-        (LATENCY_CHART, chart::latency),
-        (THROUGHPUT_CHART, chart::throughput),
-        (SUCCESS_CHART, chart::success),
-    ];
+    let charts: [(&str, Render); 3] =
+        [(LATENCY_CHART, chart::latency), (THROUGHPUT_CHART, chart::throughput), (SUCCESS_CHART, chart::success)];
     let mut chart_paths = Vec::with_capacity(charts.len());
     let mut rendered = Vec::with_capacity(charts.len());
     for (name, render) in charts {
         let path = out_dir.join(name);
-        let svg = render(cmp).map_err(|message| ReportError::Chart {
-            path: path.clone(),
-            message,
-        })?;
+        let svg = render(cmp).map_err(|message| ReportError::Chart { path: path.clone(), message })?;
         rendered.push((path.clone(), svg));
         chart_paths.push(path);
     }
@@ -102,11 +91,7 @@ pub fn write_reports(cmp: &Comparison, out_dir: &Path) -> Result<ReportPaths, Re
     write_atomic(&json_path, json.as_bytes())?;
     write_atomic(&md_path, md.as_bytes())?;
 
-    Ok(ReportPaths {
-        json: json_path,
-        markdown: md_path,
-        charts: chart_paths,
-    })
+    Ok(ReportPaths { json: json_path, markdown: md_path, charts: chart_paths })
 }
 
 /// A short name for a strategy: `axis=value` pairs in axis order, joined by
@@ -115,16 +100,12 @@ pub fn strategy_label(s: &Strategy) -> String {
     if s.is_empty() {
         return "default".to_owned();
     }
-    s.iter()
-        .map(|(axis, value)| format!("{axis}={value}"))
-        .collect::<Vec<_>>()
-        .join(",")
+    s.iter().map(|(axis, value)| format!("{axis}={value}")).collect::<Vec<_>>().join(",")
 }
 
 #[cfg(test)]
 pub(crate) mod test_support {
-    use std::path::{Path, PathBuf};
-    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::path::Path;
 
     use super::{Comparison, StrategyRuns};
     use crate::strategy::Strategy;
@@ -132,39 +113,21 @@ pub(crate) mod test_support {
 
     /// A fresh directory under the system temp dir, removed on drop.
     #[derive(Debug)]
-    pub struct TempDir(PathBuf);
+    pub struct TempDir(tempfile::TempDir);
 
     impl TempDir {
         pub fn new(tag: &str) -> TempDir {
-            static N: AtomicU64 = AtomicU64::new(0);
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos());
-            let p = std::env::temp_dir().join(format!(
-                "rehearsal-report-{tag}-{}-{nanos}-{}",
-                std::process::id(),
-                N.fetch_add(1, Ordering::Relaxed)
-            ));
-            std::fs::create_dir_all(&p).unwrap();
-            TempDir(p)
+            let dir = tempfile::Builder::new().prefix(&format!("rehearsal-report-{tag}-")).tempdir().unwrap();
+            TempDir(dir)
         }
 
         pub fn path(&self) -> &Path {
-            &self.0
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
+            self.0.path()
         }
     }
 
     pub fn strategy(pairs: &[(&str, &str)]) -> Strategy {
-        pairs
-            .iter()
-            .map(|&(a, v)| (a.to_owned(), v.to_owned()))
-            .collect()
+        pairs.iter().map(|&(a, v)| (a.to_owned(), v.to_owned())).collect()
     }
 
     /// One hand-built run. `p99` in ms, `succeeded` of 100 arrived.
@@ -176,12 +139,7 @@ pub(crate) mod test_support {
             trace_hash: format!("{seed:016x}"),
             events: 1000 + seed,
             sim_time_s: 10.0,
-            requests: RequestCounts {
-                arrived: 100,
-                succeeded,
-                failed: 100 - succeeded,
-                in_flight: 0,
-            },
+            requests: RequestCounts { arrived: 100, succeeded, failed: 100 - succeeded, in_flight: 0 },
             latency_ms: LatencyMs {
                 p50: p99 / 4.0,
                 p90: p99 / 2.0,
@@ -198,10 +156,7 @@ pub(crate) mod test_support {
                 errors: 2 * (100 - succeeded),
                 timeouts: 1,
             },
-            tokens: TokenCounts {
-                input: 10_000,
-                output: 2_000 + seed,
-            },
+            tokens: TokenCounts { input: 10_000, output: 2_000 + seed },
             dropped_messages: seed % 2,
             late_replies: 0,
             throughput_timeline: vec![8, 10, 12, (succeeded % 7) as u32, 9],
@@ -219,19 +174,11 @@ pub(crate) mod test_support {
             seeds: vec![1, 2, 3],
             results: vec![
                 StrategyRuns {
-                    runs: vec![
-                        run(&none, 1, 100.0, 90),
-                        run(&none, 2, 110.0, 92),
-                        run(&none, 3, 120.0, 94),
-                    ],
+                    runs: vec![run(&none, 1, 100.0, 90), run(&none, 2, 110.0, 92), run(&none, 3, 120.0, 94)],
                     strategy: none,
                 },
                 StrategyRuns {
-                    runs: vec![
-                        run(&fixed, 1, 80.0, 96),
-                        run(&fixed, 2, 90.0, 98),
-                        run(&fixed, 3, 100.0, 100),
-                    ],
+                    runs: vec![run(&fixed, 1, 80.0, 96), run(&fixed, 2, 90.0, 98), run(&fixed, 3, 100.0, 100)],
                     strategy: fixed,
                 },
             ],
@@ -246,15 +193,9 @@ mod tests {
 
     #[test]
     fn labels() {
+        assert_eq!(strategy_label(&strategy(&[("retry", "none")])), "retry=none");
         assert_eq!(
-            strategy_label(&strategy(&[("retry", "none")])),
-            "retry=none"
-        );
-        assert_eq!(
-            strategy_label(&strategy(&[
-                ("supervision", "one_for_one"),
-                ("retry", "fixed")
-            ])),
+            strategy_label(&strategy(&[("supervision", "one_for_one"), ("retry", "fixed")])),
             "retry=fixed,supervision=one_for_one"
         );
         assert_eq!(strategy_label(&Strategy::new()), "default");
@@ -271,8 +212,7 @@ mod tests {
         assert_eq!(paths.markdown, out.join("report.md"));
         assert_eq!(paths.charts.len(), 3);
 
-        let v: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&paths.json).unwrap()).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&paths.json).unwrap()).unwrap();
         assert_eq!(v["scenario"], "sample");
         assert_eq!(v["seeds"], serde_json::json!([1, 2, 3]));
         let s = &v["strategies"];
@@ -285,9 +225,7 @@ mod tests {
         assert_eq!(mean(0, "requests.succeeded"), 92.0);
         assert!((mean(1, "success_rate") - 0.98).abs() < 1e-12);
         // sd of 100,110,120 is 10; t(0.975, 2) = 4.303; half width 4.303*10/sqrt(3).
-        let low = s[0]["summary"]["latency_ms.p99"]["ci95_low"]
-            .as_f64()
-            .unwrap();
+        let low = s[0]["summary"]["latency_ms.p99"]["ci95_low"].as_f64().unwrap();
         assert!((low - (110.0 - 4.302_653 * 10.0 / 3f64.sqrt())).abs() < 1e-4);
         // Runs round-trip through the RunSummary contract.
         let run0: RunSummary = serde_json::from_value(s[0]["runs"][0].clone()).unwrap();
@@ -316,12 +254,7 @@ mod tests {
             v
         };
         for (x, y) in files(&a).iter().zip(files(&b).iter()) {
-            assert_eq!(
-                std::fs::read(x).unwrap(),
-                std::fs::read(y).unwrap(),
-                "{}",
-                x.display()
-            );
+            assert_eq!(std::fs::read(x).unwrap(), std::fs::read(y).unwrap(), "{}", x.display());
         }
         // Rewriting in place keeps the bytes too.
         let before = std::fs::read(&a.json).unwrap();
@@ -333,12 +266,7 @@ mod tests {
     fn degenerate_comparisons_still_render() {
         let dir = TempDir::new("degenerate");
         // No strategies at all.
-        let empty = Comparison {
-            scenario: "empty".into(),
-            description: String::new(),
-            seeds: vec![],
-            results: vec![],
-        };
+        let empty = Comparison { scenario: "empty".into(), description: String::new(), seeds: vec![], results: vec![] };
         write_reports(&empty, &dir.path().join("empty")).unwrap();
         // One seed, one strategy, nothing arrived, empty timeline.
         let s = strategy(&[("retry", "none")]);
@@ -350,10 +278,7 @@ mod tests {
             scenario: "one".into(),
             description: "single".into(),
             seeds: vec![7],
-            results: vec![StrategyRuns {
-                strategy: s,
-                runs: vec![r],
-            }],
+            results: vec![StrategyRuns { strategy: s, runs: vec![r] }],
         };
         let p = write_reports(&one, &dir.path().join("one")).unwrap();
         let md = std::fs::read_to_string(&p.markdown).unwrap();

@@ -32,23 +32,11 @@ impl Summary {
         }
         let mean = mean(values);
         if n == 1 {
-            return Some(Summary {
-                mean,
-                std_dev: 0.0,
-                ci95_low: mean,
-                ci95_high: mean,
-                n,
-            });
+            return Some(Summary { mean, std_dev: 0.0, ci95_low: mean, ci95_high: mean, n });
         }
         let sd = sample_std_dev(values, mean);
         let half = t_quantile(0.975, (n - 1) as f64) * sd / (n as f64).sqrt();
-        Some(Summary {
-            mean,
-            std_dev: sd,
-            ci95_low: mean - half,
-            ci95_high: mean + half,
-            n,
-        })
+        Some(Summary { mean, std_dev: sd, ci95_low: mean - half, ci95_high: mean + half, n })
     }
 
     /// False when the interval is degenerate because there was only one
@@ -127,16 +115,11 @@ pub fn inc_beta(x: f64, a: f64, b: f64) -> f64 {
     if x >= 1.0 {
         return 1.0;
     }
-    let ln_front = a * libm::log(x) + b * libm::log1p(-x)
-        - (libm::lgamma(a) + libm::lgamma(b) - libm::lgamma(a + b));
+    let ln_front = a * libm::log(x) + b * libm::log1p(-x) - (libm::lgamma(a) + libm::lgamma(b) - libm::lgamma(a + b));
     let front = libm::exp(ln_front);
     // The continued fraction converges fast for x < (a+1)/(a+b+2); use the
     // symmetry I_x(a,b) = 1 - I_{1-x}(b,a) on the other side.
-    if x < (a + 1.0) / (a + b + 2.0) {
-        front * beta_cf(x, a, b) / a
-    } else {
-        1.0 - front * beta_cf(1.0 - x, b, a) / b
-    }
+    if x < (a + 1.0) / (a + b + 2.0) { front * beta_cf(x, a, b) / a } else { 1.0 - front * beta_cf(1.0 - x, b, a) / b }
 }
 
 /// Continued fraction for the incomplete beta (modified Lentz).
@@ -256,10 +239,7 @@ mod tests {
     #[test]
     fn single_sample_interval_is_the_mean() {
         let s = Summary::of(&[3.5]).unwrap();
-        assert_eq!(
-            (s.mean, s.std_dev, s.ci95_low, s.ci95_high),
-            (3.5, 0.0, 3.5, 3.5)
-        );
+        assert_eq!((s.mean, s.std_dev, s.ci95_low, s.ci95_high), (3.5, 0.0, 3.5, 3.5));
         assert!(!s.has_interval());
         assert_eq!(Summary::of(&[]), None);
     }

@@ -37,10 +37,7 @@ impl std::error::Error for DurationError {}
 const UNIT_LIST: &str = "units are `ns`, `us`, `ms`, `s`, `m` (minutes) and `h`";
 
 fn err(message: impl Into<String>, hint: impl Into<String>) -> DurationError {
-    DurationError {
-        message: message.into(),
-        hint: Some(hint.into()),
-    }
+    DurationError { message: message.into(), hint: Some(hint.into()) }
 }
 
 /// Parses a duration: one or more `<number><unit>` parts with no spaces
@@ -53,10 +50,7 @@ fn err(message: impl Into<String>, hint: impl Into<String>) -> DurationError {
 pub fn parse_duration(text: &str) -> Result<u64, DurationError> {
     let s = text.trim();
     if s.is_empty() {
-        return Err(err(
-            "empty duration",
-            "write a number followed by a unit, e.g. \"450ms\" or \"1m30s\"",
-        ));
+        return Err(err("empty duration", "write a number followed by a unit, e.g. \"450ms\" or \"1m30s\""));
     }
     if let Some(rest) = s.strip_prefix('-') {
         return Err(err(
@@ -74,23 +68,16 @@ pub fn parse_duration(text: &str) -> Result<u64, DurationError> {
         ));
     }
     if is_number(s) {
-        return Err(err(
-            format!("`{s}` has no unit"),
-            format!("add a unit, e.g. \"{s}s\" or \"{s}ms\"; {UNIT_LIST}"),
-        ));
+        return Err(err(format!("`{s}` has no unit"), format!("add a unit, e.g. \"{s}s\" or \"{s}ms\"; {UNIT_LIST}")));
     }
 
     let mut total: u128 = 0;
     let mut rest = s;
     while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
+        let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
         let number = &rest[..num_len];
         rest = &rest[num_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
+        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
         let unit = &rest[..unit_len];
         rest = &rest[unit_len..];
 
@@ -120,10 +107,7 @@ pub fn parse_duration(text: &str) -> Result<u64, DurationError> {
 }
 
 fn too_long(s: &str) -> DurationError {
-    err(
-        format!("duration `{s}` is too long"),
-        "the longest duration is about 584 years (2^64 - 1 ns)",
-    )
+    err(format!("duration `{s}` is too long"), "the longest duration is about 584 years (2^64 - 1 ns)")
 }
 
 /// `digits[.digits]`, at least one digit overall.
@@ -154,10 +138,8 @@ fn part_ns(number: &str, unit_ns: u64, whole: &str) -> Result<u128, DurationErro
     let unit = u128::from(unit_ns);
     let mut total: u128 = 0;
     for d in int.bytes() {
-        total = total
-            .checked_mul(10)
-            .and_then(|t| t.checked_add(u128::from(d - b'0')))
-            .ok_or_else(|| too_long(whole))?;
+        total =
+            total.checked_mul(10).and_then(|t| t.checked_add(u128::from(d - b'0'))).ok_or_else(|| too_long(whole))?;
         // Anything above u64::MAX ns is rejected anyway; stop before u128 overflows.
         if total > u128::from(u64::MAX) {
             return Err(too_long(whole));
@@ -185,9 +167,7 @@ fn part_ns(number: &str, unit_ns: u64, whole: &str) -> Result<u128, DurationErro
         if scaled % scale != 0 {
             return Err(sub_ns());
         }
-        total = total
-            .checked_add(scaled / scale)
-            .ok_or_else(|| too_long(whole))?;
+        total = total.checked_add(scaled / scale).ok_or_else(|| too_long(whole))?;
     }
     Ok(total)
 }
@@ -259,10 +239,7 @@ mod tests {
     fn bad_units_and_shapes() {
         let e = parse_duration("5sec").unwrap_err();
         assert!(e.message.contains("unknown unit `sec`"), "{e}");
-        assert!(
-            e.hint.as_deref().unwrap().contains("did you mean `s`?"),
-            "{e}"
-        );
+        assert!(e.hint.as_deref().unwrap().contains("did you mean `s`?"), "{e}");
         let e = parse_duration("5d").unwrap_err();
         assert!(e.hint.as_deref().unwrap().contains("`ms`"), "{e}");
         assert!(parse_duration("").is_err());
@@ -276,10 +253,7 @@ mod tests {
         let e = parse_duration("1m 30s").unwrap_err();
         assert!(e.hint.as_deref().unwrap().contains("\"1m30s\""), "{e}");
         let e = parse_duration("5 minutes").unwrap_err();
-        assert!(
-            e.hint.as_deref().unwrap().contains("did you mean `m`?"),
-            "{e}"
-        );
+        assert!(e.hint.as_deref().unwrap().contains("did you mean `m`?"), "{e}");
     }
 
     #[test]

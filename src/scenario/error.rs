@@ -54,9 +54,7 @@ impl ScenarioError {
 
 fn read_hint(e: &io::Error) -> &'static str {
     match e.kind() {
-        io::ErrorKind::NotFound => {
-            "check the path; relative paths are resolved from the current directory"
-        }
+        io::ErrorKind::NotFound => "check the path; relative paths are resolved from the current directory",
         io::ErrorKind::PermissionDenied => "check the file's permissions",
         io::ErrorKind::InvalidData => "scenario files must be UTF-8 text",
         io::ErrorKind::IsADirectory => "pass the path of a `.toml` file, not a directory",
@@ -77,23 +75,15 @@ struct Invalid<'a> {
 
 impl fmt::Display for Invalid<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "{}:{}:{}: {}",
-            self.file, self.line, self.column, self.message
-        )?;
+        writeln!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.message)?;
         let gutter = self.line.to_string().len();
         let pad = " ".repeat(gutter);
         writeln!(f, "{pad} |")?;
         writeln!(f, "{} | {}", self.line, self.source_line)?;
         // Copy tabs from the source line so the caret lines up.
         let want = self.column.saturating_sub(1);
-        let mut caret_pad: String = self
-            .source_line
-            .chars()
-            .take(want)
-            .map(|c| if c == '\t' { '\t' } else { ' ' })
-            .collect();
+        let mut caret_pad: String =
+            self.source_line.chars().take(want).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
         let have = caret_pad.chars().count();
         caret_pad.extend(std::iter::repeat_n(' ', want.saturating_sub(have)));
         writeln!(f, "{pad} | {caret_pad}^")?;

@@ -23,9 +23,7 @@ pub use parse::{MAX_SEED_COUNT, parse};
 /// Reads and checks the scenario file at `path`. Errors name the path as
 /// given.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-    let source = std::fs::read_to_string(path).map_err(|source| ScenarioError::Unreadable {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let source = std::fs::read_to_string(path)
+        .map_err(|source| ScenarioError::Unreadable { path: path.to_path_buf(), source })?;
     parse(&source, &path.display().to_string())
 }

@@ -27,10 +27,7 @@ pub const MAX_SEED_COUNT: i64 = 1_000_000;
 
 /// Parses and checks a scenario. `file_name` is only used in error messages.
 pub fn parse(source: &str, file_name: &str) -> Result<Scenario, ScenarioError> {
-    let ctx = Ctx {
-        source,
-        file: file_name,
-    };
+    let ctx = Ctx { source, file: file_name };
     let doc = match DeTable::parse(source) {
         Ok(doc) => doc,
         Err(e) => return Err(ctx.syntax_error(&e)),
@@ -283,19 +280,8 @@ impl Ctx<'_> {
     }
 
     /// `invalid value for `path`: <source text>`, at the value.
-    fn bad<T>(
-        &self,
-        v: &Spanned<T>,
-        path: &str,
-        expected: impl Into<String>,
-        hint: Option<String>,
-    ) -> ScenarioError {
-        self.err(
-            v.span().start,
-            format!("invalid value for `{path}`: {}", self.text(&v.span())),
-            expected,
-            hint,
-        )
+    fn bad<T>(&self, v: &Spanned<T>, path: &str, expected: impl Into<String>, hint: Option<String>) -> ScenarioError {
+        self.err(v.span().start, format!("invalid value for `{path}`: {}", self.text(&v.span())), expected, hint)
     }
 
     fn syntax_error(&self, e: &toml::de::Error) -> ScenarioError {
@@ -305,20 +291,14 @@ impl Ctx<'_> {
             Some((w, x)) => (w, x.to_owned()),
             None => (msg, "valid TOML".to_owned()),
         };
-        let hint = if what.contains("string") || what.contains("invalid") && expected.contains('"')
-        {
+        let hint = if what.contains("string") || what.contains("invalid") && expected.contains('"') {
             "text values need double quotes, e.g. name = \"quickstart\"".to_owned()
         } else {
             "TOML is `key = value` lines under `[table]` headers; strings need double \
              quotes, lists use `[a, b]`, inline tables `{ k = v }` (see docs/scenario.md)"
                 .to_owned()
         };
-        self.err(
-            at,
-            format!("TOML syntax error: {what}"),
-            expected,
-            Some(hint),
-        )
+        self.err(at, format!("TOML syntax error: {what}"), expected, Some(hint))
     }
 
     /// Maps a serde error (unknown key, wrong type, missing key...) to a
@@ -338,9 +318,7 @@ impl Ctx<'_> {
             if let Some(best) = did_you_mean(key, valid.iter().map(String::as_str)) {
                 hint.push_str(&format!("did you mean `{best}`? "));
             }
-            if (key == "input_tokens" || key == "output_tokens")
-                && table.first().is_some_and(|t| t == "tool")
-            {
+            if (key == "input_tokens" || key == "output_tokens") && table.first().is_some_and(|t| t == "tool") {
                 hint.push_str("token counts apply only to `[llm]`; ");
             }
             if valid.is_empty() {
@@ -377,32 +355,19 @@ impl Ctx<'_> {
                     at,
                     format!("missing required table `[{key}]`"),
                     format!("a `[{key}]` table"),
-                    Some(format!(
-                        "add a `[{key}]` table, e.g. `[{key}]` then `{body}`"
-                    )),
+                    Some(format!("add a `[{key}]` table, e.g. `[{key}]` then `{body}`")),
                 );
             }
-            return self.err(
-                at,
-                format!("missing required key `{key}` in {table_name}"),
-                expected,
-                hint,
-            );
+            return self.err(at, format!("missing required key `{key}` in {table_name}"), expected, hint);
         }
 
         let path_s = path.join(".");
-        let where_ = if path_s.is_empty() {
-            String::new()
-        } else {
-            format!(" for `{path_s}`")
-        };
+        let where_ = if path_s.is_empty() { String::new() } else { format!(" for `{path_s}`") };
         if let Some(rest) = msg.strip_prefix("invalid type: ") {
             let (found, serde_expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
             let expected = expected_for(&path).unwrap_or_else(|| plain_type(serde_expected));
             let mut hint = None;
-            if let Some(inner) = found
-                .strip_prefix("string \"")
-                .and_then(|s| s.strip_suffix('"'))
+            if let Some(inner) = found.strip_prefix("string \"").and_then(|s| s.strip_suffix('"'))
                 && inner.trim().parse::<f64>().is_ok()
                 && !expected.contains("duration")
                 && !expected.contains("name")
@@ -415,12 +380,7 @@ impl Ctx<'_> {
                     None => "see docs/scenario.md for the type of each key".to_owned(),
                 });
             }
-            return self.err(
-                at,
-                format!("wrong type{where_}: found {}", found_display(found)),
-                expected,
-                hint,
-            );
+            return self.err(at, format!("wrong type{where_}: found {}", found_display(found)), expected, hint);
         }
 
         // Anything else (custom visitor messages, integer overflow...).
@@ -448,12 +408,7 @@ impl Ctx<'_> {
         let limits = self.limits(raw.limits.as_ref(), duration_ns)?;
         let topology = self.topology(&raw.topology)?;
         let workload = self.workload(&raw.workload)?;
-        let llm = self.service(
-            "llm",
-            &raw.llm.latency,
-            raw.llm.error_rate.as_ref(),
-            raw.llm.timeout.as_ref(),
-        )?;
+        let llm = self.service("llm", &raw.llm.latency, raw.llm.error_rate.as_ref(), raw.llm.timeout.as_ref())?;
         let input = match &raw.llm.input_tokens {
             Some(d) => self.dist(d, "llm.input_tokens", DistKind::Tokens)?,
             None => Dist::lognormal_from_median_p99(1020.0, 4142.0),
@@ -462,16 +417,8 @@ impl Ctx<'_> {
             Some(d) => self.dist(d, "llm.output_tokens", DistKind::Tokens)?,
             None => Dist::lognormal_from_median_p99(129.0, 601.0),
         };
-        let llm = ServiceModel {
-            tokens: Some(TokenModel { input, output }),
-            ..llm
-        };
-        let tool = self.service(
-            "tool",
-            &raw.tool.latency,
-            raw.tool.error_rate.as_ref(),
-            raw.tool.timeout.as_ref(),
-        )?;
+        let llm = ServiceModel { tokens: Some(TokenModel { input, output }), ..llm };
+        let tool = self.service("tool", &raw.tool.latency, raw.tool.error_rate.as_ref(), raw.tool.timeout.as_ref())?;
         let retry = self.retry(raw.retry.as_ref())?;
         let strategies = self.strategies(raw.strategies.as_ref())?;
         Ok(Scenario {
@@ -491,9 +438,8 @@ impl Ctx<'_> {
 
     fn name(&self, v: &Spanned<String>) -> Result<String> {
         let s = v.get_ref();
-        let ok = !s.is_empty()
-            && s.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        let ok =
+            !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
         if ok {
             return Ok(s.clone());
         }
@@ -576,26 +522,15 @@ impl Ctx<'_> {
         };
         parse_duration(text).map_err(|e| {
             let segments: Vec<String> = path.split('.').map(str::to_owned).collect();
-            let expected = expected_for(&segments)
-                .unwrap_or_else(|| "a duration such as \"250ms\"".to_owned());
-            self.err(
-                v.span().start,
-                format!("invalid duration for `{path}`: {}", e.message),
-                expected,
-                e.hint,
-            )
+            let expected = expected_for(&segments).unwrap_or_else(|| "a duration such as \"250ms\"".to_owned());
+            self.err(v.span().start, format!("invalid duration for `{path}`: {}", e.message), expected, e.hint)
         })
     }
 
     fn positive_duration(&self, v: &Spanned<RawDuration>, path: &str) -> Result<u64> {
         let ns = self.duration(v, path)?;
         if ns == 0 {
-            return Err(self.bad(
-                v,
-                path,
-                expected_text(path),
-                Some("use a duration > 0".into()),
-            ));
+            return Err(self.bad(v, path, expected_text(path), Some("use a duration > 0".into())));
         }
         Ok(ns)
     }
@@ -608,12 +543,7 @@ impl Ctx<'_> {
         }
         let n = n as u64;
         if n > max {
-            return Err(self.bad(
-                v,
-                path,
-                expected_text(path),
-                Some(format!("it can be at most {max}")),
-            ));
+            return Err(self.bad(v, path, expected_text(path), Some(format!("it can be at most {max}"))));
         }
         Ok(n)
     }
@@ -629,12 +559,7 @@ impl Ctx<'_> {
             });
         };
         let max_events = match &raw.max_events {
-            Some(v) => self.positive_int(
-                v,
-                "limits.max_events",
-                i64::MAX as u64,
-                "max_events must be at least 1",
-            )?,
+            Some(v) => self.positive_int(v, "limits.max_events", i64::MAX as u64, "max_events must be at least 1")?,
             None => 50_000_000,
         };
         let max_sim_time_ns = match &raw.max_sim_time {
@@ -682,22 +607,14 @@ impl Ctx<'_> {
             },
             None => OverflowPolicy::Reject,
         };
-        Ok(Limits {
-            max_events,
-            max_sim_time_ns,
-            mailbox_capacity,
-            mailbox_overflow,
-        })
+        Ok(Limits { max_events, max_sim_time_ns, mailbox_capacity, mailbox_overflow })
     }
 
     fn topology(&self, raw: &RawTopology) -> Result<Topology> {
         let nodes = match &raw.nodes {
-            Some(v) => self.positive_int(
-                v,
-                "topology.nodes",
-                u64::from(u32::MAX),
-                "a topology needs at least 1 node",
-            )? as u32,
+            Some(v) => {
+                self.positive_int(v, "topology.nodes", u64::from(u32::MAX), "a topology needs at least 1 node")? as u32
+            }
             None => 1,
         };
         let agents = self.positive_int(
@@ -710,11 +627,7 @@ impl Ctx<'_> {
             Some(d) => self.dist(d, "topology.network.latency", DistKind::Latency)?,
             None => Dist::Constant { value: 1e6 },
         };
-        Ok(Topology {
-            nodes,
-            agents,
-            network_latency,
-        })
+        Ok(Topology { nodes, agents, network_latency })
     }
 
     fn workload(&self, raw: &RawWorkload) -> Result<Workload> {
@@ -770,11 +683,7 @@ impl Ctx<'_> {
             Some(v) => self.positive_duration(v, "workload.request_timeout")?,
             None => 120 * NS_PER_S,
         };
-        Ok(Workload {
-            arrival_rate_per_s: r,
-            steps,
-            request_timeout_ns,
-        })
+        Ok(Workload { arrival_rate_per_s: r, steps, request_timeout_ns })
     }
 
     fn service(
@@ -804,20 +713,11 @@ impl Ctx<'_> {
             Some(v) => self.positive_duration(v, &format!("{table}.timeout"))?,
             None => 30 * NS_PER_S,
         };
-        Ok(ServiceModel {
-            latency,
-            error_rate,
-            timeout_ns,
-            tokens: None,
-        })
+        Ok(ServiceModel { latency, error_rate, timeout_ns, tokens: None })
     }
 
     fn retry(&self, raw: Option<&RawRetry>) -> Result<RetryParams> {
-        let mut p = RetryParams {
-            max_attempts: 4,
-            base_delay_ns: 100_000_000,
-            max_delay_ns: 10 * NS_PER_S,
-        };
+        let mut p = RetryParams { max_attempts: 4, base_delay_ns: 100_000_000, max_delay_ns: 10 * NS_PER_S };
         let Some(raw) = raw else { return Ok(p) };
         if let Some(v) = &raw.max_attempts {
             p.max_attempts = self.positive_int(
@@ -843,7 +743,10 @@ impl Ctx<'_> {
                 v,
                 path,
                 "`max_delay` >= `base_delay`",
-                Some("`max_delay` caps each backoff, so it cannot be below `base_delay` (defaults: 100ms and 10s)".into()),
+                Some(
+                    "`max_delay` caps each backoff, so it cannot be below `base_delay` (defaults: 100ms and 10s)"
+                        .into(),
+                ),
             ));
         }
         Ok(p)
@@ -853,10 +756,7 @@ impl Ctx<'_> {
         let axes = match raw {
             Some(RawStrategies(axes)) if !axes.is_empty() => axes,
             _ => {
-                return Ok(vec![Axis {
-                    name: "retry".into(),
-                    values: vec!["none".into()],
-                }]);
+                return Ok(vec![Axis { name: "retry".into(), values: vec!["none".into()] }]);
             }
         };
         let mut out = Vec::with_capacity(axes.len());
@@ -912,20 +812,12 @@ impl Ctx<'_> {
                 }
                 vals.push(s.clone());
             }
-            out.push(Axis {
-                name: name.clone(),
-                values: vals,
-            });
+            out.push(Axis { name: name.clone(), values: vals });
         }
         Ok(out)
     }
 
-    fn dist<V: DistParam>(
-        &self,
-        raw: &Spanned<RawDist<V>>,
-        path: &str,
-        kind: DistKind,
-    ) -> Result<Dist> {
+    fn dist<V: DistParam>(&self, raw: &Spanned<RawDist<V>>, path: &str, kind: DistKind) -> Result<Dist> {
         let d = raw.get_ref();
         let tag = d.dist.get_ref().as_str();
         let params: [(&str, &Option<Spanned<V>>); 7] = [
@@ -953,11 +845,7 @@ impl Ctx<'_> {
                 ));
             }
         };
-        let takes = needs
-            .iter()
-            .map(|n| format!("`{n}`"))
-            .collect::<Vec<_>>()
-            .join(" and ");
+        let takes = needs.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" and ");
         let example = dist_example(tag, kind);
         for (pname, pval) in params {
             if let Some(v) = pval
@@ -984,13 +872,8 @@ impl Ctx<'_> {
             };
             vals[i] = V::value(self, v, &format!("{path}.{n}"), kind)?;
         }
-        let param = |n: &str| {
-            params
-                .iter()
-                .find(|(p, _)| *p == n)
-                .and_then(|(_, v)| v.as_ref())
-                .expect("checked present")
-        };
+        let param =
+            |n: &str| params.iter().find(|(p, _)| *p == n).and_then(|(_, v)| v.as_ref()).expect("checked present");
         let unit = match kind {
             DistKind::Latency => "duration",
             DistKind::Tokens => "token count",
@@ -1006,15 +889,9 @@ impl Ctx<'_> {
                         Some("`min` must not exceed `max`; swap them?".into()),
                     ));
                 }
-                Dist::Uniform {
-                    min: vals[0],
-                    max: vals[1],
-                }
+                Dist::Uniform { min: vals[0], max: vals[1] }
             }
-            "normal" => Dist::Normal {
-                mean: vals[0],
-                std_dev: vals[1],
-            },
+            "normal" => Dist::Normal { mean: vals[0], std_dev: vals[1] },
             "exponential" => {
                 if vals[0] <= 0.0 {
                     return Err(self.bad(
@@ -1082,9 +959,7 @@ fn dist_example(tag: &str, kind: DistKind) -> &'static str {
     match (tag, kind) {
         ("constant", DistKind::Latency) => "{ dist = \"constant\", value = \"1ms\" }",
         ("uniform", DistKind::Latency) => "{ dist = \"uniform\", min = \"10ms\", max = \"50ms\" }",
-        ("normal", DistKind::Latency) => {
-            "{ dist = \"normal\", mean = \"100ms\", std_dev = \"20ms\" }"
-        }
+        ("normal", DistKind::Latency) => "{ dist = \"normal\", mean = \"100ms\", std_dev = \"20ms\" }",
         ("exponential", DistKind::Latency) => "{ dist = \"exponential\", mean = \"250ms\" }",
         (_, DistKind::Latency) => "{ dist = \"lognormal\", median = \"800ms\", p99 = \"6s\" }",
         ("constant", DistKind::Tokens) => "{ dist = \"constant\", value = 500 }",
@@ -1103,18 +978,13 @@ fn expected_for(path: &[String]) -> Option<String> {
     let joined = path.join(".");
     let last = path.last().map(String::as_str).unwrap_or("");
     let parent = path.len().checked_sub(2).map(|i| path[i].as_str());
-    let is_latency_dist =
-        joined == "topology.network.latency" || joined == "llm.latency" || joined == "tool.latency";
+    let is_latency_dist = joined == "topology.network.latency" || joined == "llm.latency" || joined == "tool.latency";
     let is_token_dist = joined == "llm.input_tokens" || joined == "llm.output_tokens";
     let in_dist = path.len() >= 2 && {
         let p = path[..path.len() - 1].join(".");
         matches!(
             p.as_str(),
-            "topology.network.latency"
-                | "llm.latency"
-                | "tool.latency"
-                | "llm.input_tokens"
-                | "llm.output_tokens"
+            "topology.network.latency" | "llm.latency" | "tool.latency" | "llm.input_tokens" | "llm.output_tokens"
         )
     };
     let s = if is_latency_dist {
@@ -1169,9 +1039,7 @@ fn expected_text(path: &str) -> &'static str {
         _ => match last {
             "error_rate" => "a probability between 0 and 1",
             "timeout" => "a positive duration such as \"10s\"",
-            "latency" => {
-                "a latency distribution, e.g. { dist = \"lognormal\", median = \"2ms\", p99 = \"20ms\" }"
-            }
+            "latency" => "a latency distribution, e.g. { dist = \"lognormal\", median = \"2ms\", p99 = \"20ms\" }",
             "input_tokens" | "output_tokens" => {
                 "a token-count distribution, e.g. { dist = \"lognormal\", median = 1020, p99 = 4142 }"
             }
@@ -1271,27 +1139,15 @@ fn path_in(table: &DeTable<'_>, at: usize) -> Option<Vec<String>> {
 
 /// The names in backticks in `text`, e.g. from "expected one of `a`, `b`".
 fn backticked(text: &str) -> Vec<String> {
-    text.split('`')
-        .skip(1)
-        .step_by(2)
-        .map(str::to_owned)
-        .collect()
+    text.split('`').skip(1).step_by(2).map(str::to_owned).collect()
 }
 
 fn list<S: AsRef<str>>(items: &[S]) -> String {
-    items
-        .iter()
-        .map(|s| format!("`{}`", s.as_ref()))
-        .collect::<Vec<_>>()
-        .join(", ")
+    items.iter().map(|s| format!("`{}`", s.as_ref())).collect::<Vec<_>>().join(", ")
 }
 
 fn table_display(table: &[String]) -> String {
-    if table.is_empty() {
-        "the top level".to_owned()
-    } else {
-        format!("`[{}]`", table.join("."))
-    }
+    if table.is_empty() { "the top level".to_owned() } else { format!("`[{}]`", table.join(".")) }
 }
 
 /// "did you mean `x`? valid values: ..." for a closed set of choices.
@@ -1308,11 +1164,7 @@ fn did_you_mean<'a>(got: &str, candidates: impl Iterator<Item = &'a str>) -> Opt
     let got_l = got.to_ascii_lowercase();
     let mut best: Option<(usize, &str)> = None;
     for c in candidates {
-        let d = if got_l.len() >= 3 && c.starts_with(&got_l) {
-            1
-        } else {
-            edit_distance(&got_l, c)
-        };
+        let d = if got_l.len() >= 3 && c.starts_with(&got_l) { 1 } else { edit_distance(&got_l, c) };
         let limit = (c.chars().count().max(got.chars().count()) / 3).clamp(1, 3);
         if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
             best = Some((d, c));
@@ -1334,9 +1186,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
                 i + j
             } else {
                 let cost = usize::from(a[i - 1] != b[j - 1]);
-                let mut v = (d[(i - 1) * w + j] + 1)
-                    .min(d[i * w + j - 1] + 1)
-                    .min(d[(i - 1) * w + j - 1] + cost);
+                let mut v = (d[(i - 1) * w + j] + 1).min(d[i * w + j - 1] + 1).min(d[(i - 1) * w + j - 1] + cost);
                 if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                     v = v.min(d[(i - 2) * w + j - 2] + 1);
                 }

@@ -92,17 +92,11 @@ fn full_file_round_trips() {
             request_timeout_ns: 90_000_000_000,
         },
         llm: ServiceModel {
-            latency: Dist::Uniform {
-                min: 100.0 * MS,
-                max: 1500.0 * MS,
-            },
+            latency: Dist::Uniform { min: 100.0 * MS, max: 1500.0 * MS },
             error_rate: 0.05,
             timeout_ns: 10_000_000_000,
             tokens: Some(TokenModel {
-                input: Dist::Normal {
-                    mean: 1000.0,
-                    std_dev: 200.5,
-                },
+                input: Dist::Normal { mean: 1000.0, std_dev: 200.5 },
                 output: Dist::Constant { value: 129.0 },
             }),
         },
@@ -112,15 +106,8 @@ fn full_file_round_trips() {
             timeout_ns: 5_000_000_000,
             tokens: None,
         },
-        retry: RetryParams {
-            max_attempts: 3,
-            base_delay_ns: 50_000_000,
-            max_delay_ns: 2_000_000_000,
-        },
-        strategies: vec![Axis {
-            name: "retry".into(),
-            values: vec!["exponential_full_jitter".into(), "none".into()],
-        }],
+        retry: RetryParams { max_attempts: 3, base_delay_ns: 50_000_000, max_delay_ns: 2_000_000_000 },
+        strategies: vec![Axis { name: "retry".into(), values: vec!["exponential_full_jitter".into(), "none".into()] }],
     };
     assert_eq!(s, expected);
 }
@@ -155,21 +142,8 @@ fn minimal_file_gets_the_defaults() {
     );
     assert_eq!(s.tool.latency, Dist::Exponential { mean: 250.0 * MS });
     assert_eq!(s.tool.tokens, None);
-    assert_eq!(
-        s.retry,
-        RetryParams {
-            max_attempts: 4,
-            base_delay_ns: 100_000_000,
-            max_delay_ns: 10_000_000_000,
-        }
-    );
-    assert_eq!(
-        s.strategies,
-        vec![Axis {
-            name: "retry".into(),
-            values: vec!["none".into()],
-        }]
-    );
+    assert_eq!(s.retry, RetryParams { max_attempts: 4, base_delay_ns: 100_000_000, max_delay_ns: 10_000_000_000 });
+    assert_eq!(s.strategies, vec![Axis { name: "retry".into(), values: vec!["none".into()] }]);
     // An empty `[strategies]` table is the same as none.
     let s2 = parse(&format!("{MINIMAL}[strategies]\n"), "min.toml").unwrap();
     assert_eq!(s2.strategies, s.strategies);
@@ -182,12 +156,7 @@ fn strategy_axes_keep_file_order() {
         strategies: RawStrategies,
     }
     let w: W = toml::from_str("[strategies]\nzeta = [\"b\"]\nalpha = [\"a\"]\nmid = []\n").unwrap();
-    let names: Vec<&str> = w
-        .strategies
-        .0
-        .iter()
-        .map(|(k, _)| k.get_ref().as_str())
-        .collect();
+    let names: Vec<&str> = w.strategies.0.iter().map(|(k, _)| k.get_ref().as_str()).collect();
     assert_eq!(names, ["zeta", "alpha", "mid"]);
 }
 
@@ -209,11 +178,7 @@ fn load_reads_files_and_reports_missing_ones() {
 
     std::fs::write(&path, MINIMAL.replace("agents = 16", "agents = 0")).unwrap();
     let e = super::super::load(&path).unwrap_err();
-    assert!(
-        e.to_string()
-            .starts_with(&format!("{}:6:10: ", path.display())),
-        "{e}"
-    );
+    assert!(e.to_string().starts_with(&format!("{}:6:10: ", path.display())), "{e}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -235,21 +200,9 @@ fn fail(src: &str) -> Got {
     assert_eq!(e.exit_code(), 2);
     let shown = e.to_string();
     match e {
-        ScenarioError::Invalid {
-            line,
-            column,
-            message,
-            expected,
-            hint,
-            ..
-        } => Got {
-            line,
-            column,
-            message,
-            expected,
-            hint: hint.unwrap_or_default(),
-            shown,
-        },
+        ScenarioError::Invalid { line, column, message, expected, hint, .. } => {
+            Got { line, column, message, expected, hint: hint.unwrap_or_default(), shown }
+        }
         other => panic!("not Invalid: {other}"),
     }
 }
@@ -263,9 +216,7 @@ fn edit(from: &str, to: &str) -> String {
 /// 1-based line and column of the first occurrence of `needle` in `src`,
 /// plus `offset` characters.
 fn at(src: &str, needle: &str, offset: usize) -> (usize, usize) {
-    let i = src
-        .find(needle)
-        .unwrap_or_else(|| panic!("{needle} not in source"));
+    let i = src.find(needle).unwrap_or_else(|| panic!("{needle} not in source"));
     let (l, c, _) = locate(src, i);
     (l, c + offset)
 }
@@ -304,13 +255,7 @@ fn toml_syntax_error() {
     let g = check(&src, "= 16", 0, &["TOML syntax error"], &[]);
     assert!(!g.hint.is_empty());
     let src = edit("[workload]", "[workload");
-    check(
-        &src,
-        "[workload",
-        9,
-        &["TOML syntax error", "unclosed table"],
-        &[],
-    );
+    check(&src, "[workload", 9, &["TOML syntax error", "unclosed table"], &[]);
     let src = edit("name = \"quickstart\"", "name = quickstart");
     check(&src, "quickstart", 0, &["TOML syntax error"], &["quotes"]);
 }
@@ -328,63 +273,28 @@ fn unknown_key_suggests_the_close_one_and_lists_the_rest() {
     assert!(g.expected.contains("[topology]"));
 
     let src = edit("seeds = 20", "seeds = 20\nsedes = 3");
-    check(
-        &src,
-        "sedes",
-        0,
-        &["unknown key `sedes`", "top level"],
-        &["did you mean `seeds`?", "`duration`"],
-    );
+    check(&src, "sedes", 0, &["unknown key `sedes`", "top level"], &["did you mean `seeds`?", "`duration`"]);
 
     let src = edit("[workload]", "[workload]\ncompletely_else = 1");
-    let g = check(
-        &src,
-        "completely_else",
-        0,
-        &["unknown key"],
-        &["`arrivals`", "`steps`", "`request_timeout`"],
-    );
+    let g = check(&src, "completely_else", 0, &["unknown key"], &["`arrivals`", "`steps`", "`request_timeout`"]);
     assert!(!g.hint.contains("did you mean"), "{}", g.shown);
 
     // Inside an inline table and a distribution.
     let src = edit("rate_per_s = 20", "rate_pers = 20");
-    check(
-        &src,
-        "rate_pers",
-        0,
-        &["unknown key", "[workload.arrivals]"],
-        &["did you mean `rate_per_s`?"],
-    );
+    check(&src, "rate_pers", 0, &["unknown key", "[workload.arrivals]"], &["did you mean `rate_per_s`?"]);
     let src = edit("p99 = \"6s\"", "p95 = \"6s\"");
-    check(
-        &src,
-        "p95",
-        0,
-        &["unknown key `p95`", "[llm.latency]"],
-        &["did you mean `p99`?"],
-    );
+    check(&src, "p95", 0, &["unknown key `p95`", "[llm.latency]"], &["did you mean `p99`?"]);
 
     // Token counts under [tool].
     let src = format!("{MINIMAL}input_tokens = {{ dist = \"constant\", value = 3 }}\n");
-    check(
-        &src,
-        "input_tokens",
-        0,
-        &["unknown key"],
-        &["only to `[llm]`"],
-    );
+    check(&src, "input_tokens", 0, &["unknown key"], &["only to `[llm]`"]);
 }
 
 #[test]
 fn wrong_type() {
     let src = edit("rate_per_s = 20", "rate_per_s = \"20\"");
-    let g = check(
-        &src,
-        "\"20\"",
-        0,
-        &["wrong type", "workload.arrivals.rate_per_s", "string"],
-        &["without quotes: 20"],
-    );
+    let g =
+        check(&src, "\"20\"", 0, &["wrong type", "workload.arrivals.rate_per_s", "string"], &["without quotes: 20"]);
     assert!(g.expected.contains("requests per second"));
 
     let src = edit("agents = 16", "agents = 2.5");
@@ -398,41 +308,17 @@ fn wrong_type() {
     check(&src, "\"all\"", 0, &["wrong type", "seeds"], &[]);
 
     let src = format!("{MINIMAL}[strategies]\nretry = \"none\"\n");
-    check(
-        &src,
-        "\"none\"",
-        0,
-        &["wrong type", "strategies.retry"],
-        &[],
-    );
+    check(&src, "\"none\"", 0, &["wrong type", "strategies.retry"], &[]);
 }
 
 #[test]
 fn bare_number_duration_needs_a_unit() {
     let src = edit("duration = \"60s\"", "duration = 60");
-    check(
-        &src,
-        "60",
-        0,
-        &["`duration`", "no unit"],
-        &["add a unit", "\"60s\""],
-    );
+    check(&src, "60", 0, &["`duration`", "no unit"], &["add a unit", "\"60s\""]);
     let src = edit("duration = \"60s\"", "duration = \"60\"");
-    check(
-        &src,
-        "\"60\"",
-        0,
-        &["`duration`", "no unit"],
-        &["add a unit"],
-    );
+    check(&src, "\"60\"", 0, &["`duration`", "no unit"], &["add a unit"]);
     let src = edit("mean = \"250ms\"", "mean = \"250 ms\"");
-    check(
-        &src,
-        "\"250 ms\"",
-        0,
-        &["tool.latency.mean"],
-        &["\"250ms\""],
-    );
+    check(&src, "\"250 ms\"", 0, &["tool.latency.mean"], &["\"250ms\""]);
     let src = edit("duration = \"60s\"", "duration = \"0s\"");
     check(&src, "\"0s\"", 0, &["`duration`"], &["> 0"]);
 }
@@ -441,10 +327,7 @@ fn bare_number_duration_needs_a_unit() {
 fn rate_must_be_positive() {
     let src = edit("rate_per_s = 20", "rate_per_s = -3");
     let g = check(&src, "-3", 0, &["workload.arrivals.rate_per_s", "-3"], &[]);
-    assert!(
-        g.expected
-            .contains("positive number of requests per second")
-    );
+    assert!(g.expected.contains("positive number of requests per second"));
     let src = edit("rate_per_s = 20", "rate_per_s = 0.0");
     check(&src, "0.0", 0, &["rate_per_s"], &[]);
     let src = edit("rate_per_s = 20", "rate_per_s = nan");
@@ -454,33 +337,15 @@ fn rate_must_be_positive() {
 #[test]
 fn only_poisson_arrivals() {
     let src = edit("\"poisson\"", "\"uniform\"");
-    check(
-        &src,
-        "\"uniform\"",
-        0,
-        &["workload.arrivals.process"],
-        &["only `poisson`"],
-    );
+    check(&src, "\"uniform\"", 0, &["workload.arrivals.process"], &["only `poisson`"]);
 }
 
 #[test]
 fn agents_and_nodes_must_be_positive() {
     let src = edit("agents = 16", "agents = 0");
-    check(
-        &src,
-        "agents = 0",
-        9,
-        &["topology.agents"],
-        &["at least 1 agent"],
-    );
+    check(&src, "agents = 0", 9, &["topology.agents"], &["at least 1 agent"]);
     let src = edit("agents = 16", "agents = 16\nnodes = 0");
-    check(
-        &src,
-        "nodes = 0",
-        8,
-        &["topology.nodes"],
-        &["at least 1 node"],
-    );
+    check(&src, "nodes = 0", 8, &["topology.nodes"], &["at least 1 node"]);
     let src = edit("agents = 16", "agents = 99999999999");
     check(&src, "99999999999", 0, &["topology.agents"], &["at most"]);
 }
@@ -497,30 +362,15 @@ fn error_rate_is_a_probability() {
 #[test]
 fn max_attempts_is_at_least_one() {
     let src = format!("{MINIMAL}[retry]\nmax_attempts = 0\n");
-    check(
-        &src,
-        "max_attempts = 0",
-        15,
-        &["retry.max_attempts"],
-        &["at least 1"],
-    );
+    check(&src, "max_attempts = 0", 15, &["retry.max_attempts"], &["at least 1"]);
     let src = format!("{MINIMAL}[retry]\nbase_delay = \"1s\"\nmax_delay = \"10ms\"\n");
     check(&src, "\"10ms\"", 0, &["retry.max_delay"], &["base_delay"]);
 }
 
 #[test]
 fn lognormal_median_not_above_p99() {
-    let src = edit(
-        "median = \"800ms\", p99 = \"6s\"",
-        "median = \"8s\", p99 = \"6s\"",
-    );
-    let g = check(
-        &src,
-        "\"6s\"",
-        0,
-        &["llm.latency.p99"],
-        &["median", "\"8s\""],
-    );
+    let src = edit("median = \"800ms\", p99 = \"6s\"", "median = \"8s\", p99 = \"6s\"");
+    let g = check(&src, "\"6s\"", 0, &["llm.latency.p99"], &["median", "\"8s\""]);
     assert!(g.expected.contains(">= `median`"));
     let src = edit("median = \"800ms\"", "median = \"0s\"");
     check(&src, "\"0s\"", 0, &["llm.latency.median"], &["0 < median"]);
@@ -529,37 +379,17 @@ fn lognormal_median_not_above_p99() {
 #[test]
 fn distribution_shapes() {
     let src = edit("dist = \"exponential\"", "dist = \"expo\"");
-    check(
-        &src,
-        "\"expo\"",
-        0,
-        &["tool.latency.dist"],
-        &["did you mean `exponential`?", "`lognormal`"],
-    );
+    check(&src, "\"expo\"", 0, &["tool.latency.dist"], &["did you mean `exponential`?", "`lognormal`"]);
     let src = edit("mean = \"250ms\"", "mean = \"250ms\", p99 = \"1s\"");
-    check(
-        &src,
-        "\"1s\"",
-        0,
-        &["`p99` is not a parameter of a `exponential`"],
-        &["remove `p99`"],
-    );
-    let src = edit(
-        "{ dist = \"exponential\", mean = \"250ms\" }",
-        "{ dist = \"uniform\", min = \"2s\", max = \"1s\" }",
-    );
+    check(&src, "\"1s\"", 0, &["`p99` is not a parameter of a `exponential`"], &["remove `p99`"]);
+    let src =
+        edit("{ dist = \"exponential\", mean = \"250ms\" }", "{ dist = \"uniform\", min = \"2s\", max = \"1s\" }");
     check(&src, "\"1s\"", 0, &["tool.latency.max"], &["swap"]);
     let src = edit("mean = \"250ms\"", "mean = \"0ms\"");
     check(&src, "\"0ms\"", 0, &["tool.latency.mean"], &[]);
-    let src = edit(
-        "p99 = \"6s\" }",
-        "p99 = \"6s\" }\noutput_tokens = { dist = \"constant\", value = -5 }",
-    );
+    let src = edit("p99 = \"6s\" }", "p99 = \"6s\" }\noutput_tokens = { dist = \"constant\", value = -5 }");
     check(&src, "-5", 0, &["llm.output_tokens.value"], &["token"]);
-    let src = edit(
-        "{ dist = \"exponential\", mean = \"250ms\" }",
-        "{ mean = \"250ms\" }",
-    );
+    let src = edit("{ dist = \"exponential\", mean = \"250ms\" }", "{ mean = \"250ms\" }");
     check(&src, "{ mean", 0, &["missing required key `dist`"], &[]);
 }
 
@@ -567,17 +397,8 @@ fn distribution_shapes() {
 fn steps_must_be_known_and_non_empty() {
     let src = edit("rate_per_s = 20 }", "rate_per_s = 20 }\nsteps = []");
     check(&src, "[]", 0, &["workload.steps"], &["at least one"]);
-    let src = edit(
-        "rate_per_s = 20 }",
-        "rate_per_s = 20 }\nsteps = [\"llm\", \"tol\"]",
-    );
-    check(
-        &src,
-        "\"tol\"",
-        0,
-        &["workload.steps"],
-        &["did you mean `tool`?"],
-    );
+    let src = edit("rate_per_s = 20 }", "rate_per_s = 20 }\nsteps = [\"llm\", \"tol\"]");
+    check(&src, "\"tol\"", 0, &["workload.steps"], &["did you mean `tool`?"]);
 }
 
 #[test]
@@ -598,24 +419,14 @@ fn seeds_must_be_some() {
 #[test]
 fn strategy_axes_and_values_must_be_known() {
     let src = format!("{MINIMAL}[strategies]\nretry = []\n");
-    check(
-        &src,
-        "[]",
-        0,
-        &["empty list", "`retry`"],
-        &["`none`", "`exponential_full_jitter`"],
-    );
+    check(&src, "[]", 0, &["empty list", "`retry`"], &["`none`", "`exponential_full_jitter`"]);
     let src = format!("{MINIMAL}[strategies]\nretyr = [\"none\"]\n");
     let g = check(
         &src,
         "retyr",
         0,
         &["unknown strategy axis `retyr`"],
-        &[
-            "did you mean `retry`?",
-            "known axes",
-            "exponential_full_jitter",
-        ],
+        &["did you mean `retry`?", "known axes", "exponential_full_jitter"],
     );
     assert!(g.expected.contains("`retry`"));
     let src = format!("{MINIMAL}[strategies]\nretry = [\"none\", \"exponentail\"]\n");
@@ -634,13 +445,7 @@ fn strategy_axes_and_values_must_be_known() {
 #[test]
 fn name_must_be_a_slug() {
     let src = edit("name = \"quickstart\"", "name = \"Quick Start!\"");
-    let g = check(
-        &src,
-        "\"Quick",
-        0,
-        &["`name`", "Quick Start!"],
-        &["\"quick-start\""],
-    );
+    let g = check(&src, "\"Quick", 0, &["`name`", "Quick Start!"], &["\"quick-start\""]);
     assert!(g.expected.contains("lowercase"));
     let src = edit("name = \"quickstart\"", "name = \"\"");
     check(&src, "\"\"", 0, &["`name`"], &["my-scenario"]);
@@ -649,69 +454,24 @@ fn name_must_be_a_slug() {
 #[test]
 fn missing_required_keys() {
     let src = edit("agents = 16", "nodes = 2");
-    let g = check(
-        &src,
-        "[topology]",
-        0,
-        &["missing required key `agents`", "[topology]"],
-        &["add `agents = 16`"],
-    );
+    let g = check(&src, "[topology]", 0, &["missing required key `agents`", "[topology]"], &["add `agents = 16`"]);
     assert!(g.expected.contains("agents"));
     let src = edit("name = \"quickstart\"\n", "");
-    check(
-        &src,
-        "seeds",
-        0,
-        &["missing required key `name`"],
-        &["name = \"quickstart\""],
-    );
-    let src = edit(
-        "[tool]\nlatency = { dist = \"exponential\", mean = \"250ms\" }\n",
-        "",
-    );
-    check(
-        &src,
-        "name",
-        0,
-        &["missing required table `[tool]`"],
-        &["latency"],
-    );
+    check(&src, "seeds", 0, &["missing required key `name`"], &["name = \"quickstart\""]);
+    let src = edit("[tool]\nlatency = { dist = \"exponential\", mean = \"250ms\" }\n", "");
+    check(&src, "name", 0, &["missing required table `[tool]`"], &["latency"]);
     let src = edit("process = \"poisson\", ", "");
-    check(
-        &src,
-        "{ rate",
-        0,
-        &["missing required key `process`", "[workload.arrivals]"],
-        &["poisson"],
-    );
+    check(&src, "{ rate", 0, &["missing required key `process`", "[workload.arrivals]"], &["poisson"]);
 }
 
 #[test]
 fn limits_are_checked() {
     let src = format!("{MINIMAL}[limits]\nmailbox_overflow = \"drop_new\"\n");
-    check(
-        &src,
-        "\"drop_new\"",
-        0,
-        &["limits.mailbox_overflow"],
-        &["did you mean `drop_newest`?"],
-    );
+    check(&src, "\"drop_new\"", 0, &["limits.mailbox_overflow"], &["did you mean `drop_newest`?"]);
     let src = format!("{MINIMAL}[limits]\nmax_sim_time = \"30s\"\n");
-    check(
-        &src,
-        "\"30s\"",
-        0,
-        &["limits.max_sim_time"],
-        &["at least `duration`"],
-    );
+    check(&src, "\"30s\"", 0, &["limits.max_sim_time"], &["at least `duration`"]);
     let src = format!("{MINIMAL}[limits]\nmailbox_capacity = 0\n");
-    check(
-        &src,
-        "= 0",
-        2,
-        &["limits.mailbox_capacity"],
-        &["at least 1"],
-    );
+    check(&src, "= 0", 2, &["limits.mailbox_capacity"], &["at least 1"]);
     let src = format!("{MINIMAL}[limits]\nmax_events = -1\n");
     check(&src, "-1", 0, &["limits.max_events"], &[]);
 }
@@ -729,10 +489,7 @@ fn locate_counts_lines_and_chars() {
 
 #[test]
 fn did_you_mean_needs_a_close_match() {
-    assert_eq!(
-        did_you_mean("agnets", ["nodes", "agents"].into_iter()),
-        Some("agents")
-    );
+    assert_eq!(did_you_mean("agnets", ["nodes", "agents"].into_iter()), Some("agents"));
     assert_eq!(did_you_mean("xyz", ["nodes", "agents"].into_iter()), None);
     assert_eq!(edit_distance("kitten", "sitting"), 3);
 }
@@ -822,20 +579,12 @@ proptest! {
 
 #[test]
 fn network_may_be_a_subtable() {
-    let src = edit(
-        "agents = 16",
-        "agents = 16\n\n[topology.network]\nlatency = { dist = \"constant\", value = \"3ms\" }",
-    );
+    let src =
+        edit("agents = 16", "agents = 16\n\n[topology.network]\nlatency = { dist = \"constant\", value = \"3ms\" }");
     let s = parse(&src, "x.toml").unwrap();
     assert_eq!(s.topology.network_latency, Dist::Constant { value: 3e6 });
     let src = edit("agents = 16", "agents = 16\nnetwork = { latncy = 1 }");
-    check(
-        &src,
-        "latncy",
-        0,
-        &["unknown key", "[topology.network]"],
-        &["did you mean `latency`?"],
-    );
+    check(&src, "latncy", 0, &["unknown key", "[topology.network]"], &["did you mean `latency`?"]);
 }
 
 #[test]
@@ -850,8 +599,5 @@ fn show_samples() {
     ] {
         println!("{}\n", fail(&src).shown);
     }
-    println!(
-        "{}",
-        super::super::load(std::path::Path::new("scenarios/nope.toml")).unwrap_err()
-    );
+    println!("{}", super::super::load(std::path::Path::new("scenarios/nope.toml")).unwrap_err());
 }
