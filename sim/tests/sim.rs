@@ -43,7 +43,7 @@ impl Actor for Leaky {
         if n > 0 {
             // Uses global state: the second run sees other numbers.
             let leaked = LEAK.fetch_add(1, Ordering::Relaxed);
-            ctx.tell(ctx.me(), n - 1 + leaked * 0);
+            ctx.tell(ctx.me(), n - 1);
             if n == 3 {
                 ctx.set_timer(1_000 + leaked, 0);
             }
