@@ -8,11 +8,10 @@ use std::collections::{BTreeMap, VecDeque};
 use rehearsal_runtime::*;
 
 /// A tiny deterministic driver: a FIFO of pending deliveries, timers by
-/// due time, every message taking `latency`.
+/// due time; messages arrive in send order, taking no time.
 #[derive(Default)]
 struct TestEnv {
     now: Nanos,
-    latency: Nanos,
     inbox: VecDeque<(ActorId, Envelope<Msg>)>,
     timers: BTreeMap<(Nanos, u64), (ActorId, TimerId, TimerKind)>,
     external_replies: Vec<(RequestId, Msg)>,
@@ -154,7 +153,7 @@ fn tell(env: &mut TestEnv, to: ActorId, msg: Msg) {
 }
 
 fn setup(config: SystemConfig) -> (System<TestActor>, TestEnv, ActorId, ActorId) {
-    let mut env = TestEnv { latency: 1, ..TestEnv::default() };
+    let mut env = TestEnv::default();
     let mut sys = System::new(config);
     let a = sys.spawn(&mut env, NodeId(0), TestActor::default());
     let b = sys.spawn(&mut env, NodeId(0), TestActor { answers: true, ..TestActor::default() });
