@@ -1,5 +1,13 @@
-//! rehearsal: scenarios, strategy matrices, sweeps, metrics and reports.
+//! rehearsal: scenarios, strategy matrices, sweeps, metrics and reports,
+//! over the deterministic kernel of `rehearsal-sim` and the actor runtime
+//! of `rehearsal-runtime`. See ARCHITECTURE.md for the map.
 
+pub mod cli;
+pub mod fleet;
+pub mod parallel;
+pub mod report;
+pub mod run;
 pub mod scenario;
 pub mod strategy;
 pub mod summary;
+pub mod world;

@@ -1,1 +1,5 @@
-fn main(){}
+//! The `rehearsal` command. Everything lives in the library's `cli` module.
+
+fn main() -> std::process::ExitCode {
+    rehearsal::cli::main()
+}

@@ -1,0 +1,64 @@
+//! The [`Actor`] trait: a state machine with a synchronous handler.
+
+use std::fmt::Debug;
+use std::hash::Hash;
+
+use crate::ctx::Ctx;
+use crate::id::{ActorId, RequestId, TimerId};
+use crate::service::ServiceOutcome;
+
+/// What an actor's messages must be: hashable (they are folded into the
+/// run's trace hash) and printable (a divergence report shows them).
+pub trait Message: Debug + Hash + 'static {}
+impl<T: Debug + Hash + 'static> Message for T {}
+
+/// An actor: one message at a time, no I/O, no waiting. Every effect (send,
+/// ask, timer, spawn, stop, service call) is requested through `ctx` and
+/// applied by the driver after the handler returns, as in OTP's gen_server
+/// where the callback returns and the behaviour does the sending.
+///
+/// One Rust type is the whole system's actor type (an enum when the system
+/// has several kinds of actor), so the driver dispatches with a `match`, not
+/// a virtual call, and keeps messages inline in its event queue.
+pub trait Actor: Sized + 'static {
+    type Msg: Message;
+
+    /// Runs once, right after spawn, before any message.
+    fn on_start(&mut self, ctx: &mut Ctx<'_, Self>) {
+        let _ = ctx;
+    }
+
+    /// A message from another actor or from outside (`ctx.reply_to()` is
+    /// `Some` when it is an ask).
+    fn handle(&mut self, msg: Self::Msg, ctx: &mut Ctx<'_, Self>);
+
+    /// The answer to one of this actor's own asks or service calls, or the
+    /// reason there is none (timeout, the callee was gone or refused it).
+    fn on_response(&mut self, request: RequestId, response: Response<Self::Msg>, ctx: &mut Ctx<'_, Self>) {
+        let _ = (request, response, ctx);
+    }
+
+    /// A timer set with [`Ctx::set_timer`] fired; `tag` is what was given.
+    fn on_timer(&mut self, timer: TimerId, tag: u64, ctx: &mut Ctx<'_, Self>) {
+        let _ = (timer, tag, ctx);
+    }
+
+    /// A tell to `to` could not be delivered (its mailbox refused it under
+    /// [`crate::OverflowPolicy::Reject`], or `to` was gone).
+    fn on_undelivered(&mut self, to: ActorId, msg: Self::Msg, ctx: &mut Ctx<'_, Self>) {
+        let _ = (to, msg, ctx);
+    }
+}
+
+/// How an outstanding ask or service call ended.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub enum Response<M> {
+    /// The callee answered an ask.
+    Reply(M),
+    /// A service answered a call.
+    Service(ServiceOutcome),
+    /// No answer before the timeout; a later answer is dropped and counted.
+    Timeout,
+    /// The callee was gone or its mailbox refused the request.
+    Undeliverable,
+}

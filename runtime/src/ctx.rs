@@ -1,0 +1,170 @@
+//! [`Ctx`]: how a handler asks for effects. Effects are data in a buffer
+//! that the [`crate::System`] drains after the handler returns.
+
+use crate::actor::Actor;
+use crate::envelope::ReplyTo;
+use crate::id::{ActorId, Nanos, NodeId, RequestId, ServiceId, TimerId};
+use crate::ids::Ids;
+use crate::service::ServiceCall;
+
+/// A source of randomness, provided by the driver (a seeded stream in the
+/// simulator). The runtime has no randomness of its own.
+pub trait Entropy {
+    fn next_u64(&mut self) -> u64;
+}
+
+/// One requested effect.
+#[derive(Debug)]
+pub(crate) enum Effect<A: Actor> {
+    Tell { to: ActorId, msg: A::Msg },
+    Ask { to: ActorId, msg: A::Msg, request: RequestId, timeout: Nanos },
+    Reply { to: ReplyTo, msg: A::Msg },
+    Call { call: ServiceCall, request: RequestId, timeout: Nanos },
+    SetTimer { timer: TimerId, after: Nanos, tag: u64 },
+    CancelTimer { timer: TimerId },
+    Spawn { child: ActorId, node: NodeId, actor: A },
+    Stop { actor: ActorId },
+    SetAccepting { accepting: bool },
+}
+
+/// The handler's view of the world: who it is, what time it is, where the
+/// current message came from, and the effects it asks for.
+pub struct Ctx<'a, A: Actor> {
+    pub(crate) me: ActorId,
+    pub(crate) node: NodeId,
+    pub(crate) now: Nanos,
+    pub(crate) reply_to: Option<ReplyTo>,
+    pub(crate) effects: &'a mut Vec<Effect<A>>,
+    pub(crate) ids: &'a mut Ids,
+    pub(crate) entropy: &'a mut dyn Entropy,
+}
+
+impl<A: Actor> std::fmt::Debug for Ctx<'_, A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ctx")
+            .field("me", &self.me)
+            .field("node", &self.node)
+            .field("now", &self.now)
+            .field("reply_to", &self.reply_to)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<A: Actor> Ctx<'_, A> {
+    /// This actor's address.
+    #[inline]
+    pub fn me(&self) -> ActorId {
+        self.me
+    }
+
+    /// The node this actor runs on.
+    #[inline]
+    pub fn node(&self) -> NodeId {
+        self.node
+    }
+
+    /// The driver's current time. The only clock an actor may read.
+    #[inline]
+    pub fn now(&self) -> Nanos {
+        self.now
+    }
+
+    /// A random `u64` from the driver's seeded stream for actors.
+    #[inline]
+    pub fn random_u64(&mut self) -> u64 {
+        self.entropy.next_u64()
+    }
+
+    /// A random integer uniform in `[0, bound)` (`bound > 0`), without
+    /// modulo bias (Lemire's multiply-shift with rejection).
+    pub fn random_below(&mut self, bound: u64) -> u64 {
+        debug_assert!(bound > 0);
+        let threshold = bound.wrapping_neg() % bound;
+        loop {
+            let m = (self.entropy.next_u64() as u128) * (bound as u128);
+            if (m as u64) >= threshold {
+                return (m >> 64) as u64;
+            }
+        }
+    }
+
+    /// Where to send the answer if the current message is an ask.
+    #[inline]
+    pub fn reply_to(&self) -> Option<ReplyTo> {
+        self.reply_to
+    }
+
+    /// Fire-and-forget message to `to`.
+    #[inline]
+    pub fn tell(&mut self, to: ActorId, msg: A::Msg) {
+        self.effects.push(Effect::Tell { to, msg });
+    }
+
+    /// Send `msg` to `to` as a request. Its answer, or [`crate::Response::Timeout`]
+    /// after `timeout`, comes back to [`Actor::on_response`] with the returned id.
+    pub fn ask(&mut self, to: ActorId, msg: A::Msg, timeout: Nanos) -> RequestId {
+        let request = self.ids.next_request();
+        self.effects.push(Effect::Ask { to, msg, request, timeout });
+        request
+    }
+
+    /// Answer an ask (now or later: keep the [`ReplyTo`] as long as needed).
+    #[inline]
+    pub fn reply(&mut self, to: ReplyTo, msg: A::Msg) {
+        self.effects.push(Effect::Reply { to, msg });
+    }
+
+    /// Call a service. Its outcome, or a timeout, comes back to
+    /// [`Actor::on_response`] as [`crate::Response::Service`].
+    pub fn call(&mut self, service: ServiceId, input_tokens: u32, idempotency_key: u64, timeout: Nanos) -> RequestId {
+        let request = self.ids.next_request();
+        let call = ServiceCall { service, input_tokens, idempotency_key };
+        self.effects.push(Effect::Call { call, request, timeout });
+        request
+    }
+
+    /// Fire [`Actor::on_timer`] with `tag` after `after` nanoseconds.
+    pub fn set_timer(&mut self, after: Nanos, tag: u64) -> TimerId {
+        let timer = self.ids.next_timer();
+        self.effects.push(Effect::SetTimer { timer, after, tag });
+        timer
+    }
+
+    /// Cancel a timer; cancelling one that already fired is a no-op.
+    pub fn cancel_timer(&mut self, timer: TimerId) {
+        self.effects.push(Effect::CancelTimer { timer });
+    }
+
+    /// Spawn a child on this actor's node. It starts (its `on_start` runs)
+    /// when this handler's effects are applied.
+    pub fn spawn(&mut self, actor: A) -> ActorId {
+        let node = self.node;
+        self.spawn_on(node, actor)
+    }
+
+    /// Spawn a child on `node`.
+    pub fn spawn_on(&mut self, node: NodeId, actor: A) -> ActorId {
+        let child = self.ids.reserve_actor();
+        self.effects.push(Effect::Spawn { child, node, actor });
+        child
+    }
+
+    /// Stop this actor once the handler returns. Queued messages are
+    /// dropped and counted; outstanding requests resolve as timeouts.
+    pub fn stop(&mut self) {
+        let me = self.me;
+        self.effects.push(Effect::Stop { actor: me });
+    }
+
+    /// Stop another actor (a child, typically).
+    pub fn stop_actor(&mut self, actor: ActorId) {
+        self.effects.push(Effect::Stop { actor });
+    }
+
+    /// While `false`, new messages wait in the bounded mailbox instead of
+    /// reaching [`Actor::handle`]; responses and timers still arrive. This is
+    /// how an agent works on one request at a time (OTP: postponing).
+    pub fn set_accepting(&mut self, accepting: bool) {
+        self.effects.push(Effect::SetAccepting { accepting });
+    }
+}

@@ -1,0 +1,43 @@
+//! [`Env`]: everything the runtime needs from outside. The simulator
+//! implements it with a virtual clock, seeded streams and a network model;
+//! a production driver would implement it with tokio.
+
+use crate::ctx::Entropy;
+use crate::envelope::Envelope;
+use crate::id::{ActorId, Nanos, NodeId, RequestId, TimerId};
+use crate::service::ServiceCall;
+use crate::trace::TraceEvent;
+
+/// Why a timer was set: the runtime sets timers of its own for request
+/// timeouts.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum TimerKind {
+    /// [`crate::Ctx::set_timer`] with this tag.
+    User { tag: u64 },
+    /// The timeout of an ask or a service call.
+    RequestTimeout { request: RequestId },
+}
+
+/// The driver's side of the runtime.
+pub trait Env<M>: Entropy {
+    /// Current time.
+    fn now(&self) -> Nanos;
+
+    /// Carry `envelope` from `from_node` to actor `to` on `to_node`; the
+    /// driver decides when (and whether) it arrives, then calls
+    /// [`crate::System::deliver`].
+    fn transmit(&mut self, from_node: NodeId, to_node: NodeId, to: ActorId, envelope: Envelope<M>);
+
+    /// An actor answered an ask that came from outside the system.
+    fn reply_external(&mut self, from: ActorId, request: RequestId, msg: M);
+
+    /// Call [`crate::System::fire_timer`] at `at`.
+    fn schedule_timer(&mut self, owner: ActorId, timer: TimerId, kind: TimerKind, at: Nanos);
+
+    /// Start a service call; the driver answers it later with
+    /// [`crate::System::complete_call`] (or never: a hang).
+    fn call_service(&mut self, caller: ActorId, node: NodeId, request: RequestId, call: ServiceCall);
+
+    /// Something happened that a run's trace must record.
+    fn trace(&mut self, event: TraceEvent<'_, M>);
+}

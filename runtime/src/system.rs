@@ -1,0 +1,466 @@
+//! [`System`]: the actor table and the rules for delivering to it. It does
+//! the bookkeeping (mailboxes, outstanding requests, timers, ids) and asks
+//! its [`Env`] for everything else.
+
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::actor::{Actor, Response};
+use crate::ctx::{Ctx, Effect};
+use crate::env::{Env, TimerKind};
+use crate::envelope::{Envelope, ReplyTo, Route};
+use crate::id::{ActorId, NodeId, RequestId, TimerId};
+use crate::ids::Ids;
+use crate::mailbox::{Mailbox, Offer, OverflowPolicy};
+use crate::service::ServiceOutcome;
+use crate::trace::{DropReason, ResponseKind, TraceEvent};
+
+/// Settings that apply to every actor of a system.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct SystemConfig {
+    /// Messages a mailbox holds while its actor is not accepting.
+    pub mailbox_capacity: u32,
+    /// What a full mailbox does.
+    pub overflow: OverflowPolicy,
+}
+
+impl Default for SystemConfig {
+    fn default() -> Self {
+        SystemConfig { mailbox_capacity: 1024, overflow: OverflowPolicy::Reject }
+    }
+}
+
+/// Counters the runtime keeps about itself.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct RuntimeStats {
+    /// Handler invocations for messages.
+    pub delivered: u64,
+    /// Messages dropped: dead receiver, full mailbox, eviction.
+    pub dropped: u64,
+    /// Messages refused by a full mailbox and bounced to their sender.
+    pub bounced: u64,
+    /// Replies and service outcomes that arrived after their timeout.
+    pub late_replies: u64,
+    /// Requests that timed out.
+    pub timeouts: u64,
+    pub spawned: u64,
+    pub stopped: u64,
+    /// Highest mailbox length seen.
+    pub mailbox_high_water: u32,
+}
+
+struct Slot<A: Actor> {
+    /// `None` once the actor stopped (the slot waits for reuse).
+    actor: Option<A>,
+    mailbox: Mailbox<A::Msg>,
+    node: NodeId,
+    accepting: bool,
+}
+
+/// All actors of one run, and the rules that move messages between them.
+pub struct System<A: Actor> {
+    slots: Vec<Slot<A>>,
+    ids: Ids,
+    /// Outstanding asks and calls: request -> asker. Looked up, never
+    /// iterated, so the fixed-seed Fx hasher keeps runs deterministic.
+    pending: FxHashMap<u64, ActorId>,
+    /// Timers cancelled before firing; checked only when non-empty.
+    cancelled: FxHashSet<u64>,
+    /// Effect buffers, reused so that a handler allocates nothing once the
+    /// buffers have grown (nested handlers, e.g. a child's `on_start`, take
+    /// their own).
+    spare_effects: Vec<Vec<Effect<A>>>,
+    config: SystemConfig,
+    stats: RuntimeStats,
+}
+
+impl<A: Actor> std::fmt::Debug for System<A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("System")
+            .field("slots", &self.slots.len())
+            .field("pending", &self.pending.len())
+            .field("config", &self.config)
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<A: Actor> System<A> {
+    pub fn new(config: SystemConfig) -> Self {
+        System {
+            slots: Vec::new(),
+            ids: Ids::default(),
+            pending: FxHashMap::default(),
+            cancelled: FxHashSet::default(),
+            spare_effects: Vec::new(),
+            config,
+            stats: RuntimeStats::default(),
+        }
+    }
+
+    /// Pre-size the actor table for `actors` actors.
+    pub fn reserve(&mut self, actors: usize) {
+        self.slots.reserve(actors);
+        self.ids.generations.reserve(actors);
+    }
+
+    pub fn config(&self) -> SystemConfig {
+        self.config
+    }
+
+    pub fn stats(&self) -> RuntimeStats {
+        self.stats
+    }
+
+    /// Requests (asks and calls) still waiting for an answer or a timeout.
+    pub fn pending_requests(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Spawn a top-level actor (no parent) on `node` and run its `on_start`.
+    pub fn spawn<E: Env<A::Msg>>(&mut self, env: &mut E, node: NodeId, actor: A) -> ActorId {
+        let id = self.ids.reserve_actor();
+        self.start(env, ActorId::EXTERNAL, id, node, actor);
+        id
+    }
+
+    /// Whether `id` names a running actor.
+    #[inline]
+    pub fn is_alive(&self, id: ActorId) -> bool {
+        let i = id.index() as usize;
+        i < self.slots.len() && self.slots[i].actor.is_some() && self.ids.generations[i] == id.generation()
+    }
+
+    /// The node `id` runs on, if it is alive.
+    pub fn node_of(&self, id: ActorId) -> Option<NodeId> {
+        if self.is_alive(id) { Some(self.slots[id.index() as usize].node) } else { None }
+    }
+
+    /// The actor behind `id`, for inspection.
+    pub fn actor(&self, id: ActorId) -> Option<&A> {
+        if self.is_alive(id) { self.slots[id.index() as usize].actor.as_ref() } else { None }
+    }
+
+    /// The actor behind `id`, to set up or inspect it between events.
+    pub fn actor_mut(&mut self, id: ActorId) -> Option<&mut A> {
+        if self.is_alive(id) { self.slots[id.index() as usize].actor.as_mut() } else { None }
+    }
+
+    /// Every running actor, in slot order.
+    pub fn actors(&self) -> impl Iterator<Item = (ActorId, &A)> + '_ {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.actor.as_ref().map(|a| (ActorId::new(i as u32, self.ids.generations[i]), a)))
+    }
+
+    /// Messages waiting in `id`'s mailbox.
+    pub fn mailbox_len(&self, id: ActorId) -> usize {
+        if self.is_alive(id) { self.slots[id.index() as usize].mailbox.len() } else { 0 }
+    }
+
+    /// An envelope reached actor `to` (the driver calls this when its
+    /// transit ends).
+    pub fn deliver<E: Env<A::Msg>>(&mut self, env: &mut E, to: ActorId, envelope: Envelope<A::Msg>) {
+        match envelope.route {
+            Route::Reply(request) => {
+                self.resolve(env, to, request, Response::Reply(envelope.msg));
+                return;
+            }
+            Route::Bounced { request } => {
+                self.bounced(env, to, request, envelope);
+                return;
+            }
+            Route::Tell | Route::Ask(_) => {}
+        }
+        if !self.is_alive(to) {
+            self.drop_message(env, to, DropReason::DeadReceiver, &envelope);
+            return;
+        }
+        let slot = &mut self.slots[to.index() as usize];
+        if slot.accepting && slot.mailbox.len() == 0 {
+            self.handle_envelope(env, to, envelope);
+            self.drain_mailbox(env, to);
+            return;
+        }
+        let from = envelope.from;
+        env.trace(TraceEvent::Enqueue { to, from, msg: &envelope.msg });
+        match slot.mailbox.offer(envelope, self.config.mailbox_capacity, self.config.overflow) {
+            Offer::Queued => {
+                let len = slot.mailbox.len() as u32;
+                self.stats.mailbox_high_water = self.stats.mailbox_high_water.max(len);
+            }
+            Offer::Evicted(oldest) => self.drop_message(env, to, DropReason::MailboxDroppedOldest, &oldest),
+            Offer::Refused(envelope) => match self.config.overflow {
+                OverflowPolicy::Reject => self.bounce(env, to, envelope),
+                _ => self.drop_message(env, to, DropReason::MailboxDroppedNewest, &envelope),
+            },
+        }
+    }
+
+    /// A timer fired (the driver calls this at the time it was set for).
+    pub fn fire_timer<E: Env<A::Msg>>(&mut self, env: &mut E, owner: ActorId, timer: TimerId, kind: TimerKind) {
+        if !self.cancelled.is_empty() && self.cancelled.remove(&timer.0) {
+            return;
+        }
+        match kind {
+            TimerKind::User { tag } => {
+                if !self.is_alive(owner) {
+                    return;
+                }
+                env.trace(TraceEvent::Timer { owner, timer });
+                self.invoke(env, owner, None, |actor, ctx| actor.on_timer(timer, tag, ctx));
+                self.drain_mailbox(env, owner);
+            }
+            TimerKind::RequestTimeout { request } => {
+                if self.pending.get(&request.0) == Some(&owner) {
+                    self.stats.timeouts += 1;
+                    self.resolve(env, owner, request, Response::Timeout);
+                }
+            }
+        }
+    }
+
+    /// A service answered call `request` of `caller`.
+    pub fn complete_call<E: Env<A::Msg>>(
+        &mut self,
+        env: &mut E,
+        caller: ActorId,
+        request: RequestId,
+        outcome: ServiceOutcome,
+    ) {
+        self.resolve(env, caller, request, Response::Service(outcome));
+    }
+
+    /// Stop `id` from outside (a fault, a supervisor). Its queued messages
+    /// are dropped and counted.
+    pub fn stop<E: Env<A::Msg>>(&mut self, env: &mut E, id: ActorId) {
+        if !self.is_alive(id) {
+            return;
+        }
+        env.trace(TraceEvent::Stop { actor: id });
+        let slot = &mut self.slots[id.index() as usize];
+        slot.actor = None;
+        slot.accepting = true;
+        let queued = slot.mailbox.take_all();
+        self.ids.release_actor(id);
+        self.stats.stopped += 1;
+        for envelope in queued {
+            self.drop_message(env, id, DropReason::DeadReceiver, &envelope);
+        }
+    }
+
+    fn start<E: Env<A::Msg>>(&mut self, env: &mut E, parent: ActorId, id: ActorId, node: NodeId, actor: A) {
+        let i = id.index() as usize;
+        if i == self.slots.len() {
+            self.slots.push(Slot { actor: Some(actor), mailbox: Mailbox::new(), node, accepting: true });
+        } else {
+            let slot = &mut self.slots[i];
+            slot.actor = Some(actor);
+            slot.node = node;
+            slot.accepting = true;
+        }
+        self.stats.spawned += 1;
+        env.trace(TraceEvent::Spawn { parent, child: id, node });
+        self.invoke(env, id, None, |actor, ctx| actor.on_start(ctx));
+        self.drain_mailbox(env, id);
+    }
+
+    /// Run `handle` for one envelope (the actor is alive and accepting).
+    fn handle_envelope<E: Env<A::Msg>>(&mut self, env: &mut E, to: ActorId, envelope: Envelope<A::Msg>) {
+        env.trace(TraceEvent::Deliver { to, from: envelope.from, msg: &envelope.msg });
+        self.stats.delivered += 1;
+        let reply_to = match envelope.route {
+            Route::Ask(request) => Some(ReplyTo { asker: envelope.from, request }),
+            _ => None,
+        };
+        let msg = envelope.msg;
+        self.invoke(env, to, reply_to, move |actor, ctx| actor.handle(msg, ctx));
+    }
+
+    /// Feed queued messages to `id` while it accepts them.
+    fn drain_mailbox<E: Env<A::Msg>>(&mut self, env: &mut E, id: ActorId) {
+        loop {
+            let i = id.index() as usize;
+            if !self.is_alive(id) || !self.slots[i].accepting {
+                return;
+            }
+            let Some(envelope) = self.slots[i].mailbox.pop() else {
+                return;
+            };
+            self.handle_envelope(env, id, envelope);
+        }
+    }
+
+    /// Settle request `request` of `asker` with `response`, unless it was
+    /// already settled (then a reply is late and counted).
+    fn resolve<E: Env<A::Msg>>(&mut self, env: &mut E, asker: ActorId, request: RequestId, response: Response<A::Msg>) {
+        match self.pending.get(&request.0) {
+            Some(&owner) if owner == asker => {
+                self.pending.remove(&request.0);
+            }
+            _ => {
+                if !matches!(response, Response::Timeout) {
+                    self.stats.late_replies += 1;
+                    env.trace(TraceEvent::LateReply { to: asker, request });
+                }
+                return;
+            }
+        }
+        if !self.is_alive(asker) {
+            return;
+        }
+        let kind = match response {
+            Response::Reply(_) => ResponseKind::Reply,
+            Response::Service(_) => ResponseKind::Service,
+            Response::Timeout => ResponseKind::Timeout,
+            Response::Undeliverable => ResponseKind::Undeliverable,
+        };
+        env.trace(TraceEvent::Response { to: asker, request, kind });
+        self.invoke(env, asker, None, move |actor, ctx| actor.on_response(request, response, ctx));
+        self.drain_mailbox(env, asker);
+    }
+
+    /// A refused message came back to its sender.
+    fn bounced<E: Env<A::Msg>>(
+        &mut self,
+        env: &mut E,
+        to: ActorId,
+        request: Option<RequestId>,
+        envelope: Envelope<A::Msg>,
+    ) {
+        match request {
+            Some(request) => self.resolve(env, to, request, Response::Undeliverable),
+            None => {
+                if !self.is_alive(to) {
+                    return;
+                }
+                let refused_by = envelope.from;
+                let msg = envelope.msg;
+                self.invoke(env, to, None, move |actor, ctx| actor.on_undelivered(refused_by, msg, ctx));
+                self.drain_mailbox(env, to);
+            }
+        }
+    }
+
+    /// Send a refused envelope back to its sender.
+    fn bounce<E: Env<A::Msg>>(&mut self, env: &mut E, refused_by: ActorId, envelope: Envelope<A::Msg>) {
+        self.stats.bounced += 1;
+        env.trace(TraceEvent::Drop {
+            to: refused_by,
+            from: envelope.from,
+            reason: DropReason::MailboxRejected,
+            msg: &envelope.msg,
+        });
+        let request = match envelope.route {
+            Route::Ask(request) => Some(request),
+            _ => None,
+        };
+        let sender = envelope.from;
+        if sender == ActorId::EXTERNAL {
+            // Outside callers learn of a refusal by their own timeout.
+            return;
+        }
+        let Some(to_node) = self.slot_node(sender) else {
+            return;
+        };
+        let from_node = self.slots[refused_by.index() as usize].node;
+        let back = Envelope { from: refused_by, route: Route::Bounced { request }, msg: envelope.msg };
+        env.transmit(from_node, to_node, sender, back);
+    }
+
+    fn drop_message<E: Env<A::Msg>>(
+        &mut self,
+        env: &mut E,
+        to: ActorId,
+        reason: DropReason,
+        envelope: &Envelope<A::Msg>,
+    ) {
+        self.stats.dropped += 1;
+        env.trace(TraceEvent::Drop { to, from: envelope.from, reason, msg: &envelope.msg });
+    }
+
+    /// The node of slot `id` (alive or not); `None` for an unknown index.
+    #[inline]
+    fn slot_node(&self, id: ActorId) -> Option<NodeId> {
+        self.slots.get(id.index() as usize).map(|s| s.node)
+    }
+
+    /// Run one callback of actor `me` and apply the effects it asked for.
+    #[inline]
+    fn invoke<E, F>(&mut self, env: &mut E, me: ActorId, reply_to: Option<ReplyTo>, callback: F)
+    where
+        E: Env<A::Msg>,
+        F: FnOnce(&mut A, &mut Ctx<'_, A>),
+    {
+        let mut effects = self.spare_effects.pop().unwrap_or_default();
+        let i = me.index() as usize;
+        let slot = &mut self.slots[i];
+        let Some(actor) = slot.actor.as_mut() else {
+            return;
+        };
+        let now = env.now();
+        let mut ctx =
+            Ctx { me, node: slot.node, now, reply_to, effects: &mut effects, ids: &mut self.ids, entropy: env };
+        callback(actor, &mut ctx);
+        for effect in effects.drain(..) {
+            self.apply(env, me, effect);
+        }
+        self.spare_effects.push(effects);
+    }
+
+    fn apply<E: Env<A::Msg>>(&mut self, env: &mut E, me: ActorId, effect: Effect<A>) {
+        let my_node = self.slots[me.index() as usize].node;
+        match effect {
+            Effect::Tell { to, msg } => self.send(env, my_node, me, to, Route::Tell, msg),
+            Effect::Ask { to, msg, request, timeout } => {
+                self.pending.insert(request.0, me);
+                let timer = self.ids.next_timer();
+                env.schedule_timer(me, timer, TimerKind::RequestTimeout { request }, env.now().saturating_add(timeout));
+                self.send(env, my_node, me, to, Route::Ask(request), msg);
+            }
+            Effect::Reply { to, msg } => {
+                if to.asker == ActorId::EXTERNAL {
+                    env.reply_external(me, to.request, msg);
+                } else {
+                    self.send(env, my_node, me, to.asker, Route::Reply(to.request), msg);
+                }
+            }
+            Effect::Call { call, request, timeout } => {
+                self.pending.insert(request.0, me);
+                let timer = self.ids.next_timer();
+                env.schedule_timer(me, timer, TimerKind::RequestTimeout { request }, env.now().saturating_add(timeout));
+                env.call_service(me, my_node, request, call);
+            }
+            Effect::SetTimer { timer, after, tag } => {
+                env.schedule_timer(me, timer, TimerKind::User { tag }, env.now().saturating_add(after));
+            }
+            Effect::CancelTimer { timer } => {
+                self.cancelled.insert(timer.0);
+            }
+            Effect::Spawn { child, node, actor } => self.start(env, me, child, node, actor),
+            Effect::Stop { actor } => self.stop(env, actor),
+            Effect::SetAccepting { accepting } => {
+                if let Some(slot) = self.slots.get_mut(me.index() as usize) {
+                    slot.accepting = accepting;
+                }
+            }
+        }
+    }
+
+    #[inline]
+    fn send<E: Env<A::Msg>>(
+        &mut self,
+        env: &mut E,
+        from_node: NodeId,
+        from: ActorId,
+        to: ActorId,
+        route: Route,
+        msg: A::Msg,
+    ) {
+        let envelope = Envelope { from, route, msg };
+        match self.slot_node(to) {
+            Some(to_node) => env.transmit(from_node, to_node, to, envelope),
+            None => self.drop_message(env, to, DropReason::DeadReceiver, &envelope),
+        }
+    }
+}

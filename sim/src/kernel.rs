@@ -1,0 +1,416 @@
+//! The deterministic kernel: a virtual clock, the event queue, the trace,
+//! limits, and the [`Sim`] that drives a [`System`] of actors through a
+//! [`World`].
+
+use std::fmt::Debug;
+
+use rand_core::Rng;
+use rehearsal_runtime::{
+    Actor, ActorId, Entropy, Env, Envelope, Nanos, NodeId, RequestId, ServiceCall, ServiceOutcome, System,
+    SystemConfig, TimerId, TimerKind, TraceEvent,
+};
+
+use crate::fmt_nanos;
+use crate::net::Network;
+use crate::queue::EventQueue;
+use crate::rng::{StreamRng, stream};
+use crate::trace::{Trace, TraceKind};
+
+/// Bounds on one run. Hitting one ends the run with a [`SimError`] that
+/// names it: a run never hangs and never grows without bound.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Events processed.
+    pub max_events: u64,
+    /// Simulated time an event may be scheduled at.
+    pub max_sim_time: Nanos,
+    /// Events waiting in the queue at once.
+    pub max_queued_events: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_events: 50_000_000, max_sim_time: 24 * 3_600 * 1_000_000_000, max_queued_events: 16_000_000 }
+    }
+}
+
+/// Why a run stopped early.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SimError {
+    #[error("limit `max_events` reached: {limit} events processed by simulated time {at}")]
+    EventLimit { limit: u64, at: String },
+    #[error("limit `max_sim_time` reached: an event is due at {due}, after the limit of {limit}")]
+    TimeLimit { limit: String, due: String },
+    #[error("limit `max_queued_events` reached: {limit} events waiting at simulated time {at}")]
+    QueueLimit { limit: usize, at: String },
+}
+
+impl SimError {
+    /// The scenario key that sets the limit that was hit.
+    pub fn limit_name(&self) -> &'static str {
+        match self {
+            SimError::EventLimit { .. } => "max_events",
+            SimError::TimeLimit { .. } => "max_sim_time",
+            SimError::QueueLimit { .. } => "max_queued_events",
+        }
+    }
+}
+
+/// How a run ended without error.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum RunEnd {
+    /// No event was left.
+    Idle,
+    /// The next event was after the horizon given to [`Sim::run_until`].
+    Horizon,
+}
+
+/// One scheduled event. Messages travel inline: no allocation per event.
+#[derive(Debug)]
+pub enum Event<M, WE> {
+    Deliver {
+        to: ActorId,
+        envelope: Envelope<M>,
+    },
+    Timer {
+        owner: ActorId,
+        timer: TimerId,
+        kind: TimerKind,
+    },
+    CallDone {
+        caller: ActorId,
+        request: RequestId,
+        outcome: ServiceOutcome,
+    },
+    /// Stop an actor from outside (a crash fault).
+    Stop {
+        actor: ActorId,
+    },
+    World(WE),
+}
+
+/// Everything outside the actors: services, clients, faults. A world reacts
+/// to service calls and to replies to outside requests, and schedules
+/// events of its own through the [`Kernel`].
+pub trait World<M>: Sized {
+    type Event: Debug;
+
+    /// One of this world's own events is due.
+    fn on_event(&mut self, event: Self::Event, kernel: &mut Kernel<M, Self::Event>);
+
+    /// An actor called a service; answer with [`Kernel::complete_call`]
+    /// (or never: the caller's timeout settles it).
+    fn on_call(
+        &mut self,
+        caller: ActorId,
+        node: NodeId,
+        request: RequestId,
+        call: ServiceCall,
+        kernel: &mut Kernel<M, Self::Event>,
+    );
+
+    /// An actor answered a request that came from outside.
+    fn on_external_reply(&mut self, from: ActorId, request: RequestId, msg: M, kernel: &mut Kernel<M, Self::Event>);
+}
+
+/// A world with nothing in it: service calls are never answered (they time
+/// out) and outside replies are ignored. For benchmarks and tests.
+#[derive(Debug, Default)]
+pub struct EmptyWorld;
+
+impl<M> World<M> for EmptyWorld {
+    type Event = ();
+    fn on_event(&mut self, _: (), _: &mut Kernel<M, ()>) {}
+    fn on_call(&mut self, _: ActorId, _: NodeId, _: RequestId, _: ServiceCall, _: &mut Kernel<M, ()>) {}
+    fn on_external_reply(&mut self, _: ActorId, _: RequestId, _: M, _: &mut Kernel<M, ()>) {}
+}
+
+/// The clock, the queue, the trace, the limits and the kernel's own random
+/// streams. Worlds schedule through it.
+pub struct Kernel<M, WE> {
+    now: Nanos,
+    seed: u64,
+    queue: EventQueue<Event<M, WE>>,
+    events: u64,
+    limits: Limits,
+    trace: Trace,
+    network: Network,
+    rng_network: StreamRng,
+    rng_runtime: StreamRng,
+}
+
+impl<M, WE> Debug for Kernel<M, WE> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kernel")
+            .field("now", &self.now)
+            .field("seed", &self.seed)
+            .field("queue", &self.queue)
+            .field("events", &self.events)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<M: Debug + std::hash::Hash, WE: Debug> Kernel<M, WE> {
+    /// Current simulated time.
+    #[inline]
+    pub fn now(&self) -> Nanos {
+        self.now
+    }
+
+    /// The run's seed: worlds derive their own streams from it with
+    /// [`crate::rng::stream`].
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Events processed so far.
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+
+    pub fn trace(&self) -> &Trace {
+        &self.trace
+    }
+
+    /// The recorded events (empty unless the run records its trace).
+    pub fn take_trace_records(&mut self) -> Vec<crate::trace::TraceRecord> {
+        self.trace.take_records()
+    }
+
+    /// Schedule a world event.
+    pub fn schedule(&mut self, at: Nanos, event: WE) {
+        self.queue.push(at, Event::World(event));
+    }
+
+    /// Deliver `envelope` to `to` at `at` (a message from outside).
+    pub fn deliver_at(&mut self, at: Nanos, to: ActorId, envelope: Envelope<M>) {
+        self.queue.push(at, Event::Deliver { to, envelope });
+    }
+
+    /// Answer service call `request` of `caller` at `at`.
+    pub fn complete_call(&mut self, at: Nanos, caller: ActorId, request: RequestId, outcome: ServiceOutcome) {
+        self.trace.event(TraceKind::ServiceDone, self.now, caller.to_bits(), request.0, &(at, outcome), || {
+            format!("service outcome for {caller} request {} due at {}: {outcome:?}", request.0, fmt_nanos(at))
+        });
+        self.queue.push(at, Event::CallDone { caller, request, outcome });
+    }
+
+    /// Stop `actor` at `at`, as a crash would.
+    pub fn stop_at(&mut self, at: Nanos, actor: ActorId) {
+        self.queue.push(at, Event::Stop { actor });
+    }
+
+    /// Fold a world event into the trace.
+    pub fn trace_world<P: std::hash::Hash + Debug>(&mut self, a: u64, b: u64, payload: &P) {
+        let now = self.now;
+        self.trace.event(TraceKind::World, now, a, b, payload, || format!("world {a} {b}: {payload:?}"));
+    }
+}
+
+/// A run: the kernel, the actor system and the world, stepped together.
+pub struct Sim<A: Actor, W: World<A::Msg>> {
+    pub kernel: Kernel<A::Msg, W::Event>,
+    pub system: System<A>,
+    pub world: W,
+}
+
+impl<A: Actor, W: World<A::Msg>> Debug for Sim<A, W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sim").field("kernel", &self.kernel).field("system", &self.system).finish_non_exhaustive()
+    }
+}
+
+/// How to build a [`Sim`].
+#[derive(Clone, Debug, Default)]
+pub struct SimConfig {
+    pub seed: u64,
+    pub limits: Limits,
+    pub system: SystemConfig,
+    pub network: Network,
+    /// Record every event's text (for determinism checks); slower.
+    pub record_trace: bool,
+}
+
+impl<A: Actor, W: World<A::Msg>> Sim<A, W> {
+    pub fn new(config: SimConfig, world: W) -> Self {
+        Sim {
+            kernel: Kernel {
+                now: 0,
+                seed: config.seed,
+                queue: EventQueue::with_capacity(1024),
+                events: 0,
+                limits: config.limits,
+                trace: if config.record_trace { Trace::recording() } else { Trace::default() },
+                network: config.network,
+                rng_network: stream(config.seed, "network"),
+                rng_runtime: stream(config.seed, "runtime"),
+            },
+            system: System::new(config.system),
+            world,
+        }
+    }
+
+    /// Spawn a top-level actor on `node` (its `on_start` runs now).
+    pub fn spawn(&mut self, node: NodeId, actor: A) -> ActorId {
+        let mut env = SimEnv { kernel: &mut self.kernel, world: &mut self.world };
+        self.system.spawn(&mut env, node, actor)
+    }
+
+    /// Change the run's limits (before or between runs).
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.kernel.limits = limits;
+    }
+
+    /// The run's trace hash so far.
+    pub fn trace_hash(&self) -> u64 {
+        self.kernel.trace.hash()
+    }
+
+    /// Process events until none is left or the next one is after `horizon`.
+    pub fn run_until(&mut self, horizon: Nanos) -> Result<RunEnd, SimError> {
+        loop {
+            let Some(due) = self.kernel.queue.peek_time() else {
+                return Ok(RunEnd::Idle);
+            };
+            if due > horizon {
+                return Ok(RunEnd::Horizon);
+            }
+            self.check_limits(due)?;
+            let Some((time, event)) = self.kernel.queue.pop() else {
+                return Ok(RunEnd::Idle);
+            };
+            self.kernel.now = time;
+            self.kernel.events += 1;
+            self.dispatch(event);
+        }
+    }
+
+    /// Process every event (bounded only by the limits).
+    pub fn run(&mut self) -> Result<RunEnd, SimError> {
+        self.run_until(Nanos::MAX)
+    }
+
+    #[inline]
+    fn check_limits(&self, due: Nanos) -> Result<(), SimError> {
+        let k = &self.kernel;
+        if k.events >= k.limits.max_events {
+            return Err(SimError::EventLimit { limit: k.limits.max_events, at: fmt_nanos(k.now) });
+        }
+        if due > k.limits.max_sim_time {
+            return Err(SimError::TimeLimit { limit: fmt_nanos(k.limits.max_sim_time), due: fmt_nanos(due) });
+        }
+        if k.queue.len() > k.limits.max_queued_events || k.queue.is_exhausted() {
+            return Err(SimError::QueueLimit { limit: k.limits.max_queued_events, at: fmt_nanos(k.now) });
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn dispatch(&mut self, event: Event<A::Msg, W::Event>) {
+        let mut env = SimEnv { kernel: &mut self.kernel, world: &mut self.world };
+        match event {
+            Event::Deliver { to, envelope } => self.system.deliver(&mut env, to, envelope),
+            Event::Timer { owner, timer, kind } => self.system.fire_timer(&mut env, owner, timer, kind),
+            Event::CallDone { caller, request, outcome } => {
+                self.system.complete_call(&mut env, caller, request, outcome)
+            }
+            Event::Stop { actor } => {
+                let now = env.kernel.now;
+                env.kernel.trace.event(TraceKind::Fault, now, actor.to_bits(), 0, &(), || format!("crash {actor}"));
+                self.system.stop(&mut env, actor)
+            }
+            Event::World(event) => self.world.on_event(event, &mut self.kernel),
+        }
+    }
+}
+
+/// The runtime's view of the simulator: [`Env`] over the kernel and world.
+struct SimEnv<'a, M, W: World<M>> {
+    kernel: &'a mut Kernel<M, W::Event>,
+    world: &'a mut W,
+}
+
+impl<M, W: World<M>> Entropy for SimEnv<'_, M, W> {
+    #[inline]
+    fn next_u64(&mut self) -> u64 {
+        self.kernel.rng_runtime.next_u64()
+    }
+}
+
+impl<M: Debug + std::hash::Hash, W: World<M>> Env<M> for SimEnv<'_, M, W> {
+    #[inline]
+    fn now(&self) -> Nanos {
+        self.kernel.now
+    }
+
+    #[inline]
+    fn transmit(&mut self, from_node: NodeId, to_node: NodeId, to: ActorId, envelope: Envelope<M>) {
+        let k = &mut *self.kernel;
+        let now = k.now;
+        let transit = k.network.transit(from_node, to_node, &mut k.rng_network);
+        let from = envelope.from;
+        match transit {
+            Some(latency) => {
+                let at = now.saturating_add(latency);
+                k.trace.event(TraceKind::Send, now, from.to_bits(), to.to_bits(), &(at, &envelope.msg), || {
+                    format!("send {from} -> {to} arriving {}: {:?} {:?}", fmt_nanos(at), envelope.route, envelope.msg)
+                });
+                k.queue.push(at, Event::Deliver { to, envelope });
+            }
+            None => {
+                k.trace.event(TraceKind::NetworkDrop, now, from.to_bits(), to.to_bits(), &envelope.msg, || {
+                    format!("network lost {from} -> {to}: {:?}", envelope.msg)
+                });
+            }
+        }
+    }
+
+    fn reply_external(&mut self, from: ActorId, request: RequestId, msg: M) {
+        self.world.on_external_reply(from, request, msg, self.kernel);
+    }
+
+    #[inline]
+    fn schedule_timer(&mut self, owner: ActorId, timer: TimerId, kind: TimerKind, at: Nanos) {
+        self.kernel.queue.push(at, Event::Timer { owner, timer, kind });
+    }
+
+    fn call_service(&mut self, caller: ActorId, node: NodeId, request: RequestId, call: ServiceCall) {
+        let now = self.kernel.now;
+        self.kernel.trace.event(TraceKind::ServiceCall, now, caller.to_bits(), request.0, &call, || {
+            format!("{caller} calls {call:?} as request {}", request.0)
+        });
+        self.world.on_call(caller, node, request, call, self.kernel);
+    }
+
+    #[inline]
+    fn trace(&mut self, event: TraceEvent<'_, M>) {
+        let k = &mut *self.kernel;
+        let now = k.now;
+        let describe = || format!("{event:?}");
+        match &event {
+            TraceEvent::Deliver { to, from, msg } => {
+                k.trace.event(TraceKind::Deliver, now, to.to_bits(), from.to_bits(), *msg, describe)
+            }
+            TraceEvent::Enqueue { to, from, msg } => {
+                k.trace.event(TraceKind::Enqueue, now, to.to_bits(), from.to_bits(), *msg, describe)
+            }
+            TraceEvent::Drop { to, from, reason, msg } => {
+                k.trace.event(TraceKind::Drop, now, to.to_bits(), from.to_bits() ^ reason.code(), *msg, describe)
+            }
+            TraceEvent::Response { to, request, kind } => {
+                k.trace.event(TraceKind::Response, now, to.to_bits(), request.0, &kind.code(), describe)
+            }
+            TraceEvent::LateReply { to, request } => {
+                k.trace.event(TraceKind::LateReply, now, to.to_bits(), request.0, &(), describe)
+            }
+            TraceEvent::Timer { owner, timer } => {
+                k.trace.event(TraceKind::Timer, now, owner.to_bits(), timer.0, &(), describe)
+            }
+            TraceEvent::Spawn { parent, child, node } => {
+                k.trace.event(TraceKind::Spawn, now, parent.to_bits(), child.to_bits(), &node.0, describe)
+            }
+            TraceEvent::Stop { actor } => k.trace.event(TraceKind::Stop, now, actor.to_bits(), 0, &(), describe),
+        }
+    }
+}

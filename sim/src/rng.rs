@@ -1,0 +1,79 @@
+//! Seeded random streams, one per component.
+//!
+//! Derivation (stable: changing it changes every trace hash):
+//! - the 256-bit ChaCha key is four SplitMix64 outputs of the run's seed
+//!   (little-endian), so nearby seeds give unrelated keys;
+//! - the ChaCha stream number is the FNV-1a 64-bit hash of the component's
+//!   name (`"network"`, `"runtime"`, `"workload"`, `"llm"`, ...).
+//!
+//! ChaCha streams under one key are independent sequences, so a component's
+//! draws depend only on the seed and its own name: adding a component, or
+//! drawing more in one, never shifts the draws of another.
+
+use rand_chacha::ChaCha8Rng;
+use rand_core::SeedableRng;
+
+/// The generator used for every stream.
+pub type StreamRng = ChaCha8Rng;
+
+/// The random stream of `component` in the run with `seed`.
+pub fn stream(seed: u64, component: &str) -> StreamRng {
+    let mut rng = ChaCha8Rng::from_seed(key(seed));
+    rng.set_stream(fnv1a64(component.as_bytes()));
+    rng
+}
+
+fn key(seed: u64) -> [u8; 32] {
+    let mut state = seed;
+    let mut key = [0u8; 32];
+    for chunk in key.chunks_exact_mut(8) {
+        chunk.copy_from_slice(&splitmix64(&mut state).to_le_bytes());
+    }
+    key
+}
+
+/// SplitMix64 (Steele, Lea, Flood 2014), the usual seed expander.
+pub fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// FNV-1a, 64-bit.
+pub fn fnv1a64(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand_core::Rng;
+
+    const GOLDEN_RUNTIME_42: u64 = 3_018_380_646_376_124_835;
+
+    fn first(seed: u64, name: &str) -> Vec<u64> {
+        let mut r = stream(seed, name);
+        (0..4).map(|_| r.next_u64()).collect()
+    }
+
+    #[test]
+    fn streams_are_reproducible_and_distinct() {
+        assert_eq!(first(1, "network"), first(1, "network"));
+        assert_ne!(first(1, "network"), first(1, "llm"));
+        assert_ne!(first(1, "network"), first(2, "network"));
+    }
+
+    #[test]
+    fn derivation_is_pinned() {
+        // A change here changes every trace hash: make it deliberately.
+        assert_eq!(fnv1a64(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(first(42, "runtime")[0], GOLDEN_RUNTIME_42);
+    }
+}

@@ -1,0 +1,469 @@
+//! The command line: arguments -> a plan -> runs -> output and exit code.
+//! Layered as ripgrep does: clap parses, `Plan`-like helpers validate
+//! against the scenario, and the commands only execute.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+
+use crate::parallel::{default_jobs, map_parallel};
+use crate::report::{Comparison, StrategyRuns, write_reports};
+use crate::run::{RunOptions, RunOutput, broken_invariants, run_once};
+use crate::scenario::{self, Scenario};
+use crate::strategy::{Strategy, combinations, default_strategy, known_values};
+use crate::summary::RunSummary;
+
+/// Exit codes: the contract with scripts and CI.
+pub mod exit {
+    /// Everything ran and every check passed.
+    pub const OK: u8 = 0;
+    /// A check or an invariant failed (or a run hit a limit).
+    pub const CHECK_FAILED: u8 = 1;
+    /// Bad input or usage.
+    pub const BAD_INPUT: u8 = 2;
+}
+
+/// An error in what the user asked for (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct UsageError {
+    message: String,
+}
+
+fn usage(message: impl Into<String>) -> anyhow::Error {
+    UsageError { message: message.into() }.into()
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "rehearsal",
+    version,
+    about = "Deterministic simulation and benchmarking of actor-based AI-agent orchestration"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run one seed with one strategy combination.
+    Run(RunArgs),
+    /// Run many seeds in parallel and list those that fail.
+    Sweep(SweepArgs),
+    /// Run every strategy combination over the same seeds and write reports.
+    Compare(CompareArgs),
+}
+
+#[derive(Debug, Args)]
+struct StrategyArg {
+    /// Strategy as AXIS=VALUE,... (default: the first value of each axis).
+    #[arg(long, value_name = "AXIS=VALUE,...")]
+    strategy: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// The scenario file.
+    scenario: PathBuf,
+    /// The seed (default: the scenario's first seed).
+    #[arg(long)]
+    seed: Option<u64>,
+    #[command(flatten)]
+    strategy: StrategyArg,
+    /// Print the run's summary as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Run twice and compare the traces event by event.
+    #[arg(long)]
+    check_determinism: bool,
+    /// Write every event of the run, one per line, to this file.
+    #[arg(long, value_name = "FILE")]
+    trace_out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct SweepArgs {
+    /// The scenario file.
+    scenario: PathBuf,
+    /// Seeds as A..B (B excluded) or A..=B (B included).
+    #[arg(long, value_name = "A..B")]
+    seeds: String,
+    /// Worker threads (default: the number of CPUs). Results do not depend on it.
+    #[arg(long)]
+    jobs: Option<usize>,
+    #[command(flatten)]
+    strategy: StrategyArg,
+}
+
+#[derive(Debug, Args)]
+struct CompareArgs {
+    /// The scenario file.
+    scenario: PathBuf,
+    /// Seeds per strategy: 1..=N (default: the scenario's seeds).
+    #[arg(long, value_name = "N")]
+    seeds: Option<u64>,
+    /// Worker threads (default: the number of CPUs). Results do not depend on it.
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Where to write the reports (default: reports/out/<scenario name>).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+}
+
+/// Parse arguments, run, print, and turn the outcome into an exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { exit::BAD_INPUT } else { exit::OK });
+        }
+    };
+    match execute(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            eprintln!("error: {error}");
+            for cause in error.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::from(exit_code_of(&error))
+        }
+    }
+}
+
+fn exit_code_of(error: &anyhow::Error) -> u8 {
+    let bad_input = error
+        .chain()
+        .any(|e| e.is::<scenario::ScenarioError>() || e.is::<UsageError>() || e.is::<crate::run::StrategyError>());
+    if bad_input { exit::BAD_INPUT } else { exit::CHECK_FAILED }
+}
+
+fn execute(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Run(args) => cmd_run(args),
+        Command::Sweep(args) => cmd_sweep(args),
+        Command::Compare(args) => cmd_compare(args),
+    }
+}
+
+fn load(path: &Path) -> anyhow::Result<Scenario> {
+    Ok(scenario::load(path)?)
+}
+
+/// Parse `--strategy` against the scenario's axes, filling unnamed axes
+/// with their first value.
+fn parse_strategy(scenario: &Scenario, text: Option<&str>) -> anyhow::Result<Strategy> {
+    let mut strategy = default_strategy(&scenario.strategies);
+    let Some(text) = text else { return Ok(strategy) };
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((axis, value)) = part.split_once('=') else {
+            return Err(usage(format!("--strategy: `{part}` is not AXIS=VALUE (e.g. retry=none)")));
+        };
+        let (axis, value) = (axis.trim(), value.trim());
+        let Some(spec) = scenario.strategies.iter().find(|a| a.name == axis) else {
+            let axes: Vec<&str> = scenario.strategies.iter().map(|a| a.name.as_str()).collect();
+            return Err(usage(format!(
+                "--strategy: the scenario has no axis `{axis}` (its axes: {})",
+                axes.join(", ")
+            )));
+        };
+        if !spec.values.iter().any(|v| v == value) {
+            let hint = if known_values(axis).contains(&value) {
+                format!("add it to `[strategies] {axis}` in the scenario to run it")
+            } else {
+                format!("known values: {}", known_values(axis).join(", "))
+            };
+            return Err(usage(format!(
+                "--strategy: axis `{axis}` of this scenario has no value `{value}` (its values: {}); {hint}",
+                spec.values.join(", ")
+            )));
+        }
+        strategy.insert(axis.to_string(), value.to_string());
+    }
+    Ok(strategy)
+}
+
+fn strategy_arg(strategy: &Strategy) -> String {
+    strategy.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
+}
+
+/// The one command that replays a run.
+pub fn replay_command(scenario_path: &Path, seed: u64, strategy: &Strategy) -> String {
+    let mut cmd = format!("rehearsal run {} --seed {seed}", scenario_path.display());
+    if !strategy.is_empty() {
+        cmd.push_str(&format!(" --strategy {}", strategy_arg(strategy)));
+    }
+    cmd
+}
+
+fn cmd_run(args: RunArgs) -> anyhow::Result<u8> {
+    let scenario = load(&args.scenario)?;
+    let seed = args.seed.or(scenario.seeds.first().copied()).unwrap_or(1);
+    let strategy = parse_strategy(&scenario, args.strategy.strategy.as_deref())?;
+    let replay = replay_command(&args.scenario, seed, &strategy);
+    let record = args.check_determinism || args.trace_out.is_some();
+    let first = run_once(&scenario, seed, &strategy, RunOptions { record_trace: record })
+        .with_context(|| format!("replay with: {replay}"))?;
+    if let Some(path) = &args.trace_out {
+        let mut text = String::new();
+        for record in &first.trace {
+            text.push_str(&record.to_string());
+            text.push('\n');
+        }
+        crate::report::write_atomic(path, text.as_bytes())?;
+        eprintln!("trace: {} events written to {}", first.trace.len(), path.display());
+    }
+    if args.check_determinism {
+        let second = run_once(&scenario, seed, &strategy, RunOptions { record_trace: true })
+            .with_context(|| format!("replay with: {replay}"))?;
+        return Ok(report_determinism(&first, &second, &replay));
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&first.summary)?);
+    } else {
+        print_summary(&first.summary);
+    }
+    let broken = broken_invariants(&first.summary);
+    for b in &broken {
+        eprintln!("invariant broken: {b}");
+    }
+    eprintln!("replay: {replay}");
+    Ok(if broken.is_empty() { exit::OK } else { exit::CHECK_FAILED })
+}
+
+fn report_determinism(first: &RunOutput, second: &RunOutput, replay: &str) -> u8 {
+    match rehearsal_sim::trace::first_divergence(&first.trace, &second.trace) {
+        None if first.summary == second.summary => {
+            println!(
+                "deterministic: two runs of seed {} gave the same {} events, trace hash {}",
+                first.summary.seed, first.summary.events, first.summary.trace_hash
+            );
+            exit::OK
+        }
+        None => {
+            println!("NOT deterministic: the traces match but the summaries differ");
+            println!("  first:  {:?}\n  second: {:?}", first.summary, second.summary);
+            println!("replay: {replay}");
+            exit::CHECK_FAILED
+        }
+        Some(divergence) => {
+            println!("NOT deterministic: {divergence}");
+            println!("replay: {replay}");
+            exit::CHECK_FAILED
+        }
+    }
+}
+
+fn print_summary(s: &RunSummary) {
+    let r = &s.requests;
+    let l = &s.latency_ms;
+    println!("scenario {}  seed {}  strategy {}", s.scenario, s.seed, strategy_arg(&s.strategy));
+    println!("  trace hash {}  events {}  simulated {:.3}s", s.trace_hash, s.events, s.sim_time_s);
+    println!(
+        "  requests: {} arrived, {} succeeded, {} failed, {} in flight",
+        r.arrived, r.succeeded, r.failed, r.in_flight
+    );
+    println!(
+        "  latency ms: p50 {:.1}  p90 {:.1}  p99 {:.1}  p99.9 {:.1}  max {:.1}  mean {:.1}",
+        l.p50, l.p90, l.p99, l.p999, l.max, l.mean
+    );
+    println!(
+        "  throughput {:.2}/s  calls: {} llm, {} tool, {} retries, {} errors, {} timeouts",
+        s.throughput_per_s, s.calls.llm, s.calls.tool, s.calls.retries, s.calls.errors, s.calls.timeouts
+    );
+}
+
+/// Parse `A..B` (B excluded) or `A..=B` (B included).
+fn parse_seed_range(text: &str) -> anyhow::Result<Vec<u64>> {
+    let bad = || usage(format!("--seeds: `{text}` is not a range like 1..100 or 1..=100"));
+    let (a, b, inclusive) = if let Some((a, b)) = text.split_once("..=") {
+        (a, b, true)
+    } else if let Some((a, b)) = text.split_once("..") {
+        (a, b, false)
+    } else {
+        return Err(bad());
+    };
+    let a: u64 = a.trim().parse().map_err(|_| bad())?;
+    let b: u64 = b.trim().parse().map_err(|_| bad())?;
+    let end = if inclusive { b.checked_add(1).ok_or_else(bad)? } else { b };
+    if end <= a {
+        return Err(usage(format!("--seeds: `{text}` is empty")));
+    }
+    if end - a > 10_000_000 {
+        return Err(usage(format!("--seeds: `{text}` has more than 10,000,000 seeds")));
+    }
+    Ok((a..end).collect())
+}
+
+fn progress_bar(total: u64, what: &str) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    let style = indicatif::ProgressStyle::with_template("{prefix} [{bar:40}] {pos}/{len} runs, {eta} left")
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> ");
+    bar.set_style(style);
+    bar.set_prefix(what.to_string());
+    bar
+}
+
+fn cmd_sweep(args: SweepArgs) -> anyhow::Result<u8> {
+    let scenario = load(&args.scenario)?;
+    let seeds = parse_seed_range(&args.seeds)?;
+    let strategy = parse_strategy(&scenario, args.strategy.strategy.as_deref())?;
+    let jobs = args.jobs.unwrap_or_else(default_jobs);
+    if jobs == 0 {
+        bail!(usage("--jobs must be at least 1"));
+    }
+    let bar = progress_bar(seeds.len() as u64, "sweep");
+    let results =
+        map_parallel(&seeds, jobs, |&seed| run_once(&scenario, seed, &strategy, RunOptions::default()), |_| bar.inc(1));
+    bar.finish_and_clear();
+
+    let mut failures = Vec::new();
+    let mut hashes = Vec::new();
+    for (seed, result) in seeds.iter().zip(&results) {
+        match result {
+            Ok(out) => {
+                hashes.push(out.summary.trace_hash.clone());
+                let broken = broken_invariants(&out.summary);
+                if !broken.is_empty() {
+                    failures.push((*seed, broken.join("; ")));
+                }
+            }
+            Err(e) => failures.push((*seed, error_chain(e))),
+        }
+    }
+    println!(
+        "sweep {}: {} seeds ({}), strategy {}: {} passed, {} failed",
+        scenario.name,
+        seeds.len(),
+        args.seeds,
+        strategy_arg(&strategy),
+        seeds.len() - failures.len(),
+        failures.len()
+    );
+    println!("sweep hash {:016x}", rehearsal_sim::rng::fnv1a64(hashes.join(",").as_bytes()));
+    for (seed, why) in &failures {
+        println!("FAILED seed {seed}: {why}");
+        println!("  replay: {}", replay_command(&args.scenario, *seed, &strategy));
+    }
+    Ok(if failures.is_empty() { exit::OK } else { exit::CHECK_FAILED })
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+fn cmd_compare(args: CompareArgs) -> anyhow::Result<u8> {
+    let scenario = load(&args.scenario)?;
+    let seeds: Vec<u64> = match args.seeds {
+        Some(0) => return Err(usage("--seeds must be at least 1")),
+        Some(n) => (1..=n).collect(),
+        None => scenario.seeds.clone(),
+    };
+    let jobs = args.jobs.unwrap_or_else(default_jobs);
+    if jobs == 0 {
+        return Err(usage("--jobs must be at least 1"));
+    }
+    let strategies = combinations(&scenario.strategies);
+    let work: Vec<(usize, u64)> =
+        (0..strategies.len()).flat_map(|s| seeds.iter().map(move |&seed| (s, seed))).collect();
+    let bar = progress_bar(work.len() as u64, "compare");
+    let results = map_parallel(
+        &work,
+        jobs,
+        |&(s, seed)| run_once(&scenario, seed, &strategies[s], RunOptions::default()),
+        |_| bar.inc(1),
+    );
+    bar.finish_and_clear();
+
+    let mut runs_by_strategy: Vec<Vec<RunSummary>> = vec![Vec::new(); strategies.len()];
+    let mut failures = Vec::new();
+    for (&(s, seed), result) in work.iter().zip(results) {
+        match result {
+            Ok(out) => {
+                let broken = broken_invariants(&out.summary);
+                if !broken.is_empty() {
+                    failures.push((s, seed, broken.join("; ")));
+                }
+                runs_by_strategy[s].push(out.summary);
+            }
+            Err(e) => failures.push((s, seed, error_chain(&e))),
+        }
+    }
+    let comparison = Comparison {
+        scenario: scenario.name.clone(),
+        description: scenario.description.clone(),
+        seeds: seeds.clone(),
+        results: strategies
+            .iter()
+            .zip(runs_by_strategy)
+            .map(|(strategy, runs)| StrategyRuns { strategy: strategy.clone(), runs })
+            .collect(),
+    };
+    let out_dir = args.out.unwrap_or_else(|| Path::new("reports").join("out").join(&scenario.name));
+    let paths = write_reports(&comparison, &out_dir)?;
+    print_comparison(&comparison);
+    println!("reports:");
+    println!("  {}", paths.json.display());
+    println!("  {}", paths.markdown.display());
+    for chart in &paths.charts {
+        println!("  {}", chart.display());
+    }
+    for (s, seed, why) in &failures {
+        println!("FAILED seed {seed} ({}): {why}", strategy_arg(&strategies[*s]));
+        println!("  replay: {}", replay_command(&args.scenario, *seed, &strategies[*s]));
+    }
+    Ok(if failures.is_empty() { exit::OK } else { exit::CHECK_FAILED })
+}
+
+fn print_comparison(cmp: &Comparison) {
+    println!("{}: {} strategies x {} seeds", cmp.scenario, cmp.results.len(), cmp.seeds.len());
+    println!(
+        "{:<40} {:>10} {:>10} {:>10} {:>12} {:>9}",
+        "strategy", "p50 ms", "p99 ms", "success %", "throughput/s", "retries"
+    );
+    for sr in &cmp.results {
+        let n = sr.runs.len().max(1) as f64;
+        let mean = |f: &dyn Fn(&RunSummary) -> f64| sr.runs.iter().map(f).sum::<f64>() / n;
+        let success = mean(&|r| {
+            if r.requests.arrived == 0 { 0.0 } else { 100.0 * r.requests.succeeded as f64 / r.requests.arrived as f64 }
+        });
+        println!(
+            "{:<40} {:>10.1} {:>10.1} {:>10.2} {:>12.2} {:>9.1}",
+            crate::report::strategy_label(&sr.strategy),
+            mean(&|r| r.latency_ms.p50),
+            mean(&|r| r.latency_ms.p99),
+            success,
+            mean(&|r| r.throughput_per_s),
+            mean(&|r| r.calls.retries as f64),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_ranges() {
+        assert_eq!(parse_seed_range("1..4").unwrap(), vec![1, 2, 3]);
+        assert_eq!(parse_seed_range("1..=3").unwrap(), vec![1, 2, 3]);
+        assert!(parse_seed_range("5..5").is_err());
+        assert!(parse_seed_range("x..3").is_err());
+        assert!(parse_seed_range("7").is_err());
+    }
+}

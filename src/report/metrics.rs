@@ -1,0 +1,118 @@
+//! The catalogue of metrics a report summarises: name (the dotted path of
+//! the field in `RunSummary`), how to read it from a run, and which
+//! direction is better. The order here is the order of every report.
+
+use crate::summary::RunSummary;
+
+use super::stats::Summary;
+
+/// Which direction of a metric is an improvement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Better {
+    Lower,
+    Higher,
+    /// Neither (e.g. call counts: more calls can mean more work done).
+    Neither,
+}
+
+/// One summarised metric.
+#[derive(Clone, Copy, Debug)]
+pub struct Metric {
+    /// Key in `report.json` and heading in `report.md`.
+    pub name: &'static str,
+    /// Unit shown in headings ("" when dimensionless).
+    pub unit: &'static str,
+    pub better: Better,
+    /// The value for one run; `None` when undefined (success rate of a run
+    /// where no request arrived), which leaves the run out of `n`.
+    pub value: fn(&RunSummary) -> Option<f64>,
+}
+
+impl Metric {
+    /// Summary of this metric across `runs`; `None` when no run defines it.
+    pub fn summarize(&self, runs: &[RunSummary]) -> Option<Summary> {
+        let values: Vec<f64> = runs.iter().filter_map(self.value).collect();
+        Summary::of(&values)
+    }
+}
+
+/// Succeeded / arrived; `None` when nothing arrived.
+pub fn success_rate(r: &RunSummary) -> Option<f64> {
+    (r.requests.arrived > 0).then(|| r.requests.succeeded as f64 / r.requests.arrived as f64)
+}
+
+macro_rules! metric {
+    ($name:literal, $unit:literal, $better:ident, |$r:ident| $e:expr) => {
+        Metric { name: $name, unit: $unit, better: Better::$better, value: |$r: &RunSummary| Some($e) }
+    };
+}
+
+/// Every metric, in report order.
+pub const METRICS: &[Metric] = &[
+    metric!("latency_ms.p50", "ms", Lower, |r| r.latency_ms.p50),
+    metric!("latency_ms.p90", "ms", Lower, |r| r.latency_ms.p90),
+    metric!("latency_ms.p99", "ms", Lower, |r| r.latency_ms.p99),
+    metric!("latency_ms.p999", "ms", Lower, |r| r.latency_ms.p999),
+    metric!("latency_ms.max", "ms", Lower, |r| r.latency_ms.max),
+    metric!("latency_ms.mean", "ms", Lower, |r| r.latency_ms.mean),
+    metric!("throughput_per_s", "req/s", Higher, |r| r.throughput_per_s),
+    metric!("requests.succeeded", "", Higher, |r| r.requests.succeeded as f64),
+    metric!("requests.failed", "", Lower, |r| r.requests.failed as f64),
+    metric!("requests.in_flight", "", Neither, |r| r.requests.in_flight as f64),
+    Metric { name: "success_rate", unit: "", better: Better::Higher, value: success_rate },
+    metric!("calls.llm", "", Neither, |r| r.calls.llm as f64),
+    metric!("calls.tool", "", Neither, |r| r.calls.tool as f64),
+    metric!("calls.retries", "", Lower, |r| r.calls.retries as f64),
+    metric!("calls.errors", "", Lower, |r| r.calls.errors as f64),
+    metric!("calls.timeouts", "", Lower, |r| r.calls.timeouts as f64),
+    metric!("tokens.input", "", Lower, |r| r.tokens.input as f64),
+    metric!("tokens.output", "", Lower, |r| r.tokens.output as f64),
+    metric!("dropped_messages", "", Lower, |r| r.dropped_messages as f64),
+];
+
+/// Looks a metric up by name.
+pub fn metric(name: &str) -> Option<&'static Metric> {
+    METRICS.iter().find(|m| m.name == name)
+}
+
+/// Indices (into `means`) of the best values for `better`; empty when the
+/// direction is `Neither`, when fewer than two values are present, or when
+/// every value ties (nothing stands out).
+pub fn best_indices(better: Better, means: &[Option<f64>]) -> Vec<usize> {
+    let present: Vec<(usize, f64)> =
+        means.iter().enumerate().filter_map(|(i, m)| m.filter(|v| v.is_finite()).map(|v| (i, v))).collect();
+    if present.len() < 2 {
+        return Vec::new();
+    }
+    let pick = match better {
+        Better::Neither => return Vec::new(),
+        Better::Lower => present.iter().map(|&(_, v)| v).fold(f64::INFINITY, f64::min),
+        Better::Higher => present.iter().map(|&(_, v)| v).fold(f64::NEG_INFINITY, f64::max),
+    };
+    let best: Vec<usize> = present.iter().filter(|&&(_, v)| v == pick).map(|&(i, _)| i).collect();
+    if best.len() == present.len() { Vec::new() } else { best }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique() {
+        let mut names: Vec<_> = METRICS.iter().map(|m| m.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), METRICS.len());
+        assert!(metric("success_rate").is_some());
+    }
+
+    #[test]
+    fn best_picks_direction_and_ties() {
+        let m = [Some(3.0), Some(1.0), None, Some(1.0)];
+        assert_eq!(best_indices(Better::Lower, &m), vec![1, 3]);
+        assert_eq!(best_indices(Better::Higher, &m), vec![0]);
+        assert!(best_indices(Better::Neither, &m).is_empty());
+        assert!(best_indices(Better::Lower, &[Some(2.0), Some(2.0)]).is_empty());
+        assert!(best_indices(Better::Lower, &[Some(2.0)]).is_empty());
+    }
+}

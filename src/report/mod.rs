@@ -1,0 +1,297 @@
+//! Comparison reports: every strategy combination run over the same seeds,
+//! written as `report.json` (machine-readable), `report.md` (for humans and
+//! CI summaries) and SVG charts.
+//!
+//! One job per module: [`stats`] (mean, standard deviation, Student-t
+//! intervals), [`metrics`] (which metrics, which direction is better),
+//! [`json`], [`markdown`], [`chart`] (renderers to strings), [`atomic`]
+//! (crash-safe file replacement) and [`error`].
+
+pub mod atomic;
+pub mod chart;
+pub mod error;
+pub mod json;
+pub mod markdown;
+pub mod metrics;
+pub mod stats;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::strategy::Strategy;
+use crate::summary::RunSummary;
+
+pub use atomic::write_atomic;
+pub use error::ReportError;
+pub use stats::Summary;
+
+/// A finished comparison: every strategy run over the same seeds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    pub scenario: String,
+    pub description: String,
+    pub seeds: Vec<u64>,
+    /// One entry per strategy combination, in matrix order.
+    pub results: Vec<StrategyRuns>,
+}
+
+/// The runs of one strategy combination, in seed order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StrategyRuns {
+    pub strategy: Strategy,
+    pub runs: Vec<RunSummary>,
+}
+
+/// Where [`write_reports`] put each file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReportPaths {
+    pub json: PathBuf,
+    pub markdown: PathBuf,
+    /// `latency.svg`, `throughput.svg`, `success.svg`, in that order.
+    pub charts: Vec<PathBuf>,
+}
+
+/// File names inside the output directory.
+pub const JSON_FILE: &str = "report.json";
+pub const MARKDOWN_FILE: &str = "report.md";
+pub const LATENCY_CHART: &str = "latency.svg";
+pub const THROUGHPUT_CHART: &str = "throughput.svg";
+pub const SUCCESS_CHART: &str = "success.svg";
+
+/// Writes every report for `cmp` into `out_dir` (created if missing). Each
+/// file is replaced atomically; identical input gives byte-identical files.
+pub fn write_reports(cmp: &Comparison, out_dir: &Path) -> Result<ReportPaths, ReportError> {
+    std::fs::create_dir_all(out_dir)
+        .map_err(|source| ReportError::CreateDir { path: out_dir.to_path_buf(), source })?;
+
+    let json_path = out_dir.join(JSON_FILE);
+    let json = json::render(cmp).map_err(|source| ReportError::Json { path: json_path.clone(), source })?;
+
+    type Render = fn(&Comparison) -> Result<String, String>;
+    let charts: [(&str, Render); 3] =
+        [(LATENCY_CHART, chart::latency), (THROUGHPUT_CHART, chart::throughput), (SUCCESS_CHART, chart::success)];
+    let mut chart_paths = Vec::with_capacity(charts.len());
+    let mut rendered = Vec::with_capacity(charts.len());
+    for (name, render) in charts {
+        let path = out_dir.join(name);
+        let svg = render(cmp).map_err(|message| ReportError::Chart { path: path.clone(), message })?;
+        rendered.push((path.clone(), svg));
+        chart_paths.push(path);
+    }
+
+    let md_path = out_dir.join(MARKDOWN_FILE);
+    let md = markdown::render(cmp, &[LATENCY_CHART, THROUGHPUT_CHART, SUCCESS_CHART]);
+
+    // Render everything first, then write: a rendering error leaves the
+    // previous set of reports untouched.
+    for (path, svg) in &rendered {
+        write_atomic(path, svg.as_bytes())?;
+    }
+    write_atomic(&json_path, json.as_bytes())?;
+    write_atomic(&md_path, md.as_bytes())?;
+
+    Ok(ReportPaths { json: json_path, markdown: md_path, charts: chart_paths })
+}
+
+/// A short name for a strategy: `axis=value` pairs in axis order, joined by
+/// commas (`retry=fixed,supervision=one_for_one`); `default` when empty.
+pub fn strategy_label(s: &Strategy) -> String {
+    if s.is_empty() {
+        return "default".to_owned();
+    }
+    s.iter().map(|(axis, value)| format!("{axis}={value}")).collect::<Vec<_>>().join(",")
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use std::path::Path;
+
+    use super::{Comparison, StrategyRuns};
+    use crate::strategy::Strategy;
+    use crate::summary::{CallCounts, LatencyMs, RequestCounts, RunSummary, TokenCounts};
+
+    /// A fresh directory under the system temp dir, removed on drop.
+    #[derive(Debug)]
+    pub struct TempDir(tempfile::TempDir);
+
+    impl TempDir {
+        pub fn new(tag: &str) -> TempDir {
+            let dir = tempfile::Builder::new().prefix(&format!("rehearsal-report-{tag}-")).tempdir().unwrap();
+            TempDir(dir)
+        }
+
+        pub fn path(&self) -> &Path {
+            self.0.path()
+        }
+    }
+
+    pub fn strategy(pairs: &[(&str, &str)]) -> Strategy {
+        pairs.iter().map(|&(a, v)| (a.to_owned(), v.to_owned())).collect()
+    }
+
+    /// One hand-built run. `p99` in ms, `succeeded` of 100 arrived.
+    pub fn run(strategy: &Strategy, seed: u64, p99: f64, succeeded: u64) -> RunSummary {
+        RunSummary {
+            scenario: "sample".to_owned(),
+            seed,
+            strategy: strategy.clone(),
+            trace_hash: format!("{seed:016x}"),
+            events: 1000 + seed,
+            sim_time_s: 10.0,
+            requests: RequestCounts { arrived: 100, succeeded, failed: 100 - succeeded, in_flight: 0 },
+            latency_ms: LatencyMs {
+                p50: p99 / 4.0,
+                p90: p99 / 2.0,
+                p99,
+                p999: p99 * 1.5,
+                max: p99 * 2.0,
+                mean: p99 / 3.0,
+            },
+            throughput_per_s: succeeded as f64 / 10.0,
+            calls: CallCounts {
+                llm: 200,
+                tool: 50 + seed,
+                retries: 100 - succeeded,
+                errors: 2 * (100 - succeeded),
+                timeouts: 1,
+            },
+            tokens: TokenCounts { input: 10_000, output: 2_000 + seed },
+            dropped_messages: seed % 2,
+            late_replies: 0,
+            throughput_timeline: vec![8, 10, 12, (succeeded % 7) as u32, 9],
+        }
+    }
+
+    /// Two strategies x three seeds. `retry=none`: p99 100/110/120 ms,
+    /// 90/92/94 succeeded; `retry=fixed`: p99 80/90/100, 96/98/100.
+    pub fn sample_comparison() -> Comparison {
+        let none = strategy(&[("retry", "none")]);
+        let fixed = strategy(&[("retry", "fixed")]);
+        Comparison {
+            scenario: "sample".to_owned(),
+            description: "Two retry policies under a flaky LLM.".to_owned(),
+            seeds: vec![1, 2, 3],
+            results: vec![
+                StrategyRuns {
+                    runs: vec![run(&none, 1, 100.0, 90), run(&none, 2, 110.0, 92), run(&none, 3, 120.0, 94)],
+                    strategy: none,
+                },
+                StrategyRuns {
+                    runs: vec![run(&fixed, 1, 80.0, 96), run(&fixed, 2, 90.0, 98), run(&fixed, 3, 100.0, 100)],
+                    strategy: fixed,
+                },
+            ],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::{TempDir, sample_comparison, strategy};
+    use super::*;
+
+    #[test]
+    fn labels() {
+        assert_eq!(strategy_label(&strategy(&[("retry", "none")])), "retry=none");
+        assert_eq!(
+            strategy_label(&strategy(&[("supervision", "one_for_one"), ("retry", "fixed")])),
+            "retry=fixed,supervision=one_for_one"
+        );
+        assert_eq!(strategy_label(&Strategy::new()), "default");
+    }
+
+    #[test]
+    fn writes_all_reports() {
+        let dir = TempDir::new("write");
+        let out = dir.path().join("nested").join("out");
+        let cmp = sample_comparison();
+        let paths = write_reports(&cmp, &out).unwrap();
+
+        assert_eq!(paths.json, out.join("report.json"));
+        assert_eq!(paths.markdown, out.join("report.md"));
+        assert_eq!(paths.charts.len(), 3);
+
+        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&paths.json).unwrap()).unwrap();
+        assert_eq!(v["scenario"], "sample");
+        assert_eq!(v["seeds"], serde_json::json!([1, 2, 3]));
+        let s = &v["strategies"];
+        assert_eq!(s.as_array().unwrap().len(), 2);
+        assert_eq!(s[0]["label"], "retry=none");
+        assert_eq!(s[1]["strategy"]["retry"], "fixed");
+        let mean = |i: usize, m: &str| s[i]["summary"][m]["mean"].as_f64().unwrap();
+        assert_eq!(mean(0, "latency_ms.p99"), 110.0);
+        assert_eq!(mean(1, "latency_ms.p99"), 90.0);
+        assert_eq!(mean(0, "requests.succeeded"), 92.0);
+        assert!((mean(1, "success_rate") - 0.98).abs() < 1e-12);
+        // sd of 100,110,120 is 10; t(0.975, 2) = 4.303; half width 4.303*10/sqrt(3).
+        let low = s[0]["summary"]["latency_ms.p99"]["ci95_low"].as_f64().unwrap();
+        assert!((low - (110.0 - 4.302_653 * 10.0 / 3f64.sqrt())).abs() < 1e-4);
+        // Runs round-trip through the RunSummary contract.
+        let run0: RunSummary = serde_json::from_value(s[0]["runs"][0].clone()).unwrap();
+        assert_eq!(run0, cmp.results[0].runs[0]);
+
+        let md = std::fs::read_to_string(&paths.markdown).unwrap();
+        for sr in &cmp.results {
+            assert!(md.contains(&strategy_label(&sr.strategy)));
+        }
+        for chart in &paths.charts {
+            let svg = std::fs::read_to_string(chart).unwrap();
+            assert!(svg.starts_with("<svg"), "{}", chart.display());
+            assert!(svg.contains("retry=none") && svg.contains("retry=fixed"));
+        }
+    }
+
+    #[test]
+    fn output_is_deterministic() {
+        let dir = TempDir::new("determinism");
+        let cmp = sample_comparison();
+        let a = write_reports(&cmp, &dir.path().join("a")).unwrap();
+        let b = write_reports(&cmp, &dir.path().join("b")).unwrap();
+        let files = |p: &ReportPaths| {
+            let mut v = vec![p.json.clone(), p.markdown.clone()];
+            v.extend(p.charts.iter().cloned());
+            v
+        };
+        for (x, y) in files(&a).iter().zip(files(&b).iter()) {
+            assert_eq!(std::fs::read(x).unwrap(), std::fs::read(y).unwrap(), "{}", x.display());
+        }
+        // Rewriting in place keeps the bytes too.
+        let before = std::fs::read(&a.json).unwrap();
+        write_reports(&cmp, &dir.path().join("a")).unwrap();
+        assert_eq!(std::fs::read(&a.json).unwrap(), before);
+    }
+
+    #[test]
+    fn degenerate_comparisons_still_render() {
+        let dir = TempDir::new("degenerate");
+        // No strategies at all.
+        let empty = Comparison { scenario: "empty".into(), description: String::new(), seeds: vec![], results: vec![] };
+        write_reports(&empty, &dir.path().join("empty")).unwrap();
+        // One seed, one strategy, nothing arrived, empty timeline.
+        let s = strategy(&[("retry", "none")]);
+        let mut r = test_support::run(&s, 7, 0.0, 0);
+        r.requests = Default::default();
+        r.latency_ms = Default::default();
+        r.throughput_timeline.clear();
+        let one = Comparison {
+            scenario: "one".into(),
+            description: "single".into(),
+            seeds: vec![7],
+            results: vec![StrategyRuns { strategy: s, runs: vec![r] }],
+        };
+        let p = write_reports(&one, &dir.path().join("one")).unwrap();
+        let md = std::fs::read_to_string(&p.markdown).unwrap();
+        assert!(md.contains("n=1"), "{md}");
+    }
+
+    #[test]
+    fn unwritable_directory_names_the_path() {
+        let dir = TempDir::new("unwritable");
+        let file = dir.path().join("a-file");
+        std::fs::write(&file, b"x").unwrap();
+        let e = write_reports(&sample_comparison(), &file.join("sub")).unwrap_err();
+        assert!(matches!(e, ReportError::CreateDir { .. }));
+        assert_eq!(e.path(), file.join("sub"));
+    }
+}

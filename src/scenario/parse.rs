@@ -1,0 +1,1221 @@
+//! TOML text to a checked [`Scenario`].
+//!
+//! Two passes: serde deserializes the text into `Raw*` structs that keep the
+//! span of every value we check (`#[serde(deny_unknown_fields)]` catches
+//! typos), then [`Ctx::scenario`] checks ranges and builds the model. Every
+//! error is a [`ScenarioError::Invalid`] located at the offending token.
+//! The format is documented in `docs/scenario.md`.
+
+use std::fmt;
+use std::ops::Range;
+
+use rehearsal_runtime::OverflowPolicy;
+use rehearsal_sim::dist::Dist;
+use serde::Deserialize;
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use super::duration::parse_duration;
+use super::error::ScenarioError;
+use super::model::*;
+use crate::strategy::KNOWN_AXES;
+
+const NS_PER_S: u64 = 1_000_000_000;
+/// Upper bound on `seeds = N`, so a typo cannot allocate gigabytes.
+pub const MAX_SEED_COUNT: i64 = 1_000_000;
+
+/// Parses and checks a scenario. `file_name` is only used in error messages.
+pub fn parse(source: &str, file_name: &str) -> Result<Scenario, ScenarioError> {
+    let ctx = Ctx { source, file: file_name };
+    let doc = match DeTable::parse(source) {
+        Ok(doc) => doc,
+        Err(e) => return Err(ctx.syntax_error(&e)),
+    };
+    let raw: RawScenario = match toml::from_str(source) {
+        Ok(raw) => raw,
+        Err(e) => return Err(ctx.serde_error(&e, &doc)),
+    };
+    ctx.scenario(raw)
+}
+
+// ---------------------------------------------------------------------------
+// Raw, spanned form: exactly the file's shape.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    name: Spanned<String>,
+    description: Option<String>,
+    seeds: Spanned<RawSeeds>,
+    duration: Spanned<RawDuration>,
+    limits: Option<RawLimits>,
+    topology: RawTopology,
+    workload: RawWorkload,
+    llm: RawLlm,
+    tool: RawTool,
+    retry: Option<RawRetry>,
+    strategies: Option<RawStrategies>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    max_events: Option<Spanned<i64>>,
+    max_sim_time: Option<Spanned<RawDuration>>,
+    mailbox_capacity: Option<Spanned<i64>>,
+    mailbox_overflow: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTopology {
+    nodes: Option<Spanned<i64>>,
+    agents: Spanned<i64>,
+    network: Option<RawNetwork>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNetwork {
+    latency: Option<Spanned<RawDist<RawDuration>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWorkload {
+    arrivals: RawArrivals,
+    steps: Option<Spanned<Vec<Spanned<String>>>>,
+    request_timeout: Option<Spanned<RawDuration>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawArrivals {
+    process: Spanned<String>,
+    rate_per_s: Spanned<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLlm {
+    latency: Spanned<RawDist<RawDuration>>,
+    error_rate: Option<Spanned<f64>>,
+    timeout: Option<Spanned<RawDuration>>,
+    input_tokens: Option<Spanned<RawDist<f64>>>,
+    output_tokens: Option<Spanned<RawDist<f64>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTool {
+    latency: Spanned<RawDist<RawDuration>>,
+    error_rate: Option<Spanned<f64>>,
+    timeout: Option<Spanned<RawDuration>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRetry {
+    max_attempts: Option<Spanned<i64>>,
+    base_delay: Option<Spanned<RawDuration>>,
+    max_delay: Option<Spanned<RawDuration>>,
+}
+
+/// `{ dist = "...", <params> }`: every parameter optional here; which ones
+/// a kind needs is checked in [`Ctx::dist`]. (A serde-tagged enum would lose
+/// the spans.)
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDist<V> {
+    dist: Spanned<String>,
+    value: Option<Spanned<V>>,
+    min: Option<Spanned<V>>,
+    max: Option<Spanned<V>>,
+    mean: Option<Spanned<V>>,
+    std_dev: Option<Spanned<V>>,
+    median: Option<Spanned<V>>,
+    p99: Option<Spanned<V>>,
+}
+
+/// `seeds = N` or `seeds = [a, b, c]`.
+enum RawSeeds {
+    Count(i64),
+    List(Vec<Spanned<i64>>),
+}
+
+impl<'de> Deserialize<'de> for RawSeeds {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawSeeds;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a seed count or a list of seeds")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawSeeds, E> {
+                Ok(RawSeeds::Count(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawSeeds, E> {
+                Ok(RawSeeds::Count(i64::try_from(v).unwrap_or(i64::MAX)))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawSeeds, A::Error> {
+                let mut out = Vec::new();
+                while let Some(s) = seq.next_element::<Spanned<i64>>()? {
+                    out.push(s);
+                }
+                Ok(RawSeeds::List(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A duration as written: normally a string; a bare number is kept so the
+/// checker can say "add a unit" at the right place.
+enum RawDuration {
+    Text(String),
+    Number(String),
+}
+
+impl<'de> Deserialize<'de> for RawDuration {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = RawDuration;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a duration string such as \"450ms\"")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawDuration, E> {
+                Ok(RawDuration::Text(v.to_owned()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawDuration, E> {
+                Ok(RawDuration::Number(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawDuration, E> {
+                Ok(RawDuration::Number(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<RawDuration, E> {
+                Ok(RawDuration::Number(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+type RawAxis = (Spanned<String>, Spanned<Vec<Spanned<String>>>);
+
+/// `[strategies]`, in file order (entries are sorted by key position, since
+/// `toml` without `preserve_order` hands tables over sorted by name).
+struct RawStrategies(Vec<RawAxis>);
+
+impl<'de> Deserialize<'de> for RawStrategies {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawStrategies;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a table of `axis = [values]`")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawStrategies, A::Error> {
+                let mut out: Vec<RawAxis> = Vec::new();
+                while let Some(entry) = map.next_entry()? {
+                    out.push(entry);
+                }
+                out.sort_by_key(|(k, _)| k.span().start);
+                Ok(RawStrategies(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Checking.
+
+type Result<T, E = ScenarioError> = std::result::Result<T, E>;
+
+struct Ctx<'a> {
+    source: &'a str,
+    file: &'a str,
+}
+
+/// Which unit a distribution's parameters are in.
+#[derive(Copy, Clone, PartialEq)]
+enum DistKind {
+    Latency,
+    Tokens,
+}
+
+impl Ctx<'_> {
+    /// An `Invalid` error at byte offset `at`.
+    fn err(
+        &self,
+        at: usize,
+        message: impl Into<String>,
+        expected: impl Into<String>,
+        hint: Option<String>,
+    ) -> ScenarioError {
+        let (line, column, source_line) = locate(self.source, at);
+        ScenarioError::Invalid {
+            file: self.file.to_owned(),
+            line,
+            column,
+            message: message.into(),
+            expected: expected.into(),
+            hint,
+            source_line: source_line.to_owned(),
+        }
+    }
+
+    /// The source text of a span, shortened for messages.
+    fn text(&self, span: &Range<usize>) -> String {
+        let s = self.source.get(span.clone()).unwrap_or("").trim();
+        let s = s.lines().next().unwrap_or("");
+        if s.chars().count() > 40 {
+            let short: String = s.chars().take(37).collect();
+            format!("{short}...")
+        } else {
+            s.to_owned()
+        }
+    }
+
+    /// `invalid value for `path`: <source text>`, at the value.
+    fn bad<T>(&self, v: &Spanned<T>, path: &str, expected: impl Into<String>, hint: Option<String>) -> ScenarioError {
+        self.err(v.span().start, format!("invalid value for `{path}`: {}", self.text(&v.span())), expected, hint)
+    }
+
+    fn syntax_error(&self, e: &toml::de::Error) -> ScenarioError {
+        let at = e.span().map_or(0, |s| s.start);
+        let msg = e.message().trim();
+        let (what, expected) = match msg.split_once(", expected ") {
+            Some((w, x)) => (w, x.to_owned()),
+            None => (msg, "valid TOML".to_owned()),
+        };
+        let hint = if what.contains("string") || what.contains("invalid") && expected.contains('"') {
+            "text values need double quotes, e.g. name = \"quickstart\"".to_owned()
+        } else {
+            "TOML is `key = value` lines under `[table]` headers; strings need double \
+             quotes, lists use `[a, b]`, inline tables `{ k = v }` (see docs/scenario.md)"
+                .to_owned()
+        };
+        self.err(at, format!("TOML syntax error: {what}"), expected, Some(hint))
+    }
+
+    /// Maps a serde error (unknown key, wrong type, missing key...) to a
+    /// located, hinted error.
+    fn serde_error(&self, e: &toml::de::Error, doc: &Spanned<DeTable<'_>>) -> ScenarioError {
+        let span = e.span().unwrap_or(0..0);
+        let at = span.start;
+        let msg = e.message().trim();
+        let path = path_at(doc, &span);
+
+        if let Some(rest) = msg.strip_prefix("unknown field `") {
+            let (key, tail) = rest.split_once('`').unwrap_or((rest, ""));
+            let valid = backticked(tail);
+            let table = &path[..path.len().saturating_sub(1)];
+            let table_name = table_display(table);
+            let mut hint = String::new();
+            if let Some(best) = did_you_mean(key, valid.iter().map(String::as_str)) {
+                hint.push_str(&format!("did you mean `{best}`? "));
+            }
+            if (key == "input_tokens" || key == "output_tokens") && table.first().is_some_and(|t| t == "tool") {
+                hint.push_str("token counts apply only to `[llm]`; ");
+            }
+            if valid.is_empty() {
+                hint.push_str(&format!("{table_name} takes no keys"));
+            } else {
+                hint.push_str(&format!("valid keys in {table_name}: {}", list(&valid)));
+            }
+            return self.err(
+                at,
+                format!("unknown key `{key}` in {table_name}"),
+                format!("one of the keys of {table_name}"),
+                Some(hint),
+            );
+        }
+
+        if let Some(rest) = msg.strip_prefix("missing field `") {
+            let key = rest.split_once('`').map_or(rest, |(k, _)| k);
+            let mut full = path.clone();
+            full.push(key.to_owned());
+            let table_name = table_display(&path);
+            let expected = expected_for(&full).unwrap_or_else(|| "a value".to_owned());
+            let hint = example_for(&full).map(|ex| {
+                if path.is_empty() {
+                    format!("add `{ex}` near the top of the file, before any `[table]`")
+                } else {
+                    format!("add `{ex}` to {table_name}")
+                }
+            });
+            if path.is_empty() && ["topology", "workload", "llm", "tool"].contains(&key) {
+                // A whole table missing is reported at the start of the file.
+                let body = example_for(&full).unwrap_or_default();
+                let body = body.split_once(" with ").map_or("", |(_, b)| b);
+                return self.err(
+                    at,
+                    format!("missing required table `[{key}]`"),
+                    format!("a `[{key}]` table"),
+                    Some(format!("add a `[{key}]` table, e.g. `[{key}]` then `{body}`")),
+                );
+            }
+            return self.err(at, format!("missing required key `{key}` in {table_name}"), expected, hint);
+        }
+
+        let path_s = path.join(".");
+        let where_ = if path_s.is_empty() { String::new() } else { format!(" for `{path_s}`") };
+        if let Some(rest) = msg.strip_prefix("invalid type: ") {
+            let (found, serde_expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
+            let expected = expected_for(&path).unwrap_or_else(|| plain_type(serde_expected));
+            let mut hint = None;
+            if let Some(inner) = found.strip_prefix("string \"").and_then(|s| s.strip_suffix('"'))
+                && inner.trim().parse::<f64>().is_ok()
+                && !expected.contains("duration")
+                && !expected.contains("name")
+            {
+                hint = Some(format!("write the number without quotes: {}", inner.trim()));
+            }
+            if hint.is_none() {
+                hint = Some(match example_for(&path) {
+                    Some(ex) => format!("for example: {ex}"),
+                    None => "see docs/scenario.md for the type of each key".to_owned(),
+                });
+            }
+            return self.err(at, format!("wrong type{where_}: found {}", found_display(found)), expected, hint);
+        }
+
+        // Anything else (custom visitor messages, integer overflow...).
+        let expected = expected_for(&path).unwrap_or_else(|| "a valid value".to_owned());
+        self.err(
+            at,
+            format!("invalid value{where_}: {msg}"),
+            expected,
+            example_for(&path).map(|ex| format!("for example: {ex}")),
+        )
+    }
+
+    fn scenario(&self, raw: RawScenario) -> Result<Scenario> {
+        let name = self.name(&raw.name)?;
+        let seeds = self.seeds(&raw.seeds)?;
+        let duration_ns = self.duration(&raw.duration, "duration")?;
+        if duration_ns == 0 {
+            return Err(self.bad(
+                &raw.duration,
+                "duration",
+                "a positive duration such as \"60s\"",
+                Some("`duration` is how long requests keep arriving; it must be > 0".into()),
+            ));
+        }
+        let limits = self.limits(raw.limits.as_ref(), duration_ns)?;
+        let topology = self.topology(&raw.topology)?;
+        let workload = self.workload(&raw.workload)?;
+        let llm = self.service("llm", &raw.llm.latency, raw.llm.error_rate.as_ref(), raw.llm.timeout.as_ref())?;
+        let input = match &raw.llm.input_tokens {
+            Some(d) => self.dist(d, "llm.input_tokens", DistKind::Tokens)?,
+            None => Dist::lognormal_from_median_p99(1020.0, 4142.0),
+        };
+        let output = match &raw.llm.output_tokens {
+            Some(d) => self.dist(d, "llm.output_tokens", DistKind::Tokens)?,
+            None => Dist::lognormal_from_median_p99(129.0, 601.0),
+        };
+        let llm = ServiceModel { tokens: Some(TokenModel { input, output }), ..llm };
+        let tool = self.service("tool", &raw.tool.latency, raw.tool.error_rate.as_ref(), raw.tool.timeout.as_ref())?;
+        let retry = self.retry(raw.retry.as_ref())?;
+        let strategies = self.strategies(raw.strategies.as_ref())?;
+        Ok(Scenario {
+            name,
+            description: raw.description.unwrap_or_default(),
+            seeds,
+            duration_ns,
+            limits,
+            topology,
+            workload,
+            llm,
+            tool,
+            retry,
+            strategies,
+        })
+    }
+
+    fn name(&self, v: &Spanned<String>) -> Result<String> {
+        let s = v.get_ref();
+        let ok =
+            !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        if ok {
+            return Ok(s.clone());
+        }
+        let mut slug = String::new();
+        for c in s.chars().flat_map(char::to_lowercase) {
+            if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-' {
+                slug.push(c);
+            } else if !slug.ends_with('-') {
+                slug.push('-');
+            }
+        }
+        let slug = slug.trim_matches('-');
+        let hint = if slug.is_empty() {
+            "the name is used in report paths; e.g. name = \"my-scenario\"".to_owned()
+        } else {
+            format!("the name is used in report paths; e.g. name = \"{slug}\"")
+        };
+        Err(self.bad(v, "name", expected_text("name"), Some(hint)))
+    }
+
+    fn seeds(&self, v: &Spanned<RawSeeds>) -> Result<Vec<u64>> {
+        match v.get_ref() {
+            RawSeeds::Count(n) => {
+                if *n < 1 {
+                    Err(self.bad(
+                        v,
+                        "seeds",
+                        expected_text("seeds"),
+                        Some("a count N runs seeds 1..=N; use at least 1, e.g. seeds = 20".into()),
+                    ))
+                } else if *n > MAX_SEED_COUNT {
+                    Err(self.bad(
+                        v,
+                        "seeds",
+                        expected_text("seeds"),
+                        Some(format!("at most {MAX_SEED_COUNT} seeds per scenario")),
+                    ))
+                } else {
+                    Ok((1..=*n as u64).collect())
+                }
+            }
+            RawSeeds::List(list) => {
+                if list.is_empty() {
+                    return Err(self.bad(
+                        v,
+                        "seeds",
+                        expected_text("seeds"),
+                        Some("list at least one seed, e.g. seeds = [1, 7, 42]".into()),
+                    ));
+                }
+                let mut out: Vec<u64> = Vec::with_capacity(list.len());
+                let mut seen = std::collections::HashSet::with_capacity(list.len());
+                for s in list {
+                    let Ok(seed) = u64::try_from(*s.get_ref()) else {
+                        return Err(self.bad(
+                            s,
+                            "seeds",
+                            "a non-negative integer seed",
+                            Some("seeds are non-negative integers".into()),
+                        ));
+                    };
+                    if !seen.insert(seed) {
+                        return Err(self.bad(
+                            s,
+                            "seeds",
+                            "each seed at most once",
+                            Some(format!("seed {seed} is listed twice; remove one")),
+                        ));
+                    }
+                    out.push(seed);
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    fn duration(&self, v: &Spanned<RawDuration>, path: &str) -> Result<u64> {
+        let text = match v.get_ref() {
+            RawDuration::Text(t) | RawDuration::Number(t) => t,
+        };
+        parse_duration(text).map_err(|e| {
+            let segments: Vec<String> = path.split('.').map(str::to_owned).collect();
+            let expected = expected_for(&segments).unwrap_or_else(|| "a duration such as \"250ms\"".to_owned());
+            self.err(v.span().start, format!("invalid duration for `{path}`: {}", e.message), expected, e.hint)
+        })
+    }
+
+    fn positive_duration(&self, v: &Spanned<RawDuration>, path: &str) -> Result<u64> {
+        let ns = self.duration(v, path)?;
+        if ns == 0 {
+            return Err(self.bad(v, path, expected_text(path), Some("use a duration > 0".into())));
+        }
+        Ok(ns)
+    }
+
+    /// An integer in `1..=max`.
+    fn positive_int(&self, v: &Spanned<i64>, path: &str, max: u64, low_hint: &str) -> Result<u64> {
+        let n = *v.get_ref();
+        if n < 1 {
+            return Err(self.bad(v, path, expected_text(path), Some(low_hint.to_owned())));
+        }
+        let n = n as u64;
+        if n > max {
+            return Err(self.bad(v, path, expected_text(path), Some(format!("it can be at most {max}"))));
+        }
+        Ok(n)
+    }
+
+    fn limits(&self, raw: Option<&RawLimits>, duration_ns: u64) -> Result<Limits> {
+        let default_sim_time = duration_ns.saturating_add(600 * NS_PER_S);
+        let Some(raw) = raw else {
+            return Ok(Limits {
+                max_events: 50_000_000,
+                max_sim_time_ns: default_sim_time,
+                mailbox_capacity: 1024,
+                mailbox_overflow: OverflowPolicy::Reject,
+            });
+        };
+        let max_events = match &raw.max_events {
+            Some(v) => self.positive_int(v, "limits.max_events", i64::MAX as u64, "max_events must be at least 1")?,
+            None => 50_000_000,
+        };
+        let max_sim_time_ns = match &raw.max_sim_time {
+            Some(v) => {
+                let ns = self.duration(v, "limits.max_sim_time")?;
+                if ns < duration_ns {
+                    return Err(self.bad(
+                        v,
+                        "limits.max_sim_time",
+                        expected_text("limits.max_sim_time"),
+                        Some(
+                            "every run would stop before requests stop arriving; make it at \
+                             least `duration` (the default is `duration` + 10m)"
+                                .into(),
+                        ),
+                    ));
+                }
+                ns
+            }
+            None => default_sim_time,
+        };
+        let mailbox_capacity = match &raw.mailbox_capacity {
+            Some(v) => self.positive_int(
+                v,
+                "limits.mailbox_capacity",
+                u64::from(u32::MAX),
+                "mailbox_capacity must be at least 1 message",
+            )? as u32,
+            None => 1024,
+        };
+        let mailbox_overflow = match &raw.mailbox_overflow {
+            Some(v) => match v.get_ref().as_str() {
+                "reject" => OverflowPolicy::Reject,
+                "drop_newest" => OverflowPolicy::DropNewest,
+                "drop_oldest" => OverflowPolicy::DropOldest,
+                other => {
+                    let options = ["reject", "drop_newest", "drop_oldest"];
+                    return Err(self.bad(
+                        v,
+                        "limits.mailbox_overflow",
+                        expected_text("limits.mailbox_overflow"),
+                        Some(choice_hint(other, &options)),
+                    ));
+                }
+            },
+            None => OverflowPolicy::Reject,
+        };
+        Ok(Limits { max_events, max_sim_time_ns, mailbox_capacity, mailbox_overflow })
+    }
+
+    fn topology(&self, raw: &RawTopology) -> Result<Topology> {
+        let nodes = match &raw.nodes {
+            Some(v) => {
+                self.positive_int(v, "topology.nodes", u64::from(u32::MAX), "a topology needs at least 1 node")? as u32
+            }
+            None => 1,
+        };
+        let agents = self.positive_int(
+            &raw.agents,
+            "topology.agents",
+            u64::from(u32::MAX),
+            "a topology needs at least 1 agent",
+        )? as u32;
+        let network_latency = match raw.network.as_ref().and_then(|n| n.latency.as_ref()) {
+            Some(d) => self.dist(d, "topology.network.latency", DistKind::Latency)?,
+            None => Dist::Constant { value: 1e6 },
+        };
+        Ok(Topology { nodes, agents, network_latency })
+    }
+
+    fn workload(&self, raw: &RawWorkload) -> Result<Workload> {
+        let process = &raw.arrivals.process;
+        if process.get_ref() != "poisson" {
+            return Err(self.bad(
+                process,
+                "workload.arrivals.process",
+                expected_text("workload.arrivals.process"),
+                Some("only `poisson` arrivals are supported for now".into()),
+            ));
+        }
+        let rate = &raw.arrivals.rate_per_s;
+        let r = *rate.get_ref();
+        if !(r.is_finite() && r > 0.0) {
+            return Err(self.bad(
+                rate,
+                "workload.arrivals.rate_per_s",
+                expected_text("workload.arrivals.rate_per_s"),
+                Some("the mean number of new requests per simulated second, e.g. 20 or 0.5".into()),
+            ));
+        }
+        let steps = match &raw.steps {
+            None => vec![Step::Llm, Step::Tool, Step::Llm],
+            Some(list) => {
+                if list.get_ref().is_empty() {
+                    return Err(self.bad(
+                        list,
+                        "workload.steps",
+                        expected_text("workload.steps"),
+                        Some("each request needs at least one call, e.g. steps = [\"llm\"]".into()),
+                    ));
+                }
+                let mut out = Vec::with_capacity(list.get_ref().len());
+                for s in list.get_ref() {
+                    out.push(match s.get_ref().as_str() {
+                        "llm" => Step::Llm,
+                        "tool" => Step::Tool,
+                        other => {
+                            return Err(self.bad(
+                                s,
+                                "workload.steps",
+                                "\"llm\" or \"tool\"",
+                                Some(choice_hint(other, &["llm", "tool"])),
+                            ));
+                        }
+                    });
+                }
+                out
+            }
+        };
+        let request_timeout_ns = match &raw.request_timeout {
+            Some(v) => self.positive_duration(v, "workload.request_timeout")?,
+            None => 120 * NS_PER_S,
+        };
+        Ok(Workload { arrival_rate_per_s: r, steps, request_timeout_ns })
+    }
+
+    fn service(
+        &self,
+        table: &str,
+        latency: &Spanned<RawDist<RawDuration>>,
+        error_rate: Option<&Spanned<f64>>,
+        timeout: Option<&Spanned<RawDuration>>,
+    ) -> Result<ServiceModel> {
+        let latency = self.dist(latency, &format!("{table}.latency"), DistKind::Latency)?;
+        let error_rate = match error_rate {
+            Some(v) => {
+                let p = *v.get_ref();
+                if !(0.0..=1.0).contains(&p) {
+                    return Err(self.bad(
+                        v,
+                        &format!("{table}.error_rate"),
+                        expected_text("error_rate"),
+                        Some("a fraction of calls, not a percentage: 5% is 0.05".into()),
+                    ));
+                }
+                p
+            }
+            None => 0.0,
+        };
+        let timeout_ns = match timeout {
+            Some(v) => self.positive_duration(v, &format!("{table}.timeout"))?,
+            None => 30 * NS_PER_S,
+        };
+        Ok(ServiceModel { latency, error_rate, timeout_ns, tokens: None })
+    }
+
+    fn retry(&self, raw: Option<&RawRetry>) -> Result<RetryParams> {
+        let mut p = RetryParams { max_attempts: 4, base_delay_ns: 100_000_000, max_delay_ns: 10 * NS_PER_S };
+        let Some(raw) = raw else { return Ok(p) };
+        if let Some(v) = &raw.max_attempts {
+            p.max_attempts = self.positive_int(
+                v,
+                "retry.max_attempts",
+                u64::from(u32::MAX),
+                "max_attempts counts the first attempt, so it must be at least 1 (1 = no retries)",
+            )? as u32;
+        }
+        if let Some(v) = &raw.base_delay {
+            p.base_delay_ns = self.duration(v, "retry.base_delay")?;
+        }
+        if let Some(v) = &raw.max_delay {
+            p.max_delay_ns = self.duration(v, "retry.max_delay")?;
+        }
+        if p.max_delay_ns < p.base_delay_ns {
+            let (v, path) = match (&raw.max_delay, &raw.base_delay) {
+                (Some(v), _) => (v, "retry.max_delay"),
+                (None, Some(v)) => (v, "retry.base_delay"),
+                (None, None) => unreachable!("defaults are ordered"),
+            };
+            return Err(self.bad(
+                v,
+                path,
+                "`max_delay` >= `base_delay`",
+                Some(
+                    "`max_delay` caps each backoff, so it cannot be below `base_delay` (defaults: 100ms and 10s)"
+                        .into(),
+                ),
+            ));
+        }
+        Ok(p)
+    }
+
+    fn strategies(&self, raw: Option<&RawStrategies>) -> Result<Vec<Axis>> {
+        let axes = match raw {
+            Some(RawStrategies(axes)) if !axes.is_empty() => axes,
+            _ => {
+                return Ok(vec![Axis { name: "retry".into(), values: vec!["none".into()] }]);
+            }
+        };
+        let mut out = Vec::with_capacity(axes.len());
+        for (key, values) in axes {
+            let name = key.get_ref();
+            let Some(&(_, known)) = KNOWN_AXES.iter().find(|(a, _)| a == name) else {
+                let names: Vec<&str> = KNOWN_AXES.iter().map(|(a, _)| *a).collect();
+                let mut hint = String::new();
+                if let Some(best) = did_you_mean(name, names.iter().copied()) {
+                    hint.push_str(&format!("did you mean `{best}`? "));
+                }
+                hint.push_str("known axes: ");
+                hint.push_str(
+                    &KNOWN_AXES
+                        .iter()
+                        .map(|(a, vs)| format!("`{a}` ({})", vs.join(", ")))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                );
+                return Err(self.err(
+                    key.span().start,
+                    format!("unknown strategy axis `{name}`"),
+                    format!("one of the known axes: {}", list(&names)),
+                    Some(hint),
+                ));
+            };
+            if values.get_ref().is_empty() {
+                return Err(self.err(
+                    values.span().start,
+                    format!("empty list of values for strategy axis `{name}`"),
+                    "a non-empty list of strategy names",
+                    Some(format!("list at least one of: {}", list(known))),
+                ));
+            }
+            let mut vals: Vec<String> = Vec::with_capacity(values.get_ref().len());
+            for v in values.get_ref() {
+                let s = v.get_ref();
+                if !known.contains(&s.as_str()) {
+                    return Err(self.err(
+                        v.span().start,
+                        format!("unknown value `{s}` for strategy axis `{name}`"),
+                        format!("one of {}", list(known)),
+                        Some(choice_hint(s, known)),
+                    ));
+                }
+                if vals.contains(s) {
+                    return Err(self.err(
+                        v.span().start,
+                        format!("`{s}` is listed twice for strategy axis `{name}`"),
+                        "each value at most once",
+                        Some("remove the duplicate".into()),
+                    ));
+                }
+                vals.push(s.clone());
+            }
+            out.push(Axis { name: name.clone(), values: vals });
+        }
+        Ok(out)
+    }
+
+    fn dist<V: DistParam>(&self, raw: &Spanned<RawDist<V>>, path: &str, kind: DistKind) -> Result<Dist> {
+        let d = raw.get_ref();
+        let tag = d.dist.get_ref().as_str();
+        let params: [(&str, &Option<Spanned<V>>); 7] = [
+            ("value", &d.value),
+            ("min", &d.min),
+            ("max", &d.max),
+            ("mean", &d.mean),
+            ("std_dev", &d.std_dev),
+            ("median", &d.median),
+            ("p99", &d.p99),
+        ];
+        let needs: &[&str] = match tag {
+            "constant" => &["value"],
+            "uniform" => &["min", "max"],
+            "normal" => &["mean", "std_dev"],
+            "exponential" => &["mean"],
+            "lognormal" => &["median", "p99"],
+            other => {
+                let kinds = ["constant", "uniform", "normal", "exponential", "lognormal"];
+                return Err(self.bad(
+                    &d.dist,
+                    &format!("{path}.dist"),
+                    format!("one of {}", list(&kinds)),
+                    Some(choice_hint(other, &kinds)),
+                ));
+            }
+        };
+        let takes = needs.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" and ");
+        let example = dist_example(tag, kind);
+        for (pname, pval) in params {
+            if let Some(v) = pval
+                && !needs.contains(&pname)
+            {
+                return Err(self.err(
+                    v.span().start,
+                    format!("`{pname}` is not a parameter of a `{tag}` distribution (`{path}`)"),
+                    format!("`{tag}` takes {takes}"),
+                    Some(format!("remove `{pname}`; e.g. {path} = {example}")),
+                ));
+            }
+        }
+        let mut vals = [0.0f64; 2];
+        for (i, n) in needs.iter().enumerate() {
+            let (_, pval) = params.iter().find(|(p, _)| p == n).expect("listed above");
+            let Some(v) = pval else {
+                return Err(self.err(
+                    raw.span().start,
+                    format!("missing `{n}` for `{path}` (a `{tag}` distribution)"),
+                    format!("`{tag}` takes {takes}"),
+                    Some(format!("e.g. {path} = {example}")),
+                ));
+            };
+            vals[i] = V::value(self, v, &format!("{path}.{n}"), kind)?;
+        }
+        let param =
+            |n: &str| params.iter().find(|(p, _)| *p == n).and_then(|(_, v)| v.as_ref()).expect("checked present");
+        let unit = match kind {
+            DistKind::Latency => "duration",
+            DistKind::Tokens => "token count",
+        };
+        Ok(match tag {
+            "constant" => Dist::Constant { value: vals[0] },
+            "uniform" => {
+                if vals[0] > vals[1] {
+                    return Err(self.bad(
+                        param("max"),
+                        &format!("{path}.max"),
+                        format!("a {unit} >= `min`"),
+                        Some("`min` must not exceed `max`; swap them?".into()),
+                    ));
+                }
+                Dist::Uniform { min: vals[0], max: vals[1] }
+            }
+            "normal" => Dist::Normal { mean: vals[0], std_dev: vals[1] },
+            "exponential" => {
+                if vals[0] <= 0.0 {
+                    return Err(self.bad(
+                        param("mean"),
+                        &format!("{path}.mean"),
+                        format!("a positive {unit}"),
+                        Some("an exponential distribution needs a mean > 0; for always-zero use { dist = \"constant\", value = ... }".into()),
+                    ));
+                }
+                Dist::Exponential { mean: vals[0] }
+            }
+            _ => {
+                if vals[0] <= 0.0 {
+                    return Err(self.bad(
+                        param("median"),
+                        &format!("{path}.median"),
+                        format!("a positive {unit}"),
+                        Some("a log-normal needs 0 < median <= p99".into()),
+                    ));
+                }
+                if vals[0] > vals[1] {
+                    return Err(self.bad(
+                        param("p99"),
+                        &format!("{path}.p99"),
+                        format!("a {unit} >= `median`"),
+                        Some(format!(
+                            "the 99th percentile cannot be below the median ({}); swap them?",
+                            self.text(&param("median").span())
+                        )),
+                    ));
+                }
+                Dist::lognormal_from_median_p99(vals[0], vals[1])
+            }
+        })
+    }
+}
+
+/// A distribution parameter's value type (duration text or plain number).
+trait DistParam: Sized {
+    fn value(ctx: &Ctx<'_>, v: &Spanned<Self>, path: &str, kind: DistKind) -> Result<f64>;
+}
+
+impl DistParam for RawDuration {
+    fn value(ctx: &Ctx<'_>, v: &Spanned<Self>, path: &str, _: DistKind) -> Result<f64> {
+        Ok(ctx.duration(v, path)? as f64)
+    }
+}
+
+impl DistParam for f64 {
+    fn value(ctx: &Ctx<'_>, v: &Spanned<Self>, path: &str, _: DistKind) -> Result<f64> {
+        let x = *v.get_ref();
+        if !(x.is_finite() && x >= 0.0) {
+            return Err(ctx.bad(
+                v,
+                path,
+                "a non-negative number of tokens",
+                Some("token counts are plain numbers >= 0, e.g. 1020".into()),
+            ));
+        }
+        Ok(x)
+    }
+}
+
+fn dist_example(tag: &str, kind: DistKind) -> &'static str {
+    match (tag, kind) {
+        ("constant", DistKind::Latency) => "{ dist = \"constant\", value = \"1ms\" }",
+        ("uniform", DistKind::Latency) => "{ dist = \"uniform\", min = \"10ms\", max = \"50ms\" }",
+        ("normal", DistKind::Latency) => "{ dist = \"normal\", mean = \"100ms\", std_dev = \"20ms\" }",
+        ("exponential", DistKind::Latency) => "{ dist = \"exponential\", mean = \"250ms\" }",
+        (_, DistKind::Latency) => "{ dist = \"lognormal\", median = \"800ms\", p99 = \"6s\" }",
+        ("constant", DistKind::Tokens) => "{ dist = \"constant\", value = 500 }",
+        ("uniform", DistKind::Tokens) => "{ dist = \"uniform\", min = 100, max = 2000 }",
+        ("normal", DistKind::Tokens) => "{ dist = \"normal\", mean = 1000, std_dev = 200 }",
+        ("exponential", DistKind::Tokens) => "{ dist = \"exponential\", mean = 1000 }",
+        (_, DistKind::Tokens) => "{ dist = \"lognormal\", median = 1020, p99 = 4142 }",
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Per-key documentation used in messages.
+
+/// What a key accepts, by its dotted path (for paths we know).
+fn expected_for(path: &[String]) -> Option<String> {
+    let joined = path.join(".");
+    let last = path.last().map(String::as_str).unwrap_or("");
+    let parent = path.len().checked_sub(2).map(|i| path[i].as_str());
+    let is_latency_dist = joined == "topology.network.latency" || joined == "llm.latency" || joined == "tool.latency";
+    let is_token_dist = joined == "llm.input_tokens" || joined == "llm.output_tokens";
+    let in_dist = path.len() >= 2 && {
+        let p = path[..path.len() - 1].join(".");
+        matches!(
+            p.as_str(),
+            "topology.network.latency" | "llm.latency" | "tool.latency" | "llm.input_tokens" | "llm.output_tokens"
+        )
+    };
+    let s = if is_latency_dist {
+        "a latency distribution, e.g. { dist = \"lognormal\", median = \"2ms\", p99 = \"20ms\" }"
+    } else if is_token_dist {
+        "a token-count distribution, e.g. { dist = \"lognormal\", median = 1020, p99 = 4142 }"
+    } else if in_dist && last == "dist" {
+        "one of \"constant\", \"uniform\", \"normal\", \"exponential\", \"lognormal\""
+    } else if in_dist && parent.is_some_and(|p| p.ends_with("tokens")) {
+        "a non-negative number of tokens"
+    } else if in_dist {
+        "a duration such as \"250ms\""
+    } else if parent == Some("strategies") {
+        "a non-empty list of strategy names, e.g. [\"none\", \"exponential\"]"
+    } else if path.len() >= 2 && (path[0] == "llm" || path[0] == "tool") && path.len() == 2 {
+        return Some(expected_text(last).to_owned());
+    } else {
+        let t = expected_text(&joined);
+        if t == GENERIC {
+            return None;
+        }
+        t
+    };
+    Some(s.to_owned())
+}
+
+const GENERIC: &str = "a valid value";
+
+fn expected_text(path: &str) -> &'static str {
+    let last = path.rsplit('.').next().unwrap_or(path);
+    match path {
+        "name" => "a name made of lowercase letters, digits, `_` and `-`",
+        "description" => "a string",
+        "seeds" => "a seed count >= 1 (e.g. 20) or a non-empty list of seeds (e.g. [1, 7, 42])",
+        "duration" => "a positive duration such as \"60s\"",
+        "limits" | "topology" | "workload" | "llm" | "tool" | "retry" | "strategies" => "a table",
+        "limits.max_events" => "a positive integer number of events",
+        "limits.max_sim_time" => "a duration such as \"15m\", at least `duration`",
+        "limits.mailbox_capacity" => "a positive integer number of messages",
+        "limits.mailbox_overflow" => "one of \"reject\", \"drop_newest\", \"drop_oldest\"",
+        "topology.nodes" => "a positive integer number of nodes",
+        "topology.agents" => "a positive integer number of agents",
+        "topology.network" => "a table with a `latency` distribution",
+        "workload.arrivals" => "an inline table { process = \"poisson\", rate_per_s = <number> }",
+        "workload.arrivals.process" => "\"poisson\"",
+        "workload.arrivals.rate_per_s" => "a positive number of requests per second",
+        "workload.steps" => "a non-empty list of \"llm\" and \"tool\"",
+        "workload.request_timeout" => "a positive duration such as \"2m\"",
+        "retry.max_attempts" => "a positive integer number of attempts (the first one included)",
+        "retry.base_delay" => "a duration such as \"100ms\"",
+        "retry.max_delay" => "a duration such as \"10s\", at least `base_delay`",
+        _ => match last {
+            "error_rate" => "a probability between 0 and 1",
+            "timeout" => "a positive duration such as \"10s\"",
+            "latency" => "a latency distribution, e.g. { dist = \"lognormal\", median = \"2ms\", p99 = \"20ms\" }",
+            "input_tokens" | "output_tokens" => {
+                "a token-count distribution, e.g. { dist = \"lognormal\", median = 1020, p99 = 4142 }"
+            }
+            _ => GENERIC,
+        },
+    }
+}
+
+/// A sample `key = value` line for a key, for "add ..." hints.
+fn example_for(path: &[String]) -> Option<String> {
+    let joined = path.join(".");
+    let s = match joined.as_str() {
+        "name" => "name = \"quickstart\"",
+        "description" => "description = \"free text\"",
+        "seeds" => "seeds = 20",
+        "duration" => "duration = \"60s\"",
+        "topology" => "[topology] with agents = 16",
+        "workload" => "[workload] with arrivals = { process = \"poisson\", rate_per_s = 20 }",
+        "llm" => "[llm] with latency = { dist = \"lognormal\", median = \"800ms\", p99 = \"6s\" }",
+        "tool" => "[tool] with latency = { dist = \"exponential\", mean = \"250ms\" }",
+        "topology.agents" => "agents = 16",
+        "topology.nodes" => "nodes = 4",
+        "workload.arrivals" => "arrivals = { process = \"poisson\", rate_per_s = 20 }",
+        "workload.arrivals.process" => "process = \"poisson\"",
+        "workload.arrivals.rate_per_s" => "rate_per_s = 20",
+        "workload.steps" => "steps = [\"llm\", \"tool\", \"llm\"]",
+        "llm.latency" => "latency = { dist = \"lognormal\", median = \"800ms\", p99 = \"6s\" }",
+        "tool.latency" => "latency = { dist = \"exponential\", mean = \"250ms\" }",
+        "limits.max_events" => "max_events = 50_000_000",
+        "limits.mailbox_capacity" => "mailbox_capacity = 1024",
+        "limits.mailbox_overflow" => "mailbox_overflow = \"reject\"",
+        "retry.max_attempts" => "max_attempts = 4",
+        _ => match path.last().map(String::as_str) {
+            Some("dist") => "dist = \"lognormal\"",
+            Some("error_rate") => "error_rate = 0.05",
+            Some("timeout") => "timeout = \"10s\"",
+            Some("max_sim_time") => "max_sim_time = \"15m\"",
+            Some("request_timeout") => "request_timeout = \"2m\"",
+            Some("base_delay") => "base_delay = \"100ms\"",
+            Some("max_delay") => "max_delay = \"10s\"",
+            Some("retry") if path.len() == 2 => "retry = [\"none\", \"exponential_full_jitter\"]",
+            _ => return None,
+        },
+    };
+    Some(s.to_owned())
+}
+
+// ---------------------------------------------------------------------------
+// Helpers.
+
+/// 1-based line and column (in characters) of byte offset `at`, and the
+/// text of that line. Offsets past the end point just after the last char.
+pub(crate) fn locate(source: &str, at: usize) -> (usize, usize, &str) {
+    let mut at = at.min(source.len());
+    while !source.is_char_boundary(at) {
+        at -= 1;
+    }
+    let line_start = source[..at].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = source[at..].find('\n').map_or(source.len(), |i| at + i);
+    let line = source[..line_start].matches('\n').count() + 1;
+    let column = source[line_start..at].chars().count() + 1;
+    let text = source[line_start..line_end].trim_end_matches('\r');
+    (line, column, text)
+}
+
+/// The dotted key path of the innermost key whose key or value span holds
+/// `span.start`, e.g. `["workload", "arrivals", "rate_per_s"]`. Empty for
+/// the document itself.
+fn path_at(doc: &Spanned<DeTable<'_>>, span: &Range<usize>) -> Vec<String> {
+    if doc.span() == *span {
+        return Vec::new();
+    }
+    path_in(doc.get_ref(), span.start).unwrap_or_default()
+}
+
+fn path_in(table: &DeTable<'_>, at: usize) -> Option<Vec<String>> {
+    let holds = |r: Range<usize>| r.start <= at && at < r.end.max(r.start + 1);
+    for (k, v) in table.iter() {
+        let deeper = match v.get_ref() {
+            DeValue::Table(t) => path_in(t, at),
+            DeValue::Array(a) => a.iter().find_map(|e| match e.get_ref() {
+                DeValue::Table(t) => path_in(t, at),
+                _ => None,
+            }),
+            _ => None,
+        };
+        if let Some(mut p) = deeper {
+            p.insert(0, k.get_ref().to_string());
+            return Some(p);
+        }
+        if holds(k.span()) || holds(v.span()) {
+            return Some(vec![k.get_ref().to_string()]);
+        }
+    }
+    None
+}
+
+/// The names in backticks in `text`, e.g. from "expected one of `a`, `b`".
+fn backticked(text: &str) -> Vec<String> {
+    text.split('`').skip(1).step_by(2).map(str::to_owned).collect()
+}
+
+fn list<S: AsRef<str>>(items: &[S]) -> String {
+    items.iter().map(|s| format!("`{}`", s.as_ref())).collect::<Vec<_>>().join(", ")
+}
+
+fn table_display(table: &[String]) -> String {
+    if table.is_empty() { "the top level".to_owned() } else { format!("`[{}]`", table.join(".")) }
+}
+
+/// "did you mean `x`? valid values: ..." for a closed set of choices.
+fn choice_hint(got: &str, options: &[&str]) -> String {
+    match did_you_mean(got, options.iter().copied()) {
+        Some(best) => format!("did you mean `{best}`? valid values: {}", list(options)),
+        None => format!("valid values: {}", list(options)),
+    }
+}
+
+/// The closest candidate, if it is close enough to be a likely typo (a few
+/// edits, or a prefix of at least three characters).
+fn did_you_mean<'a>(got: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let got_l = got.to_ascii_lowercase();
+    let mut best: Option<(usize, &str)> = None;
+    for c in candidates {
+        let d = if got_l.len() >= 3 && c.starts_with(&got_l) { 1 } else { edit_distance(&got_l, c) };
+        let limit = (c.chars().count().max(got.chars().count()) / 3).clamp(1, 3);
+        if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
+            best = Some((d, c));
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
+/// Edit distance over chars, counting a swap of two neighbours as one edit
+/// (optimal string alignment).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let w = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * w];
+    for i in 0..=a.len() {
+        for j in 0..=b.len() {
+            d[i * w + j] = if i == 0 || j == 0 {
+                i + j
+            } else {
+                let cost = usize::from(a[i - 1] != b[j - 1]);
+                let mut v = (d[(i - 1) * w + j] + 1).min(d[i * w + j - 1] + 1).min(d[(i - 1) * w + j - 1] + cost);
+                if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                    v = v.min(d[(i - 2) * w + j - 2] + 1);
+                }
+                v
+            };
+        }
+    }
+    d[a.len() * w + b.len()]
+}
+
+/// serde's type names to words.
+fn plain_type(serde_expected: &str) -> String {
+    match serde_expected {
+        "i64" | "u64" | "u32" | "i32" => "an integer".to_owned(),
+        "f64" | "f32" => "a number".to_owned(),
+        "a string" | "string" => "a string".to_owned(),
+        "a sequence" => "a list".to_owned(),
+        "" => "a different type".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+fn found_display(found: &str) -> String {
+    match found {
+        "sequence" => "a list".to_owned(),
+        "map" => "a table".to_owned(),
+        other => other.replace("floating point", "number"),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,603 @@
+//! Loader tests: a full round trip, one test per error class, and
+//! never-panics property tests.
+
+use super::*;
+use proptest::prelude::*;
+
+/// The smallest valid file: every optional key left out.
+const MINIMAL: &str = r#"name = "quickstart"
+seeds = 20
+duration = "60s"
+
+[topology]
+agents = 16
+
+[workload]
+arrivals = { process = "poisson", rate_per_s = 20 }
+
+[llm]
+latency = { dist = "lognormal", median = "800ms", p99 = "6s" }
+
+[tool]
+latency = { dist = "exponential", mean = "250ms" }
+"#;
+
+/// Every key, as in docs/scenario.md.
+const FULL: &str = r#"name = "full-example_2"
+description = "free text"
+seeds = [1, 7, 42]
+duration = "1m30s"
+
+[limits]
+max_events = 1_000_000
+max_sim_time = "15m"
+mailbox_capacity = 64
+mailbox_overflow = "drop_oldest"
+
+[topology]
+nodes = 4
+agents = 16
+network = { latency = { dist = "lognormal", median = "2ms", p99 = "20ms" } }
+
+[workload]
+arrivals = { process = "poisson", rate_per_s = 2.5 }
+steps = ["llm", "tool", "tool", "llm"]
+request_timeout = "90s"
+
+[llm]
+latency = { dist = "uniform", min = "100ms", max = "1.5s" }
+error_rate = 0.05
+timeout = "10s"
+input_tokens = { dist = "normal", mean = 1000, std_dev = 200.5 }
+output_tokens = { dist = "constant", value = 129 }
+
+[tool]
+latency = { dist = "constant", value = "250us" }
+error_rate = 0.02
+timeout = "5s"
+
+[retry]
+max_attempts = 3
+base_delay = "50ms"
+max_delay = "2s"
+
+[strategies]
+retry = ["exponential_full_jitter", "none"]
+"#;
+
+const MS: f64 = 1e6;
+
+#[test]
+fn full_file_round_trips() {
+    let s = parse(FULL, "full.toml").unwrap();
+    let expected = Scenario {
+        name: "full-example_2".into(),
+        description: "free text".into(),
+        seeds: vec![1, 7, 42],
+        duration_ns: 90_000_000_000,
+        limits: Limits {
+            max_events: 1_000_000,
+            max_sim_time_ns: 900_000_000_000,
+            mailbox_capacity: 64,
+            mailbox_overflow: OverflowPolicy::DropOldest,
+        },
+        topology: Topology {
+            nodes: 4,
+            agents: 16,
+            network_latency: Dist::lognormal_from_median_p99(2.0 * MS, 20.0 * MS),
+        },
+        workload: Workload {
+            arrival_rate_per_s: 2.5,
+            steps: vec![Step::Llm, Step::Tool, Step::Tool, Step::Llm],
+            request_timeout_ns: 90_000_000_000,
+        },
+        llm: ServiceModel {
+            latency: Dist::Uniform { min: 100.0 * MS, max: 1500.0 * MS },
+            error_rate: 0.05,
+            timeout_ns: 10_000_000_000,
+            tokens: Some(TokenModel {
+                input: Dist::Normal { mean: 1000.0, std_dev: 200.5 },
+                output: Dist::Constant { value: 129.0 },
+            }),
+        },
+        tool: ServiceModel {
+            latency: Dist::Constant { value: 250_000.0 },
+            error_rate: 0.02,
+            timeout_ns: 5_000_000_000,
+            tokens: None,
+        },
+        retry: RetryParams { max_attempts: 3, base_delay_ns: 50_000_000, max_delay_ns: 2_000_000_000 },
+        strategies: vec![Axis { name: "retry".into(), values: vec!["exponential_full_jitter".into(), "none".into()] }],
+    };
+    assert_eq!(s, expected);
+}
+
+#[test]
+fn minimal_file_gets_the_defaults() {
+    let s = parse(MINIMAL, "min.toml").unwrap();
+    assert_eq!(s.description, "");
+    assert_eq!(s.seeds, (1..=20).collect::<Vec<u64>>());
+    assert_eq!(s.duration_ns, 60_000_000_000);
+    assert_eq!(
+        s.limits,
+        Limits {
+            max_events: 50_000_000,
+            max_sim_time_ns: 660_000_000_000,
+            mailbox_capacity: 1024,
+            mailbox_overflow: OverflowPolicy::Reject,
+        }
+    );
+    assert_eq!(s.topology.nodes, 1);
+    assert_eq!(s.topology.network_latency, Dist::Constant { value: 1e6 });
+    assert_eq!(s.workload.steps, vec![Step::Llm, Step::Tool, Step::Llm]);
+    assert_eq!(s.workload.request_timeout_ns, 120_000_000_000);
+    assert_eq!(s.llm.error_rate, 0.0);
+    assert_eq!(s.llm.timeout_ns, 30_000_000_000);
+    assert_eq!(
+        s.llm.tokens,
+        Some(TokenModel {
+            input: Dist::lognormal_from_median_p99(1020.0, 4142.0),
+            output: Dist::lognormal_from_median_p99(129.0, 601.0),
+        })
+    );
+    assert_eq!(s.tool.latency, Dist::Exponential { mean: 250.0 * MS });
+    assert_eq!(s.tool.tokens, None);
+    assert_eq!(s.retry, RetryParams { max_attempts: 4, base_delay_ns: 100_000_000, max_delay_ns: 10_000_000_000 });
+    assert_eq!(s.strategies, vec![Axis { name: "retry".into(), values: vec!["none".into()] }]);
+    // An empty `[strategies]` table is the same as none.
+    let s2 = parse(&format!("{MINIMAL}[strategies]\n"), "min.toml").unwrap();
+    assert_eq!(s2.strategies, s.strategies);
+}
+
+#[test]
+fn strategy_axes_keep_file_order() {
+    #[derive(Deserialize)]
+    struct W {
+        strategies: RawStrategies,
+    }
+    let w: W = toml::from_str("[strategies]\nzeta = [\"b\"]\nalpha = [\"a\"]\nmid = []\n").unwrap();
+    let names: Vec<&str> = w.strategies.0.iter().map(|(k, _)| k.get_ref().as_str()).collect();
+    assert_eq!(names, ["zeta", "alpha", "mid"]);
+}
+
+#[test]
+fn load_reads_files_and_reports_missing_ones() {
+    let dir = std::env::temp_dir().join(format!("rehearsal-scenario-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("ok.toml");
+    std::fs::write(&path, MINIMAL).unwrap();
+    assert_eq!(super::super::load(&path).unwrap().name, "quickstart");
+
+    let missing = dir.join("nope.toml");
+    let e = super::super::load(&missing).unwrap_err();
+    assert_eq!(e.exit_code(), 2);
+    let shown = e.to_string();
+    assert!(matches!(e, ScenarioError::Unreadable { .. }));
+    assert!(shown.contains("nope.toml"), "{shown}");
+    assert!(shown.contains("hint: check the path"), "{shown}");
+
+    std::fs::write(&path, MINIMAL.replace("agents = 16", "agents = 0")).unwrap();
+    let e = super::super::load(&path).unwrap_err();
+    assert!(e.to_string().starts_with(&format!("{}:6:10: ", path.display())), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+// ---------------------------------------------------------------------------
+// Errors.
+
+struct Got {
+    line: usize,
+    column: usize,
+    message: String,
+    expected: String,
+    hint: String,
+    shown: String,
+}
+
+/// Parses `src`, which must fail with `Invalid`.
+fn fail(src: &str) -> Got {
+    let e = parse(src, "x.toml").expect_err("should fail");
+    assert_eq!(e.exit_code(), 2);
+    let shown = e.to_string();
+    match e {
+        ScenarioError::Invalid { line, column, message, expected, hint, .. } => {
+            Got { line, column, message, expected, hint: hint.unwrap_or_default(), shown }
+        }
+        other => panic!("not Invalid: {other}"),
+    }
+}
+
+/// `MINIMAL` with `from` replaced by `to` (which must occur).
+fn edit(from: &str, to: &str) -> String {
+    assert!(MINIMAL.contains(from), "{from}");
+    MINIMAL.replacen(from, to, 1)
+}
+
+/// 1-based line and column of the first occurrence of `needle` in `src`,
+/// plus `offset` characters.
+fn at(src: &str, needle: &str, offset: usize) -> (usize, usize) {
+    let i = src.find(needle).unwrap_or_else(|| panic!("{needle} not in source"));
+    let (l, c, _) = locate(src, i);
+    (l, c + offset)
+}
+
+/// Asserts the error is at `needle` (+ `offset` chars) and that message and
+/// hint mention the given words.
+fn check(src: &str, needle: &str, offset: usize, in_message: &[&str], in_hint: &[&str]) -> Got {
+    let g = fail(src);
+    assert_eq!((g.line, g.column), at(src, needle, offset), "{}", g.shown);
+    for w in in_message {
+        assert!(g.message.contains(w), "message lacks {w:?}:\n{}", g.shown);
+    }
+    for w in in_hint {
+        assert!(g.hint.contains(w), "hint lacks {w:?}:\n{}", g.shown);
+    }
+    g
+}
+
+#[test]
+fn display_looks_like_a_compiler_diagnostic() {
+    let src = edit("rate_per_s = 20", "rate_per_s = -3");
+    let g = fail(&src);
+    let expected = "\
+x.toml:9:48: invalid value for `workload.arrivals.rate_per_s`: -3
+  |
+9 | arrivals = { process = \"poisson\", rate_per_s = -3 }
+  |                                                ^
+  expected: a positive number of requests per second
+  hint: the mean number of new requests per simulated second, e.g. 20 or 0.5";
+    assert_eq!(g.shown, expected);
+}
+
+#[test]
+fn toml_syntax_error() {
+    let src = edit("agents = 16", "agents = = 16");
+    let g = check(&src, "= 16", 0, &["TOML syntax error"], &[]);
+    assert!(!g.hint.is_empty());
+    let src = edit("[workload]", "[workload");
+    check(&src, "[workload", 9, &["TOML syntax error", "unclosed table"], &[]);
+    let src = edit("name = \"quickstart\"", "name = quickstart");
+    check(&src, "quickstart", 0, &["TOML syntax error"], &["quotes"]);
+}
+
+#[test]
+fn unknown_key_suggests_the_close_one_and_lists_the_rest() {
+    let src = edit("agents = 16", "agnets = 16");
+    let g = check(
+        &src,
+        "agnets",
+        0,
+        &["unknown key `agnets`", "[topology]"],
+        &["did you mean `agents`?", "`nodes`", "`network`"],
+    );
+    assert!(g.expected.contains("[topology]"));
+
+    let src = edit("seeds = 20", "seeds = 20\nsedes = 3");
+    check(&src, "sedes", 0, &["unknown key `sedes`", "top level"], &["did you mean `seeds`?", "`duration`"]);
+
+    let src = edit("[workload]", "[workload]\ncompletely_else = 1");
+    let g = check(&src, "completely_else", 0, &["unknown key"], &["`arrivals`", "`steps`", "`request_timeout`"]);
+    assert!(!g.hint.contains("did you mean"), "{}", g.shown);
+
+    // Inside an inline table and a distribution.
+    let src = edit("rate_per_s = 20", "rate_pers = 20");
+    check(&src, "rate_pers", 0, &["unknown key", "[workload.arrivals]"], &["did you mean `rate_per_s`?"]);
+    let src = edit("p99 = \"6s\"", "p95 = \"6s\"");
+    check(&src, "p95", 0, &["unknown key `p95`", "[llm.latency]"], &["did you mean `p99`?"]);
+
+    // Token counts under [tool].
+    let src = format!("{MINIMAL}input_tokens = {{ dist = \"constant\", value = 3 }}\n");
+    check(&src, "input_tokens", 0, &["unknown key"], &["only to `[llm]`"]);
+}
+
+#[test]
+fn wrong_type() {
+    let src = edit("rate_per_s = 20", "rate_per_s = \"20\"");
+    let g =
+        check(&src, "\"20\"", 0, &["wrong type", "workload.arrivals.rate_per_s", "string"], &["without quotes: 20"]);
+    assert!(g.expected.contains("requests per second"));
+
+    let src = edit("agents = 16", "agents = 2.5");
+    let g = check(&src, "2.5", 0, &["wrong type", "topology.agents"], &[]);
+    assert!(g.expected.contains("integer"), "{}", g.shown);
+
+    let src = edit("[topology]\nagents = 16", "topology = 3");
+    check(&src, "topology = 3", 11, &["wrong type", "`topology`"], &[]);
+
+    let src = edit("seeds = 20", "seeds = \"all\"");
+    check(&src, "\"all\"", 0, &["wrong type", "seeds"], &[]);
+
+    let src = format!("{MINIMAL}[strategies]\nretry = \"none\"\n");
+    check(&src, "\"none\"", 0, &["wrong type", "strategies.retry"], &[]);
+}
+
+#[test]
+fn bare_number_duration_needs_a_unit() {
+    let src = edit("duration = \"60s\"", "duration = 60");
+    check(&src, "60", 0, &["`duration`", "no unit"], &["add a unit", "\"60s\""]);
+    let src = edit("duration = \"60s\"", "duration = \"60\"");
+    check(&src, "\"60\"", 0, &["`duration`", "no unit"], &["add a unit"]);
+    let src = edit("mean = \"250ms\"", "mean = \"250 ms\"");
+    check(&src, "\"250 ms\"", 0, &["tool.latency.mean"], &["\"250ms\""]);
+    let src = edit("duration = \"60s\"", "duration = \"0s\"");
+    check(&src, "\"0s\"", 0, &["`duration`"], &["> 0"]);
+}
+
+#[test]
+fn rate_must_be_positive() {
+    let src = edit("rate_per_s = 20", "rate_per_s = -3");
+    let g = check(&src, "-3", 0, &["workload.arrivals.rate_per_s", "-3"], &[]);
+    assert!(g.expected.contains("positive number of requests per second"));
+    let src = edit("rate_per_s = 20", "rate_per_s = 0.0");
+    check(&src, "0.0", 0, &["rate_per_s"], &[]);
+    let src = edit("rate_per_s = 20", "rate_per_s = nan");
+    check(&src, "nan", 0, &["rate_per_s"], &[]);
+}
+
+#[test]
+fn only_poisson_arrivals() {
+    let src = edit("\"poisson\"", "\"uniform\"");
+    check(&src, "\"uniform\"", 0, &["workload.arrivals.process"], &["only `poisson`"]);
+}
+
+#[test]
+fn agents_and_nodes_must_be_positive() {
+    let src = edit("agents = 16", "agents = 0");
+    check(&src, "agents = 0", 9, &["topology.agents"], &["at least 1 agent"]);
+    let src = edit("agents = 16", "agents = 16\nnodes = 0");
+    check(&src, "nodes = 0", 8, &["topology.nodes"], &["at least 1 node"]);
+    let src = edit("agents = 16", "agents = 99999999999");
+    check(&src, "99999999999", 0, &["topology.agents"], &["at most"]);
+}
+
+#[test]
+fn error_rate_is_a_probability() {
+    let src = edit("p99 = \"6s\" }", "p99 = \"6s\" }\nerror_rate = 1.5");
+    let g = check(&src, "1.5", 0, &["llm.error_rate", "1.5"], &["0.05"]);
+    assert!(g.expected.contains("between 0 and 1"));
+    let src = format!("{MINIMAL}error_rate = -0.1\n");
+    check(&src, "-0.1", 0, &["tool.error_rate"], &[]);
+}
+
+#[test]
+fn max_attempts_is_at_least_one() {
+    let src = format!("{MINIMAL}[retry]\nmax_attempts = 0\n");
+    check(&src, "max_attempts = 0", 15, &["retry.max_attempts"], &["at least 1"]);
+    let src = format!("{MINIMAL}[retry]\nbase_delay = \"1s\"\nmax_delay = \"10ms\"\n");
+    check(&src, "\"10ms\"", 0, &["retry.max_delay"], &["base_delay"]);
+}
+
+#[test]
+fn lognormal_median_not_above_p99() {
+    let src = edit("median = \"800ms\", p99 = \"6s\"", "median = \"8s\", p99 = \"6s\"");
+    let g = check(&src, "\"6s\"", 0, &["llm.latency.p99"], &["median", "\"8s\""]);
+    assert!(g.expected.contains(">= `median`"));
+    let src = edit("median = \"800ms\"", "median = \"0s\"");
+    check(&src, "\"0s\"", 0, &["llm.latency.median"], &["0 < median"]);
+}
+
+#[test]
+fn distribution_shapes() {
+    let src = edit("dist = \"exponential\"", "dist = \"expo\"");
+    check(&src, "\"expo\"", 0, &["tool.latency.dist"], &["did you mean `exponential`?", "`lognormal`"]);
+    let src = edit("mean = \"250ms\"", "mean = \"250ms\", p99 = \"1s\"");
+    check(&src, "\"1s\"", 0, &["`p99` is not a parameter of a `exponential`"], &["remove `p99`"]);
+    let src =
+        edit("{ dist = \"exponential\", mean = \"250ms\" }", "{ dist = \"uniform\", min = \"2s\", max = \"1s\" }");
+    check(&src, "\"1s\"", 0, &["tool.latency.max"], &["swap"]);
+    let src = edit("mean = \"250ms\"", "mean = \"0ms\"");
+    check(&src, "\"0ms\"", 0, &["tool.latency.mean"], &[]);
+    let src = edit("p99 = \"6s\" }", "p99 = \"6s\" }\noutput_tokens = { dist = \"constant\", value = -5 }");
+    check(&src, "-5", 0, &["llm.output_tokens.value"], &["token"]);
+    let src = edit("{ dist = \"exponential\", mean = \"250ms\" }", "{ mean = \"250ms\" }");
+    check(&src, "{ mean", 0, &["missing required key `dist`"], &[]);
+}
+
+#[test]
+fn steps_must_be_known_and_non_empty() {
+    let src = edit("rate_per_s = 20 }", "rate_per_s = 20 }\nsteps = []");
+    check(&src, "[]", 0, &["workload.steps"], &["at least one"]);
+    let src = edit("rate_per_s = 20 }", "rate_per_s = 20 }\nsteps = [\"llm\", \"tol\"]");
+    check(&src, "\"tol\"", 0, &["workload.steps"], &["did you mean `tool`?"]);
+}
+
+#[test]
+fn seeds_must_be_some() {
+    let src = edit("seeds = 20", "seeds = 0");
+    let g = check(&src, "0", 0, &["`seeds`"], &["at least 1"]);
+    assert!(g.expected.contains("seed count"));
+    let src = edit("seeds = 20", "seeds = []");
+    check(&src, "[]", 0, &["`seeds`"], &["at least one seed"]);
+    let src = edit("seeds = 20", "seeds = [3, -1]");
+    check(&src, "-1", 0, &["`seeds`"], &["non-negative"]);
+    let src = edit("seeds = 20", "seeds = [3, 4, 3]");
+    check(&src, "3]", 0, &["`seeds`"], &["twice"]);
+    let src = edit("seeds = 20", "seeds = 100000000000");
+    check(&src, "100000000000", 0, &["`seeds`"], &["at most"]);
+}
+
+#[test]
+fn strategy_axes_and_values_must_be_known() {
+    let src = format!("{MINIMAL}[strategies]\nretry = []\n");
+    check(&src, "[]", 0, &["empty list", "`retry`"], &["`none`", "`exponential_full_jitter`"]);
+    let src = format!("{MINIMAL}[strategies]\nretyr = [\"none\"]\n");
+    let g = check(
+        &src,
+        "retyr",
+        0,
+        &["unknown strategy axis `retyr`"],
+        &["did you mean `retry`?", "known axes", "exponential_full_jitter"],
+    );
+    assert!(g.expected.contains("`retry`"));
+    let src = format!("{MINIMAL}[strategies]\nretry = [\"none\", \"exponentail\"]\n");
+    let g = check(
+        &src,
+        "\"exponentail\"",
+        0,
+        &["unknown value `exponentail`", "`retry`"],
+        &["did you mean `exponential`?", "`fixed`"],
+    );
+    assert!(g.expected.contains("`none`"));
+    let src = format!("{MINIMAL}[strategies]\nretry = [\"none\", \"none\"]\n");
+    check(&src, "\"none\"]", 0, &["twice"], &[]);
+}
+
+#[test]
+fn name_must_be_a_slug() {
+    let src = edit("name = \"quickstart\"", "name = \"Quick Start!\"");
+    let g = check(&src, "\"Quick", 0, &["`name`", "Quick Start!"], &["\"quick-start\""]);
+    assert!(g.expected.contains("lowercase"));
+    let src = edit("name = \"quickstart\"", "name = \"\"");
+    check(&src, "\"\"", 0, &["`name`"], &["my-scenario"]);
+}
+
+#[test]
+fn missing_required_keys() {
+    let src = edit("agents = 16", "nodes = 2");
+    let g = check(&src, "[topology]", 0, &["missing required key `agents`", "[topology]"], &["add `agents = 16`"]);
+    assert!(g.expected.contains("agents"));
+    let src = edit("name = \"quickstart\"\n", "");
+    check(&src, "seeds", 0, &["missing required key `name`"], &["name = \"quickstart\""]);
+    let src = edit("[tool]\nlatency = { dist = \"exponential\", mean = \"250ms\" }\n", "");
+    check(&src, "name", 0, &["missing required table `[tool]`"], &["latency"]);
+    let src = edit("process = \"poisson\", ", "");
+    check(&src, "{ rate", 0, &["missing required key `process`", "[workload.arrivals]"], &["poisson"]);
+}
+
+#[test]
+fn limits_are_checked() {
+    let src = format!("{MINIMAL}[limits]\nmailbox_overflow = \"drop_new\"\n");
+    check(&src, "\"drop_new\"", 0, &["limits.mailbox_overflow"], &["did you mean `drop_newest`?"]);
+    let src = format!("{MINIMAL}[limits]\nmax_sim_time = \"30s\"\n");
+    check(&src, "\"30s\"", 0, &["limits.max_sim_time"], &["at least `duration`"]);
+    let src = format!("{MINIMAL}[limits]\nmailbox_capacity = 0\n");
+    check(&src, "= 0", 2, &["limits.mailbox_capacity"], &["at least 1"]);
+    let src = format!("{MINIMAL}[limits]\nmax_events = -1\n");
+    check(&src, "-1", 0, &["limits.max_events"], &[]);
+}
+
+#[test]
+fn locate_counts_lines_and_chars() {
+    assert_eq!(locate("", 0), (1, 1, ""));
+    assert_eq!(locate("ab\ncd", 4), (2, 2, "cd"));
+    assert_eq!(locate("ab\r\ncd\r\n", 1), (1, 2, "ab"));
+    assert_eq!(locate("ab\r\ncd\r\n", 5), (2, 2, "cd"));
+    assert_eq!(locate("é = x", 3), (1, 3, "é = x"));
+    assert_eq!(locate("é", 1), (1, 1, "é"));
+    assert_eq!(locate("ab\n", 99), (2, 1, ""));
+}
+
+#[test]
+fn did_you_mean_needs_a_close_match() {
+    assert_eq!(did_you_mean("agnets", ["nodes", "agents"].into_iter()), Some("agents"));
+    assert_eq!(did_you_mean("xyz", ["nodes", "agents"].into_iter()), None);
+    assert_eq!(edit_distance("kitten", "sitting"), 3);
+}
+
+// ---------------------------------------------------------------------------
+// Never panics.
+
+fn check_no_panic(src: &str) {
+    if let Err(e) = parse(src, "p.toml") {
+        let shown = e.to_string();
+        if let ScenarioError::Invalid { line, column, .. } = e {
+            assert!(line >= 1 && column >= 1, "{shown}");
+            assert!(line <= src.split('\n').count(), "{shown}");
+        }
+    }
+}
+
+const FRAGMENTS: &[&str] = &[
+    "=",
+    "\"",
+    "[",
+    "]",
+    "{",
+    "}",
+    ",",
+    "\n",
+    "0",
+    "-1",
+    "1e400",
+    "nan",
+    "inf",
+    "\"\"",
+    "\"1h\"",
+    "\"0s\"",
+    "[[x]]",
+    "[]",
+    "{}",
+    "x = 1\n",
+    "agents",
+    ".",
+    "'",
+    "\"\"\"",
+    "#",
+    "é",
+    "\r\n",
+    "99999999999999999999",
+    "\"18446744073709551615ns\"",
+    "\"lognormal\"",
+    "\"constant\"",
+    "[strategies]\nretry = [\"none\"]\n",
+    "[limits]\n",
+    "true",
+    "1979-05-27",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_text_never_panics(src in "\\PC{0,200}") {
+        check_no_panic(&src);
+    }
+
+    #[test]
+    fn toml_like_text_never_panics(src in "[a-z_\\[\\]{}=\",.0-9 \\n-]{0,200}") {
+        check_no_panic(&src);
+    }
+
+    #[test]
+    fn mutated_valid_files_never_panic(
+        base in prop_oneof![Just(MINIMAL), Just(FULL)],
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), 0usize..3, 0usize..40, prop::sample::select(FRAGMENTS)), 1..6),
+    ) {
+        let mut src = base.to_owned();
+        for (pos, op, len, frag) in edits {
+            let chars: Vec<char> = src.chars().collect();
+            let i = pos.index(chars.len() + 1);
+            let j = (i + len).min(chars.len());
+            let before: String = chars[..i].iter().collect();
+            let after: String = chars[if op == 0 { i } else { j }..].iter().collect();
+            let mid = if op == 2 { "" } else { frag };
+            src = format!("{before}{mid}{after}");
+        }
+        check_no_panic(&src);
+    }
+}
+
+#[test]
+fn network_may_be_a_subtable() {
+    let src =
+        edit("agents = 16", "agents = 16\n\n[topology.network]\nlatency = { dist = \"constant\", value = \"3ms\" }");
+    let s = parse(&src, "x.toml").unwrap();
+    assert_eq!(s.topology.network_latency, Dist::Constant { value: 3e6 });
+    let src = edit("agents = 16", "agents = 16\nnetwork = { latncy = 1 }");
+    check(&src, "latncy", 0, &["unknown key", "[topology.network]"], &["did you mean `latency`?"]);
+}
+
+#[test]
+#[ignore = "prints sample diagnostics; run with --ignored --nocapture"]
+fn show_samples() {
+    for src in [
+        edit("seeds = 20\n", "seeds = 20\ndescription = 3\n"),
+        edit("name = \"quickstart\"\n", ""),
+        edit("duration = \"60s\"", "duration = \"5 minutes\""),
+        edit("mean = \"250ms\"", "mean = \"250msec\""),
+        format!("{MINIMAL}[strategies]\nbatching = [\"x\"]\n"),
+    ] {
+        println!("{}\n", fail(&src).shown);
+    }
+    println!("{}", super::super::load(std::path::Path::new("scenarios/nope.toml")).unwrap_err());
+}
