@@ -23,9 +23,9 @@ impl RingSpec {
     }
 }
 
-/// W2 "timers": `actors` actors, each arming `timers_per_actor` timers one after
-/// the other (the next is armed when the previous fires), each of a seeded random
-/// duration uniform in `min_ms..=max_ms`.
+/// W2 "timers": `actors` actors, each arming `timers_per_actor` timers at start (all
+/// pending at once, as in `rehearsal_sim::workloads::timers`), each of a seeded random
+/// duration uniform in whole milliseconds `min_ms..=max_ms`.
 #[derive(Debug, Clone, Copy)]
 pub struct TimerSpec {
     pub actors: u32,
@@ -53,11 +53,7 @@ impl TimerSpec {
         assert!(self.max_ms <= u16::MAX as u64);
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         (0..self.actors)
-            .map(|_| {
-                (0..self.timers_per_actor)
-                    .map(|_| self.duration_ms(rng.next_u64()) as u16)
-                    .collect()
-            })
+            .map(|_| (0..self.timers_per_actor).map(|_| self.duration_ms(rng.next_u64()) as u16).collect())
             .collect()
     }
 }

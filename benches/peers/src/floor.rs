@@ -63,26 +63,23 @@ pub fn timers(spec: &TimerSpec) -> Done {
     const MS: u64 = 1_000_000;
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
     let mut actors = vec![TimerActor::default(); spec.actors as usize];
-    let mut heap: BinaryHeap<(Reverse<u64>, Reverse<u64>, u32)> =
-        BinaryHeap::with_capacity(spec.actors as usize + 1);
+    let mut heap: BinaryHeap<(Reverse<u64>, Reverse<u64>, u32)> = BinaryHeap::with_capacity(spec.total() as usize);
     let mut seq = 0u64;
+    // Every actor arms all of its timers at start.
     for a in 0..spec.actors {
-        let d = spec.duration_ms(rng.next_u64()) * MS;
-        heap.push((Reverse(d), Reverse(seq), a));
-        seq += 1;
+        for _ in 0..spec.timers_per_actor {
+            let d = spec.duration_ms(rng.next_u64()) * MS;
+            heap.push((Reverse(d), Reverse(seq), a));
+            seq += 1;
+        }
     }
     let mut fired = 0u64;
     let mut now = 0u64;
     while let Some((Reverse(t), _, a)) = heap.pop() {
         now = t;
         fired += 1;
-        let actor = &mut actors[a as usize];
-        actor.fired += 1;
-        if actor.fired < spec.timers_per_actor {
-            let d = spec.duration_ms(rng.next_u64()) * MS;
-            heap.push((Reverse(now + d), Reverse(seq), a));
-            seq += 1;
-        }
+        actors[a as usize].fired += 1;
     }
+    debug_assert!(actors.iter().all(|a| a.fired == spec.timers_per_actor));
     Done { work: fired, sim_time_ns: now, note: None }
 }

@@ -3,10 +3,11 @@
 //! W1: each actor is a `madsim::task::spawn`ed task owning a tokio unbounded mpsc
 //! receiver (tokio's channels are runtime-agnostic and work under madsim); on receiving
 //! a token it does `madsim::time::sleep(latency)` (the hop's latency) and sends it on.
-//! W2: each actor is a task that sleeps its 10 pre-drawn durations one after another.
+//! W2: each actor is a task arming its 10 pre-drawn sleeps at once (a `FuturesUnordered`).
 //! Timed from `Runtime::new` to the runtime's drop (setup, run and teardown).
 
 use crate::common::{Done, RingSpec, TimerSpec};
+use futures::stream::{FuturesUnordered, StreamExt};
 use madsim::runtime::Runtime;
 use madsim::time::{Duration, Instant};
 use std::sync::Arc;
@@ -54,11 +55,7 @@ pub fn ring(spec: &RingSpec) -> Done {
         for _ in 0..spec.tokens {
             done_rx.recv().await.unwrap();
         }
-        Done {
-            work: hops.load(Ordering::Relaxed),
-            sim_time_ns: start.elapsed().as_nanos() as u64,
-            note: None,
-        }
+        Done { work: hops.load(Ordering::Relaxed), sim_time_ns: start.elapsed().as_nanos() as u64, note: None }
     });
     drop(rt);
     done
@@ -77,8 +74,10 @@ pub fn timers(spec: &TimerSpec) -> Done {
             let left = left.clone();
             let done_tx = done_tx.clone();
             madsim::task::spawn(async move {
-                for d in durs {
-                    madsim::time::sleep(Duration::from_millis(d as u64)).await;
+                // All of this actor's timers are pending at once.
+                let mut pending: FuturesUnordered<_> =
+                    durs.into_iter().map(|d| madsim::time::sleep(Duration::from_millis(d as u64))).collect();
+                while pending.next().await.is_some() {
                     fired.fetch_add(1, Ordering::Relaxed);
                 }
                 if left.fetch_sub(1, Ordering::Relaxed) == 1 {
@@ -87,11 +86,7 @@ pub fn timers(spec: &TimerSpec) -> Done {
             });
         }
         done_rx.recv().await.unwrap();
-        Done {
-            work: fired.load(Ordering::Relaxed),
-            sim_time_ns: start.elapsed().as_nanos() as u64,
-            note: None,
-        }
+        Done { work: fired.load(Ordering::Relaxed), sim_time_ns: start.elapsed().as_nanos() as u64, note: None }
     });
     drop(rt);
     done

@@ -40,7 +40,7 @@ impl Workload {
         match self {
             Workload::Ring1k => "W1 ring: 1,000 actors, 100 tokens, 1,000,000 hops, 1 ms/hop",
             Workload::Ring100k => "W1 ring: 100,000 actors, 100 tokens, 1,000,000 hops, 1 ms/hop",
-            Workload::Timers => "W2 timers: 100,000 actors x 10 sequential timers, uniform 1..=1000 ms",
+            Workload::Timers => "W2 timers: 100,000 actors x 10 timers all set at start, uniform 1..=1000 ms",
         }
     }
 }
@@ -72,11 +72,7 @@ fn parse_list<T: Copy>(s: &str, all: &[T], name: fn(T) -> &'static str, what: &s
         return all.to_vec();
     }
     s.split(',')
-        .map(|x| {
-            *all.iter()
-                .find(|v| name(**v) == x.trim())
-                .unwrap_or_else(|| usage(&format!("unknown {what} `{x}`")))
-        })
+        .map(|x| *all.iter().find(|v| name(**v) == x.trim()).unwrap_or_else(|| usage(&format!("unknown {what} `{x}`"))))
         .collect()
 }
 
@@ -368,10 +364,7 @@ fn summary(rows: &[Row], a: &Args) {
         print!("  {:<11}", i.name());
         for &w in &a.workloads {
             let r = rows.iter().find(|r| r.imp == i && r.workload == w);
-            let base = rows
-                .iter()
-                .find(|r| r.imp == base_impl && r.workload == w)
-                .and_then(|r| r.median_rate);
+            let base = rows.iter().find(|r| r.imp == base_impl && r.workload == w).and_then(|r| r.median_rate);
             match r.and_then(|r| r.median_rate) {
                 Some(m) => {
                     let ratio = base.map_or("-".into(), |b| format!("{:.2}", m / b));
@@ -385,9 +378,7 @@ fn summary(rows: &[Row], a: &Args) {
     // Ratios phrased both ways, as asked: floor/rehearsal and rehearsal/<peer>.
     println!();
     for &w in &a.workloads {
-        let get = |i: Impl| {
-            rows.iter().find(|r| r.imp == i && r.workload == w).and_then(|r| r.median_rate)
-        };
+        let get = |i: Impl| rows.iter().find(|r| r.imp == i && r.workload == w).and_then(|r| r.median_rate);
         let Some(reh) = get(Impl::Rehearsal) else { continue };
         let mut parts = Vec::new();
         if let Some(f) = get(Impl::Floor) {

@@ -3,10 +3,12 @@
 //! turmoil simulates hosts on paused current-thread tokio runtimes stepped in fixed
 //! ticks (1 ms here). W1: one client host; one `tokio::task::spawn_local` task per actor,
 //! tokio unbounded mpsc channels between them, `tokio::time::sleep(latency)` per hop.
-//! W2: one client host with one task per actor sleeping its 10 pre-drawn durations.
+//! W2: one client host, one task per actor arming its 10 pre-drawn sleeps at once
+//! (a `FuturesUnordered`).
 //! Timed from `Builder::build` to the `Sim`'s drop.
 
 use crate::common::{Done, RingSpec, TimerSpec};
+use futures::stream::{FuturesUnordered, StreamExt};
 use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
@@ -36,9 +38,7 @@ pub fn ring(spec: &RingSpec) -> Done {
         let (txs, rxs): (Vec<UnboundedSender<Token>>, Vec<UnboundedReceiver<Token>>) =
             (0..n).map(|_| unbounded_channel()).unzip();
         for k in 0..spec.tokens {
-            txs[spec.start_actor(k) as usize]
-                .send(Token { remaining: spec.hops_per_token() })
-                .unwrap();
+            txs[spec.start_actor(k) as usize].send(Token { remaining: spec.hops_per_token() }).unwrap();
         }
         let latency = Duration::from_nanos(spec.latency_ns);
         for (i, mut rx) in rxs.into_iter().enumerate() {
@@ -83,8 +83,10 @@ pub fn timers(spec: &TimerSpec) -> Done {
             let left = left.clone();
             let done_tx = done_tx.clone();
             tokio::task::spawn_local(async move {
-                for d in durs {
-                    tokio::time::sleep(Duration::from_millis(d as u64)).await;
+                // All of this actor's timers are pending at once.
+                let mut pending: FuturesUnordered<_> =
+                    durs.into_iter().map(|d| tokio::time::sleep(Duration::from_millis(d as u64))).collect();
+                while pending.next().await.is_some() {
                     fired.set(fired.get() + 1);
                 }
                 left.set(left.get() - 1);
