@@ -254,6 +254,40 @@ mod tests {
         assert_eq!(out, ring(&p).unwrap(), "same seed, same run");
     }
 
+    /// Pins W1's trace hash: an optimisation must not change what a run
+    /// does nor what its trace folds.
+    #[test]
+    fn ring_trace_hash_is_pinned() {
+        let p = RingParams {
+            actors: 50,
+            tokens: 7,
+            hops: 10_003,
+            ..RingParams::default()
+        };
+        let out = ring(&p).unwrap();
+        assert_eq!(
+            out.trace_hash, 0x3575_367c_2576_6826,
+            "{:#x}",
+            out.trace_hash
+        );
+    }
+
+    /// Pins W2's trace hash, for the same reason.
+    #[test]
+    fn timers_trace_hash_is_pinned() {
+        let p = TimerParams {
+            actors: 300,
+            timers_per_actor: 7,
+            ..TimerParams::default()
+        };
+        let out = timers(&p).unwrap();
+        assert_eq!(
+            out.trace_hash, 0x3d37_b244_d709_b3c1,
+            "{:#x}",
+            out.trace_hash
+        );
+    }
+
     #[test]
     fn timers_fire_once_each_within_their_range() {
         let p = TimerParams {
