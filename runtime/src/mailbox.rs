@@ -68,6 +68,11 @@ impl<M> Mailbox<M> {
         }
     }
 
+    /// Bytes this mailbox holds on the heap (its buffer's capacity).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.queue.capacity() * size_of::<Envelope<M>>()
+    }
+
     pub(crate) fn pop(&mut self) -> Option<Envelope<M>> {
         self.queue.pop_front()
     }

@@ -59,6 +59,17 @@ struct Slot<A: Actor> {
     accepting: bool,
 }
 
+/// Bytes of a hash table with room for `capacity` entries of `entry`
+/// bytes: buckets (a power of two, at most 7/8 full) of one entry and one
+/// control byte each.
+fn hash_table_bytes(capacity: usize, entry: usize) -> usize {
+    if capacity == 0 {
+        return 0;
+    }
+    let buckets = (capacity * 8 / 7).next_power_of_two();
+    buckets * (entry + 1)
+}
+
 /// All actors of one run, and the rules that move messages between them.
 pub struct System<A: Actor> {
     slots: Vec<Slot<A>>,
@@ -112,6 +123,32 @@ impl<A: Actor> System<A> {
 
     pub fn stats(&self) -> RuntimeStats {
         self.stats
+    }
+
+    /// Bytes the actor table and the runtime's bookkeeping hold: the slots
+    /// (actor, mailbox, node, flags) and the slot generations as allocated
+    /// (capacity, not length), every mailbox's buffer, the free list, the
+    /// pending-request and cancelled-timer tables (their buckets plus one
+    /// control byte each) and the spare effect buffers. Heap memory owned
+    /// by the actors themselves is not seen here.
+    pub fn memory_bytes(&self) -> usize {
+        let slots = self.slots.capacity() * size_of::<Slot<A>>()
+            + self
+                .slots
+                .iter()
+                .map(|s| s.mailbox.heap_bytes())
+                .sum::<usize>();
+        let ids = self.ids.generations.capacity() * size_of::<u32>()
+            + self.ids.free.capacity() * size_of::<u32>();
+        let tables = hash_table_bytes(self.pending.capacity(), size_of::<(u64, ActorId)>())
+            + hash_table_bytes(self.cancelled.capacity(), size_of::<u64>());
+        let effects = self.spare_effects.capacity() * size_of::<Vec<Effect<A>>>()
+            + self
+                .spare_effects
+                .iter()
+                .map(|v| v.capacity() * size_of::<Effect<A>>())
+                .sum::<usize>();
+        size_of::<Self>() + slots + ids + tables + effects
     }
 
     /// Requests (asks and calls) still waiting for an answer or a timeout.

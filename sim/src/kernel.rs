@@ -306,6 +306,12 @@ impl<A: Actor, W: World<A::Msg>> Sim<A, W> {
         self.system.spawn(&mut env, node, actor)
     }
 
+    /// Bytes the kernel's queue and the actor system hold (see
+    /// [`System::memory_bytes`]); a recorded trace is not counted.
+    pub fn memory_bytes(&self) -> usize {
+        self.kernel.queue.memory_bytes() + self.system.memory_bytes()
+    }
+
     /// Change the run's limits (before or between runs).
     pub fn set_limits(&mut self, limits: Limits) {
         self.kernel.limits = limits;

@@ -167,6 +167,19 @@ pub fn ring(p: &RingParams) -> Result<WorkloadOutcome, SimError> {
     })
 }
 
+/// Kernel and runtime bytes per idle actor: `actors` W1 ring members are
+/// spawned (no token in flight) and [`Sim::memory_bytes`] is shared out.
+pub fn idle_actor_bytes(actors: u32) -> usize {
+    let mut sim = ring_sim(&RingParams {
+        actors,
+        tokens: 1,
+        hops: 0,
+        ..RingParams::default()
+    });
+    sim.run().expect("an idle ring runs");
+    sim.memory_bytes() / actors.max(1) as usize
+}
+
 /// W2's actor: sets its timers at start and counts them as they fire.
 #[derive(Debug)]
 pub struct TimerActor {
@@ -301,6 +314,14 @@ mod tests {
         let other_seed = timers(&TimerParams { seed: 2, ..p }).unwrap();
         assert_ne!(out.trace_hash, other_seed.trace_hash);
         assert_eq!(out, timers(&p).unwrap());
+    }
+
+    #[test]
+    fn idle_actors_cost_at_most_256_bytes_each() {
+        let bytes = idle_actor_bytes(100_000);
+        println!("kernel + runtime bytes per idle actor: {bytes}");
+        assert!(bytes <= 256, "{bytes} bytes per idle actor");
+        assert!(bytes >= size_of::<RingActor>());
     }
 
     #[test]
