@@ -55,6 +55,9 @@ struct Slot<A: Actor> {
     /// `None` once the actor stopped (the slot waits for reuse).
     actor: Option<A>,
     mailbox: Mailbox<A::Msg>,
+    /// The generation of the actor in the slot (a copy of the one in
+    /// [`Ids`], kept here so that a delivery reads one cache line).
+    generation: u32,
     node: NodeId,
     accepting: bool,
 }
@@ -166,10 +169,15 @@ impl<A: Actor> System<A> {
     /// Whether `id` names a running actor.
     #[inline]
     pub fn is_alive(&self, id: ActorId) -> bool {
-        let i = id.index() as usize;
-        i < self.slots.len()
-            && self.slots[i].actor.is_some()
-            && self.ids.generations[i] == id.generation()
+        self.live_slot(id).is_some()
+    }
+
+    /// The slot of `id` if it names a running actor.
+    #[inline]
+    fn live_slot(&self, id: ActorId) -> Option<&Slot<A>> {
+        self.slots
+            .get(id.index() as usize)
+            .filter(|s| s.generation == id.generation() && s.actor.is_some())
     }
 
     /// The node `id` runs on, if it is alive.
@@ -343,12 +351,14 @@ impl<A: Actor> System<A> {
             self.slots.push(Slot {
                 actor: Some(actor),
                 mailbox: Mailbox::new(),
+                generation: id.generation(),
                 node,
                 accepting: true,
             });
         } else {
             let slot = &mut self.slots[i];
             slot.actor = Some(actor);
+            slot.generation = id.generation();
             slot.node = node;
             slot.accepting = true;
         }
@@ -387,14 +397,21 @@ impl<A: Actor> System<A> {
     }
 
     /// Feed queued messages to `id` while it accepts them.
+    #[inline]
     fn drain_mailbox<E: Env<A::Msg>>(&mut self, env: &mut E, id: ActorId) {
         loop {
-            let i = id.index() as usize;
-            if !self.is_alive(id) || !self.slots[i].accepting {
-                return;
-            }
-            let Some(envelope) = self.slots[i].mailbox.pop() else {
-                return;
+            let envelope = match self.slots.get_mut(id.index() as usize) {
+                Some(slot)
+                    if slot.accepting
+                        && slot.generation == id.generation()
+                        && slot.actor.is_some() =>
+                {
+                    match slot.mailbox.pop() {
+                        Some(envelope) => envelope,
+                        None => return,
+                    }
+                }
+                _ => return,
             };
             self.handle_envelope(env, id, envelope);
         }
@@ -535,10 +552,11 @@ impl<A: Actor> System<A> {
         let Some(actor) = slot.actor.as_mut() else {
             return;
         };
+        let mut my_node = slot.node;
         let now = env.now();
         let mut ctx = Ctx {
             me,
-            node: slot.node,
+            node: my_node,
             now,
             reply_to,
             effects: &mut effects,
@@ -547,13 +565,28 @@ impl<A: Actor> System<A> {
         };
         callback(actor, &mut ctx);
         for effect in effects.drain(..) {
-            self.apply(env, me, effect);
+            match effect {
+                // The common case, inline. A tell changes no slot, so the
+                // sender's node stays as read.
+                Effect::Tell { to, msg } => self.send(env, my_node, me, to, Route::Tell, msg),
+                other => {
+                    self.apply(env, me, my_node, other);
+                    // Spawns and stops may have reused slots: read again,
+                    // as every effect saw the slot as it was then.
+                    my_node = self.slots[i].node;
+                }
+            }
         }
         self.spare_effects.push(effects);
     }
 
-    fn apply<E: Env<A::Msg>>(&mut self, env: &mut E, me: ActorId, effect: Effect<A>) {
-        let my_node = self.slots[me.index() as usize].node;
+    fn apply<E: Env<A::Msg>>(
+        &mut self,
+        env: &mut E,
+        me: ActorId,
+        my_node: NodeId,
+        effect: Effect<A>,
+    ) {
         match effect {
             Effect::Tell { to, msg } => self.send(env, my_node, me, to, Route::Tell, msg),
             Effect::Ask {

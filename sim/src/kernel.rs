@@ -421,7 +421,7 @@ impl<M: Debug + std::hash::Hash, W: World<M>> Env<M> for SimEnv<'_, M, W> {
         self.kernel.now
     }
 
-    #[inline]
+    #[inline(always)]
     fn transmit(&mut self, from_node: NodeId, to_node: NodeId, to: ActorId, envelope: Envelope<M>) {
         let k = &mut *self.kernel;
         let now = k.now;
@@ -491,7 +491,8 @@ impl<M: Debug + std::hash::Hash, W: World<M>> Env<M> for SimEnv<'_, M, W> {
         self.world.on_call(caller, node, request, call, self.kernel);
     }
 
-    #[inline]
+    // Always inline: the caller builds one variant, so the match folds away.
+    #[inline(always)]
     fn trace(&mut self, event: TraceEvent<'_, M>) {
         let k = &mut *self.kernel;
         let now = k.now;
