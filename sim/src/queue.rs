@@ -64,7 +64,7 @@ impl<E> EventQueue<E> {
         self.next_seq >= MAX_SCHEDULED || self.heap.len() >= MAX_QUEUED
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, time: Nanos, event: E) {
         let seq = self.next_seq & (MAX_SCHEDULED - 1);
         self.next_seq += 1;
