@@ -27,32 +27,36 @@ pub(crate) enum Offer<M> {
     Evicted(Envelope<M>),
 }
 
-/// A FIFO of at most `capacity` envelopes. An empty mailbox allocates
-/// nothing, so idle actors cost only the struct itself.
+/// A FIFO of at most `capacity` envelopes. A mailbox that never held a
+/// message allocates nothing and is one pointer wide, so idle actors cost
+/// little and the actor table stays dense (a delivery touches fewer cache
+/// lines).
 #[derive(Debug)]
 pub(crate) struct Mailbox<M> {
-    queue: VecDeque<Envelope<M>>,
+    queue: Option<Box<VecDeque<Envelope<M>>>>,
 }
 
 impl<M> Mailbox<M> {
     pub(crate) fn new() -> Self {
-        Mailbox { queue: VecDeque::new() }
+        Mailbox { queue: None }
     }
 
+    #[inline]
     pub(crate) fn len(&self) -> usize {
-        self.queue.len()
+        self.queue.as_ref().map_or(0, |q| q.len())
     }
 
     pub(crate) fn offer(&mut self, envelope: Envelope<M>, capacity: u32, policy: OverflowPolicy) -> Offer<M> {
-        if self.queue.len() < capacity as usize {
-            self.queue.push_back(envelope);
+        let queue = self.queue.get_or_insert_default();
+        if queue.len() < capacity as usize {
+            queue.push_back(envelope);
             return Offer::Queued;
         }
         match policy {
             OverflowPolicy::Reject | OverflowPolicy::DropNewest => Offer::Refused(envelope),
-            OverflowPolicy::DropOldest => match self.queue.pop_front() {
+            OverflowPolicy::DropOldest => match queue.pop_front() {
                 Some(oldest) => {
-                    self.queue.push_back(envelope);
+                    queue.push_back(envelope);
                     Offer::Evicted(oldest)
                 }
                 // Capacity 0: nothing to evict, the new message goes.
@@ -61,13 +65,19 @@ impl<M> Mailbox<M> {
         }
     }
 
+    /// Bytes this mailbox holds on the heap (its buffer's capacity).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.queue.as_ref().map_or(0, |q| size_of::<VecDeque<Envelope<M>>>() + q.capacity() * size_of::<Envelope<M>>())
+    }
+
+    #[inline]
     pub(crate) fn pop(&mut self) -> Option<Envelope<M>> {
-        self.queue.pop_front()
+        self.queue.as_mut()?.pop_front()
     }
 
     /// Empty the mailbox, giving back its memory.
     pub(crate) fn take_all(&mut self) -> VecDeque<Envelope<M>> {
-        std::mem::take(&mut self.queue)
+        self.queue.take().map(|q| *q).unwrap_or_default()
     }
 }
 

@@ -52,8 +52,22 @@ struct Slot<A: Actor> {
     /// `None` once the actor stopped (the slot waits for reuse).
     actor: Option<A>,
     mailbox: Mailbox<A::Msg>,
+    /// The generation of the actor in the slot (a copy of the one in
+    /// [`Ids`], kept here so that a delivery reads one cache line).
+    generation: u32,
     node: NodeId,
     accepting: bool,
+}
+
+/// Bytes of a hash table with room for `capacity` entries of `entry`
+/// bytes: buckets (a power of two, at most 7/8 full) of one entry and one
+/// control byte each.
+fn hash_table_bytes(capacity: usize, entry: usize) -> usize {
+    if capacity == 0 {
+        return 0;
+    }
+    let buckets = (capacity * 8 / 7).next_power_of_two();
+    buckets * (entry + 1)
 }
 
 /// All actors of one run, and the rules that move messages between them.
@@ -111,6 +125,23 @@ impl<A: Actor> System<A> {
         self.stats
     }
 
+    /// Bytes the actor table and the runtime's bookkeeping hold: the slots
+    /// (actor, mailbox, node, flags) and the slot generations as allocated
+    /// (capacity, not length), every mailbox's buffer, the free list, the
+    /// pending-request and cancelled-timer tables (their buckets plus one
+    /// control byte each) and the spare effect buffers. Heap memory owned
+    /// by the actors themselves is not seen here.
+    pub fn memory_bytes(&self) -> usize {
+        let slots = self.slots.capacity() * size_of::<Slot<A>>()
+            + self.slots.iter().map(|s| s.mailbox.heap_bytes()).sum::<usize>();
+        let ids = self.ids.generations.capacity() * size_of::<u32>() + self.ids.free.capacity() * size_of::<u32>();
+        let tables = hash_table_bytes(self.pending.capacity(), size_of::<(u64, ActorId)>())
+            + hash_table_bytes(self.cancelled.capacity(), size_of::<u64>());
+        let effects = self.spare_effects.capacity() * size_of::<Vec<Effect<A>>>()
+            + self.spare_effects.iter().map(|v| v.capacity() * size_of::<Effect<A>>()).sum::<usize>();
+        size_of::<Self>() + slots + ids + tables + effects
+    }
+
     /// Requests (asks and calls) still waiting for an answer or a timeout.
     pub fn pending_requests(&self) -> usize {
         self.pending.len()
@@ -126,8 +157,13 @@ impl<A: Actor> System<A> {
     /// Whether `id` names a running actor.
     #[inline]
     pub fn is_alive(&self, id: ActorId) -> bool {
-        let i = id.index() as usize;
-        i < self.slots.len() && self.slots[i].actor.is_some() && self.ids.generations[i] == id.generation()
+        self.live_slot(id).is_some()
+    }
+
+    /// The slot of `id` if it names a running actor.
+    #[inline]
+    fn live_slot(&self, id: ActorId) -> Option<&Slot<A>> {
+        self.slots.get(id.index() as usize).filter(|s| s.generation == id.generation() && s.actor.is_some())
     }
 
     /// The node `id` runs on, if it is alive.
@@ -252,10 +288,17 @@ impl<A: Actor> System<A> {
     fn start<E: Env<A::Msg>>(&mut self, env: &mut E, parent: ActorId, id: ActorId, node: NodeId, actor: A) {
         let i = id.index() as usize;
         if i == self.slots.len() {
-            self.slots.push(Slot { actor: Some(actor), mailbox: Mailbox::new(), node, accepting: true });
+            self.slots.push(Slot {
+                actor: Some(actor),
+                mailbox: Mailbox::new(),
+                generation: id.generation(),
+                node,
+                accepting: true,
+            });
         } else {
             let slot = &mut self.slots[i];
             slot.actor = Some(actor);
+            slot.generation = id.generation();
             slot.node = node;
             slot.accepting = true;
         }
@@ -278,14 +321,17 @@ impl<A: Actor> System<A> {
     }
 
     /// Feed queued messages to `id` while it accepts them.
+    #[inline]
     fn drain_mailbox<E: Env<A::Msg>>(&mut self, env: &mut E, id: ActorId) {
         loop {
-            let i = id.index() as usize;
-            if !self.is_alive(id) || !self.slots[i].accepting {
-                return;
-            }
-            let Some(envelope) = self.slots[i].mailbox.pop() else {
-                return;
+            let envelope = match self.slots.get_mut(id.index() as usize) {
+                Some(slot) if slot.accepting && slot.generation == id.generation() && slot.actor.is_some() => {
+                    match slot.mailbox.pop() {
+                        Some(envelope) => envelope,
+                        None => return,
+                    }
+                }
+                _ => return,
             };
             self.handle_envelope(env, id, envelope);
         }
@@ -398,18 +444,27 @@ impl<A: Actor> System<A> {
         let Some(actor) = slot.actor.as_mut() else {
             return;
         };
+        let mut my_node = slot.node;
         let now = env.now();
-        let mut ctx =
-            Ctx { me, node: slot.node, now, reply_to, effects: &mut effects, ids: &mut self.ids, entropy: env };
+        let mut ctx = Ctx { me, node: my_node, now, reply_to, effects: &mut effects, ids: &mut self.ids, entropy: env };
         callback(actor, &mut ctx);
         for effect in effects.drain(..) {
-            self.apply(env, me, effect);
+            match effect {
+                // The common case, inline. A tell changes no slot, so the
+                // sender's node stays as read.
+                Effect::Tell { to, msg } => self.send(env, my_node, me, to, Route::Tell, msg),
+                other => {
+                    self.apply(env, me, my_node, other);
+                    // Spawns and stops may have reused slots: read again,
+                    // as every effect saw the slot as it was then.
+                    my_node = self.slots[i].node;
+                }
+            }
         }
         self.spare_effects.push(effects);
     }
 
-    fn apply<E: Env<A::Msg>>(&mut self, env: &mut E, me: ActorId, effect: Effect<A>) {
-        let my_node = self.slots[me.index() as usize].node;
+    fn apply<E: Env<A::Msg>>(&mut self, env: &mut E, me: ActorId, my_node: NodeId, effect: Effect<A>) {
         match effect {
             Effect::Tell { to, msg } => self.send(env, my_node, me, to, Route::Tell, msg),
             Effect::Ask { to, msg, request, timeout } => {

@@ -257,6 +257,12 @@ impl<A: Actor, W: World<A::Msg>> Sim<A, W> {
         self.system.spawn(&mut env, node, actor)
     }
 
+    /// Bytes the kernel's queue and the actor system hold (see
+    /// [`System::memory_bytes`]); a recorded trace is not counted.
+    pub fn memory_bytes(&self) -> usize {
+        self.kernel.queue.memory_bytes() + self.system.memory_bytes()
+    }
+
     /// Change the run's limits (before or between runs).
     pub fn set_limits(&mut self, limits: Limits) {
         self.kernel.limits = limits;
@@ -344,7 +350,7 @@ impl<M: Debug + std::hash::Hash, W: World<M>> Env<M> for SimEnv<'_, M, W> {
         self.kernel.now
     }
 
-    #[inline]
+    #[inline(always)]
     fn transmit(&mut self, from_node: NodeId, to_node: NodeId, to: ActorId, envelope: Envelope<M>) {
         let k = &mut *self.kernel;
         let now = k.now;
@@ -383,7 +389,8 @@ impl<M: Debug + std::hash::Hash, W: World<M>> Env<M> for SimEnv<'_, M, W> {
         self.world.on_call(caller, node, request, call, self.kernel);
     }
 
-    #[inline]
+    // Always inline: the caller builds one variant, so the match folds away.
+    #[inline(always)]
     fn trace(&mut self, event: TraceEvent<'_, M>) {
         let k = &mut *self.kernel;
         let now = k.now;

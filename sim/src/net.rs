@@ -53,7 +53,7 @@ impl Network {
     }
 
     /// How long a message from `from` to `to` takes; `None` if it is lost.
-    #[inline]
+    #[inline(always)]
     pub fn transit<R: Rng + ?Sized>(&self, from: NodeId, to: NodeId, rng: &mut R) -> Option<Nanos> {
         let latency = if from == to { &self.local } else { &self.remote };
         Some(latency.sample(rng))

@@ -6,8 +6,10 @@
 //! min-heap of 16-byte keys, `time << 64 | seq << 24 | slot`, where `slot`
 //! indexes a slab that holds the events themselves. Four children of a
 //! node fill one 64-byte cache line, the heap is half as deep as a binary
-//! one, and sifting moves 16-byte keys however large the messages are.
-//! Freed slab slots are reused, so a run in steady state allocates nothing.
+//! one, and sifting moves 16-byte keys (into a hole, not by swaps) however
+//! large the messages are. Freed slab slots are reused last-in first-out,
+//! so a run in steady state allocates nothing and touches few lines.
+//! The slot bits never decide an order: sequence numbers are unique.
 
 use rehearsal_runtime::Nanos;
 
@@ -21,13 +23,13 @@ const ARITY: usize = 4;
 
 /// Pending events, earliest first.
 pub struct EventQueue<E> {
-    heap: Vec<Entry<E>>,
+    /// The 4-ary min-heap of keys.
+    heap: Vec<u128>,
+    /// The events, at the slot their key names; `None` in a free slot.
+    slab: Vec<Option<E>>,
+    /// Free slots of `slab`, reused last-in first-out (the hottest first).
+    free: Vec<u32>,
     next_seq: u64,
-}
-
-struct Entry<E> {
-    key: u128,
-    event: E,
 }
 
 impl<E> std::fmt::Debug for EventQueue<E> {
@@ -44,35 +46,55 @@ impl<E> Default for EventQueue<E> {
 
 impl<E> EventQueue<E> {
     pub fn with_capacity(capacity: usize) -> Self {
-        EventQueue { heap: Vec::with_capacity(capacity), next_seq: 0 }
+        EventQueue {
+            heap: Vec::with_capacity(capacity),
+            slab: Vec::with_capacity(capacity),
+            free: Vec::new(),
+            next_seq: 0,
+        }
     }
 
     /// Whether the queue ran out of sequence numbers or slots; the kernel
     /// turns this into a named limit error. Ordering is exact until then.
+    #[inline]
     pub fn is_exhausted(&self) -> bool {
         self.next_seq >= MAX_SCHEDULED || self.heap.len() >= MAX_QUEUED
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, time: Nanos, event: E) {
         let seq = self.next_seq & (MAX_SCHEDULED - 1);
         self.next_seq += 1;
-        let key = ((time as u128) << 64) | ((seq as u128) << SLOT_BITS);
-        self.heap.push(Entry { key, event });
-        self.sift_up(self.heap.len() - 1);
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.slab[slot as usize] = Some(event);
+                slot
+            }
+            None => {
+                let slot = self.slab.len() as u32;
+                self.slab.push(Some(event));
+                slot
+            }
+        };
+        let key = ((time as u128) << 64) | ((seq as u128) << SLOT_BITS) | (slot as u128 & ((1 << SLOT_BITS) - 1));
+        self.heap.push(key);
+        self.sift_up(self.heap.len() - 1, key);
     }
 
     /// Time of the earliest event.
     #[inline]
     pub fn peek_time(&self) -> Option<Nanos> {
-        self.heap.first().map(|e| (e.key >> 64) as Nanos)
+        self.heap.first().map(|&k| (k >> 64) as Nanos)
     }
 
     #[inline]
     pub fn pop(&mut self) -> Option<(Nanos, E)> {
         let last = self.heap.pop()?;
         let top = if self.heap.is_empty() { last } else { self.sift_down_from_root(last) };
-        Some(((top.key >> 64) as Nanos, top.event))
+        let slot = (top as u32) & ((1 << SLOT_BITS) - 1);
+        let event = self.slab[slot as usize].take().expect("a queued key names a full slot");
+        self.free.push(slot);
+        Some(((top >> 64) as Nanos, event))
     }
 
     pub fn len(&self) -> usize {
@@ -83,23 +105,34 @@ impl<E> EventQueue<E> {
         self.heap.is_empty()
     }
 
-    #[inline]
-    fn sift_up(&mut self, mut i: usize) {
-        while i > 0 {
-            let parent = (i - 1) / ARITY;
-            if self.heap[parent].key <= self.heap[i].key {
-                break;
-            }
-            self.heap.swap(parent, i);
-            i = parent;
-        }
+    /// Bytes the queue holds (its buffers' capacities).
+    pub fn memory_bytes(&self) -> usize {
+        size_of::<Self>()
+            + self.heap.capacity() * size_of::<u128>()
+            + self.slab.capacity() * size_of::<Option<E>>()
+            + self.free.capacity() * size_of::<u32>()
     }
 
-    /// Put `entry` at the root, move it down to its place, and return the
+    /// Move `key`, just placed at `i`, up to its place.
+    #[inline]
+    fn sift_up(&mut self, mut i: usize, key: u128) {
+        while i > 0 {
+            let parent = (i - 1) / ARITY;
+            let p = self.heap[parent];
+            if p <= key {
+                break;
+            }
+            self.heap[i] = p;
+            i = parent;
+        }
+        self.heap[i] = key;
+    }
+
+    /// Put `key` at the root, move it down to its place, and return the
     /// old root.
     #[inline]
-    fn sift_down_from_root(&mut self, entry: Entry<E>) -> Entry<E> {
-        let top = std::mem::replace(&mut self.heap[0], entry);
+    fn sift_down_from_root(&mut self, key: u128) -> u128 {
+        let top = self.heap[0];
         let n = self.heap.len();
         let mut i = 0;
         loop {
@@ -109,20 +142,21 @@ impl<E> EventQueue<E> {
             }
             let end = (first + ARITY).min(n);
             let mut best = first;
-            let mut best_key = self.heap[first].key;
+            let mut best_key = self.heap[first];
             for c in first + 1..end {
-                let k = self.heap[c].key;
+                let k = self.heap[c];
                 if k < best_key {
                     best = c;
                     best_key = k;
                 }
             }
-            if self.heap[i].key <= best_key {
+            if key <= best_key {
                 break;
             }
-            self.heap.swap(i, best);
+            self.heap[i] = best_key;
             i = best;
         }
+        self.heap[i] = key;
         top
     }
 }

@@ -100,7 +100,7 @@ impl Trace {
     /// CPU runs in parallel), then folded into the running hash with one
     /// dependent multiply: a chain of one multiply per word would make the
     /// trace the slowest part of the event loop.
-    #[inline]
+    #[inline(always)]
     pub fn event<P: Hash + ?Sized>(
         &mut self,
         kind: TraceKind,

@@ -132,6 +132,14 @@ pub fn ring(p: &RingParams) -> Result<WorkloadOutcome, SimError> {
     })
 }
 
+/// Kernel and runtime bytes per idle actor: `actors` W1 ring members are
+/// spawned (no token in flight) and [`Sim::memory_bytes`] is shared out.
+pub fn idle_actor_bytes(actors: u32) -> usize {
+    let mut sim = ring_sim(&RingParams { actors, tokens: 1, hops: 0, ..RingParams::default() });
+    sim.run().expect("an idle ring runs");
+    sim.memory_bytes() / actors.max(1) as usize
+}
+
 /// W2's actor: sets its timers at start and counts them as they fire.
 #[derive(Debug)]
 pub struct TimerActor {
@@ -202,6 +210,23 @@ mod tests {
         assert_eq!(out, ring(&p).unwrap(), "same seed, same run");
     }
 
+    /// Pins W1's trace hash: an optimisation must not change what a run
+    /// does nor what its trace folds.
+    #[test]
+    fn ring_trace_hash_is_pinned() {
+        let p = RingParams { actors: 50, tokens: 7, hops: 10_003, ..RingParams::default() };
+        let out = ring(&p).unwrap();
+        assert_eq!(out.trace_hash, 0x3575_367c_2576_6826, "{:#x}", out.trace_hash);
+    }
+
+    /// Pins W2's trace hash, for the same reason.
+    #[test]
+    fn timers_trace_hash_is_pinned() {
+        let p = TimerParams { actors: 300, timers_per_actor: 7, ..TimerParams::default() };
+        let out = timers(&p).unwrap();
+        assert_eq!(out.trace_hash, 0x3d37_b244_d709_b3c1, "{:#x}", out.trace_hash);
+    }
+
     #[test]
     fn timers_fire_once_each_within_their_range() {
         let p = TimerParams { actors: 1_000, timers_per_actor: 10, ..TimerParams::default() };
@@ -211,6 +236,14 @@ mod tests {
         let other_seed = timers(&TimerParams { seed: 2, ..p }).unwrap();
         assert_ne!(out.trace_hash, other_seed.trace_hash);
         assert_eq!(out, timers(&p).unwrap());
+    }
+
+    #[test]
+    fn idle_actors_cost_at_most_256_bytes_each() {
+        let bytes = idle_actor_bytes(100_000);
+        println!("kernel + runtime bytes per idle actor: {bytes}");
+        assert!(bytes <= 256, "{bytes} bytes per idle actor");
+        assert!(bytes >= size_of::<RingActor>());
     }
 
     #[test]

@@ -1,0 +1,165 @@
+//! Pins the trace hash of a run that exercises every runtime path (tells,
+//! asks, replies, timeouts, late replies, full mailboxes and bounces,
+//! postponing, spawns, stops, crashes, cancelled timers, sampled latency),
+//! so that a change to the kernel or runtime that alters what a run does,
+//! or what its trace folds, is caught.
+
+use rehearsal_runtime::{Actor, ActorId, Ctx, NodeId, OverflowPolicy, RequestId, Response, SystemConfig, TimerId};
+use rehearsal_sim::dist::Dist;
+use rehearsal_sim::net::{Latency, Network};
+use rehearsal_sim::{EmptyWorld, Limits, Sim, SimConfig};
+
+#[derive(Copy, Clone, Debug, Hash, PartialEq, Eq)]
+enum Msg {
+    Ping(u32),
+    Pong(u32),
+    Work(u32),
+}
+
+#[derive(Debug)]
+struct Mixer {
+    peers: Vec<ActorId>,
+    rounds: u32,
+    children: Vec<ActorId>,
+    got: u64,
+}
+
+impl Mixer {
+    fn new() -> Self {
+        Mixer { peers: Vec::new(), rounds: 0, children: Vec::new(), got: 0 }
+    }
+
+    fn pick(&self, ctx: &mut Ctx<'_, Self>) -> Option<ActorId> {
+        if self.peers.is_empty() {
+            return None;
+        }
+        let i = ctx.random_below(self.peers.len() as u64) as usize;
+        Some(self.peers[i])
+    }
+}
+
+impl Actor for Mixer {
+    type Msg = Msg;
+
+    fn on_start(&mut self, ctx: &mut Ctx<'_, Self>) {
+        let after = 1_000_000 + ctx.random_below(1_000_000);
+        ctx.set_timer(after, 0);
+    }
+
+    fn handle(&mut self, msg: Msg, ctx: &mut Ctx<'_, Self>) {
+        self.got += 1;
+        match msg {
+            Msg::Ping(n) => {
+                if let Some(to) = ctx.reply_to() {
+                    // Some asks go unanswered (they time out).
+                    if n % 5 != 0 {
+                        ctx.reply(to, Msg::Pong(n));
+                    }
+                }
+            }
+            Msg::Pong(_) => {}
+            Msg::Work(n) => {
+                if n % 3 == 0 {
+                    // Postpone: messages queue (and overflow) meanwhile.
+                    ctx.set_accepting(false);
+                    ctx.set_timer(2_000_000, 1);
+                }
+                if n > 0 && n % 4 == 1 {
+                    if let Some(to) = self.pick(ctx) {
+                        ctx.tell(to, Msg::Work(n - 1));
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_timer(&mut self, _: TimerId, tag: u64, ctx: &mut Ctx<'_, Self>) {
+        if tag == 1 {
+            ctx.set_accepting(true);
+            return;
+        }
+        self.rounds += 1;
+        if self.rounds > 30 {
+            return;
+        }
+        let r = ctx.random_u64();
+        if let Some(to) = self.pick(ctx) {
+            ctx.ask(to, Msg::Ping(r as u32 % 100), 1_500_000 + r % 3_000_000);
+            for k in 0..(r % 4) as u32 {
+                ctx.tell(to, Msg::Work(k * 7 + (r as u32 % 11)));
+            }
+        }
+        match r % 9 {
+            0 if !self.peers.is_empty() => {
+                let child = ctx.spawn(Mixer::new());
+                self.children.push(child);
+                ctx.tell(child, Msg::Work(5));
+            }
+            1 => {
+                if let Some(c) = self.children.pop() {
+                    ctx.stop_actor(c);
+                }
+            }
+            2 => {
+                let t = ctx.set_timer(500_000, 2);
+                ctx.cancel_timer(t);
+            }
+            3 => {
+                ctx.call(rehearsal_runtime::ServiceId(1), 10, r, 2_000_000);
+            }
+            _ => {}
+        }
+        let next = 500_000 + ctx.random_below(2_000_000);
+        ctx.set_timer(next, 0);
+    }
+
+    fn on_response(&mut self, _: RequestId, response: Response<Msg>, ctx: &mut Ctx<'_, Self>) {
+        if let Response::Reply(Msg::Pong(n)) = response {
+            if n % 7 == 0 && n > 0 {
+                let me = ctx.me();
+                ctx.tell(me, Msg::Work(n / 7));
+            }
+        }
+    }
+
+    fn on_undelivered(&mut self, _: ActorId, _: Msg, _: &mut Ctx<'_, Self>) {
+        self.got += 1000;
+    }
+}
+
+fn run(seed: u64, nodes: u16) -> (u64, u64) {
+    let config = SimConfig {
+        seed,
+        limits: Limits { max_events: 2_000_000, ..Limits::default() },
+        system: SystemConfig { mailbox_capacity: 2, overflow: OverflowPolicy::Reject },
+        network: Network {
+            local: Latency::Fixed(100_000),
+            remote: Latency::Sampled(Dist::Exponential { mean: 800_000.0 }),
+        },
+        record_trace: false,
+    };
+    let mut sim: Sim<Mixer, EmptyWorld> = Sim::new(config, EmptyWorld);
+    let ids: Vec<ActorId> = (0..40).map(|i| sim.spawn(NodeId(i % nodes), Mixer::new())).collect();
+    for &a in &ids {
+        for &b in &ids {
+            if a != b && (a.index() + b.index()) % 3 == 0 {
+                sim.system.actor_mut(a).unwrap().peers.push(b);
+            }
+        }
+    }
+    for (i, &id) in ids.iter().enumerate().step_by(7) {
+        sim.kernel.stop_at(10_000_000 + i as u64 * 1_000_000, id);
+    }
+    sim.run().unwrap();
+    let stats = sim.system.stats();
+    assert!(stats.bounced > 0 && stats.dropped > 0 && stats.timeouts > 0);
+    assert!(stats.late_replies > 0 && stats.spawned > 40 && stats.stopped > 0);
+    (sim.trace_hash(), sim.kernel.events())
+}
+
+#[test]
+fn mixed_run_trace_hash_is_pinned() {
+    let (hash, events) = run(7, 3);
+    assert_eq!((hash, events), (0xc895_1d63_cc3b_50ab, 10_576), "{hash:#x} {events}");
+    assert_eq!(run(7, 3), (hash, events));
+}
