@@ -33,6 +33,8 @@ pub(crate) enum Offer<M> {
 /// lines).
 #[derive(Debug)]
 pub(crate) struct Mailbox<M> {
+    // Boxed on purpose: one pointer in the slot instead of a 32-byte deque.
+    #[allow(clippy::box_collection)]
     queue: Option<Box<VecDeque<Envelope<M>>>>,
 }
 
