@@ -33,7 +33,7 @@ pub(crate) enum Offer<M> {
 /// lines).
 #[derive(Debug)]
 pub(crate) struct Mailbox<M> {
-    // Boxed on purpose: 8 bytes in the slot instead of VecDeque's 32.
+    // Boxed on purpose: one pointer in the slot instead of a 32-byte deque.
     #[allow(clippy::box_collection)]
     queue: Option<Box<VecDeque<Envelope<M>>>>,
 }

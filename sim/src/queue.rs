@@ -128,8 +128,9 @@ impl<E> EventQueue<E> {
         self.heap[i] = key;
     }
 
-    /// Put `key` at the root, move it down to its place, and return the
-    /// old root.
+    /// Put `key` at the root, move it to its place, and return the old
+    /// root. Keys are unique, so the order of pops does not depend on how
+    /// the heap arranges them.
     #[inline]
     fn sift_down_from_root(&mut self, key: u128) -> u128 {
         let top = self.heap[0];
@@ -150,11 +151,20 @@ impl<E> EventQueue<E> {
                     best_key = k;
                 }
             }
-            if key <= best_key {
-                break;
-            }
+            // Bottom-up (as std's `BinaryHeap::pop`): the last key is
+            // usually among the latest, so move the hole all the way down
+            // without comparing against it, then sift it up.
             self.heap[i] = best_key;
             i = best;
+        }
+        while i > 0 {
+            let parent = (i - 1) / ARITY;
+            let p = self.heap[parent];
+            if p <= key {
+                break;
+            }
+            self.heap[i] = p;
+            i = parent;
         }
         self.heap[i] = key;
         top
