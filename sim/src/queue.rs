@@ -157,16 +157,7 @@ impl<E> EventQueue<E> {
             self.heap[i] = best_key;
             i = best;
         }
-        while i > 0 {
-            let parent = (i - 1) / ARITY;
-            let p = self.heap[parent];
-            if p <= key {
-                break;
-            }
-            self.heap[i] = p;
-            i = parent;
-        }
-        self.heap[i] = key;
+        self.sift_up(i, key);
         top
     }
 }
