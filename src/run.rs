@@ -100,7 +100,11 @@ pub fn run_once(
         seed,
         limits: Limits { max_events: limits.max_events, max_sim_time: limits.max_sim_time_ns, ..Limits::default() },
         system: SystemConfig { mailbox_capacity: limits.mailbox_capacity, overflow: limits.mailbox_overflow },
-        network: Network { local: Latency::Fixed(0), remote: Latency::from_dist(topology.network_latency.clone()) },
+        network: Network {
+            local: Latency::Fixed(0),
+            remote: Latency::from_dist(topology.network_latency.clone()),
+            ..Network::default()
+        },
         record_trace: options.record_trace,
     };
     let world = FleetWorld::new(WorldSpec {

@@ -5,6 +5,7 @@ use std::hash::Hash;
 
 use crate::ctx::Ctx;
 use crate::id::{ActorId, RequestId, TimerId};
+use crate::lifecycle::Signal;
 use crate::service::ServiceOutcome;
 
 /// What an actor's messages must be: hashable (they are folded into the
@@ -41,6 +42,15 @@ pub trait Actor: Sized + 'static {
     /// A timer set with [`Ctx::set_timer`] fired; `tag` is what was given.
     fn on_timer(&mut self, timer: TimerId, tag: u64, ctx: &mut Ctx<'_, Self>) {
         let _ = (timer, tag, ctx);
+    }
+
+    /// A system message: a child ended, a watched or linked actor ended,
+    /// or the parent asks for shutdown. The default stops on
+    /// [`Signal::Shutdown`] and ignores the rest.
+    fn on_signal(&mut self, signal: Signal, ctx: &mut Ctx<'_, Self>) {
+        if signal == Signal::Shutdown {
+            ctx.exit(crate::ExitReason::Shutdown);
+        }
     }
 
     /// A tell to `to` could not be delivered (its mailbox refused it under

@@ -5,6 +5,7 @@ use crate::actor::Actor;
 use crate::envelope::ReplyTo;
 use crate::id::{ActorId, Nanos, NodeId, RequestId, ServiceId, TimerId};
 use crate::ids::Ids;
+use crate::lifecycle::{Decider, ExitReason, FailureKind, Signal};
 use crate::service::ServiceCall;
 
 /// A source of randomness, provided by the driver (a seeded stream in the
@@ -16,15 +17,72 @@ pub trait Entropy {
 /// One requested effect.
 #[derive(Debug)]
 pub(crate) enum Effect<A: Actor> {
-    Tell { to: ActorId, msg: A::Msg },
-    Ask { to: ActorId, msg: A::Msg, request: RequestId, timeout: Nanos },
-    Reply { to: ReplyTo, msg: A::Msg },
-    Call { call: ServiceCall, request: RequestId, timeout: Nanos },
-    SetTimer { timer: TimerId, after: Nanos, tag: u64 },
-    CancelTimer { timer: TimerId },
-    Spawn { child: ActorId, node: NodeId, actor: A },
-    Stop { actor: ActorId },
-    SetAccepting { accepting: bool },
+    Tell {
+        to: ActorId,
+        msg: A::Msg,
+    },
+    Ask {
+        to: ActorId,
+        msg: A::Msg,
+        request: RequestId,
+        timeout: Nanos,
+    },
+    Reply {
+        to: ReplyTo,
+        msg: A::Msg,
+    },
+    Call {
+        call: ServiceCall,
+        request: RequestId,
+        timeout: Nanos,
+    },
+    SetTimer {
+        timer: TimerId,
+        after: Nanos,
+        tag: u64,
+    },
+    CancelTimer {
+        timer: TimerId,
+    },
+    Spawn {
+        child: ActorId,
+        node: NodeId,
+        actor: A,
+        decider: Option<Decider>,
+    },
+    /// This actor ends with `reason` after the turn.
+    Exit {
+        reason: ExitReason,
+    },
+    Signal {
+        to: ActorId,
+        signal: Signal,
+    },
+    Watch {
+        target: ActorId,
+    },
+    Unwatch {
+        target: ActorId,
+    },
+    Link {
+        target: ActorId,
+    },
+    Unlink {
+        target: ActorId,
+    },
+    TrapExits {
+        trap: bool,
+    },
+    Register {
+        name: u64,
+    },
+    TellNamed {
+        name: u64,
+        msg: A::Msg,
+    },
+    SetAccepting {
+        accepting: bool,
+    },
 }
 
 /// The handler's view of the world: who it is, what time it is, where the
@@ -37,6 +95,8 @@ pub struct Ctx<'a, A: Actor> {
     pub(crate) effects: &'a mut Vec<Effect<A>>,
     pub(crate) ids: &'a mut Ids,
     pub(crate) entropy: &'a mut dyn Entropy,
+    /// Which nodes are down, by node index.
+    pub(crate) down_nodes: &'a [bool],
 }
 
 impl<A: Actor> std::fmt::Debug for Ctx<'_, A> {
@@ -136,29 +196,97 @@ impl<A: Actor> Ctx<'_, A> {
     }
 
     /// Spawn a child on this actor's node. It starts (its `on_start` runs)
-    /// when this handler's effects are applied.
+    /// when this handler's effects are applied. This actor is its parent:
+    /// it gets [`Signal::ChildExited`] when the child ends.
     pub fn spawn(&mut self, actor: A) -> ActorId {
         let node = self.node;
         self.spawn_on(node, actor)
     }
 
-    /// Spawn a child on `node`.
+    /// Spawn a child on `node`. On a node that is down, the child ends at
+    /// once with [`ExitReason::NodeDown`].
     pub fn spawn_on(&mut self, node: NodeId, actor: A) -> ActorId {
         let child = self.ids.reserve_actor();
-        self.effects.push(Effect::Spawn { child, node, actor });
+        self.effects.push(Effect::Spawn { child, node, actor, decider: None });
         child
     }
 
-    /// Stop this actor once the handler returns. Queued messages are
-    /// dropped and counted; outstanding requests resolve as timeouts.
-    pub fn stop(&mut self) {
-        let me = self.me;
-        self.effects.push(Effect::Stop { actor: me });
+    /// Spawn a supervised child on `node`: its failures go through
+    /// `decider` first ([`crate::Directive::Resume`] keeps it alive).
+    pub fn spawn_supervised(&mut self, node: NodeId, actor: A, decider: Decider) -> ActorId {
+        let child = self.ids.reserve_actor();
+        self.effects.push(Effect::Spawn { child, node, actor, decider: Some(decider) });
+        child
     }
 
-    /// Stop another actor (a child, typically).
-    pub fn stop_actor(&mut self, actor: ActorId) {
-        self.effects.push(Effect::Stop { actor });
+    /// Stop this actor once the handler returns, normally (OTP `normal`).
+    /// Queued messages are dropped and counted.
+    pub fn stop(&mut self) {
+        self.exit(ExitReason::Normal);
+    }
+
+    /// End this actor with `reason` once the handler returns.
+    pub fn exit(&mut self, reason: ExitReason) {
+        self.effects.push(Effect::Exit { reason });
+    }
+
+    /// Report a failure of this actor: its decider (if supervised) resumes
+    /// it, or it ends with [`FailureKind::Error`]`(code)`.
+    pub fn fail(&mut self, code: u16) {
+        self.effects.push(Effect::Exit { reason: ExitReason::Failed(FailureKind::Error(code)) });
+    }
+
+    /// Ask `actor` to shut down ([`Signal::Shutdown`]).
+    pub fn shutdown(&mut self, actor: ActorId) {
+        self.effects.push(Effect::Signal { to: actor, signal: Signal::Shutdown });
+    }
+
+    /// Kill `actor`: it ends with [`ExitReason::Killed`] on arrival.
+    pub fn kill(&mut self, actor: ActorId) {
+        self.effects.push(Effect::Signal { to: actor, signal: Signal::Kill });
+    }
+
+    /// Get [`Signal::Down`] when `actor` ends (at once, with
+    /// [`ExitReason::NoProc`], if it is not alive).
+    pub fn watch(&mut self, actor: ActorId) {
+        self.effects.push(Effect::Watch { target: actor });
+    }
+
+    pub fn unwatch(&mut self, actor: ActorId) {
+        self.effects.push(Effect::Unwatch { target: actor });
+    }
+
+    /// Link with `actor`: when either ends abnormally, the other gets
+    /// [`Signal::Exit`] if it traps exits, and otherwise fails too.
+    pub fn link(&mut self, actor: ActorId) {
+        self.effects.push(Effect::Link { target: actor });
+    }
+
+    pub fn unlink(&mut self, actor: ActorId) {
+        self.effects.push(Effect::Unlink { target: actor });
+    }
+
+    /// Turn exit signals from links into [`Signal::Exit`] messages (OTP
+    /// `process_flag(trap_exit, true)`) instead of failing.
+    pub fn trap_exits(&mut self, trap: bool) {
+        self.effects.push(Effect::TrapExits { trap });
+    }
+
+    /// Register this actor under `name` (replacing any earlier holder), so
+    /// others can reach whoever holds the name now, across restarts.
+    pub fn register(&mut self, name: u64) {
+        self.effects.push(Effect::Register { name });
+    }
+
+    /// Tell whoever holds `name` when the effect is applied (dropped and
+    /// counted if nobody does).
+    pub fn tell_named(&mut self, name: u64, msg: A::Msg) {
+        self.effects.push(Effect::TellNamed { name, msg });
+    }
+
+    /// Whether `node` is up (as far as the runtime knows now).
+    pub fn node_is_up(&self, node: NodeId) -> bool {
+        !self.down_nodes.get(node.0 as usize).copied().unwrap_or(false)
     }
 
     /// While `false`, new messages wait in the bounded mailbox instead of

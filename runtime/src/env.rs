@@ -5,6 +5,7 @@
 use crate::ctx::Entropy;
 use crate::envelope::Envelope;
 use crate::id::{ActorId, Nanos, NodeId, RequestId, TimerId};
+use crate::lifecycle::Signal;
 use crate::service::ServiceCall;
 use crate::trace::TraceEvent;
 
@@ -27,6 +28,12 @@ pub trait Env<M>: Entropy {
     /// driver decides when (and whether) it arrives, then calls
     /// [`crate::System::deliver`].
     fn transmit(&mut self, from_node: NodeId, to_node: NodeId, to: ActorId, envelope: Envelope<M>);
+
+    /// Carry a system signal to actor `to` on `to_node`; the driver calls
+    /// [`crate::System::deliver_signal`] when it arrives. News of a node's
+    /// death ([`Signal::is_node_down`]) reaches other nodes only after the
+    /// driver's failure-detection delay.
+    fn signal(&mut self, from_node: NodeId, to_node: NodeId, to: ActorId, signal: Signal);
 
     /// An actor answered an ask that came from outside the system.
     fn reply_external(&mut self, from: ActorId, request: RequestId, msg: M);

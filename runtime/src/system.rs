@@ -10,6 +10,7 @@ use crate::env::{Env, TimerKind};
 use crate::envelope::{Envelope, ReplyTo, Route};
 use crate::id::{ActorId, NodeId, RequestId, TimerId};
 use crate::ids::Ids;
+use crate::lifecycle::{Decider, Directive, ExitReason, FailureKind, Life, Signal};
 use crate::mailbox::{Mailbox, Offer, OverflowPolicy};
 use crate::service::ServiceOutcome;
 use crate::trace::{DropReason, ResponseKind, TraceEvent};
@@ -43,7 +44,14 @@ pub struct RuntimeStats {
     /// Requests that timed out.
     pub timeouts: u64,
     pub spawned: u64,
+    /// Actors that ended, for any reason.
     pub stopped: u64,
+    /// Actors that ended abnormally ([`ExitReason::is_abnormal`]).
+    pub failed: u64,
+    /// Handler panics caught.
+    pub panics: u64,
+    /// Failures resumed by a decider (the actor kept its state).
+    pub resumed: u64,
     /// Highest mailbox length seen.
     pub mailbox_high_water: u32,
 }
@@ -83,6 +91,14 @@ pub struct System<A: Actor> {
     /// buffers have grown (nested handlers, e.g. a child's `on_start`, take
     /// their own).
     spare_effects: Vec<Vec<Effect<A>>>,
+    /// Lifecycle links by slot index, allocated only for actors that have
+    /// any (a parent, watchers, links, a name, a decider), so that the hot
+    /// actor table stays small.
+    life: Vec<Option<Box<Life>>>,
+    /// Registered names. Looked up, never iterated.
+    names: FxHashMap<u64, ActorId>,
+    /// Down nodes, by node index.
+    down_nodes: Vec<bool>,
     config: SystemConfig,
     stats: RuntimeStats,
 }
@@ -106,6 +122,9 @@ impl<A: Actor> System<A> {
             pending: FxHashMap::default(),
             cancelled: FxHashSet::default(),
             spare_effects: Vec::new(),
+            life: Vec::new(),
+            names: FxHashMap::default(),
+            down_nodes: Vec::new(),
             config,
             stats: RuntimeStats::default(),
         }
@@ -139,7 +158,16 @@ impl<A: Actor> System<A> {
             + hash_table_bytes(self.cancelled.capacity(), size_of::<u64>());
         let effects = self.spare_effects.capacity() * size_of::<Vec<Effect<A>>>()
             + self.spare_effects.iter().map(|v| v.capacity() * size_of::<Effect<A>>()).sum::<usize>();
-        size_of::<Self>() + slots + ids + tables + effects
+        let life = self.life.capacity() * size_of::<Option<Box<Life>>>()
+            + self
+                .life
+                .iter()
+                .flatten()
+                .map(|l| size_of::<Life>() + (l.watchers.capacity() + l.links.capacity()) * size_of::<ActorId>())
+                .sum::<usize>()
+            + hash_table_bytes(self.names.capacity(), size_of::<(u64, ActorId)>())
+            + self.down_nodes.capacity();
+        size_of::<Self>() + slots + ids + tables + effects + life
     }
 
     /// Requests (asks and calls) still waiting for an answer or a timeout.
@@ -150,8 +178,63 @@ impl<A: Actor> System<A> {
     /// Spawn a top-level actor (no parent) on `node` and run its `on_start`.
     pub fn spawn<E: Env<A::Msg>>(&mut self, env: &mut E, node: NodeId, actor: A) -> ActorId {
         let id = self.ids.reserve_actor();
-        self.start(env, ActorId::EXTERNAL, id, node, actor);
+        self.start(env, ActorId::EXTERNAL, id, node, actor, None);
         id
+    }
+
+    /// Spawn a top-level supervised actor: its failures go through `decider`.
+    pub fn spawn_supervised<E: Env<A::Msg>>(
+        &mut self,
+        env: &mut E,
+        node: NodeId,
+        actor: A,
+        decider: Decider,
+    ) -> ActorId {
+        let id = self.ids.reserve_actor();
+        self.start(env, ActorId::EXTERNAL, id, node, actor, Some(decider));
+        id
+    }
+
+    /// Who holds `name` now, if anyone alive.
+    pub fn whereis(&self, name: u64) -> Option<ActorId> {
+        self.names.get(&name).copied().filter(|&id| self.is_alive(id))
+    }
+
+    /// Whether `node` is up.
+    pub fn node_is_up(&self, node: NodeId) -> bool {
+        !self.down_nodes.get(node.0 as usize).copied().unwrap_or(false)
+    }
+
+    /// A fault: `id` crashes (ends with [`FailureKind::Crash`]; deciders do
+    /// not apply, as the actor is gone).
+    pub fn crash<E: Env<A::Msg>>(&mut self, env: &mut E, id: ActorId) {
+        self.exit(env, id, ExitReason::Failed(FailureKind::Crash));
+    }
+
+    /// A fault: `node` crashes. Every actor on it ends at once with
+    /// [`ExitReason::NodeDown`], in slot order; until [`System::restart_node`],
+    /// actors spawned there end at once too.
+    pub fn crash_node<E: Env<A::Msg>>(&mut self, env: &mut E, node: NodeId) {
+        let n = node.0 as usize;
+        if self.down_nodes.len() <= n {
+            self.down_nodes.resize(n + 1, false);
+        }
+        self.down_nodes[n] = true;
+        for i in 0..self.slots.len() {
+            let slot = &self.slots[i];
+            if slot.node == node && slot.actor.is_some() {
+                let id = ActorId::new(i as u32, slot.generation);
+                self.exit(env, id, ExitReason::NodeDown);
+            }
+        }
+    }
+
+    /// `node` is back: actors may be spawned on it again (nothing restarts
+    /// by itself; supervisors do that).
+    pub fn restart_node(&mut self, node: NodeId) {
+        if let Some(down) = self.down_nodes.get_mut(node.0 as usize) {
+            *down = false;
+        }
     }
 
     /// Whether `id` names a running actor.
@@ -267,43 +350,136 @@ impl<A: Actor> System<A> {
         self.resolve(env, caller, request, Response::Service(outcome));
     }
 
-    /// Stop `id` from outside (a fault, a supervisor). Its queued messages
-    /// are dropped and counted.
-    pub fn stop<E: Env<A::Msg>>(&mut self, env: &mut E, id: ActorId) {
-        if !self.is_alive(id) {
+    /// A system signal reached actor `to` (the driver calls this when its
+    /// transit ends).
+    pub fn deliver_signal<E: Env<A::Msg>>(&mut self, env: &mut E, to: ActorId, signal: Signal) {
+        if !self.is_alive(to) {
             return;
         }
-        env.trace(TraceEvent::Stop { actor: id });
-        let slot = &mut self.slots[id.index() as usize];
-        slot.actor = None;
-        slot.accepting = true;
-        let queued = slot.mailbox.take_all();
-        self.ids.release_actor(id);
-        self.stats.stopped += 1;
-        for envelope in queued {
-            self.drop_message(env, id, DropReason::DeadReceiver, &envelope);
+        env.trace(TraceEvent::Signal { to, signal });
+        match signal {
+            Signal::Kill => self.exit(env, to, ExitReason::Killed),
+            Signal::Exit { reason, .. } if !self.traps_exits(to) => {
+                if reason.is_abnormal() {
+                    self.fail(env, to, FailureKind::Linked);
+                }
+            }
+            _ => {
+                self.invoke(env, to, None, move |actor, ctx| actor.on_signal(signal, ctx));
+                self.drain_mailbox(env, to);
+            }
         }
     }
 
-    fn start<E: Env<A::Msg>>(&mut self, env: &mut E, parent: ActorId, id: ActorId, node: NodeId, actor: A) {
+    fn traps_exits(&self, id: ActorId) -> bool {
+        self.life_of(id).is_some_and(|l| l.trap_exits)
+    }
+
+    fn life_of(&self, id: ActorId) -> Option<&Life> {
+        self.life.get(id.index() as usize).and_then(|l| l.as_deref())
+    }
+
+    /// The lifecycle record of slot `id`, created on first use.
+    fn life_mut(&mut self, id: ActorId) -> &mut Life {
         let i = id.index() as usize;
-        if i == self.slots.len() {
-            self.slots.push(Slot {
-                actor: Some(actor),
-                mailbox: Mailbox::new(),
-                generation: id.generation(),
-                node,
-                accepting: true,
-            });
-        } else {
-            let slot = &mut self.slots[i];
-            slot.actor = Some(actor);
-            slot.generation = id.generation();
-            slot.node = node;
-            slot.accepting = true;
+        if self.life.len() <= i {
+            self.life.resize_with(i + 1, || None);
+        }
+        self.life[i].get_or_insert_with(Box::default)
+    }
+
+    /// `id` failed with `kind`: its decider may resume it; otherwise it ends.
+    fn fail<E: Env<A::Msg>>(&mut self, env: &mut E, id: ActorId, kind: FailureKind) {
+        let decider = self.life_of(id).and_then(|l| l.decider);
+        if decider.map(|d| d.decide(kind)) == Some(Directive::Resume) && self.is_alive(id) {
+            self.stats.resumed += 1;
+            env.trace(TraceEvent::Resume { actor: id, kind });
+            return;
+        }
+        self.exit(env, id, ExitReason::Failed(kind));
+    }
+
+    /// End `id` with `reason`: drop its queued messages (counted), then tell
+    /// its parent, its watchers and its links.
+    fn exit<E: Env<A::Msg>>(&mut self, env: &mut E, id: ActorId, reason: ExitReason) {
+        if !self.is_alive(id) {
+            return;
+        }
+        env.trace(TraceEvent::Stop { actor: id, reason });
+        let i = id.index() as usize;
+        let slot = &mut self.slots[i];
+        slot.actor = None;
+        slot.accepting = true;
+        let node = slot.node;
+        let queued = slot.mailbox.take_all();
+        self.ids.release_actor(id);
+        self.stats.stopped += 1;
+        if reason.is_abnormal() {
+            self.stats.failed += 1;
+        }
+        for envelope in queued {
+            self.drop_message(env, id, DropReason::DeadReceiver, &envelope);
+        }
+        let Some(life) = self.life.get_mut(i).and_then(Option::take) else { return };
+        if let Some(name) = life.name
+            && self.names.get(&name) == Some(&id)
+        {
+            self.names.remove(&name);
+        }
+        if let Some(parent) = life.parent {
+            self.signal(env, node, parent, Signal::ChildExited { child: id, reason });
+        }
+        for watcher in life.watchers {
+            self.signal(env, node, watcher, Signal::Down { actor: id, reason });
+        }
+        for linked in life.links {
+            if let Some(l) = self.life.get_mut(linked.index() as usize).and_then(|l| l.as_deref_mut()) {
+                l.links.retain(|&x| x != id);
+            }
+            if reason.is_abnormal() {
+                self.signal(env, node, linked, Signal::Exit { from: id, reason });
+            }
+        }
+    }
+
+    /// Send a system signal from `from_node` to `to` (dropped if `to` is unknown).
+    fn signal<E: Env<A::Msg>>(&mut self, env: &mut E, from_node: NodeId, to: ActorId, signal: Signal) {
+        if let Some(to_node) = self.slot_node(to) {
+            env.signal(from_node, to_node, to, signal);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn start<E: Env<A::Msg>>(
+        &mut self,
+        env: &mut E,
+        parent: ActorId,
+        id: ActorId,
+        node: NodeId,
+        actor: A,
+        decider: Option<Decider>,
+    ) {
+        let i = id.index() as usize;
+        // A reserved id whose spawn was discarded (a panicking turn) may
+        // leave a gap: fill it with empty slots.
+        while self.slots.len() <= i {
+            self.slots.push(Slot { actor: None, mailbox: Mailbox::new(), generation: 0, node, accepting: true });
+        }
+        let slot = &mut self.slots[i];
+        slot.actor = Some(actor);
+        slot.generation = id.generation();
+        slot.node = node;
+        slot.accepting = true;
+        if parent != ActorId::EXTERNAL || decider.is_some() {
+            let life = self.life_mut(id);
+            *life = Life { parent: (parent != ActorId::EXTERNAL).then_some(parent), decider, ..Life::default() };
         }
         self.stats.spawned += 1;
         env.trace(TraceEvent::Spawn { parent, child: id, node });
+        if !self.node_is_up(node) {
+            self.exit(env, id, ExitReason::NodeDown);
+            return;
+        }
         self.invoke(env, id, None, |actor, ctx| actor.on_start(ctx));
         self.drain_mailbox(env, id);
     }
@@ -446,8 +622,31 @@ impl<A: Actor> System<A> {
         };
         let mut my_node = slot.node;
         let now = env.now();
-        let mut ctx = Ctx { me, node: my_node, now, reply_to, effects: &mut effects, ids: &mut self.ids, entropy: env };
-        callback(actor, &mut ctx);
+        let mut ctx = Ctx {
+            me,
+            node: my_node,
+            now,
+            reply_to,
+            effects: &mut effects,
+            ids: &mut self.ids,
+            entropy: env,
+            down_nodes: &self.down_nodes,
+        };
+        // A panic is a failure of this actor, not of the run: catch it,
+        // discard the failed turn's effects, and let the decider (or the
+        // supervisor) deal with it.
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(actor, &mut ctx)));
+        if outcome.is_err() {
+            self.stats.panics += 1;
+            for effect in effects.drain(..) {
+                if let Effect::Spawn { child, .. } = effect {
+                    self.ids.release_actor(child);
+                }
+            }
+            self.spare_effects.push(effects);
+            self.fail(env, me, FailureKind::Panic);
+            return;
+        }
         for effect in effects.drain(..) {
             match effect {
                 // The common case, inline. A tell changes no slot, so the
@@ -492,8 +691,50 @@ impl<A: Actor> System<A> {
             Effect::CancelTimer { timer } => {
                 self.cancelled.insert(timer.0);
             }
-            Effect::Spawn { child, node, actor } => self.start(env, me, child, node, actor),
-            Effect::Stop { actor } => self.stop(env, actor),
+            Effect::Spawn { child, node, actor, decider } => self.start(env, me, child, node, actor, decider),
+            Effect::Exit { reason } => match reason {
+                ExitReason::Failed(kind) => self.fail(env, me, kind),
+                other => self.exit(env, me, other),
+            },
+            Effect::Signal { to, signal } => self.signal(env, my_node, to, signal),
+            Effect::Watch { target } => {
+                if self.is_alive(target) {
+                    self.life_mut(target).watchers.push(me);
+                } else {
+                    self.signal(env, my_node, me, Signal::Down { actor: target, reason: ExitReason::NoProc });
+                }
+            }
+            Effect::Unwatch { target } => {
+                if self.is_alive(target) {
+                    self.life_mut(target).watchers.retain(|&w| w != me);
+                }
+            }
+            Effect::Link { target } => {
+                if !self.is_alive(target) {
+                    self.signal(env, my_node, me, Signal::Exit { from: target, reason: ExitReason::NoProc });
+                } else if target != me && !self.life_mut(me).links.contains(&target) {
+                    self.life_mut(me).links.push(target);
+                    self.life_mut(target).links.push(me);
+                }
+            }
+            Effect::Unlink { target } => {
+                self.life_mut(me).links.retain(|&x| x != target);
+                if self.is_alive(target) {
+                    self.life_mut(target).links.retain(|&x| x != me);
+                }
+            }
+            Effect::TrapExits { trap } => self.life_mut(me).trap_exits = trap,
+            Effect::Register { name } => {
+                self.names.insert(name, me);
+                self.life_mut(me).name = Some(name);
+            }
+            Effect::TellNamed { name, msg } => match self.whereis(name) {
+                Some(to) => self.send(env, my_node, me, to, Route::Tell, msg),
+                None => {
+                    let envelope = Envelope { from: me, route: Route::Tell, msg };
+                    self.drop_message(env, ActorId::EXTERNAL, DropReason::DeadReceiver, &envelope);
+                }
+            },
             Effect::SetAccepting { accepting } => {
                 if let Some(slot) = self.slots.get_mut(me.index() as usize) {
                     slot.accepting = accepting;

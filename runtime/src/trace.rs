@@ -2,6 +2,7 @@
 //! event that a replay must reproduce.
 
 use crate::id::{ActorId, NodeId, RequestId, TimerId};
+use crate::lifecycle::{ExitReason, FailureKind, Signal};
 
 /// One runtime event, borrowed: the driver folds it into its hash (and, when
 /// asked to, records it) without the runtime cloning anything.
@@ -21,8 +22,12 @@ pub enum TraceEvent<'a, M> {
     Timer { owner: ActorId, timer: TimerId },
     /// An actor was spawned.
     Spawn { parent: ActorId, child: ActorId, node: NodeId },
-    /// An actor stopped.
-    Stop { actor: ActorId },
+    /// An actor ended.
+    Stop { actor: ActorId, reason: ExitReason },
+    /// A system signal reached an actor.
+    Signal { to: ActorId, signal: Signal },
+    /// An actor failed and its decider said resume: it keeps its state.
+    Resume { actor: ActorId, kind: FailureKind },
 }
 
 /// Why a message was dropped.

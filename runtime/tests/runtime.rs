@@ -13,6 +13,7 @@ use rehearsal_runtime::*;
 struct TestEnv {
     now: Nanos,
     inbox: VecDeque<(ActorId, Envelope<Msg>)>,
+    signals: VecDeque<(ActorId, Signal)>,
     timers: BTreeMap<(Nanos, u64), (ActorId, TimerId, TimerKind)>,
     external_replies: Vec<(RequestId, Msg)>,
     calls: Vec<(ActorId, RequestId, ServiceCall)>,
@@ -34,6 +35,9 @@ impl Env<Msg> for TestEnv {
     fn transmit(&mut self, _: NodeId, _: NodeId, to: ActorId, envelope: Envelope<Msg>) {
         self.inbox.push_back((to, envelope));
     }
+    fn signal(&mut self, _: NodeId, _: NodeId, to: ActorId, signal: Signal) {
+        self.signals.push_back((to, signal));
+    }
     fn reply_external(&mut self, _: ActorId, request: RequestId, msg: Msg) {
         self.external_replies.push((request, msg));
     }
@@ -53,6 +57,10 @@ fn settle(sys: &mut System<TestActor>, env: &mut TestEnv, until: Nanos) {
     loop {
         if let Some((to, envelope)) = env.inbox.pop_front() {
             sys.deliver(env, to, envelope);
+            continue;
+        }
+        if let Some((to, signal)) = env.signals.pop_front() {
+            sys.deliver_signal(env, to, signal);
             continue;
         }
         let Some((&(at, id), _)) = env.timers.iter().next() else { return };
@@ -285,6 +293,9 @@ fn service_calls_go_to_the_driver_and_complete() {
         }
         fn transmit(&mut self, a: NodeId, b: NodeId, to: ActorId, e: Envelope<Msg>) {
             self.0.transmit(a, b, to, e)
+        }
+        fn signal(&mut self, a: NodeId, b: NodeId, to: ActorId, s: Signal) {
+            self.0.signal(a, b, to, s)
         }
         fn reply_external(&mut self, f: ActorId, r: RequestId, m: Msg) {
             self.0.reply_external(f, r, m)

@@ -6,7 +6,7 @@ use std::fmt::Debug;
 
 use rand_core::Rng;
 use rehearsal_runtime::{
-    Actor, ActorId, Entropy, Env, Envelope, Nanos, NodeId, RequestId, ServiceCall, ServiceOutcome, System,
+    Actor, ActorId, Entropy, Env, Envelope, Nanos, NodeId, RequestId, ServiceCall, ServiceOutcome, Signal, System,
     SystemConfig, TimerId, TimerKind, TraceEvent,
 };
 
@@ -82,11 +82,25 @@ pub enum Event<M, WE> {
         request: RequestId,
         outcome: ServiceOutcome,
     },
-    /// Stop an actor from outside (a crash fault).
-    Stop {
-        actor: ActorId,
+    /// A system signal arrives (exit news, shutdown, kill).
+    Signal {
+        to: ActorId,
+        signal: Signal,
     },
+    /// A fault from outside.
+    Fault(Fault),
     World(WE),
+}
+
+/// A fault the kernel applies to the actor system.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Fault {
+    /// The actor crashes ([`rehearsal_runtime::FailureKind::Crash`]).
+    CrashActor(ActorId),
+    /// Every actor on the node dies at once; messages in flight to them are lost.
+    CrashNode(NodeId),
+    /// The node is back (empty: supervisors restart what they supervise).
+    RestartNode(NodeId),
 }
 
 /// Everything outside the actors: services, clients, faults. A world reacts
@@ -196,9 +210,9 @@ impl<M: Debug + std::hash::Hash, WE: Debug> Kernel<M, WE> {
         self.queue.push(at, Event::CallDone { caller, request, outcome });
     }
 
-    /// Stop `actor` at `at`, as a crash would.
-    pub fn stop_at(&mut self, at: Nanos, actor: ActorId) {
-        self.queue.push(at, Event::Stop { actor });
+    /// Apply `fault` at `at`.
+    pub fn fault_at(&mut self, at: Nanos, fault: Fault) {
+        self.queue.push(at, Event::Fault(fault));
     }
 
     /// Fold a world event into the trace.
@@ -321,10 +335,15 @@ impl<A: Actor, W: World<A::Msg>> Sim<A, W> {
             Event::CallDone { caller, request, outcome } => {
                 self.system.complete_call(&mut env, caller, request, outcome)
             }
-            Event::Stop { actor } => {
+            Event::Signal { to, signal } => self.system.deliver_signal(&mut env, to, signal),
+            Event::Fault(fault) => {
                 let now = env.kernel.now;
-                env.kernel.trace.event(TraceKind::Fault, now, actor.to_bits(), 0, &(), || format!("crash {actor}"));
-                self.system.stop(&mut env, actor)
+                env.kernel.trace.event(TraceKind::Fault, now, 0, 0, &fault, || format!("fault {fault:?}"));
+                match fault {
+                    Fault::CrashActor(actor) => self.system.crash(&mut env, actor),
+                    Fault::CrashNode(node) => self.system.crash_node(&mut env, node),
+                    Fault::RestartNode(node) => self.system.restart_node(node),
+                }
             }
             Event::World(event) => self.world.on_event(event, &mut self.kernel),
         }
@@ -372,6 +391,23 @@ impl<M: Debug + std::hash::Hash, W: World<M>> Env<M> for SimEnv<'_, M, W> {
         }
     }
 
+    fn signal(&mut self, from_node: NodeId, to_node: NodeId, to: ActorId, signal: Signal) {
+        let k = &mut *self.kernel;
+        let now = k.now;
+        // News of a node's death crosses to other nodes only when the
+        // failure detector notices; everything else travels like a message.
+        let delay = if signal.is_node_down() && from_node != to_node {
+            k.network.failure_detection
+        } else {
+            k.network.transit(from_node, to_node, &mut k.rng_network).unwrap_or(0)
+        };
+        let at = now.saturating_add(delay);
+        k.trace.event(TraceKind::Signal, now, to.to_bits(), signal.code(), &(at, signal), || {
+            format!("signal to {to} arriving {}: {signal:?}", fmt_nanos(at))
+        });
+        k.queue.push(at, Event::Signal { to, signal });
+    }
+
     fn reply_external(&mut self, from: ActorId, request: RequestId, msg: M) {
         self.world.on_external_reply(from, request, msg, self.kernel);
     }
@@ -417,7 +453,15 @@ impl<M: Debug + std::hash::Hash, W: World<M>> Env<M> for SimEnv<'_, M, W> {
             TraceEvent::Spawn { parent, child, node } => {
                 k.trace.event(TraceKind::Spawn, now, parent.to_bits(), child.to_bits(), &node.0, describe)
             }
-            TraceEvent::Stop { actor } => k.trace.event(TraceKind::Stop, now, actor.to_bits(), 0, &(), describe),
+            TraceEvent::Stop { actor, reason } => {
+                k.trace.event(TraceKind::Stop, now, actor.to_bits(), reason.code(), &(), describe)
+            }
+            TraceEvent::Signal { to, signal } => {
+                k.trace.event(TraceKind::Signal, now, to.to_bits(), signal.code(), signal, describe)
+            }
+            TraceEvent::Resume { actor, kind } => {
+                k.trace.event(TraceKind::Resume, now, actor.to_bits(), 0, kind, describe)
+            }
         }
     }
 }

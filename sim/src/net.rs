@@ -38,18 +38,22 @@ pub struct Network {
     pub local: Latency,
     /// Between two different nodes (one way).
     pub remote: Latency,
+    /// How long until other nodes learn that a node died (a failure
+    /// detector's timeout): watchers, links and parents elsewhere get the
+    /// news this long after the crash.
+    pub failure_detection: Nanos,
 }
 
 impl Default for Network {
     fn default() -> Self {
-        Network { local: Latency::Fixed(0), remote: Latency::Fixed(1_000_000) }
+        Network { local: Latency::Fixed(0), remote: Latency::Fixed(1_000_000), failure_detection: 5_000_000_000 }
     }
 }
 
 impl Network {
     /// One latency for every pair of actors, local or not.
     pub fn uniform(latency: Latency) -> Network {
-        Network { local: latency.clone(), remote: latency }
+        Network { local: latency.clone(), remote: latency, failure_detection: Network::default().failure_detection }
     }
 
     /// How long a message from `from` to `to` takes; `None` if it is lost.

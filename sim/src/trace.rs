@@ -25,6 +25,8 @@ pub enum TraceKind {
     ServiceDone,
     World,
     Fault,
+    Signal,
+    Resume,
 }
 
 const K: u64 = 0x517c_c1b7_2722_0a95;
