@@ -97,6 +97,8 @@ pub struct Ctx<'a, A: Actor> {
     pub(crate) entropy: &'a mut dyn Entropy,
     /// Which nodes are down, by node index.
     pub(crate) down_nodes: &'a [bool],
+    /// Registered names (as of the start of this turn).
+    pub(crate) names: &'a rustc_hash::FxHashMap<u64, ActorId>,
 }
 
 impl<A: Actor> std::fmt::Debug for Ctx<'_, A> {
@@ -282,6 +284,11 @@ impl<A: Actor> Ctx<'_, A> {
     /// counted if nobody does).
     pub fn tell_named(&mut self, name: u64, msg: A::Msg) {
         self.effects.push(Effect::TellNamed { name, msg });
+    }
+
+    /// Who holds `name` now (as of the start of this turn), if anyone.
+    pub fn whereis(&self, name: u64) -> Option<ActorId> {
+        self.names.get(&name).copied()
     }
 
     /// Whether `node` is up (as far as the runtime knows now).

@@ -19,6 +19,7 @@ mod mailbox;
 pub mod retry;
 mod service;
 mod system;
+pub mod tasks;
 mod trace;
 
 pub use actor::{Actor, Message, Response};

@@ -52,6 +52,9 @@ pub struct RuntimeStats {
     pub panics: u64,
     /// Failures resumed by a decider (the actor kept its state).
     pub resumed: u64,
+    /// Actors that ended with [`FailureKind::Escalated`] (supervisors that
+    /// gave up or escalated).
+    pub escalations: u64,
     /// Highest mailbox length seen.
     pub mailbox_high_water: u32,
 }
@@ -97,6 +100,10 @@ pub struct System<A: Actor> {
     life: Vec<Option<Box<Life>>>,
     /// Registered names. Looked up, never iterated.
     names: FxHashMap<u64, ActorId>,
+    /// Per registered name: when its holder ended (if nobody holds it now)
+    /// and the total time it went unheld: a name's unavailability.
+    name_down_since: FxHashMap<u64, u64>,
+    name_downtime: FxHashMap<u64, u64>,
     /// Down nodes, by node index.
     down_nodes: Vec<bool>,
     config: SystemConfig,
@@ -124,6 +131,8 @@ impl<A: Actor> System<A> {
             spare_effects: Vec::new(),
             life: Vec::new(),
             names: FxHashMap::default(),
+            name_down_since: FxHashMap::default(),
+            name_downtime: FxHashMap::default(),
             down_nodes: Vec::new(),
             config,
             stats: RuntimeStats::default(),
@@ -198,6 +207,19 @@ impl<A: Actor> System<A> {
     /// Who holds `name` now, if anyone alive.
     pub fn whereis(&self, name: u64) -> Option<ActorId> {
         self.names.get(&name).copied().filter(|&id| self.is_alive(id))
+    }
+
+    /// How long each registered name went without a live holder, up to
+    /// `now`, sorted by name: the unavailability of named actors.
+    pub fn name_downtime(&self, now: u64) -> Vec<(u64, u64)> {
+        let mut out: std::collections::BTreeMap<u64, u64> = self.names.keys().map(|&n| (n, 0)).collect();
+        for (&name, &down) in &self.name_downtime {
+            *out.entry(name).or_insert(0) += down;
+        }
+        for (&name, &since) in &self.name_down_since {
+            *out.entry(name).or_insert(0) += now.saturating_sub(since);
+        }
+        out.into_iter().collect()
     }
 
     /// Whether `node` is up.
@@ -417,6 +439,9 @@ impl<A: Actor> System<A> {
         if reason.is_abnormal() {
             self.stats.failed += 1;
         }
+        if reason == ExitReason::Failed(FailureKind::Escalated) {
+            self.stats.escalations += 1;
+        }
         for envelope in queued {
             self.drop_message(env, id, DropReason::DeadReceiver, &envelope);
         }
@@ -425,6 +450,7 @@ impl<A: Actor> System<A> {
             && self.names.get(&name) == Some(&id)
         {
             self.names.remove(&name);
+            self.name_down_since.insert(name, env.now());
         }
         if let Some(parent) = life.parent {
             self.signal(env, node, parent, Signal::ChildExited { child: id, reason });
@@ -631,6 +657,7 @@ impl<A: Actor> System<A> {
             ids: &mut self.ids,
             entropy: env,
             down_nodes: &self.down_nodes,
+            names: &self.names,
         };
         // A panic is a failure of this actor, not of the run: catch it,
         // discard the failed turn's effects, and let the decider (or the
@@ -725,6 +752,9 @@ impl<A: Actor> System<A> {
             }
             Effect::TrapExits { trap } => self.life_mut(me).trap_exits = trap,
             Effect::Register { name } => {
+                if let Some(since) = self.name_down_since.remove(&name) {
+                    *self.name_downtime.entry(name).or_insert(0) += env.now().saturating_sub(since);
+                }
                 self.names.insert(name, me);
                 self.life_mut(me).name = Some(name);
             }

@@ -97,6 +97,8 @@ pub enum Event<M, WE> {
 pub enum Fault {
     /// The actor crashes ([`rehearsal_runtime::FailureKind::Crash`]).
     CrashActor(ActorId),
+    /// Whoever holds the registered name then crashes (nothing if nobody).
+    CrashNamed(u64),
     /// Every actor on the node dies at once; messages in flight to them are lost.
     CrashNode(NodeId),
     /// The node is back (empty: supervisors restart what they supervise).
@@ -146,6 +148,8 @@ pub struct Kernel<M, WE> {
     seed: u64,
     queue: EventQueue<Event<M, WE>>,
     events: u64,
+    /// Crash faults applied (actor and node crashes).
+    crashes: u64,
     limits: Limits,
     trace: Trace,
     network: Network,
@@ -181,6 +185,11 @@ impl<M: Debug + std::hash::Hash, WE: Debug> Kernel<M, WE> {
     /// Events processed so far.
     pub fn events(&self) -> u64 {
         self.events
+    }
+
+    /// Crash faults applied so far (actor and node crashes).
+    pub fn crashes(&self) -> u64 {
+        self.crashes
     }
 
     pub fn trace(&self) -> &Trace {
@@ -254,6 +263,7 @@ impl<A: Actor, W: World<A::Msg>> Sim<A, W> {
                 seed: config.seed,
                 queue: EventQueue::with_capacity(1024),
                 events: 0,
+                crashes: 0,
                 limits: config.limits,
                 trace: if config.record_trace { Trace::recording() } else { Trace::default() },
                 network: config.network,
@@ -339,8 +349,16 @@ impl<A: Actor, W: World<A::Msg>> Sim<A, W> {
             Event::Fault(fault) => {
                 let now = env.kernel.now;
                 env.kernel.trace.event(TraceKind::Fault, now, 0, 0, &fault, || format!("fault {fault:?}"));
+                if !matches!(fault, Fault::RestartNode(_)) {
+                    env.kernel.crashes += 1;
+                }
                 match fault {
                     Fault::CrashActor(actor) => self.system.crash(&mut env, actor),
+                    Fault::CrashNamed(name) => {
+                        if let Some(actor) = self.system.whereis(name) {
+                            self.system.crash(&mut env, actor);
+                        }
+                    }
                     Fault::CrashNode(node) => self.system.crash_node(&mut env, node),
                     Fault::RestartNode(node) => self.system.restart_node(node),
                 }
