@@ -76,6 +76,10 @@ pub(crate) enum Effect<A: Actor> {
     Register {
         name: u64,
     },
+    RegisterActor {
+        name: u64,
+        actor: ActorId,
+    },
     TellNamed {
         name: u64,
         msg: A::Msg,
@@ -278,6 +282,13 @@ impl<A: Actor> Ctx<'_, A> {
     /// others can reach whoever holds the name now, across restarts.
     pub fn register(&mut self, name: u64) {
         self.effects.push(Effect::Register { name });
+    }
+
+    /// Register `actor` (e.g. a child spawned earlier in this turn) under
+    /// `name`, as OTP's `{local, Name}` child registration does: ignored if
+    /// `actor` is not alive when the effect is applied.
+    pub fn register_actor(&mut self, name: u64, actor: ActorId) {
+        self.effects.push(Effect::RegisterActor { name, actor });
     }
 
     /// Tell whoever holds `name` when the effect is applied (dropped and

@@ -18,6 +18,7 @@ mod lifecycle;
 mod mailbox;
 pub mod retry;
 mod service;
+pub mod supervisor;
 mod system;
 pub mod tasks;
 mod trace;

@@ -758,6 +758,12 @@ impl<A: Actor> System<A> {
                 self.names.insert(name, me);
                 self.life_mut(me).name = Some(name);
             }
+            Effect::RegisterActor { name, actor } => {
+                if self.is_alive(actor) {
+                    self.names.insert(name, actor);
+                    self.life_mut(actor).name = Some(name);
+                }
+            }
             Effect::TellNamed { name, msg } => match self.whereis(name) {
                 Some(to) => self.send(env, my_node, me, to, Route::Tell, msg),
                 None => {

@@ -1,0 +1,1006 @@
+//! Supervisors as a reusable actor behaviour, with the semantics of OTP's
+//! `supervisor`, Akka's `SupervisorStrategy`/`BackoffSupervisor` and Ray's
+//! actor `max_restarts`.
+//!
+//! All actors of a system are one Rust type, so a supervisor is a struct,
+//! [`Supervisor`], that the user's actor enum embeds as a variant and
+//! delegates to from its [`Actor`] callbacks:
+//!
+//! ```ignore
+//! fn on_start(&mut self, ctx)               { if let Me::Sup(s) = self { s.on_start(ctx) } }
+//! fn on_signal(&mut self, signal, ctx)      { if let Me::Sup(s) = self { s.on_signal(signal, ctx) } }
+//! fn on_timer(&mut self, timer, tag, ctx)   { if let Me::Sup(s) = self { s.on_timer(timer, tag, ctx); } }
+//! fn handle(&mut self, msg, ctx)            { if let Me::Sup(s) = self { s.on_message(msg, ctx) } }
+//! ```
+//!
+//! # What it does
+//!
+//! - At start it traps exits and starts its children in order
+//!   ([`Ctx::spawn_supervised`] with the spec's [`Decider`]), registering the
+//!   names of those that ask for it.
+//! - When a child ends ([`Signal::ChildExited`]), the [`Decider`] (for
+//!   failures) and the child's [`Restart`] type decide whether it is
+//!   restarted; the restart intensity ([`Intensity`], OTP MaxR/MaxT) and the
+//!   per-child cap ([`ChildSpec::max_restarts`], Ray) bound the restarts; the
+//!   [`Strategy`] decides which siblings are restarted with it.
+//! - Children are terminated one at a time in reverse start order, each
+//!   with a [`Signal::Shutdown`] and, after its [`ChildSpec::shutdown`]
+//!   timeout, a [`Signal::Kill`] (OTP `shutdown` / `brutal_kill`).
+//! - With [`Backoff`] (Akka `BackoffSupervisor`, one child), restarts are
+//!   delayed exponentially and messages sent to the supervisor are forwarded
+//!   to the child, or stashed while it is down.
+//!
+//! # Timer tags
+//!
+//! The supervisor's own timers (shutdown timeouts, backoff delays) use tags
+//! with the high bit set ([`SUPERVISOR_TAG_BIT`]). An actor that embeds a
+//! supervisor must not use such tags for timers of its own; its `on_timer`
+//! passes every timer to [`Supervisor::on_timer`], which returns `false` for
+//! a tag that is not the supervisor's.
+//!
+//! # Determinism
+//!
+//! Children are kept in a `Vec` in start order; time comes from
+//! [`Ctx::now`] and the backoff jitter from [`Ctx::random_u64`].
+
+use std::collections::VecDeque;
+
+use crate::actor::Actor;
+use crate::ctx::Ctx;
+use crate::id::{ActorId, Nanos, NodeId, TimerId};
+use crate::lifecycle::{Decider, Directive, ExitReason, FailureKind, Signal};
+
+/// Timer tags with this bit set belong to the supervisor (see the module
+/// documentation).
+pub const SUPERVISOR_TAG_BIT: u64 = 1 << 63;
+/// Tag of a child's shutdown timeout.
+const TAG_SHUTDOWN: u64 = SUPERVISOR_TAG_BIT | 1;
+/// Tag of a backoff delay.
+const TAG_BACKOFF: u64 = SUPERVISOR_TAG_BIT | 2;
+
+/// Which children are restarted with a failed one (OTP `strategy`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Strategy {
+    /// OTP `one_for_one`, Akka `OneForOneStrategy`: restart only the child
+    /// that ended.
+    OneForOne,
+    /// OTP `one_for_all`, Akka `AllForOneStrategy`: terminate every other
+    /// child (reverse start order), then restart them all (start order).
+    /// `temporary` children taken down this way are removed, not restarted.
+    OneForAll,
+    /// OTP `rest_for_one`: terminate the children started after the one that
+    /// ended (reverse start order), then restart it and them (start order).
+    RestForOne,
+    /// OTP `simple_one_for_one`: the spec has exactly one child spec, a
+    /// template; no child starts with the supervisor, children are added with
+    /// [`Supervisor::start_child`] and restarted as under `one_for_one`.
+    SimpleOneForOne,
+}
+
+/// When a child is restarted (OTP `restart` in a child spec).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Restart {
+    /// OTP `permanent` (Akka `BackoffOpts.onStop`): always restarted.
+    Permanent,
+    /// OTP `transient` (Akka `BackoffOpts.onFailure`): restarted only after
+    /// an abnormal exit ([`ExitReason::is_abnormal`]: not `Normal`, not
+    /// `Shutdown`).
+    Transient,
+    /// OTP `temporary`: never restarted, not even when a sibling's failure
+    /// takes it down under `one_for_all`/`rest_for_one` (it is removed).
+    Temporary,
+}
+
+/// OTP restart intensity: `intensity` (MaxR) restarts within `period`
+/// (MaxT). A restart that would make more than `max_restarts` restarts
+/// within `period` makes the supervisor terminate all its children and fail
+/// with [`FailureKind::Escalated`].
+///
+/// The window is inclusive, exactly as OTP's `supervisor:add_restart/3` and
+/// `inPeriod/3` (`Now =< Then + Period`): a restart at `then` still counts
+/// for a restart at `now` when `now - then <= period`, and no longer when
+/// `now - then > period`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Intensity {
+    /// OTP `intensity` (MaxR, default 1): restarts allowed within `period`.
+    /// 0: the first restart escalates.
+    pub max_restarts: u32,
+    /// OTP `period` (MaxT, default 5 seconds), in nanoseconds.
+    pub period: Nanos,
+}
+
+impl Default for Intensity {
+    /// OTP's defaults: `intensity => 1, period => 5` (seconds).
+    fn default() -> Self {
+        Intensity { max_restarts: 1, period: 5_000_000_000 }
+    }
+}
+
+/// What a backoff supervisor does with messages while its child is down.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum WhenDown {
+    /// Akka Typed `BackoffSupervisorStrategy.withStashCapacity`: keep up to
+    /// `capacity` messages and replay them, in order, to the restarted
+    /// child; more are dropped and counted ([`SupervisorStats::stash_dropped`]).
+    Stash { capacity: u32 },
+    /// Akka classic `BackoffSupervisor`: drop them (dead letters), counted
+    /// in [`SupervisorStats::dropped_while_down`].
+    Drop,
+}
+
+/// Akka's `BackoffOpts` / `Behaviors.supervise(..).onFailure(SupervisorStrategy.restartWithBackoff(..))`.
+///
+/// The `n`-th consecutive restart (from 0) waits
+/// `min(max, min * 2^n) * (1 + random_factor * u)` with `u` uniform in
+/// `[0, 1)` (Akka `BackoffSupervisor.calculateDelay`; like Akka, the jitter
+/// may take the delay above `max`). With a backoff the supervisor must have
+/// exactly one child spec and strategy [`Strategy::OneForOne`]; restart
+/// intensity ([`Intensity`]) does not apply, [`Backoff::max_restarts`] does.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct Backoff {
+    /// Akka `minBackoff`: the first delay.
+    pub min: Nanos,
+    /// Akka `maxBackoff`: the delay stops doubling here.
+    pub max: Nanos,
+    /// Akka `randomFactor`: up to this fraction of the delay is added at
+    /// random (0.0: no jitter, no random draw).
+    pub random_factor: f64,
+    /// Akka `withAutoReset(resetBackoff)` / `resetBackoffAfter`: the count of
+    /// consecutive restarts goes back to 0 when the child has run this long
+    /// without ending.
+    pub reset_after: Nanos,
+    /// Akka `withMaxNrOfRetries` / `maxRestarts` (`None`: Akka's -1, no
+    /// limit): after this many consecutive restarts the child stays stopped
+    /// ([`SupervisorStats::gave_up`]).
+    pub max_restarts: Option<u32>,
+    /// What happens to messages while the child is down.
+    pub when_down: WhenDown,
+}
+
+impl Backoff {
+    /// The delay before restart number `n` (0-based, consecutive) given a
+    /// uniform draw `u` in `[0, 1)`.
+    pub fn delay(&self, n: u32, u: f64) -> Nanos {
+        let doubled = 1u64.checked_shl(n).and_then(|f| self.min.checked_mul(f)).unwrap_or(Nanos::MAX);
+        let base = doubled.min(self.max);
+        (base as f64 * (1.0 + self.random_factor * u)) as Nanos
+    }
+}
+
+/// One child (OTP `child_spec()`, Ray actor options).
+#[derive(Debug)]
+pub struct ChildSpec<A> {
+    /// OTP `id`: unique among the supervisor's children. Also the child's
+    /// registered name when `register` is set.
+    pub id: u64,
+    /// Register each incarnation under `id` (OTP `{local, Name}`), so that
+    /// `tell_named(id, ..)` reaches whoever runs now.
+    pub register: bool,
+    /// Where to run it (Ray placement). When that node is down at (re)start,
+    /// the first node of [`SupervisorSpec::fallback_nodes`] that is up.
+    pub node: NodeId,
+    /// OTP `restart`: permanent, transient or temporary.
+    pub restart: Restart,
+    /// OTP `shutdown`: how long the child has to end after
+    /// [`Signal::Shutdown`] before it is killed; 0 is OTP `brutal_kill`
+    /// (killed at once).
+    pub shutdown: Nanos,
+    /// Ray `max_restarts` (`None`: Ray's -1, unlimited): after this many
+    /// restarts of this child it is not restarted again
+    /// ([`SupervisorStats::gave_up`]); the supervisor does not escalate.
+    pub max_restarts: Option<u32>,
+    /// OTP `start` (the MFA): builds incarnation number `incarnation`
+    /// (0 first, then 1, 2, ..) of child `id`.
+    pub start: fn(u64, u32) -> A,
+}
+
+impl<A> Clone for ChildSpec<A> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<A> Copy for ChildSpec<A> {}
+
+impl<A> ChildSpec<A> {
+    /// A permanent child on node 0, not registered, 5 s shutdown timeout
+    /// (OTP's default for workers), no restart cap.
+    pub fn new(id: u64, start: fn(u64, u32) -> A) -> Self {
+        ChildSpec {
+            id,
+            register: false,
+            node: NodeId(0),
+            restart: Restart::Permanent,
+            shutdown: 5_000_000_000,
+            max_restarts: None,
+            start,
+        }
+    }
+}
+
+/// A supervisor's configuration (OTP `sup_flags()` plus child specs).
+#[derive(Debug)]
+pub struct SupervisorSpec<A> {
+    /// OTP `strategy`.
+    pub strategy: Strategy,
+    /// OTP `intensity` and `period`.
+    pub intensity: Intensity,
+    /// Akka `Decider`: what a child's failure means. Copied into each child
+    /// at spawn, so that [`Directive::Resume`] acts in the child; the
+    /// supervisor applies `Restart`, `Stop` and `Escalate`.
+    pub decider: Decider,
+    /// Akka backoff (one child only); `None`: restarts are immediate.
+    pub backoff: Option<Backoff>,
+    /// OTP `ChildSpecs`, in start order. For [`Strategy::SimpleOneForOne`],
+    /// exactly one: the template.
+    pub children: Vec<ChildSpec<A>>,
+    /// Nodes to place a child on, in order of preference, when its own node
+    /// is down (Ray reschedules a restarted actor on a live node). Empty: a
+    /// child is always spawned on its own node (and fails there at once with
+    /// [`ExitReason::NodeDown`] while the node is down).
+    pub fallback_nodes: Vec<NodeId>,
+}
+
+impl<A> Clone for SupervisorSpec<A> {
+    fn clone(&self) -> Self {
+        SupervisorSpec {
+            strategy: self.strategy,
+            intensity: self.intensity,
+            decider: self.decider,
+            backoff: self.backoff,
+            children: self.children.clone(),
+            fallback_nodes: self.fallback_nodes.clone(),
+        }
+    }
+}
+
+impl<A> SupervisorSpec<A> {
+    /// OTP defaults: the given strategy, intensity 1 in 5 s, Akka's default
+    /// decider (restart), no backoff, no fallback nodes.
+    pub fn new(strategy: Strategy, children: Vec<ChildSpec<A>>) -> Self {
+        SupervisorSpec {
+            strategy,
+            intensity: Intensity::default(),
+            decider: Decider::default(),
+            backoff: None,
+            children,
+            fallback_nodes: Vec::new(),
+        }
+    }
+}
+
+/// What a supervisor counted.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SupervisorStats {
+    /// Children started again after the first start (a `one_for_all`
+    /// restart of three children counts 3).
+    pub restarts: u64,
+    /// Restart decisions that counted towards the intensity (a
+    /// `one_for_all` restart counts 1, as in OTP).
+    pub restart_events: u64,
+    /// 1 once the supervisor escalated (intensity exceeded or
+    /// [`Directive::Escalate`]); it escalates at most once.
+    pub escalations: u32,
+    /// Restarts not done because a cap was reached: Ray `max_restarts` or
+    /// [`Backoff::max_restarts`].
+    pub gave_up: u64,
+    /// Messages dropped because the stash was full ([`WhenDown::Stash`]).
+    pub stash_dropped: u64,
+    /// Messages dropped because the child was down and there is no stash
+    /// ([`WhenDown::Drop`], or no backoff).
+    pub dropped_while_down: u64,
+    /// Per child, in start order: total time it was not running (from an
+    /// exit to the restart, and up to the time of the query while it is
+    /// down). Children the supervisor no longer has (temporary ones, those
+    /// stopped by the decider) are not listed.
+    pub downtime: Vec<(u64, Nanos)>,
+}
+
+#[derive(Debug)]
+struct Child {
+    id: u64,
+    /// Index of its spec in `SupervisorSpec::children`.
+    spec: usize,
+    actor: Option<ActorId>,
+    incarnation: u32,
+    /// Restarts of this child (Ray `max_restarts` counts these).
+    restarts: u32,
+    /// A cap was reached: never restarted again.
+    gave_up: bool,
+    started_at: Nanos,
+    down_since: Option<Nanos>,
+    downtime: Nanos,
+    /// Consecutive restarts, for the backoff delay.
+    backoff_count: u32,
+    backoff_timer: Option<TimerId>,
+}
+
+/// What to do once the children being terminated are all gone.
+#[derive(Debug)]
+enum Then {
+    /// Restart these children (ids, start order).
+    Restart(Vec<u64>),
+    /// Exit with `Shutdown`.
+    Shutdown,
+    /// Exit with `Failed(Escalated)`.
+    Escalate,
+}
+
+#[derive(Debug)]
+struct Current {
+    id: u64,
+    actor: ActorId,
+    timer: Option<TimerId>,
+}
+
+/// Children being terminated one at a time.
+#[derive(Debug)]
+struct Op {
+    /// Ids still to terminate, in start order: the last is next.
+    queue: Vec<u64>,
+    current: Option<Current>,
+    then: Then,
+    /// Exits of children outside this operation, handled once it is done
+    /// (OTP handles them after the restart, from its mailbox).
+    deferred: Vec<(u64, ExitReason)>,
+}
+
+#[derive(Debug)]
+enum Phase {
+    Running,
+    Terminating(Op),
+    /// It asked to exit; nothing more happens.
+    Exited,
+}
+
+/// A supervisor: embed it in the actor enum and delegate to it (see the
+/// module documentation).
+#[derive(Debug)]
+pub struct Supervisor<A: Actor> {
+    spec: SupervisorSpec<A>,
+    children: Vec<Child>,
+    phase: Phase,
+    /// Restart times within the intensity period (OTP `restarts`).
+    window: VecDeque<Nanos>,
+    /// Every restart decision that counted towards the intensity.
+    restart_log: Vec<Nanos>,
+    stash: VecDeque<A::Msg>,
+    stats: SupervisorStats,
+}
+
+impl<A: Actor> Supervisor<A> {
+    /// # Panics
+    /// If the spec is inconsistent: `SimpleOneForOne` without exactly one
+    /// child spec, a backoff without exactly one child spec or with a
+    /// strategy other than `OneForOne`, or two children with the same id.
+    pub fn new(spec: SupervisorSpec<A>) -> Self {
+        if spec.strategy == Strategy::SimpleOneForOne {
+            assert_eq!(spec.children.len(), 1, "simple_one_for_one needs exactly one child spec (the template)");
+        }
+        if spec.backoff.is_some() {
+            assert!(
+                spec.children.len() == 1 && spec.strategy == Strategy::OneForOne,
+                "a backoff supervisor has exactly one child spec and strategy OneForOne"
+            );
+        }
+        for (i, c) in spec.children.iter().enumerate() {
+            assert!(spec.children[..i].iter().all(|d| d.id != c.id), "duplicate child id {}", c.id);
+        }
+        Supervisor {
+            spec,
+            children: Vec::new(),
+            phase: Phase::Running,
+            window: VecDeque::new(),
+            restart_log: Vec::new(),
+            stash: VecDeque::new(),
+            stats: SupervisorStats::default(),
+        }
+    }
+
+    /// The spec it was built from.
+    pub fn spec(&self) -> &SupervisorSpec<A> {
+        &self.spec
+    }
+
+    /// Trap exits and start the children in order (none for
+    /// `SimpleOneForOne`).
+    pub fn on_start(&mut self, ctx: &mut Ctx<'_, A>) {
+        ctx.trap_exits(true);
+        if self.spec.strategy == Strategy::SimpleOneForOne {
+            return;
+        }
+        for spec in 0..self.spec.children.len() {
+            let id = self.spec.children[spec].id;
+            self.children.push(Child {
+                id,
+                spec,
+                actor: None,
+                incarnation: 0,
+                restarts: 0,
+                gave_up: false,
+                started_at: 0,
+                down_since: None,
+                downtime: 0,
+                backoff_count: 0,
+                backoff_timer: None,
+            });
+            self.spawn_child(id, ctx);
+        }
+    }
+
+    /// `SimpleOneForOne` (OTP `supervisor:start_child/2`): add and start
+    /// child `id` from the template. `None` for another strategy, a
+    /// duplicate id, or while shutting down.
+    pub fn start_child(&mut self, ctx: &mut Ctx<'_, A>, id: u64) -> Option<ActorId> {
+        if self.spec.strategy != Strategy::SimpleOneForOne
+            || !matches!(self.phase, Phase::Running)
+            || self.children.iter().any(|c| c.id == id)
+        {
+            return None;
+        }
+        self.children.push(Child {
+            id,
+            spec: 0,
+            actor: None,
+            incarnation: 0,
+            restarts: 0,
+            gave_up: false,
+            started_at: 0,
+            down_since: None,
+            downtime: 0,
+            backoff_count: 0,
+            backoff_timer: None,
+        });
+        self.spawn_child(id, ctx);
+        self.child(id)
+    }
+
+    /// The current address of child `id`, if it is running.
+    pub fn child(&self, id: u64) -> Option<ActorId> {
+        self.children.iter().find(|c| c.id == id).and_then(|c| c.actor)
+    }
+
+    /// Every child the supervisor has, in start order, with its address if
+    /// it is running.
+    pub fn children(&self) -> impl Iterator<Item = (u64, Option<ActorId>)> + '_ {
+        self.children.iter().map(|c| (c.id, c.actor))
+    }
+
+    /// Counters, with each child's downtime up to its last restart (a child
+    /// still down is counted up to when it went down; see
+    /// [`Supervisor::stats_at`]).
+    pub fn stats(&self) -> SupervisorStats {
+        let mut s = self.stats.clone();
+        s.downtime = self.children.iter().map(|c| (c.id, c.downtime)).collect();
+        s
+    }
+
+    /// Counters, with the downtime of children still down counted up to `now`.
+    pub fn stats_at(&self, now: Nanos) -> SupervisorStats {
+        let mut s = self.stats.clone();
+        s.downtime = self.children.iter().map(|c| (c.id, self.downtime_of(c, now))).collect();
+        s
+    }
+
+    /// Total time child `id` was not running, up to `now`.
+    pub fn downtime(&self, id: u64, now: Nanos) -> Option<Nanos> {
+        self.children.iter().find(|c| c.id == id).map(|c| self.downtime_of(c, now))
+    }
+
+    fn downtime_of(&self, c: &Child, now: Nanos) -> Nanos {
+        c.downtime + c.down_since.map_or(0, |since| now.saturating_sub(since))
+    }
+
+    /// The time of every restart decision that counted towards the
+    /// intensity (OTP counts a `one_for_all` group restart once).
+    pub fn restart_log(&self) -> &[Nanos] {
+        &self.restart_log
+    }
+
+    /// Whether it is terminating all its children to exit (shutdown or
+    /// escalation), or has exited.
+    pub fn is_shutting_down(&self) -> bool {
+        match &self.phase {
+            Phase::Running => false,
+            Phase::Terminating(op) => !matches!(op.then, Then::Restart(_)),
+            Phase::Exited => true,
+        }
+    }
+
+    /// Whether it asked to exit (after a shutdown or an escalation).
+    pub fn has_exited(&self) -> bool {
+        matches!(self.phase, Phase::Exited)
+    }
+
+    /// Whether it escalated (intensity exceeded or a decider's `Escalate`).
+    pub fn escalated(&self) -> bool {
+        self.stats.escalations > 0
+    }
+
+    /// Messages waiting in the stash.
+    pub fn stashed(&self) -> usize {
+        self.stash.len()
+    }
+
+    /// A signal: [`Signal::ChildExited`] drives restarts, [`Signal::Shutdown`]
+    /// terminates the children (reverse start order) and then the
+    /// supervisor (`Shutdown`). Others are ignored (the supervisor traps
+    /// exits).
+    pub fn on_signal(&mut self, signal: Signal, ctx: &mut Ctx<'_, A>) {
+        match signal {
+            Signal::ChildExited { child, reason } => self.child_exited(child, reason, ctx),
+            Signal::Shutdown => self.terminate_all(Then::Shutdown, ctx),
+            Signal::Down { .. } | Signal::Exit { .. } | Signal::Kill => {}
+        }
+    }
+
+    /// A timer fired. Returns `false` if `tag` is not one of the
+    /// supervisor's (no [`SUPERVISOR_TAG_BIT`]); the caller handles it.
+    pub fn on_timer(&mut self, timer: TimerId, tag: u64, ctx: &mut Ctx<'_, A>) -> bool {
+        if tag & SUPERVISOR_TAG_BIT == 0 {
+            return false;
+        }
+        match tag {
+            TAG_SHUTDOWN => {
+                if let Phase::Terminating(op) = &mut self.phase
+                    && let Some(current) = &mut op.current
+                    && current.timer == Some(timer)
+                {
+                    // OTP: `exit(Pid, kill)` after the shutdown timeout.
+                    current.timer = None;
+                    ctx.kill(current.actor);
+                }
+            }
+            TAG_BACKOFF => {
+                if !matches!(self.phase, Phase::Running) {
+                    return true;
+                }
+                let Some(c) = self.children.iter_mut().find(|c| c.backoff_timer == Some(timer)) else {
+                    return true;
+                };
+                c.backoff_timer = None;
+                let id = c.id;
+                self.spawn_child(id, ctx);
+                self.replay_stash(id, ctx);
+            }
+            _ => {}
+        }
+        true
+    }
+
+    /// A message sent to the supervisor. With exactly one child (Akka
+    /// `BackoffSupervisor`), it is forwarded to the child when the child
+    /// runs; while the child is down it is stashed under
+    /// [`WhenDown::Stash`] (replayed in order at the restart; dropped and
+    /// counted when the stash is full) and dropped and counted otherwise.
+    pub fn on_message(&mut self, msg: A::Msg, ctx: &mut Ctx<'_, A>) {
+        let target = match self.children.as_slice() {
+            [only] if self.spec.children.len() == 1 => only.actor,
+            _ => None,
+        };
+        if let Some(child) = target {
+            ctx.tell(child, msg);
+            return;
+        }
+        let stashing = matches!(self.phase, Phase::Running)
+            && !self.children.first().is_some_and(|c| c.gave_up)
+            && self.children.len() == 1;
+        match self.spec.backoff.map(|b| b.when_down) {
+            Some(WhenDown::Stash { capacity }) if stashing => {
+                if self.stash.len() < capacity as usize {
+                    self.stash.push_back(msg);
+                } else {
+                    self.stats.stash_dropped += 1;
+                }
+            }
+            _ => self.stats.dropped_while_down += 1,
+        }
+    }
+
+    fn replay_stash(&mut self, id: u64, ctx: &mut Ctx<'_, A>) {
+        let Some(actor) = self.child(id) else { return };
+        while let Some(msg) = self.stash.pop_front() {
+            ctx.tell(actor, msg);
+        }
+    }
+
+    fn index_of(&self, id: u64) -> Option<usize> {
+        self.children.iter().position(|c| c.id == id)
+    }
+
+    fn child_spec(&self, c: &Child) -> &ChildSpec<A> {
+        &self.spec.children[c.spec]
+    }
+
+    fn remove(&mut self, id: u64) {
+        if let Some(i) = self.index_of(id) {
+            self.children.remove(i);
+        }
+    }
+
+    /// Where to (re)start a child whose spec says `node`.
+    fn place(&self, node: NodeId, ctx: &Ctx<'_, A>) -> NodeId {
+        if ctx.node_is_up(node) {
+            return node;
+        }
+        self.spec.fallback_nodes.iter().copied().find(|&n| ctx.node_is_up(n)).unwrap_or(node)
+    }
+
+    /// Start child `id` (first start or restart), if it is not running.
+    fn spawn_child(&mut self, id: u64, ctx: &mut Ctx<'_, A>) {
+        let Some(i) = self.index_of(id) else { return };
+        let spec = *self.child_spec(&self.children[i]);
+        let node = self.place(spec.node, ctx);
+        let now = ctx.now();
+        let c = &mut self.children[i];
+        if c.actor.is_some() {
+            return;
+        }
+        let first = c.incarnation == 0 && c.down_since.is_none();
+        let incarnation = if first { 0 } else { c.incarnation + 1 };
+        let actor = ctx.spawn_supervised(node, (spec.start)(id, incarnation), self.spec.decider);
+        if spec.register {
+            ctx.register_actor(id, actor);
+        }
+        c.actor = Some(actor);
+        c.incarnation = incarnation;
+        c.started_at = now;
+        if let Some(since) = c.down_since.take() {
+            c.downtime += now.saturating_sub(since);
+        }
+        if !first {
+            c.restarts += 1;
+            self.stats.restarts += 1;
+        }
+    }
+
+    /// Restart child `id` unless its Ray `max_restarts` is reached.
+    fn restart_child(&mut self, id: u64, ctx: &mut Ctx<'_, A>) {
+        let Some(i) = self.index_of(id) else { return };
+        let c = &self.children[i];
+        if c.gave_up || c.actor.is_some() {
+            return;
+        }
+        if let Some(max) = self.child_spec(c).max_restarts
+            && c.restarts >= max
+        {
+            self.children[i].gave_up = true;
+            self.stats.gave_up += 1;
+            return;
+        }
+        self.spawn_child(id, ctx);
+    }
+
+    fn child_exited(&mut self, actor: ActorId, reason: ExitReason, ctx: &mut Ctx<'_, A>) {
+        let Some(i) = self.children.iter().position(|c| c.actor == Some(actor)) else {
+            // Not a current child: stale news of an earlier incarnation.
+            return;
+        };
+        let now = ctx.now();
+        let c = &mut self.children[i];
+        c.actor = None;
+        c.down_since = Some(now);
+        let id = c.id;
+        let temporary = self.child_spec(&self.children[i]).restart == Restart::Temporary;
+        match &mut self.phase {
+            Phase::Exited => {}
+            Phase::Running => self.handle_exit(id, reason, ctx),
+            Phase::Terminating(op) => {
+                let ours = op.current.as_ref().is_some_and(|cur| cur.id == id);
+                let queued = op.queue.contains(&id);
+                if ours {
+                    // Expected: we asked it to end (or it ended meanwhile).
+                    if let Some(timer) = op.current.take().and_then(|cur| cur.timer) {
+                        ctx.cancel_timer(timer);
+                    }
+                } else if queued {
+                    // It ended by itself before its turn: nothing to terminate.
+                    op.queue.retain(|&q| q != id);
+                } else if matches!(op.then, Then::Restart(_)) {
+                    op.deferred.push((id, reason));
+                    return;
+                }
+                if (ours || queued) && temporary {
+                    self.remove(id);
+                }
+                self.pump(ctx);
+            }
+        }
+    }
+
+    /// A running supervisor learns that child `id` ended with `reason`.
+    fn handle_exit(&mut self, id: u64, reason: ExitReason, ctx: &mut Ctx<'_, A>) {
+        let Some(i) = self.index_of(id) else { return };
+        let restart = self.child_spec(&self.children[i]).restart;
+        if let ExitReason::Failed(kind) = reason {
+            match self.spec.decider.decide(kind) {
+                Directive::Escalate => {
+                    self.escalate(ctx);
+                    return;
+                }
+                Directive::Stop => {
+                    // Akka `Stop`: the child stays stopped; it is removed.
+                    self.remove(id);
+                    return;
+                }
+                // `Resume` reaches the supervisor only when the child could
+                // not be resumed (a crash from outside): it is gone, so
+                // it is restarted.
+                Directive::Restart | Directive::Resume => {}
+            }
+        }
+        let wanted = match restart {
+            Restart::Permanent => true,
+            Restart::Transient => reason.is_abnormal(),
+            Restart::Temporary => false,
+        };
+        let dynamic = self.spec.strategy == Strategy::SimpleOneForOne;
+        if !wanted {
+            if restart == Restart::Temporary || dynamic {
+                self.remove(id);
+            }
+            return;
+        }
+        // Ray `max_restarts`: give up on this child, without escalating.
+        let c = &self.children[i];
+        if let Some(max) = self.child_spec(c).max_restarts
+            && c.restarts >= max
+        {
+            self.children[i].gave_up = true;
+            self.stats.gave_up += 1;
+            return;
+        }
+        if let Some(backoff) = self.spec.backoff {
+            self.schedule_backoff(id, backoff, ctx);
+            return;
+        }
+        if !self.add_restart(ctx.now()) {
+            self.escalate(ctx);
+            return;
+        }
+        match self.spec.strategy {
+            Strategy::OneForOne | Strategy::SimpleOneForOne => self.restart_child(id, ctx),
+            Strategy::OneForAll => {
+                let set = self.restart_set(0);
+                self.start_op(Then::Restart(set), 0, ctx);
+            }
+            Strategy::RestForOne => {
+                let set = self.restart_set(i);
+                self.start_op(Then::Restart(set), i, ctx);
+            }
+        }
+    }
+
+    /// Children from index `from` on that a group restart starts again
+    /// (start order): all but temporary ones and those that gave up.
+    fn restart_set(&self, from: usize) -> Vec<u64> {
+        self.children[from..]
+            .iter()
+            .filter(|c| !c.gave_up && self.child_spec(c).restart != Restart::Temporary)
+            .map(|c| c.id)
+            .collect()
+    }
+
+    /// OTP `add_restart`: record a restart at `now`; `false` if that makes
+    /// more than MaxR restarts within MaxT.
+    fn add_restart(&mut self, now: Nanos) -> bool {
+        let period = self.spec.intensity.period;
+        self.window.push_back(now);
+        // OTP `inPeriod`: keep `Then` while `Now =< Then + Period`.
+        while let Some(&then) = self.window.front()
+            && now > then.saturating_add(period)
+        {
+            self.window.pop_front();
+        }
+        if self.window.len() > self.spec.intensity.max_restarts as usize {
+            return false;
+        }
+        self.stats.restart_events += 1;
+        self.restart_log.push(now);
+        true
+    }
+
+    fn schedule_backoff(&mut self, id: u64, backoff: Backoff, ctx: &mut Ctx<'_, A>) {
+        let now = ctx.now();
+        let Some(i) = self.index_of(id) else { return };
+        let c = &mut self.children[i];
+        // Akka `withAutoReset`: a child that ran `reset_after` without
+        // ending starts the count again.
+        if now.saturating_sub(c.started_at) >= backoff.reset_after {
+            c.backoff_count = 0;
+        }
+        if backoff.max_restarts.is_some_and(|max| c.backoff_count >= max) {
+            c.gave_up = true;
+            self.stats.gave_up += 1;
+            self.stash.clear();
+            return;
+        }
+        let u = if backoff.random_factor > 0.0 {
+            (ctx.random_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+        } else {
+            0.0
+        };
+        let delay = backoff.delay(c.backoff_count, u);
+        c.backoff_count += 1;
+        c.backoff_timer = Some(ctx.set_timer(delay, TAG_BACKOFF));
+    }
+
+    fn escalate(&mut self, ctx: &mut Ctx<'_, A>) {
+        self.terminate_all(Then::Escalate, ctx);
+    }
+
+    /// Terminate every running child (reverse start order), then `then`
+    /// (`Shutdown` or `Escalate`). A second request while one is under way
+    /// is ignored: the supervisor exits once.
+    fn terminate_all(&mut self, then: Then, ctx: &mut Ctx<'_, A>) {
+        if self.is_shutting_down() {
+            return;
+        }
+        if matches!(then, Then::Escalate) {
+            self.stats.escalations = 1;
+        }
+        for c in &mut self.children {
+            if let Some(timer) = c.backoff_timer.take() {
+                ctx.cancel_timer(timer);
+            }
+        }
+        self.stash.clear();
+        let queue: Vec<u64> = self.children.iter().filter(|c| c.actor.is_some()).map(|c| c.id).collect();
+        match &mut self.phase {
+            Phase::Terminating(op) => {
+                // A group restart was under way: keep the child being
+                // terminated, then terminate all the others.
+                let current = op.current.as_ref().map(|c| c.id);
+                op.queue = queue.into_iter().filter(|&q| Some(q) != current).collect();
+                op.then = then;
+                op.deferred.clear();
+            }
+            _ => self.phase = Phase::Terminating(Op { queue, current: None, then, deferred: Vec::new() }),
+        }
+        self.pump(ctx);
+    }
+
+    /// Start terminating the running children from index `from` on, except
+    /// the one that just ended, and then `then`.
+    fn start_op(&mut self, then: Then, from: usize, ctx: &mut Ctx<'_, A>) {
+        let queue: Vec<u64> = self.children[from..].iter().filter(|c| c.actor.is_some()).map(|c| c.id).collect();
+        self.phase = Phase::Terminating(Op { queue, current: None, then, deferred: Vec::new() });
+        self.pump(ctx);
+    }
+
+    /// Terminate the next child, or finish the operation.
+    fn pump(&mut self, ctx: &mut Ctx<'_, A>) {
+        let Phase::Terminating(op) = &mut self.phase else { return };
+        if op.current.is_some() {
+            return;
+        }
+        while let Some(id) = op.queue.pop() {
+            let Some(c) = self.children.iter().find(|c| c.id == id) else { continue };
+            let Some(actor) = c.actor else { continue };
+            let shutdown = self.spec.children[c.spec].shutdown;
+            let timer = if shutdown == 0 {
+                // OTP `brutal_kill`.
+                ctx.kill(actor);
+                None
+            } else {
+                ctx.shutdown(actor);
+                Some(ctx.set_timer(shutdown, TAG_SHUTDOWN))
+            };
+            op.current = Some(Current { id, actor, timer });
+            return;
+        }
+        let Phase::Terminating(op) = std::mem::replace(&mut self.phase, Phase::Running) else { return };
+        match op.then {
+            Then::Shutdown => {
+                self.phase = Phase::Exited;
+                ctx.exit(ExitReason::Shutdown);
+            }
+            Then::Escalate => {
+                self.phase = Phase::Exited;
+                ctx.exit(ExitReason::Failed(FailureKind::Escalated));
+            }
+            Then::Restart(set) => {
+                for id in set {
+                    self.restart_child(id, ctx);
+                }
+                let mut deferred = op.deferred.into_iter();
+                while let Some((id, reason)) = deferred.next() {
+                    if self.child(id).is_some() {
+                        // Restarted meanwhile by a group restart: its old
+                        // exit is consumed (OTP ignores an `'EXIT'` from
+                        // a pid it no longer has).
+                        continue;
+                    }
+                    match &mut self.phase {
+                        Phase::Running => self.handle_exit(id, reason, ctx),
+                        Phase::Terminating(next) if matches!(next.then, Then::Restart(_)) => {
+                            next.queue.retain(|&q| q != id);
+                            next.deferred.push((id, reason));
+                            next.deferred.extend(deferred);
+                            return;
+                        }
+                        _ => return,
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn backoff() -> Backoff {
+        Backoff {
+            min: 100,
+            max: 1_000,
+            random_factor: 0.0,
+            reset_after: 10_000,
+            max_restarts: None,
+            when_down: WhenDown::Drop,
+        }
+    }
+
+    #[test]
+    fn backoff_delay_doubles_up_to_max_then_jitters() {
+        let b = backoff();
+        let delays: Vec<Nanos> = (0..6).map(|n| b.delay(n, 0.0)).collect();
+        assert_eq!(delays, vec![100, 200, 400, 800, 1_000, 1_000]);
+        assert_eq!(b.delay(200, 0.0), 1_000, "no overflow");
+        let j = Backoff { random_factor: 0.5, ..b };
+        assert_eq!(j.delay(0, 0.5), 125);
+        assert_eq!(j.delay(10, 0.999_999), 1_499, "like Akka, jitter may exceed max");
+    }
+
+    #[derive(Debug)]
+    struct Nop;
+    impl Actor for Nop {
+        type Msg = u8;
+        fn handle(&mut self, _: u8, _: &mut Ctx<'_, Self>) {}
+    }
+
+    fn sup(max_restarts: u32, period: Nanos) -> Supervisor<Nop> {
+        let mut spec = SupervisorSpec::new(Strategy::OneForOne, vec![ChildSpec::new(1, |_, _| Nop)]);
+        spec.intensity = Intensity { max_restarts, period };
+        Supervisor::new(spec)
+    }
+
+    #[test]
+    fn intensity_window_is_inclusive_like_otp_in_period() {
+        // MaxR 2 in MaxT 10: restarts at 0 and 5; at 10, the one at 0 still
+        // counts (10 - 0 =< 10): a third restart is one too many.
+        let mut s = sup(2, 10);
+        assert!(s.add_restart(0));
+        assert!(s.add_restart(5));
+        assert!(!s.add_restart(10));
+        // At 11, the one at 0 is out of the window (11 - 0 > 10).
+        let mut s = sup(2, 10);
+        assert!(s.add_restart(0));
+        assert!(s.add_restart(5));
+        assert!(s.add_restart(11));
+        assert_eq!(s.restart_log(), &[0, 5, 11]);
+    }
+
+    #[test]
+    fn intensity_zero_escalates_at_the_first_restart() {
+        let mut s = sup(0, 1_000);
+        assert!(!s.add_restart(0));
+    }
+
+    #[test]
+    #[should_panic(expected = "exactly one child spec")]
+    fn simple_one_for_one_needs_one_template() {
+        let spec: SupervisorSpec<Nop> = SupervisorSpec::new(Strategy::SimpleOneForOne, vec![]);
+        let _ = Supervisor::new(spec);
+    }
+
+    #[test]
+    #[should_panic(expected = "duplicate child id")]
+    fn child_ids_are_unique() {
+        let spec = SupervisorSpec::new(
+            Strategy::OneForOne,
+            vec![ChildSpec::new(1, |_, _| Nop), ChildSpec::new(1, |_, _| Nop)],
+        );
+        let _ = Supervisor::new(spec);
+    }
+}
