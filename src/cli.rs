@@ -16,6 +16,17 @@ use crate::scenario::{self, Scenario};
 use crate::strategy::{Strategy, combinations, default_strategy, known_values};
 use crate::summary::RunSummary;
 
+/// `println!` that ends the process quietly when stdout is closed (e.g.
+/// piped into `head`), instead of panicking on a broken pipe.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if writeln!(std::io::stdout(), $($arg)*).is_err() {
+            std::process::exit(0);
+        }
+    }};
+}
+
 /// Exit codes: the contract with scripts and CI.
 pub mod exit {
     /// Everything ran and every check passed.
@@ -223,7 +234,7 @@ fn cmd_run(args: RunArgs) -> anyhow::Result<u8> {
         return Ok(report_determinism(&first, &second, &replay));
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&first.summary)?);
+        outln!("{}", serde_json::to_string_pretty(&first.summary)?);
     } else {
         print_summary(&first.summary);
     }
@@ -238,21 +249,23 @@ fn cmd_run(args: RunArgs) -> anyhow::Result<u8> {
 fn report_determinism(first: &RunOutput, second: &RunOutput, replay: &str) -> u8 {
     match rehearsal_sim::trace::first_divergence(&first.trace, &second.trace) {
         None if first.summary == second.summary => {
-            println!(
+            outln!(
                 "deterministic: two runs of seed {} gave the same {} events, trace hash {}",
-                first.summary.seed, first.summary.events, first.summary.trace_hash
+                first.summary.seed,
+                first.summary.events,
+                first.summary.trace_hash
             );
             exit::OK
         }
         None => {
-            println!("NOT deterministic: the traces match but the summaries differ");
-            println!("  first:  {:?}\n  second: {:?}", first.summary, second.summary);
-            println!("replay: {replay}");
+            outln!("NOT deterministic: the traces match but the summaries differ");
+            outln!("  first:  {:?}\n  second: {:?}", first.summary, second.summary);
+            outln!("replay: {replay}");
             exit::CHECK_FAILED
         }
         Some(divergence) => {
-            println!("NOT deterministic: {divergence}");
-            println!("replay: {replay}");
+            outln!("NOT deterministic: {divergence}");
+            outln!("replay: {replay}");
             exit::CHECK_FAILED
         }
     }
@@ -261,19 +274,32 @@ fn report_determinism(first: &RunOutput, second: &RunOutput, replay: &str) -> u8
 fn print_summary(s: &RunSummary) {
     let r = &s.requests;
     let l = &s.latency_ms;
-    println!("scenario {}  seed {}  strategy {}", s.scenario, s.seed, strategy_arg(&s.strategy));
-    println!("  trace hash {}  events {}  simulated {:.3}s", s.trace_hash, s.events, s.sim_time_s);
-    println!(
+    outln!("scenario {}  seed {}  strategy {}", s.scenario, s.seed, strategy_arg(&s.strategy));
+    outln!("  trace hash {}  events {}  simulated {:.3}s", s.trace_hash, s.events, s.sim_time_s);
+    outln!(
         "  requests: {} arrived, {} succeeded, {} failed, {} in flight",
-        r.arrived, r.succeeded, r.failed, r.in_flight
+        r.arrived,
+        r.succeeded,
+        r.failed,
+        r.in_flight
     );
-    println!(
+    outln!(
         "  latency ms: p50 {:.1}  p90 {:.1}  p99 {:.1}  p99.9 {:.1}  max {:.1}  mean {:.1}",
-        l.p50, l.p90, l.p99, l.p999, l.max, l.mean
+        l.p50,
+        l.p90,
+        l.p99,
+        l.p999,
+        l.max,
+        l.mean
     );
-    println!(
+    outln!(
         "  throughput {:.2}/s  calls: {} llm, {} tool, {} retries, {} errors, {} timeouts",
-        s.throughput_per_s, s.calls.llm, s.calls.tool, s.calls.retries, s.calls.errors, s.calls.timeouts
+        s.throughput_per_s,
+        s.calls.llm,
+        s.calls.tool,
+        s.calls.retries,
+        s.calls.errors,
+        s.calls.timeouts
     );
 }
 
@@ -339,7 +365,7 @@ fn cmd_sweep(args: SweepArgs) -> anyhow::Result<u8> {
             Err(e) => failures.push((*seed, error_chain(e))),
         }
     }
-    println!(
+    outln!(
         "sweep {}: {} seeds ({}), strategy {}: {} passed, {} failed",
         scenario.name,
         seeds.len(),
@@ -348,10 +374,10 @@ fn cmd_sweep(args: SweepArgs) -> anyhow::Result<u8> {
         seeds.len() - failures.len(),
         failures.len()
     );
-    println!("sweep hash {:016x}", rehearsal_sim::rng::fnv1a64(hashes.join(",").as_bytes()));
+    outln!("sweep hash {:016x}", rehearsal_sim::rng::fnv1a64(hashes.join(",").as_bytes()));
     for (seed, why) in &failures {
-        println!("FAILED seed {seed}: {why}");
-        println!("  replay: {}", replay_command(&args.scenario, *seed, &strategy));
+        outln!("FAILED seed {seed}: {why}");
+        outln!("  replay: {}", replay_command(&args.scenario, *seed, &strategy));
     }
     Ok(if failures.is_empty() { exit::OK } else { exit::CHECK_FAILED })
 }
@@ -417,39 +443,48 @@ fn cmd_compare(args: CompareArgs) -> anyhow::Result<u8> {
     let out_dir = args.out.unwrap_or_else(|| Path::new("reports").join("out").join(&scenario.name));
     let paths = write_reports(&comparison, &out_dir)?;
     print_comparison(&comparison);
-    println!("reports:");
-    println!("  {}", paths.json.display());
-    println!("  {}", paths.markdown.display());
+    outln!("reports:");
+    outln!("  {}", paths.json.display());
+    outln!("  {}", paths.markdown.display());
     for chart in &paths.charts {
-        println!("  {}", chart.display());
+        outln!("  {}", chart.display());
     }
     for (s, seed, why) in &failures {
-        println!("FAILED seed {seed} ({}): {why}", strategy_arg(&strategies[*s]));
-        println!("  replay: {}", replay_command(&args.scenario, *seed, &strategies[*s]));
+        outln!("FAILED seed {seed} ({}): {why}", strategy_arg(&strategies[*s]));
+        outln!("  replay: {}", replay_command(&args.scenario, *seed, &strategies[*s]));
     }
     Ok(if failures.is_empty() { exit::OK } else { exit::CHECK_FAILED })
 }
 
 fn print_comparison(cmp: &Comparison) {
-    println!("{}: {} strategies x {} seeds", cmp.scenario, cmp.results.len(), cmp.seeds.len());
-    println!(
-        "{:<40} {:>10} {:>10} {:>10} {:>12} {:>9}",
-        "strategy", "p50 ms", "p99 ms", "success %", "throughput/s", "retries"
+    outln!("{}: {} strategies x {} seeds", cmp.scenario, cmp.results.len(), cmp.seeds.len());
+    let labels: Vec<String> = cmp.results.iter().map(|sr| crate::report::strategy_label(&sr.strategy)).collect();
+    let w = labels.iter().map(String::len).max().unwrap_or(8).max(8);
+    outln!(
+        "{:<w$} {:>10} {:>10} {:>10} {:>12} {:>9} {:>9}",
+        "strategy",
+        "p50 ms",
+        "p99 ms",
+        "success %",
+        "throughput/s",
+        "retries",
+        "restarts"
     );
-    for sr in &cmp.results {
+    for (sr, label) in cmp.results.iter().zip(&labels) {
         let n = sr.runs.len().max(1) as f64;
         let mean = |f: &dyn Fn(&RunSummary) -> f64| sr.runs.iter().map(f).sum::<f64>() / n;
         let success = mean(&|r| {
             if r.requests.arrived == 0 { 0.0 } else { 100.0 * r.requests.succeeded as f64 / r.requests.arrived as f64 }
         });
-        println!(
-            "{:<40} {:>10.1} {:>10.1} {:>10.2} {:>12.2} {:>9.1}",
-            crate::report::strategy_label(&sr.strategy),
+        outln!(
+            "{:<w$} {:>10.1} {:>10.1} {:>10.2} {:>12.2} {:>9.1} {:>9.1}",
+            label,
             mean(&|r| r.latency_ms.p50),
             mean(&|r| r.latency_ms.p99),
             success,
             mean(&|r| r.throughput_per_s),
             mean(&|r| r.calls.retries as f64),
+            mean(&|r| r.supervision.restarts as f64),
         );
     }
 }

@@ -1,19 +1,38 @@
-//! The agent fleet under test: a gateway that spreads requests over a pool
-//! of agents, and agents that run each request's workflow (LLM and tool
-//! calls) as a small state machine, retrying failed calls by the strategy
-//! under comparison.
+//! The agent fleet under test, in two shapes:
+//!
+//! - pool: a gateway hands each request to one of N independent agents
+//!   (by registered name, skipping agents that are down), asking it and
+//!   watching it, so a request in flight on an agent that dies is retried
+//!   elsewhere or failed at once (Ray's `max_task_retries`, through
+//!   [`rehearsal_runtime::tasks::Tasks`]); each agent runs a request's
+//!   workflow (LLM and tool calls) one request at a time, retrying failed
+//!   calls by the retry strategy under comparison;
+//! - pipeline: one stage actor per workflow step, in a chain; a stage
+//!   subscribes to the stage before it when it starts, and the upstream
+//!   stage forwards finished work to its subscriber's address. A stage that
+//!   restarts alone loses its subscriber: that is the dependency that makes
+//!   `rest_for_one` the right supervision strategy for a pipeline.
 //!
 //! This is ordinary runtime code: nothing here knows it is simulated.
 
+use std::collections::BTreeMap;
+
 use rehearsal_runtime::retry::RetryPolicy;
+use rehearsal_runtime::supervisor::Supervisor;
+use rehearsal_runtime::tasks::{Orphaned, Tasks};
 use rehearsal_runtime::{
-    Actor, ActorId, Ctx, Nanos, ReplyTo, RequestId, Response, ServiceError, ServiceId, ServiceOutcome, TimerId,
+    Actor, ActorId, Ctx, Nanos, ReplyTo, RequestId, Response, ServiceError, ServiceId, ServiceOutcome, Signal, TimerId,
 };
 
 /// The LLM endpoint's service id.
 pub const LLM: ServiceId = ServiceId(0);
 /// The tool's service id.
 pub const TOOL: ServiceId = ServiceId(1);
+
+/// The registered name of agent (or pipeline stage) `index`.
+pub fn agent_name(index: u32) -> u64 {
+    1_000 + index as u64
+}
 
 /// One call of a workflow: which service, with what per-attempt timeout.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
@@ -27,9 +46,13 @@ pub struct StepSpec {
 pub enum Msg {
     /// A client's request (an ask from outside to the gateway).
     Request { id: u64 },
-    /// The gateway hands a request to an agent, with where to answer.
-    Work { id: u64, reply: ReplyTo },
-    /// The answer to a client.
+    /// Pool: the gateway asks an agent to run request `id`.
+    Work { id: u64 },
+    /// Pipeline: request `id` enters a stage; the last stage answers `reply`.
+    Stage { id: u64, reply: ReplyTo },
+    /// Pipeline: a stage subscribes to the stage before it.
+    Subscribe { from: ActorId },
+    /// An answer: to a client, or from an agent to the gateway.
     Outcome { id: u64, ok: bool },
 }
 
@@ -38,67 +61,175 @@ pub enum Msg {
 pub enum FleetActor {
     Gateway(Gateway),
     Agent(Agent),
+    Stage(Stage),
+    Supervisor(Box<Supervisor<FleetActor>>),
 }
 
 impl Actor for FleetActor {
     type Msg = Msg;
 
+    fn on_start(&mut self, ctx: &mut Ctx<'_, Self>) {
+        match self {
+            FleetActor::Agent(a) => ctx.register(agent_name(a.index)),
+            FleetActor::Stage(s) => s.on_start(ctx),
+            FleetActor::Supervisor(s) => s.on_start(ctx),
+            FleetActor::Gateway(_) => {}
+        }
+    }
+
     fn handle(&mut self, msg: Msg, ctx: &mut Ctx<'_, Self>) {
         match self {
             FleetActor::Gateway(g) => g.handle(msg, ctx),
             FleetActor::Agent(a) => a.handle(msg, ctx),
+            FleetActor::Stage(s) => s.handle(msg, ctx),
+            FleetActor::Supervisor(s) => s.on_message(msg, ctx),
         }
     }
 
     fn on_response(&mut self, request: RequestId, response: Response<Msg>, ctx: &mut Ctx<'_, Self>) {
-        if let FleetActor::Agent(a) = self {
-            a.on_response(request, response, ctx);
+        match self {
+            FleetActor::Gateway(g) => g.on_response(request, response, ctx),
+            FleetActor::Agent(a) => a.on_response(request, response, ctx),
+            FleetActor::Stage(s) => s.on_response(request, response, ctx),
+            FleetActor::Supervisor(_) => {}
         }
     }
 
     fn on_timer(&mut self, timer: TimerId, tag: u64, ctx: &mut Ctx<'_, Self>) {
-        if let FleetActor::Agent(a) = self {
-            a.on_timer(timer, tag, ctx);
+        match self {
+            FleetActor::Agent(a) => a.on_timer(tag, ctx),
+            FleetActor::Stage(s) => s.on_timer(tag, ctx),
+            FleetActor::Supervisor(s) => {
+                s.on_timer(timer, tag, ctx);
+            }
+            FleetActor::Gateway(_) => {}
         }
     }
 
-    fn on_undelivered(&mut self, _to: ActorId, msg: Msg, ctx: &mut Ctx<'_, Self>) {
-        // An agent's full mailbox refused work: fail the request now rather
-        // than let the client wait for its timeout.
-        if let (FleetActor::Gateway(g), Msg::Work { id, reply }) = (self, msg) {
-            g.rejected += 1;
-            ctx.reply(reply, Msg::Outcome { id, ok: false });
+    fn on_signal(&mut self, signal: Signal, ctx: &mut Ctx<'_, Self>) {
+        match self {
+            FleetActor::Gateway(g) => g.on_signal(signal, ctx),
+            FleetActor::Supervisor(s) => s.on_signal(signal, ctx),
+            _ => {
+                if signal == Signal::Shutdown {
+                    ctx.exit(rehearsal_runtime::ExitReason::Shutdown);
+                }
+            }
         }
     }
 }
 
-/// Spreads requests over the agents, round-robin.
-#[derive(Debug)]
-pub struct Gateway {
-    agents: Vec<ActorId>,
-    next: usize,
-    /// Requests refused by a full agent mailbox.
+/// Counters the gateway keeps.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct GatewayStats {
+    /// Requests in flight on an agent when it died, failed without retry.
+    pub lost_to_crash: u64,
+    /// Requests re-sent to another agent after theirs died.
+    pub retried_after_crash: u64,
+    /// Requests failed at once because no agent (or first stage) was up.
+    pub no_agent: u64,
+    /// Requests an agent's full mailbox refused.
     pub rejected: u64,
 }
 
+/// Pool: spreads requests over the agents, round-robin over those up.
+/// Pipeline: hands every request to the first stage.
+#[derive(Debug)]
+pub struct Gateway {
+    agents: u32,
+    pipeline: bool,
+    next: u32,
+    work_timeout: Nanos,
+    tasks: Tasks<(u64, ReplyTo)>,
+    pub stats: GatewayStats,
+}
+
 impl Gateway {
-    pub fn new(agents: Vec<ActorId>) -> Self {
-        Gateway { agents, next: 0, rejected: 0 }
+    /// A pool gateway over `agents` agents, with Ray's `max_task_retries`.
+    pub fn pool(agents: u32, work_timeout: Nanos, max_task_retries: u32) -> Self {
+        Gateway {
+            agents,
+            pipeline: false,
+            next: 0,
+            work_timeout,
+            tasks: Tasks::new(max_task_retries),
+            stats: GatewayStats::default(),
+        }
+    }
+
+    /// A pipeline gateway.
+    pub fn pipeline() -> Self {
+        Gateway { pipeline: true, ..Gateway::pool(1, 0, 0) }
+    }
+
+    /// Calls that were in flight on agents when they died.
+    pub fn orphaned(&self) -> u64 {
+        self.tasks.orphaned
     }
 
     fn handle(&mut self, msg: Msg, ctx: &mut Ctx<'_, FleetActor>) {
         let (Msg::Request { id }, Some(reply)) = (msg, ctx.reply_to()) else { return };
-        if self.agents.is_empty() {
-            ctx.reply(reply, Msg::Outcome { id, ok: false });
+        if self.pipeline {
+            match ctx.whereis(agent_name(0)) {
+                Some(first) => ctx.tell(first, Msg::Stage { id, reply }),
+                None => {
+                    self.stats.no_agent += 1;
+                    ctx.reply(reply, Msg::Outcome { id, ok: false });
+                }
+            }
             return;
         }
-        let agent = self.agents[self.next % self.agents.len()];
-        self.next = self.next.wrapping_add(1);
-        ctx.tell(agent, Msg::Work { id, reply });
+        self.dispatch(id, reply, 1, ctx);
+    }
+
+    /// Ask the next agent that is up to run request `id`.
+    fn dispatch(&mut self, id: u64, reply: ReplyTo, attempt: u32, ctx: &mut Ctx<'_, FleetActor>) {
+        for _ in 0..self.agents {
+            let name = agent_name(self.next % self.agents);
+            self.next = self.next.wrapping_add(1);
+            if let Some(agent) = ctx.whereis(name) {
+                self.tasks.ask(ctx, agent, Msg::Work { id }, self.work_timeout, (id, reply), attempt);
+                return;
+            }
+        }
+        self.stats.no_agent += 1;
+        ctx.reply(reply, Msg::Outcome { id, ok: false });
+    }
+
+    fn on_response(&mut self, request: RequestId, response: Response<Msg>, ctx: &mut Ctx<'_, FleetActor>) {
+        let Some(task) = self.tasks.settle(request) else { return };
+        let (id, reply) = task.key;
+        let ok = match response {
+            Response::Reply(Msg::Outcome { ok, .. }) => ok,
+            Response::Undeliverable => {
+                self.stats.rejected += 1;
+                false
+            }
+            _ => false,
+        };
+        ctx.reply(reply, Msg::Outcome { id, ok });
+    }
+
+    fn on_signal(&mut self, signal: Signal, ctx: &mut Ctx<'_, FleetActor>) {
+        let Signal::Down { actor, reason } = signal else { return };
+        for orphan in self.tasks.on_down(actor, reason) {
+            match orphan {
+                Orphaned::Retry(task) => {
+                    self.stats.retried_after_crash += 1;
+                    let (id, reply) = task.key;
+                    self.dispatch(id, reply, task.attempt, ctx);
+                }
+                Orphaned::GiveUp(task) => {
+                    self.stats.lost_to_crash += 1;
+                    let (id, reply) = task.key;
+                    ctx.reply(reply, Msg::Outcome { id, ok: false });
+                }
+            }
+        }
     }
 }
 
-/// Counters an agent keeps about its calls.
+/// Counters an agent or stage keeps about its calls.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub struct AgentStats {
     pub calls: u64,
@@ -108,6 +239,47 @@ pub struct AgentStats {
     pub rate_limited: u64,
     pub requests_done: u64,
     pub requests_failed: u64,
+    /// Pipeline: finished work with no downstream subscriber to take it.
+    pub no_downstream: u64,
+}
+
+/// What to do after a call's response.
+enum CallResult {
+    Succeeded,
+    /// Retry after this delay.
+    RetryAfter(Nanos),
+    GiveUp,
+}
+
+/// Count a call's response and decide by the retry policy.
+fn judge(
+    response: Response<Msg>,
+    failures: &mut u32,
+    retry: &RetryPolicy,
+    stats: &mut AgentStats,
+    ctx: &mut Ctx<'_, FleetActor>,
+) -> CallResult {
+    let retry_after = match response {
+        Response::Service(ServiceOutcome::Ok { .. }) => return CallResult::Succeeded,
+        Response::Service(ServiceOutcome::Failed(ServiceError::RateLimited { retry_after })) => {
+            stats.rate_limited += 1;
+            retry_after
+        }
+        Response::Timeout => {
+            stats.timeouts += 1;
+            0
+        }
+        _ => {
+            stats.errors += 1;
+            0
+        }
+    };
+    *failures += 1;
+    let random = ctx.random_u64();
+    match retry.next_delay(*failures, random, retry_after) {
+        Some(delay) => CallResult::RetryAfter(delay),
+        None => CallResult::GiveUp,
+    }
 }
 
 /// The request an agent is working on.
@@ -124,10 +296,11 @@ struct Job {
     backoff_tag: u64,
 }
 
-/// Works on one request at a time: while busy, new work waits in the
-/// bounded mailbox (`set_accepting(false)`).
+/// Pool agent: works on one request at a time; while busy, new work waits
+/// in the bounded mailbox (`set_accepting(false)`).
 #[derive(Debug)]
 pub struct Agent {
+    index: u32,
     steps: Vec<StepSpec>,
     retry: RetryPolicy,
     job: Option<Job>,
@@ -136,12 +309,12 @@ pub struct Agent {
 }
 
 impl Agent {
-    pub fn new(steps: Vec<StepSpec>, retry: RetryPolicy) -> Self {
-        Agent { steps, retry, job: None, next_tag: 0, stats: AgentStats::default() }
+    pub fn new(index: u32, steps: Vec<StepSpec>, retry: RetryPolicy) -> Self {
+        Agent { index, steps, retry, job: None, next_tag: 0, stats: AgentStats::default() }
     }
 
     fn handle(&mut self, msg: Msg, ctx: &mut Ctx<'_, FleetActor>) {
-        let Msg::Work { id, reply } = msg else { return };
+        let (Msg::Work { id }, Some(reply)) = (msg, ctx.reply_to()) else { return };
         ctx.set_accepting(false);
         self.job = Some(Job { id, reply, step: 0, failures: 0, call: None, backoff_tag: 0 });
         self.attempt(ctx);
@@ -166,8 +339,8 @@ impl Agent {
             return;
         }
         job.call = None;
-        let retry_after = match response {
-            Response::Service(ServiceOutcome::Ok { .. }) => {
+        match judge(response, &mut job.failures, &self.retry, &mut self.stats, ctx) {
+            CallResult::Succeeded => {
                 job.step += 1;
                 job.failures = 0;
                 if job.step == self.steps.len() {
@@ -175,34 +348,17 @@ impl Agent {
                 } else {
                     self.attempt(ctx);
                 }
-                return;
             }
-            Response::Service(ServiceOutcome::Failed(ServiceError::RateLimited { retry_after })) => {
-                self.stats.rate_limited += 1;
-                retry_after
-            }
-            Response::Service(ServiceOutcome::Failed(_)) | Response::Undeliverable | Response::Reply(_) => {
-                self.stats.errors += 1;
-                0
-            }
-            Response::Timeout => {
-                self.stats.timeouts += 1;
-                0
-            }
-        };
-        job.failures += 1;
-        let random = ctx.random_u64();
-        match self.retry.next_delay(job.failures, random, retry_after) {
-            Some(delay) => {
+            CallResult::RetryAfter(delay) => {
                 self.next_tag += 1;
                 job.backoff_tag = self.next_tag;
                 ctx.set_timer(delay, self.next_tag);
             }
-            None => self.finish(false, ctx),
+            CallResult::GiveUp => self.finish(false, ctx),
         }
     }
 
-    fn on_timer(&mut self, _timer: TimerId, tag: u64, ctx: &mut Ctx<'_, FleetActor>) {
+    fn on_timer(&mut self, tag: u64, ctx: &mut Ctx<'_, FleetActor>) {
         match self.job {
             Some(job) if job.backoff_tag == tag && job.call.is_none() => self.attempt(ctx),
             _ => {}
@@ -218,5 +374,121 @@ impl Agent {
         }
         ctx.reply(job.reply, Msg::Outcome { id: job.id, ok });
         ctx.set_accepting(true);
+    }
+}
+
+/// A request inside a pipeline stage.
+#[derive(Copy, Clone, Debug)]
+struct StageJob {
+    reply: ReplyTo,
+    failures: u32,
+    call: Option<RequestId>,
+}
+
+/// Pipeline stage: runs its one step for many requests at once, then
+/// passes each on to its subscriber (or answers, if it is the last stage).
+#[derive(Debug)]
+pub struct Stage {
+    index: u32,
+    last: bool,
+    step: StepSpec,
+    retry: RetryPolicy,
+    subscriber: Option<ActorId>,
+    jobs: BTreeMap<u64, StageJob>,
+    calls: BTreeMap<RequestId, u64>,
+    pub stats: AgentStats,
+}
+
+impl Stage {
+    pub fn new(index: u32, last: bool, step: StepSpec, retry: RetryPolicy) -> Self {
+        Stage {
+            index,
+            last,
+            step,
+            retry,
+            subscriber: None,
+            jobs: BTreeMap::new(),
+            calls: BTreeMap::new(),
+            stats: AgentStats::default(),
+        }
+    }
+
+    fn on_start(&mut self, ctx: &mut Ctx<'_, FleetActor>) {
+        ctx.register(agent_name(self.index));
+        if self.index > 0 {
+            let me = ctx.me();
+            ctx.tell_named(agent_name(self.index - 1), Msg::Subscribe { from: me });
+        }
+    }
+
+    fn handle(&mut self, msg: Msg, ctx: &mut Ctx<'_, FleetActor>) {
+        match msg {
+            Msg::Subscribe { from } => self.subscriber = Some(from),
+            Msg::Stage { id, reply } => {
+                self.jobs.insert(id, StageJob { reply, failures: 0, call: None });
+                self.attempt(id, ctx);
+            }
+            _ => {}
+        }
+    }
+
+    fn attempt(&mut self, id: u64, ctx: &mut Ctx<'_, FleetActor>) {
+        let Some(job) = self.jobs.get_mut(&id) else { return };
+        let key = id.wrapping_mul(64).wrapping_add(self.index as u64);
+        let call = ctx.call(self.step.service, 0, key, self.step.timeout);
+        job.call = Some(call);
+        self.calls.insert(call, id);
+        self.stats.calls += 1;
+        if job.failures > 0 {
+            self.stats.retries += 1;
+        }
+    }
+
+    fn on_response(&mut self, request: RequestId, response: Response<Msg>, ctx: &mut Ctx<'_, FleetActor>) {
+        let Some(id) = self.calls.remove(&request) else { return };
+        let Some(job) = self.jobs.get_mut(&id) else { return };
+        job.call = None;
+        match judge(response, &mut job.failures, &self.retry, &mut self.stats, ctx) {
+            CallResult::Succeeded => self.pass_on(id, ctx),
+            // The timer's tag is the request id: one backoff per request.
+            CallResult::RetryAfter(delay) => {
+                ctx.set_timer(delay, id);
+            }
+            CallResult::GiveUp => self.finish(id, false, ctx),
+        }
+    }
+
+    fn on_timer(&mut self, tag: u64, ctx: &mut Ctx<'_, FleetActor>) {
+        if self.jobs.get(&tag).is_some_and(|j| j.call.is_none()) {
+            self.attempt(tag, ctx);
+        }
+    }
+
+    fn pass_on(&mut self, id: u64, ctx: &mut Ctx<'_, FleetActor>) {
+        if self.last {
+            return self.finish(id, true, ctx);
+        }
+        let Some(job) = self.jobs.remove(&id) else { return };
+        match self.subscriber {
+            Some(next) => {
+                self.stats.requests_done += 1;
+                ctx.tell(next, Msg::Stage { id, reply: job.reply });
+            }
+            None => {
+                self.stats.no_downstream += 1;
+                self.stats.requests_failed += 1;
+                ctx.reply(job.reply, Msg::Outcome { id, ok: false });
+            }
+        }
+    }
+
+    fn finish(&mut self, id: u64, ok: bool, ctx: &mut Ctx<'_, FleetActor>) {
+        let Some(job) = self.jobs.remove(&id) else { return };
+        if ok {
+            self.stats.requests_done += 1;
+        } else {
+            self.stats.requests_failed += 1;
+        }
+        ctx.reply(job.reply, Msg::Outcome { id, ok });
     }
 }

@@ -8,10 +8,17 @@ use rehearsal_sim::services::{ServiceModel as SimServiceModel, TokenModel as Sim
 use rehearsal_sim::trace::TraceRecord;
 use rehearsal_sim::{Limits, Sim, SimConfig, SimError};
 
-use crate::fleet::{Agent, FleetActor, Gateway, LLM, StepSpec, TOOL};
-use crate::scenario::{Scenario, ServiceModel, Step};
+use std::rc::Rc;
+
+use rehearsal_runtime::ActorId;
+use rehearsal_runtime::supervisor::{
+    Backoff, ChildSpec, Intensity, Restart, Strategy as SupStrategy, Supervisor, SupervisorSpec, WhenDown,
+};
+
+use crate::fleet::{Agent, FleetActor, Gateway, LLM, Stage, StepSpec, TOOL, agent_name};
+use crate::scenario::{RestartType, Scenario, ServiceModel, Shape, Step};
 use crate::strategy::Strategy;
-use crate::summary::{CallCounts, LatencyMs, RequestCounts, RunSummary, TokenCounts};
+use crate::summary::{CallCounts, LatencyMs, RequestCounts, RunSummary, SupervisionCounts, TokenCounts};
 use crate::world::{FleetWorld, WorldSpec};
 
 /// A strategy value the harness does not know (bad input).
@@ -103,7 +110,7 @@ pub fn run_once(
         network: Network {
             local: Latency::Fixed(0),
             remote: Latency::from_dist(topology.network_latency.clone()),
-            ..Network::default()
+            failure_detection: scenario.faults.failure_detection_ns,
         },
         record_trace: options.record_trace,
     };
@@ -114,43 +121,205 @@ pub fn run_once(
         request_timeout: scenario.workload.request_timeout_ns,
         llm: sim_service(&scenario.llm),
         tool: sim_service(&scenario.tool),
+        faults: scenario.faults.clone(),
+        agents: fleet_size(scenario),
+        nodes: topology.nodes,
     });
     let mut sim = Sim::new(config, world);
-
-    let steps: Vec<StepSpec> = scenario
-        .workload
-        .steps
-        .iter()
-        .map(|step| match step {
-            Step::Llm => StepSpec { service: LLM, timeout: scenario.llm.timeout_ns },
-            Step::Tool => StepSpec { service: TOOL, timeout: scenario.tool.timeout_ns },
-        })
-        .collect();
-    // Agents round-robin over the nodes; the gateway on node 0, so agents
-    // on other nodes are a network hop away from it.
-    let nodes = topology.nodes.max(1);
-    let agents = (0..topology.agents)
-        .map(|i| sim.spawn(NodeId((i % nodes) as u16), FleetActor::Agent(Agent::new(steps.clone(), retry))))
-        .collect();
-    let gateway = sim.spawn(NodeId(0), FleetActor::Gateway(Gateway::new(agents)));
+    let gateway = build_fleet(&mut sim, scenario, strategy, retry)?;
+    let initial_spawns = sim.system.stats().spawned;
     sim.world.start(gateway, &mut sim.kernel);
 
     sim.run_until(horizon_ns(scenario)).map_err(|source| RunError::Sim { seed, source })?;
-    let summary = summarize(scenario, seed, strategy, &sim);
+    let summary = summarize(scenario, seed, strategy, &sim, initial_spawns);
     let trace = sim.kernel.take_trace_records();
     Ok(RunOutput { summary, trace })
 }
 
-fn summarize(scenario: &Scenario, seed: u64, strategy: &Strategy, sim: &Sim<FleetActor, FleetWorld>) -> RunSummary {
-    let m = &sim.world.metrics;
-    let mut calls =
-        CallCounts { llm: m.llm_calls, tool: m.tool_calls, errors: m.service_errors, ..CallCounts::default() };
-    for (_, actor) in sim.system.actors() {
-        if let FleetActor::Agent(agent) = actor {
-            calls.retries += agent.stats.retries;
-            calls.timeouts += agent.stats.timeouts;
+/// Agents (pool) or stages (pipeline): what faults and downtime count over.
+pub fn fleet_size(scenario: &Scenario) -> u32 {
+    match scenario.workload.shape {
+        Shape::Pool => scenario.topology.agents,
+        Shape::Pipeline => scenario.workload.steps.len() as u32,
+    }
+}
+
+fn step_spec(scenario: &Scenario, step: Step) -> StepSpec {
+    match step {
+        Step::Llm => StepSpec { service: LLM, timeout: scenario.llm.timeout_ns },
+        Step::Tool => StepSpec { service: TOOL, timeout: scenario.tool.timeout_ns },
+    }
+}
+
+/// Spawn the fleet under the supervision strategy `strategy` names, and
+/// return the gateway. Agents (or stages) run on nodes round-robin; the
+/// gateway and the root supervisor on node 0.
+fn build_fleet(
+    sim: &mut Sim<FleetActor, FleetWorld>,
+    scenario: &Scenario,
+    strategy: &Strategy,
+    retry: RetryPolicy,
+) -> Result<ActorId, RunError> {
+    let supervision = strategy.get("supervision").map(String::as_str).unwrap_or("none");
+    let nodes = scenario.topology.nodes.max(1);
+    let node_of = |i: u32| NodeId((i % nodes) as u16);
+    let size = fleet_size(scenario);
+    // How to start child `i` (a fresh incarnation each time).
+    let start_child: Rc<dyn Fn(u32) -> FleetActor> = match scenario.workload.shape {
+        Shape::Pool => {
+            let steps: Vec<StepSpec> = scenario.workload.steps.iter().map(|&s| step_spec(scenario, s)).collect();
+            Rc::new(move |i| FleetActor::Agent(Agent::new(i, steps.clone(), retry)))
+        }
+        Shape::Pipeline => {
+            let steps: Vec<StepSpec> = scenario.workload.steps.iter().map(|&s| step_spec(scenario, s)).collect();
+            Rc::new(move |i| {
+                let last = i as usize + 1 == steps.len();
+                FleetActor::Stage(Stage::new(i, last, steps[i as usize], retry))
+            })
+        }
+    };
+    let p = &scenario.supervision;
+    let restart = match p.restart {
+        RestartType::Permanent => Restart::Permanent,
+        RestartType::Transient => Restart::Transient,
+        RestartType::Temporary => Restart::Temporary,
+    };
+    let child_spec = |i: u32, start: Rc<dyn Fn(u32) -> FleetActor>| {
+        let mut spec = ChildSpec::new(agent_name(i), move |_, _| start(i));
+        spec.node = node_of(i);
+        spec.restart = restart;
+        spec.shutdown = p.shutdown_ns;
+        spec.max_restarts = p.max_restarts_per_child;
+        spec
+    };
+    let supervisor_spec = |strategy: SupStrategy, children: Vec<ChildSpec<FleetActor>>| {
+        let mut spec = SupervisorSpec::new(strategy, children);
+        spec.intensity = Intensity { max_restarts: p.max_restarts, period: p.period_ns };
+        spec.fallback_nodes = (0..nodes).map(|n| NodeId(n as u16)).collect();
+        spec
+    };
+    let tree = match supervision {
+        "none" => None,
+        "one_for_one" => Some(SupStrategy::OneForOne),
+        "one_for_all" => Some(SupStrategy::OneForAll),
+        "rest_for_one" => Some(SupStrategy::RestForOne),
+        "one_for_one_backoff" => None,
+        other => {
+            return Err(StrategyError {
+                axis: "supervision".into(),
+                value: other.into(),
+                known: crate::strategy::known_values("supervision").join(", "),
+            }
+            .into());
+        }
+    };
+    match (supervision, tree) {
+        ("none", _) => {
+            for i in 0..size {
+                sim.spawn(node_of(i), start_child(i));
+            }
+        }
+        (_, Some(strategy)) => {
+            let children = (0..size).map(|i| child_spec(i, start_child.clone())).collect();
+            let root = Supervisor::new(supervisor_spec(strategy, children));
+            sim.spawn(NodeId(0), FleetActor::Supervisor(Box::new(root)));
+        }
+        _ => {
+            // Akka's BackoffSupervisor around each agent, under a
+            // one_for_one root: a crashed agent comes back after a growing,
+            // jittered delay.
+            let backoff = Backoff {
+                min: p.backoff_min_ns,
+                max: p.backoff_max_ns,
+                random_factor: p.backoff_random_factor,
+                reset_after: p.backoff_reset_after_ns,
+                max_restarts: p.max_restarts_per_child,
+                when_down: WhenDown::Drop,
+            };
+            let children = (0..size)
+                .map(|i| {
+                    let inner = child_spec(i, start_child.clone());
+                    let spec_for = Rc::new(move |_: u32| {
+                        let mut spec = supervisor_spec_standalone(SupStrategy::OneForOne, vec![inner.clone()], nodes);
+                        spec.backoff = Some(backoff);
+                        FleetActor::Supervisor(Box::new(Supervisor::new(spec)))
+                    });
+                    let mut spec = ChildSpec::new(agent_name(i) + BACKOFF_NAME_OFFSET, move |_, _| spec_for(i));
+                    spec.node = node_of(i);
+                    spec
+                })
+                .collect();
+            let root = Supervisor::new(supervisor_spec(SupStrategy::OneForOne, children));
+            sim.spawn(NodeId(0), FleetActor::Supervisor(Box::new(root)));
         }
     }
+    let gateway = match scenario.workload.shape {
+        Shape::Pool => Gateway::pool(size, scenario.workload.request_timeout_ns, p.max_task_retries),
+        Shape::Pipeline => Gateway::pipeline(),
+    };
+    Ok(sim.spawn(NodeId(0), FleetActor::Gateway(gateway)))
+}
+
+/// Backoff supervisors' child ids sit apart from the agents' names.
+const BACKOFF_NAME_OFFSET: u64 = 1_000_000;
+
+fn supervisor_spec_standalone(
+    strategy: SupStrategy,
+    children: Vec<ChildSpec<FleetActor>>,
+    nodes: u32,
+) -> SupervisorSpec<FleetActor> {
+    let mut spec = SupervisorSpec::new(strategy, children);
+    spec.fallback_nodes = (0..nodes).map(|n| NodeId(n as u16)).collect();
+    spec
+}
+
+fn summarize(
+    scenario: &Scenario,
+    seed: u64,
+    strategy: &Strategy,
+    sim: &Sim<FleetActor, FleetWorld>,
+    initial_spawns: u64,
+) -> RunSummary {
+    let m = &sim.world.metrics;
+    let mut calls = CallCounts {
+        llm: m.llm_calls,
+        tool: m.tool_calls,
+        errors: m.service_errors,
+        retries: m.repeated_calls,
+        ..CallCounts::default()
+    };
+    let mut supervision = SupervisionCounts::default();
+    for (_, actor) in sim.system.actors() {
+        match actor {
+            // Agents and stages that crashed took their timeout counts with them.
+            FleetActor::Agent(a) => calls.timeouts += a.stats.timeouts,
+            FleetActor::Stage(s) => {
+                calls.timeouts += s.stats.timeouts;
+                supervision.no_downstream += s.stats.no_downstream;
+            }
+            FleetActor::Gateway(g) => {
+                supervision.lost_to_crash = g.stats.lost_to_crash + supervision.no_downstream;
+                supervision.retried_after_crash = g.stats.retried_after_crash;
+                supervision.no_agent = g.stats.no_agent;
+            }
+            FleetActor::Supervisor(_) => {}
+        }
+    }
+    let stats = sim.system.stats();
+    let now = sim.kernel.now();
+    let downtime: Vec<f64> = (0..fleet_size(scenario))
+        .map(|i| {
+            let name = agent_name(i);
+            let down = sim.system.name_downtime(now).into_iter().find(|&(n, _)| n == name).map_or(0, |(_, d)| d);
+            round3(down as f64 / 1e9)
+        })
+        .collect();
+    supervision.restarts = stats.spawned - initial_spawns;
+    supervision.escalations = stats.escalations;
+    supervision.crashes = sim.kernel.crashes();
+    supervision.agent_downtime_s_total = round3(downtime.iter().sum());
+    supervision.agent_downtime_s_max = downtime.iter().copied().fold(0.0, f64::max);
+    supervision.client_timeouts = m.client_timeouts;
     let h = &m.latency_us;
     let ms = |us: u64| us as f64 / 1_000.0;
     let latency_ms = if h.is_empty() {
@@ -165,7 +334,6 @@ fn summarize(scenario: &Scenario, seed: u64, strategy: &Strategy, sim: &Sim<Flee
             mean: round3(h.mean() / 1_000.0),
         }
     };
-    let stats = sim.system.stats();
     let arrival_window_s = scenario.duration_ns as f64 / 1e9;
     RunSummary {
         scenario: scenario.name.clone(),
@@ -187,6 +355,7 @@ fn summarize(scenario: &Scenario, seed: u64, strategy: &Strategy, sim: &Sim<Flee
         dropped_messages: stats.dropped,
         late_replies: stats.late_replies,
         throughput_timeline: m.throughput_timeline.clone(),
+        supervision,
     }
 }
 

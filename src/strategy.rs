@@ -6,7 +6,10 @@ use std::collections::BTreeMap;
 /// Every axis the harness knows, with every value it accepts, in the order
 /// documented in `docs/scenario.md`. The scenario loader rejects anything
 /// else with a hint listing these.
-pub const KNOWN_AXES: &[(&str, &[&str])] = &[("retry", &["none", "fixed", "exponential", "exponential_full_jitter"])];
+pub const KNOWN_AXES: &[(&str, &[&str])] = &[
+    ("retry", &["none", "fixed", "exponential", "exponential_full_jitter"]),
+    ("supervision", &["none", "one_for_one", "one_for_all", "rest_for_one", "one_for_one_backoff"]),
+];
 
 /// One point of the matrix: axis name -> chosen value. A `BTreeMap` so that
 /// iteration (and therefore JSON output) is ordered by axis name.

@@ -35,6 +35,36 @@ pub struct RunSummary {
     /// Succeeded requests per simulated second, one bucket per second of the
     /// run, for the throughput-over-time chart.
     pub throughput_timeline: Vec<u32>,
+    /// Crashes, restarts and what they cost.
+    #[serde(default)]
+    pub supervision: SupervisionCounts,
+}
+
+/// Crashes and the supervision that answered them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SupervisionCounts {
+    /// Faults injected (actor and node crashes).
+    pub crashes: u64,
+    /// Actors restarted (spawned after the fleet was built).
+    pub restarts: u64,
+    /// Supervisors that gave up (restart intensity exceeded) or escalated.
+    pub escalations: u64,
+    /// Requests lost or failed because of a crash: in flight on an agent
+    /// that died (and not retried), or finished by a stage whose downstream
+    /// subscription died with a restart.
+    pub lost_to_crash: u64,
+    /// Requests re-sent after their agent died (Ray max_task_retries).
+    pub retried_after_crash: u64,
+    /// Requests failed at once because no agent was up.
+    pub no_agent: u64,
+    /// Pipeline: finished work that had no downstream stage to go to.
+    pub no_downstream: u64,
+    /// Requests whose client gave up waiting (often work lost in a crash).
+    pub client_timeouts: u64,
+    /// Seconds the agents (or stages) were unavailable, summed over them.
+    pub agent_downtime_s_total: f64,
+    /// The longest any one agent (or stage) was unavailable, seconds.
+    pub agent_downtime_s_max: f64,
 }
 
 /// Request accounting: `arrived = succeeded + failed + in_flight` always.

@@ -2,13 +2,17 @@
 //! Poisson schedule and give up after a timeout, and the LLM and tool
 //! services the agents call. It also keeps the run's request metrics.
 
+use std::collections::BTreeSet;
+
 use hdrhistogram::Histogram;
 use rehearsal_runtime::{ActorId, Envelope, Nanos, NodeId, RequestId, Route, ServiceCall, ServiceOutcome};
+use rehearsal_sim::dist::Dist;
 use rehearsal_sim::rng::{StreamRng, stream};
 use rehearsal_sim::services::{PoissonArrivals, ServiceModel};
-use rehearsal_sim::{Kernel, World};
+use rehearsal_sim::{Fault, Kernel, World};
 
-use crate::fleet::{LLM, Msg, TOOL};
+use crate::fleet::{LLM, Msg, TOOL, agent_name};
+use crate::scenario::{Faults, ScheduledFaultKind};
 
 const SECOND: Nanos = 1_000_000_000;
 
@@ -19,6 +23,12 @@ pub enum WorldEvent {
     Arrival,
     /// A client stops waiting for request `id`.
     ClientTimeout { id: u64 },
+    /// A random crash of agent `agent` is due.
+    AgentCrash { agent: u32 },
+    /// A random crash of node `node` is due.
+    NodeCrash { node: u32 },
+    /// A crashed node is repaired.
+    NodeRepair { node: u32 },
 }
 
 /// Where a client request stands.
@@ -45,6 +55,9 @@ pub struct Metrics {
     pub llm_calls: u64,
     pub tool_calls: u64,
     pub service_errors: u64,
+    /// Calls whose idempotency key was seen before: retries, and re-runs
+    /// of work whose first runner died.
+    pub repeated_calls: u64,
     pub input_tokens: u64,
     pub output_tokens: u64,
     /// Succeeded requests per second of simulated time.
@@ -65,6 +78,7 @@ impl Metrics {
             llm_calls: 0,
             tool_calls: 0,
             service_errors: 0,
+            repeated_calls: 0,
             input_tokens: 0,
             output_tokens: 0,
             throughput_timeline: vec![0; seconds],
@@ -84,7 +98,13 @@ pub struct FleetWorld {
     rng_workload: StreamRng,
     rng_llm: StreamRng,
     rng_tool: StreamRng,
+    rng_faults: StreamRng,
+    faults: Faults,
+    agents: u32,
+    nodes: u32,
     requests: Vec<RequestState>,
+    /// Idempotency keys of every call so far (services' side-effect ledger).
+    keys_seen: BTreeSet<(u16, u64)>,
     pub metrics: Metrics,
 }
 
@@ -97,6 +117,10 @@ pub struct WorldSpec {
     pub request_timeout: Nanos,
     pub llm: ServiceModel,
     pub tool: ServiceModel,
+    pub faults: Faults,
+    /// Agents (or pipeline stages) that faults may target, by index.
+    pub agents: u32,
+    pub nodes: u32,
 }
 
 impl FleetWorld {
@@ -112,7 +136,12 @@ impl FleetWorld {
             rng_workload: stream(spec.seed, "workload"),
             rng_llm: stream(spec.seed, "llm"),
             rng_tool: stream(spec.seed, "tool"),
+            rng_faults: stream(spec.seed, "faults"),
+            faults: spec.faults,
+            agents: spec.agents,
+            nodes: spec.nodes,
             requests: Vec::new(),
+            keys_seen: BTreeSet::new(),
             metrics: Metrics::new(seconds),
         }
     }
@@ -123,6 +152,46 @@ impl FleetWorld {
         let first = self.arrivals.next_gap(&mut self.rng_workload);
         if first < self.arrivals_end {
             kernel.schedule(first, WorldEvent::Arrival);
+        }
+        for fault in &self.faults.schedule {
+            match fault.kind {
+                ScheduledFaultKind::CrashAgent(agent) => {
+                    kernel.fault_at(fault.at_ns, Fault::CrashNamed(agent_name(agent)));
+                }
+                ScheduledFaultKind::CrashNode { node, down_for_ns } => {
+                    kernel.fault_at(fault.at_ns, Fault::CrashNode(NodeId(node as u16)));
+                    if let Some(down) = down_for_ns {
+                        kernel.fault_at(fault.at_ns.saturating_add(down), Fault::RestartNode(NodeId(node as u16)));
+                    }
+                }
+            }
+        }
+        // Random faults: one exponential clock per agent and per node (but
+        // node 0, home of the gateway and the root supervisor), drawn in a
+        // fixed order from the "faults" stream.
+        if let Some(mtbf) = self.faults.agent_crash_mtbf_ns {
+            for agent in 0..self.agents {
+                let at = self.draw(mtbf);
+                self.schedule_fault(kernel, at, WorldEvent::AgentCrash { agent });
+            }
+        }
+        if let Some(mtbf) = self.faults.node_crash_mtbf_ns {
+            for node in 1..self.nodes {
+                let at = self.draw(mtbf);
+                self.schedule_fault(kernel, at, WorldEvent::NodeCrash { node });
+            }
+        }
+    }
+
+    /// An exponential draw with the given mean, from the faults stream.
+    fn draw(&mut self, mean_ns: u64) -> Nanos {
+        Dist::Exponential { mean: mean_ns as f64 }.sample_u64(&mut self.rng_faults).max(1)
+    }
+
+    /// Random faults happen only while requests arrive.
+    fn schedule_fault(&self, kernel: &mut Kernel<Msg, WorldEvent>, at: Nanos, event: WorldEvent) {
+        if at < self.arrivals_end {
+            kernel.schedule(at, event);
         }
     }
 
@@ -170,6 +239,28 @@ impl World<Msg> for FleetWorld {
                     self.metrics.client_timeouts += 1;
                 }
             }
+            WorldEvent::AgentCrash { agent } => {
+                kernel.trace_world(4, agent as u64, &event);
+                kernel.fault_at(now, Fault::CrashNamed(agent_name(agent)));
+                if let Some(mtbf) = self.faults.agent_crash_mtbf_ns {
+                    let next = now.saturating_add(self.draw(mtbf));
+                    self.schedule_fault(kernel, next, WorldEvent::AgentCrash { agent });
+                }
+            }
+            WorldEvent::NodeCrash { node } => {
+                kernel.trace_world(5, node as u64, &event);
+                kernel.fault_at(now, Fault::CrashNode(NodeId(node as u16)));
+                let repair = now.saturating_add(self.draw(self.faults.node_mttr_ns));
+                kernel.schedule(repair, WorldEvent::NodeRepair { node });
+            }
+            WorldEvent::NodeRepair { node } => {
+                kernel.trace_world(6, node as u64, &event);
+                kernel.fault_at(now, Fault::RestartNode(NodeId(node as u16)));
+                if let Some(mtbf) = self.faults.node_crash_mtbf_ns {
+                    let next = now.saturating_add(self.draw(mtbf));
+                    self.schedule_fault(kernel, next, WorldEvent::NodeCrash { node });
+                }
+            }
         }
     }
 
@@ -193,6 +284,9 @@ impl World<Msg> for FleetWorld {
             // An unknown service never answers: the caller times out.
             _ => return,
         };
+        if !self.keys_seen.insert((call.service.0, call.idempotency_key)) {
+            self.metrics.repeated_calls += 1;
+        }
         self.metrics.input_tokens += answer.input_tokens as u64;
         self.metrics.output_tokens += answer.output_tokens as u64;
         if matches!(answer.outcome, ServiceOutcome::Failed(_)) {

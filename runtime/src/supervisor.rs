@@ -167,8 +167,11 @@ impl Backoff {
     }
 }
 
+/// How to build a child: OTP's start MFA as a closure, so that it can carry
+/// the child's configuration.
+pub type StartFn<A> = std::rc::Rc<dyn Fn(u64, u32) -> A>;
+
 /// One child (OTP `child_spec()`, Ray actor options).
-#[derive(Debug)]
 pub struct ChildSpec<A> {
     /// OTP `id`: unique among the supervisor's children. Also the child's
     /// registered name when `register` is set.
@@ -191,20 +194,32 @@ pub struct ChildSpec<A> {
     pub max_restarts: Option<u32>,
     /// OTP `start` (the MFA): builds incarnation number `incarnation`
     /// (0 first, then 1, 2, ..) of child `id`.
-    pub start: fn(u64, u32) -> A,
+    pub start: StartFn<A>,
+}
+
+impl<A> std::fmt::Debug for ChildSpec<A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChildSpec")
+            .field("id", &self.id)
+            .field("register", &self.register)
+            .field("node", &self.node)
+            .field("restart", &self.restart)
+            .field("shutdown", &self.shutdown)
+            .field("max_restarts", &self.max_restarts)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<A> Clone for ChildSpec<A> {
     fn clone(&self) -> Self {
-        *self
+        ChildSpec { start: self.start.clone(), ..*self }
     }
 }
-impl<A> Copy for ChildSpec<A> {}
 
 impl<A> ChildSpec<A> {
     /// A permanent child on node 0, not registered, 5 s shutdown timeout
     /// (OTP's default for workers), no restart cap.
-    pub fn new(id: u64, start: fn(u64, u32) -> A) -> Self {
+    pub fn new(id: u64, start: impl Fn(u64, u32) -> A + 'static) -> Self {
         ChildSpec {
             id,
             register: false,
@@ -212,7 +227,7 @@ impl<A> ChildSpec<A> {
             restart: Restart::Permanent,
             shutdown: 5_000_000_000,
             max_restarts: None,
-            start,
+            start: std::rc::Rc::new(start),
         }
     }
 }
@@ -628,7 +643,7 @@ impl<A: Actor> Supervisor<A> {
     /// Start child `id` (first start or restart), if it is not running.
     fn spawn_child(&mut self, id: u64, ctx: &mut Ctx<'_, A>) {
         let Some(i) = self.index_of(id) else { return };
-        let spec = *self.child_spec(&self.children[i]);
+        let spec = self.child_spec(&self.children[i]).clone();
         let node = self.place(spec.node, ctx);
         let now = ctx.now();
         let c = &mut self.children[i];

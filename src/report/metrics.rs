@@ -68,6 +68,13 @@ pub const METRICS: &[Metric] = &[
     metric!("tokens.input", "", Lower, |r| r.tokens.input as f64),
     metric!("tokens.output", "", Lower, |r| r.tokens.output as f64),
     metric!("dropped_messages", "", Lower, |r| r.dropped_messages as f64),
+    metric!("supervision.crashes", "", Neither, |r| r.supervision.crashes as f64),
+    metric!("supervision.restarts", "", Neither, |r| r.supervision.restarts as f64),
+    metric!("supervision.escalations", "", Lower, |r| r.supervision.escalations as f64),
+    metric!("supervision.lost_to_crash", "", Lower, |r| r.supervision.lost_to_crash as f64),
+    metric!("supervision.client_timeouts", "", Lower, |r| r.supervision.client_timeouts as f64),
+    metric!("supervision.agent_downtime_s_total", "s", Lower, |r| r.supervision.agent_downtime_s_total),
+    metric!("supervision.agent_downtime_s_max", "s", Lower, |r| r.supervision.agent_downtime_s_max),
 ];
 
 /// Looks a metric up by name.

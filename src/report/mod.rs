@@ -109,7 +109,7 @@ pub(crate) mod test_support {
 
     use super::{Comparison, StrategyRuns};
     use crate::strategy::Strategy;
-    use crate::summary::{CallCounts, LatencyMs, RequestCounts, RunSummary, TokenCounts};
+    use crate::summary::{CallCounts, LatencyMs, RequestCounts, RunSummary, SupervisionCounts, TokenCounts};
 
     /// A fresh directory under the system temp dir, removed on drop.
     #[derive(Debug)]
@@ -160,6 +160,7 @@ pub(crate) mod test_support {
             dropped_messages: seed % 2,
             late_replies: 0,
             throughput_timeline: vec![8, 10, 12, (succeeded % 7) as u32, 9],
+            supervision: SupervisionCounts { crashes: 2, restarts: 2, lost_to_crash: seed, ..Default::default() },
         }
     }
 

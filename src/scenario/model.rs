@@ -32,6 +32,91 @@ pub struct Scenario {
     pub retry: RetryParams,
     /// `[strategies]`: axes in file order, values in file order.
     pub strategies: Vec<Axis>,
+    /// `[supervision]`: the parameters shared by every supervision strategy.
+    pub supervision: SupervisionParams,
+    /// `[faults]`: crashes, scheduled and random.
+    pub faults: Faults,
+}
+
+/// `workload.shape`: how the fleet handles a request.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// `"pool"` (default): a gateway hands each request to one of
+    /// `topology.agents` independent agents, which run every step.
+    Pool,
+    /// `"pipeline"`: one stage actor per step, in a chain; each stage
+    /// subscribes to the one before it when it starts, so stages depend on
+    /// the ones started before them (`topology.agents` is ignored).
+    Pipeline,
+}
+
+/// A child's OTP restart type.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum RestartType {
+    Permanent,
+    Transient,
+    Temporary,
+}
+
+/// `[supervision]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SupervisionParams {
+    /// `intensity = { max_restarts, period }`: OTP MaxR/MaxT (default 10 in 60s).
+    pub max_restarts: u32,
+    pub period_ns: u64,
+    /// `shutdown` (default 5s): a child's shutdown timeout before it is killed.
+    pub shutdown_ns: u64,
+    /// `restart` (default `permanent`): the children's restart type.
+    pub restart: RestartType,
+    /// `max_restarts_per_child` (default none): Ray's `max_restarts`.
+    pub max_restarts_per_child: Option<u32>,
+    /// `max_task_retries` (default 0): Ray's `max_task_retries`: how often
+    /// the gateway re-sends a request whose agent died mid-request.
+    pub max_task_retries: u32,
+    /// `backoff = { min, max, random_factor, reset_after }` (Akka
+    /// restartWithBackoff; defaults 200ms, 10s, 0.2, 30s), used by the
+    /// `one_for_one_backoff` strategy.
+    pub backoff_min_ns: u64,
+    pub backoff_max_ns: u64,
+    pub backoff_random_factor: f64,
+    pub backoff_reset_after_ns: u64,
+}
+
+/// `[faults]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Faults {
+    /// `failure_detection` (default 5s): how long until other nodes learn
+    /// that a node died.
+    pub failure_detection_ns: u64,
+    /// `[[faults.schedule]]` entries, in file order.
+    pub schedule: Vec<ScheduledFault>,
+    /// `agent_crash_mtbf`: each agent crashes at random with this mean time
+    /// between failures (exponential); `None`: never.
+    pub agent_crash_mtbf_ns: Option<u64>,
+    /// `node_crash_mtbf`: each node but node 0 (which hosts the gateway and
+    /// the root supervisor) crashes at random with this mean time between
+    /// failures; `None`: never.
+    pub node_crash_mtbf_ns: Option<u64>,
+    /// `node_mttr` (default 30s): mean time to repair a crashed node (exponential).
+    pub node_mttr_ns: u64,
+}
+
+/// One `[[faults.schedule]]` entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScheduledFault {
+    /// `at`: simulated time.
+    pub at_ns: u64,
+    pub kind: ScheduledFaultKind,
+}
+
+/// What a scheduled fault does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ScheduledFaultKind {
+    /// `crash_agent = N`: agent N (pool) or stage N (pipeline) crashes.
+    CrashAgent(u32),
+    /// `crash_node = N`, with `for = "30s"`: node N crashes, and restarts
+    /// after `for` (never, without `for`).
+    CrashNode { node: u32, down_for_ns: Option<u64> },
 }
 
 /// `[limits]`: every run stops with an error naming the limit it hit.
@@ -69,6 +154,8 @@ pub struct Workload {
     pub steps: Vec<Step>,
     /// `request_timeout` (default 2 minutes): the client gives up then.
     pub request_timeout_ns: u64,
+    /// `shape` (default `"pool"`).
+    pub shape: Shape,
 }
 
 /// One call in a request's workflow.

@@ -56,6 +56,8 @@ struct RawScenario {
     tool: RawTool,
     retry: Option<RawRetry>,
     strategies: Option<RawStrategies>,
+    supervision: Option<faults::RawSupervision>,
+    faults: Option<faults::RawFaults>,
 }
 
 #[derive(Deserialize)]
@@ -87,6 +89,7 @@ struct RawWorkload {
     arrivals: RawArrivals,
     steps: Option<Spanned<Vec<Spanned<String>>>>,
     request_timeout: Option<Spanned<RawDuration>>,
+    shape: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -421,6 +424,8 @@ impl Ctx<'_> {
         let tool = self.service("tool", &raw.tool.latency, raw.tool.error_rate.as_ref(), raw.tool.timeout.as_ref())?;
         let retry = self.retry(raw.retry.as_ref())?;
         let strategies = self.strategies(raw.strategies.as_ref())?;
+        let supervision = self.supervision(raw.supervision.as_ref())?;
+        let faults = self.faults(raw.faults.as_ref(), &topology, &workload)?;
         Ok(Scenario {
             name,
             description: raw.description.unwrap_or_default(),
@@ -433,6 +438,8 @@ impl Ctx<'_> {
             tool,
             retry,
             strategies,
+            supervision,
+            faults,
         })
     }
 
@@ -683,7 +690,22 @@ impl Ctx<'_> {
             Some(v) => self.positive_duration(v, "workload.request_timeout")?,
             None => 120 * NS_PER_S,
         };
-        Ok(Workload { arrival_rate_per_s: r, steps, request_timeout_ns })
+        let shape = match &raw.shape {
+            None => Shape::Pool,
+            Some(v) => match v.get_ref().as_str() {
+                "pool" => Shape::Pool,
+                "pipeline" => Shape::Pipeline,
+                other => {
+                    return Err(self.bad(
+                        v,
+                        "workload.shape",
+                        "\"pool\" or \"pipeline\"",
+                        Some(choice_hint(other, &["pool", "pipeline"])),
+                    ));
+                }
+            },
+        };
+        Ok(Workload { arrival_rate_per_s: r, steps, request_timeout_ns, shape })
     }
 
     fn service(
@@ -1020,7 +1042,28 @@ fn expected_text(path: &str) -> &'static str {
         "description" => "a string",
         "seeds" => "a seed count >= 1 (e.g. 20) or a non-empty list of seeds (e.g. [1, 7, 42])",
         "duration" => "a positive duration such as \"60s\"",
-        "limits" | "topology" | "workload" | "llm" | "tool" | "retry" | "strategies" => "a table",
+        "limits" | "topology" | "workload" | "llm" | "tool" | "retry" | "strategies" | "supervision" | "faults" => {
+            "a table"
+        }
+        "workload.shape" => "\"pool\" or \"pipeline\"",
+        "supervision.intensity" => "an inline table { max_restarts = <integer>, period = \"60s\" }",
+        "supervision.intensity.max_restarts" => "a non-negative integer number of restarts (OTP MaxR)",
+        "supervision.intensity.period" => "a positive duration such as \"60s\" (OTP MaxT)",
+        "supervision.shutdown" => "a duration such as \"5s\" (0 kills at once)",
+        "supervision.restart" => "one of \"permanent\", \"transient\", \"temporary\"",
+        "supervision.max_restarts_per_child" => "a non-negative integer (Ray max_restarts)",
+        "supervision.max_task_retries" => "a non-negative integer (Ray max_task_retries)",
+        "supervision.backoff" => "an inline table { min, max, random_factor, reset_after }",
+        "supervision.backoff.random_factor" => "a number between 0 and 10",
+        "faults.failure_detection" => "a duration such as \"5s\"",
+        "faults.agent_crash_mtbf" | "faults.node_crash_mtbf" | "faults.node_mttr" => {
+            "a positive duration such as \"5m\""
+        }
+        "faults.schedule" => "a list of [[faults.schedule]] tables",
+        "faults.schedule.at" => "a duration since the start such as \"20s\"",
+        "faults.schedule.crash_agent" => "an agent index, from 0",
+        "faults.schedule.crash_node" => "a node index, from 0",
+        "faults.schedule.for" => "a positive duration such as \"30s\"",
         "limits.max_events" => "a positive integer number of events",
         "limits.max_sim_time" => "a duration such as \"15m\", at least `duration`",
         "limits.mailbox_capacity" => "a positive integer number of messages",
@@ -1217,5 +1260,6 @@ fn found_display(found: &str) -> String {
     }
 }
 
+mod faults;
 #[cfg(test)]
 mod tests;

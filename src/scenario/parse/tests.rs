@@ -43,6 +43,7 @@ network = { latency = { dist = "lognormal", median = "2ms", p99 = "20ms" } }
 arrivals = { process = "poisson", rate_per_s = 2.5 }
 steps = ["llm", "tool", "tool", "llm"]
 request_timeout = "90s"
+shape = "pool"
 
 [llm]
 latency = { dist = "uniform", min = "100ms", max = "1.5s" }
@@ -63,6 +64,29 @@ max_delay = "2s"
 
 [strategies]
 retry = ["exponential_full_jitter", "none"]
+
+[supervision]
+intensity = { max_restarts = 3, period = "10s" }
+shutdown = "1s"
+restart = "transient"
+max_restarts_per_child = 7
+max_task_retries = 2
+backoff = { min = "100ms", max = "5s", random_factor = 0.5, reset_after = "20s" }
+
+[faults]
+failure_detection = "2s"
+agent_crash_mtbf = "3m"
+node_crash_mtbf = "10m"
+node_mttr = "45s"
+
+[[faults.schedule]]
+at = "20s"
+crash_agent = 3
+
+[[faults.schedule]]
+at = "40s"
+crash_node = 2
+for = "30s"
 "#;
 
 const MS: f64 = 1e6;
@@ -90,6 +114,7 @@ fn full_file_round_trips() {
             arrival_rate_per_s: 2.5,
             steps: vec![Step::Llm, Step::Tool, Step::Tool, Step::Llm],
             request_timeout_ns: 90_000_000_000,
+            shape: Shape::Pool,
         },
         llm: ServiceModel {
             latency: Dist::Uniform { min: 100.0 * MS, max: 1500.0 * MS },
@@ -108,6 +133,31 @@ fn full_file_round_trips() {
         },
         retry: RetryParams { max_attempts: 3, base_delay_ns: 50_000_000, max_delay_ns: 2_000_000_000 },
         strategies: vec![Axis { name: "retry".into(), values: vec!["exponential_full_jitter".into(), "none".into()] }],
+        supervision: SupervisionParams {
+            max_restarts: 3,
+            period_ns: 10_000_000_000,
+            shutdown_ns: 1_000_000_000,
+            restart: RestartType::Transient,
+            max_restarts_per_child: Some(7),
+            max_task_retries: 2,
+            backoff_min_ns: 100_000_000,
+            backoff_max_ns: 5_000_000_000,
+            backoff_random_factor: 0.5,
+            backoff_reset_after_ns: 20_000_000_000,
+        },
+        faults: Faults {
+            failure_detection_ns: 2_000_000_000,
+            schedule: vec![
+                ScheduledFault { at_ns: 20_000_000_000, kind: ScheduledFaultKind::CrashAgent(3) },
+                ScheduledFault {
+                    at_ns: 40_000_000_000,
+                    kind: ScheduledFaultKind::CrashNode { node: 2, down_for_ns: Some(30_000_000_000) },
+                },
+            ],
+            agent_crash_mtbf_ns: Some(180_000_000_000),
+            node_crash_mtbf_ns: Some(600_000_000_000),
+            node_mttr_ns: 45_000_000_000,
+        },
     };
     assert_eq!(s, expected);
 }
@@ -600,4 +650,27 @@ fn show_samples() {
         println!("{}\n", fail(&src).shown);
     }
     println!("{}", super::super::load(std::path::Path::new("scenarios/nope.toml")).unwrap_err());
+}
+
+#[test]
+fn fault_targets_must_exist() {
+    let bad = format!("{MINIMAL}\n[faults]\n[[faults.schedule]]\nat = \"5s\"\ncrash_agent = 16\n");
+    let e = parse(&bad, "f.toml").unwrap_err().to_string();
+    assert!(e.contains("f.toml:") && e.contains("crash_agent") && e.contains("below 16"), "{e}");
+    let bad = format!("{MINIMAL}\n[faults]\n[[faults.schedule]]\nat = \"5s\"\ncrash_node = 1\n");
+    let e = parse(&bad, "f.toml").unwrap_err().to_string();
+    assert!(e.contains("crash_node") && e.contains("below 1"), "{e}");
+    let bad = format!("{MINIMAL}\n[faults]\n[[faults.schedule]]\nat = \"5s\"\n");
+    let e = parse(&bad, "f.toml").unwrap_err().to_string();
+    assert!(e.contains("crash_agent = N"), "{e}");
+}
+
+#[test]
+fn supervision_values_are_checked() {
+    let bad = format!("{MINIMAL}\n[supervision]\nrestart = \"sometimes\"\n");
+    let e = parse(&bad, "s.toml").unwrap_err().to_string();
+    assert!(e.contains("supervision.restart") && e.contains("permanent"), "{e}");
+    let bad = format!("{MINIMAL}\n[strategies]\nsupervision = [\"one_for_none\"]\n");
+    let e = parse(&bad, "s.toml").unwrap_err().to_string();
+    assert!(e.contains("one_for_one"), "{e}");
 }
