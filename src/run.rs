@@ -307,10 +307,11 @@ fn summarize(
     }
     let stats = sim.system.stats();
     let now = sim.kernel.now();
+    let by_name = sim.system.name_downtime(now);
     let downtime: Vec<f64> = (0..fleet_size(scenario))
         .map(|i| {
             let name = agent_name(i);
-            let down = sim.system.name_downtime(now).into_iter().find(|&(n, _)| n == name).map_or(0, |(_, d)| d);
+            let down = by_name.iter().find(|&&(n, _)| n == name).map_or(0, |&(_, d)| d);
             round3(down as f64 / 1e9)
         })
         .collect();
@@ -356,6 +357,7 @@ fn summarize(
         late_replies: stats.late_replies,
         throughput_timeline: m.throughput_timeline.clone(),
         supervision,
+        agent_downtime_s: downtime,
     }
 }
 

@@ -38,6 +38,10 @@ pub struct RunSummary {
     /// Crashes, restarts and what they cost.
     #[serde(default)]
     pub supervision: SupervisionCounts,
+    /// Seconds each agent (or pipeline stage), by index, was unavailable:
+    /// no live actor held its name.
+    #[serde(default)]
+    pub agent_downtime_s: Vec<f64>,
 }
 
 /// Crashes and the supervision that answered them.

@@ -119,7 +119,40 @@ pub fn render(cmp: &Comparison, charts: &[&str]) -> String {
     per_seed_table(&mut out, cmp, &labels, "Success rate", |r| {
         success_rate(r).map_or_else(|| "—".to_owned(), |v| format!("{:.1}%", v * 100.0))
     });
+    agent_downtime_table(&mut out, cmp, &labels);
     out
+}
+
+/// Per agent (or stage): seconds unavailable, mean across seeds, one column
+/// per strategy. Left out when no run had any downtime.
+fn agent_downtime_table(out: &mut String, cmp: &Comparison, labels: &[String]) {
+    let agents = cmp.results.iter().flat_map(|sr| sr.runs.iter().map(|r| r.agent_downtime_s.len())).max().unwrap_or(0);
+    let any = cmp.results.iter().flat_map(|sr| &sr.runs).any(|r| r.agent_downtime_s.iter().any(|&d| d > 0.0));
+    if agents == 0 || !any {
+        return;
+    }
+    let _ = writeln!(out, "## Unavailability per agent (seconds, mean across seeds)
+");
+    let _ = write!(out, "| agent |");
+    for l in labels {
+        let _ = write!(out, " {} |", code(l));
+    }
+    out.push('\n');
+    out.push_str("|---:|");
+    for _ in labels {
+        out.push_str("---:|");
+    }
+    out.push('\n');
+    for agent in 0..agents {
+        let _ = write!(out, "| {agent} |");
+        for sr in &cmp.results {
+            let values: Vec<f64> = sr.runs.iter().filter_map(|r| r.agent_downtime_s.get(agent).copied()).collect();
+            let mean = if values.is_empty() { 0.0 } else { values.iter().sum::<f64>() / values.len() as f64 };
+            let _ = write!(out, " {mean:.1} |");
+        }
+        out.push('\n');
+    }
+    out.push('\n');
 }
 
 fn per_seed_table(
