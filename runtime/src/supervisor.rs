@@ -574,6 +574,8 @@ impl<A: Actor> Supervisor<A> {
     /// runs; while the child is down it is stashed under
     /// [`WhenDown::Stash`] (replayed in order at the restart; dropped and
     /// counted when the stash is full) and dropped and counted otherwise.
+    /// A supervisor with several child specs does not route messages: they
+    /// are dropped and counted in [`SupervisorStats::dropped_while_down`].
     pub fn on_message(&mut self, msg: A::Msg, ctx: &mut Ctx<'_, A>) {
         let target = match self.children.as_slice() {
             [only] if self.spec.children.len() == 1 => only.actor,

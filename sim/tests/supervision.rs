@@ -637,6 +637,22 @@ fn node_crash_is_learned_after_failure_detection_and_children_move_to_a_live_nod
 }
 
 #[test]
+fn restarting_on_a_down_node_without_fallback_fails_at_once_and_counts_towards_intensity() {
+    let mut sp = spec(Strategy::OneForOne, vec![ChildSpec { node: NodeId(1), ..child(1, Restart::Permanent) }]);
+    sp.intensity = Intensity { max_restarts: 1, period: 100_000 * MS };
+    let (mut sim, _s) = start(sp);
+    take_log();
+    sim.kernel.fault_at(MS, Fault::CrashNode(NodeId(1)));
+    sim.run().unwrap();
+    let detection = SimConfig::default().network.failure_detection;
+    let log = take_log();
+    // First news after detection: restart (1 of MaxR 1) on the down node,
+    // which ends at once; its news comes after detection again: escalate.
+    assert_eq!(log, vec![Ev::SupExited { name: 0, escalated: true, at: MS + 2 * detection }]);
+    assert_eq!(sim.system.stats().spawned, 3);
+}
+
+#[test]
 fn nested_supervisor_escalation_reaches_its_parent() {
     let mut inner = spec(Strategy::OneForOne, vec![child(1, Restart::Permanent)]);
     inner.intensity = Intensity { max_restarts: 0, period: 1_000 * MS };
@@ -836,4 +852,17 @@ proptest! {
             prop_assert_eq!(sim.system.actors().count(), 0);
         }
     }
+}
+
+#[test]
+fn supervised_runs_are_deterministic() {
+    let run = || {
+        let (mut sim, s) = backoff_sim(Backoff { random_factor: 0.7, ..backoff(10 * MS, 80 * MS) });
+        for i in 0..4 {
+            crash_child_at(&mut sim, s, 1, (1 + 100 * i) * MS);
+        }
+        sim.run().unwrap();
+        (sim.trace_hash(), take_log())
+    };
+    assert_eq!(run(), run());
 }
