@@ -303,9 +303,11 @@ pub struct SupervisorStats {
     /// Messages dropped because the child was down and there is no stash
     /// ([`WhenDown::Drop`], or no backoff).
     pub dropped_while_down: u64,
-    /// Per child, in start order: total time it was not running (from an
-    /// exit to the restart, and up to the time of the query while it is
-    /// down). Children the supervisor no longer has (temporary ones, those
+    /// Per child, in start order: total time it was not running, from the
+    /// supervisor learning of an exit ([`Signal::ChildExited`]) to the
+    /// restart, and up to the time of the query while it is down. (The
+    /// supervisor cannot see the failure-detection delay before news of a
+    /// node crash reaches it; that time is not included.) Children the supervisor no longer has (temporary ones, those
     /// stopped by the decider) are not listed.
     pub downtime: Vec<(u64, Nanos)>,
 }
@@ -587,6 +589,8 @@ impl<A: Actor> Supervisor<A> {
     /// runs; while the child is down it is stashed under
     /// [`WhenDown::Stash`] (replayed in order at the restart; dropped and
     /// counted when the stash is full) and dropped and counted otherwise.
+    /// A supervisor with several child specs does not route messages: they
+    /// are dropped and counted in [`SupervisorStats::dropped_while_down`].
     pub fn on_message(&mut self, msg: A::Msg, ctx: &mut Ctx<'_, A>) {
         let target = match self.children.as_slice() {
             [only] if self.spec.children.len() == 1 => only.actor,
