@@ -30,6 +30,13 @@ pub struct StrategyError {
     pub known: String,
 }
 
+impl StrategyError {
+    fn unknown(axis: &str, value: &str) -> RunError {
+        let known = crate::strategy::known_values(axis).join(", ");
+        StrategyError { axis: axis.into(), value: value.into(), known }.into()
+    }
+}
+
 /// Why a run could not produce a summary.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -66,14 +73,7 @@ pub fn retry_policy(scenario: &Scenario, strategy: &Strategy) -> Result<RetryPol
         "fixed" => RetryStrategy::Fixed,
         "exponential" => RetryStrategy::Exponential,
         "exponential_full_jitter" => RetryStrategy::ExponentialFullJitter,
-        other => {
-            return Err(StrategyError {
-                axis: "retry".into(),
-                value: other.into(),
-                known: crate::strategy::known_values("retry").join(", "),
-            }
-            .into());
-        }
+        other => return Err(StrategyError::unknown("retry", other)),
     };
     let r = &scenario.retry;
     Ok(RetryPolicy { strategy, max_attempts: r.max_attempts, base_delay: r.base_delay_ns, max_delay: r.max_delay_ns })
@@ -193,9 +193,8 @@ fn build_fleet(
         spec
     };
     let supervisor_spec = |strategy: SupStrategy, children: Vec<ChildSpec<FleetActor>>| {
-        let mut spec = SupervisorSpec::new(strategy, children);
+        let mut spec = supervisor_spec_standalone(strategy, children, nodes);
         spec.intensity = Intensity { max_restarts: p.max_restarts, period: p.period_ns };
-        spec.fallback_nodes = (0..nodes).map(|n| NodeId(n as u16)).collect();
         spec
     };
     let tree = match supervision {
@@ -204,14 +203,7 @@ fn build_fleet(
         "one_for_all" => Some(SupStrategy::OneForAll),
         "rest_for_one" => Some(SupStrategy::RestForOne),
         "one_for_one_backoff" => None,
-        other => {
-            return Err(StrategyError {
-                axis: "supervision".into(),
-                value: other.into(),
-                known: crate::strategy::known_values("supervision").join(", "),
-            }
-            .into());
-        }
+        other => return Err(StrategyError::unknown("supervision", other)),
     };
     match (supervision, tree) {
         ("none", _) => {
@@ -263,6 +255,8 @@ fn build_fleet(
 /// Backoff supervisors' child ids sit apart from the agents' names.
 const BACKOFF_NAME_OFFSET: u64 = 1_000_000;
 
+/// A supervisor that may place children on any node (Ray-style
+/// rescheduling when a child's own node is down).
 fn supervisor_spec_standalone(
     strategy: SupStrategy,
     children: Vec<ChildSpec<FleetActor>>,

@@ -331,6 +331,25 @@ struct Child {
     backoff_timer: Option<TimerId>,
 }
 
+impl Child {
+    /// Child `id` of spec `spec`, not started yet.
+    fn new(id: u64, spec: usize) -> Self {
+        Child {
+            id,
+            spec,
+            actor: None,
+            incarnation: 0,
+            restarts: 0,
+            gave_up: false,
+            started_at: 0,
+            down_since: None,
+            downtime: 0,
+            backoff_count: 0,
+            backoff_timer: None,
+        }
+    }
+}
+
 /// What to do once the children being terminated are all gone.
 #[derive(Debug)]
 enum Then {
@@ -427,19 +446,7 @@ impl<A: Actor> Supervisor<A> {
         }
         for spec in 0..self.spec.children.len() {
             let id = self.spec.children[spec].id;
-            self.children.push(Child {
-                id,
-                spec,
-                actor: None,
-                incarnation: 0,
-                restarts: 0,
-                gave_up: false,
-                started_at: 0,
-                down_since: None,
-                downtime: 0,
-                backoff_count: 0,
-                backoff_timer: None,
-            });
+            self.children.push(Child::new(id, spec));
             self.spawn_child(id, ctx);
         }
     }
@@ -454,19 +461,7 @@ impl<A: Actor> Supervisor<A> {
         {
             return None;
         }
-        self.children.push(Child {
-            id,
-            spec: 0,
-            actor: None,
-            incarnation: 0,
-            restarts: 0,
-            gave_up: false,
-            started_at: 0,
-            down_since: None,
-            downtime: 0,
-            backoff_count: 0,
-            backoff_timer: None,
-        });
+        self.children.push(Child::new(id, 0));
         self.spawn_child(id, ctx);
         self.child(id)
     }

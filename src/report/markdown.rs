@@ -131,18 +131,12 @@ fn agent_downtime_table(out: &mut String, cmp: &Comparison, labels: &[String]) {
     if agents == 0 || !any {
         return;
     }
-    let _ = writeln!(out, "## Unavailability per agent (seconds, mean across seeds)
-");
-    let _ = write!(out, "| agent |");
-    for l in labels {
-        let _ = write!(out, " {} |", code(l));
-    }
-    out.push('\n');
-    out.push_str("|---:|");
-    for _ in labels {
-        out.push_str("---:|");
-    }
-    out.push('\n');
+    let _ = writeln!(
+        out,
+        "## Unavailability per agent (seconds, mean across seeds)
+"
+    );
+    strategy_columns_header(out, "agent", labels);
     for agent in 0..agents {
         let _ = write!(out, "| {agent} |");
         for sr in &cmp.results {
@@ -155,6 +149,19 @@ fn agent_downtime_table(out: &mut String, cmp: &Comparison, labels: &[String]) {
     out.push('\n');
 }
 
+/// The header of a table with one column per strategy.
+fn strategy_columns_header(out: &mut String, first: &str, labels: &[String]) {
+    let _ = write!(out, "| {first} |");
+    for l in labels {
+        let _ = write!(out, " {} |", code(l));
+    }
+    out.push_str("\n|---:|");
+    for _ in labels {
+        out.push_str("---:|");
+    }
+    out.push('\n');
+}
+
 fn per_seed_table(
     out: &mut String,
     cmp: &Comparison,
@@ -163,16 +170,7 @@ fn per_seed_table(
     cell: impl Fn(&crate::summary::RunSummary) -> String,
 ) {
     let _ = writeln!(out, "### {title}\n");
-    let _ = write!(out, "| seed |");
-    for l in labels {
-        let _ = write!(out, " {} |", code(l));
-    }
-    out.push('\n');
-    out.push_str("|---:|");
-    for _ in labels {
-        out.push_str("---:|");
-    }
-    out.push('\n');
+    strategy_columns_header(out, "seed", labels);
     for &seed in &cmp.seeds {
         let _ = write!(out, "| {seed} |");
         for sr in &cmp.results {
