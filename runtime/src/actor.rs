@@ -9,9 +9,10 @@ use crate::lifecycle::Signal;
 use crate::service::ServiceOutcome;
 
 /// What an actor's messages must be: hashable (they are folded into the
-/// run's trace hash) and printable (a divergence report shows them).
-pub trait Message: Debug + Hash + 'static {}
-impl<T: Debug + Hash + 'static> Message for T {}
+/// run's trace hash), printable (a divergence report shows them) and
+/// cloneable (a network may duplicate a message, as Erlang copies them).
+pub trait Message: Clone + Debug + Hash + 'static {}
+impl<T: Clone + Debug + Hash + 'static> Message for T {}
 
 /// An actor: one message at a time, no I/O, no waiting. Every effect (send,
 /// ask, timer, spawn, stop, service call) is requested through `ctx` and

@@ -40,7 +40,7 @@ fn take_log() -> Vec<Ev> {
     LOG.with(|l| std::mem::take(&mut *l.borrow_mut()))
 }
 
-#[derive(Debug, Hash)]
+#[derive(Clone, Debug, Hash)]
 enum Msg {
     Incr,
     Fail(u16),
