@@ -29,6 +29,10 @@ pub const LLM: ServiceId = ServiceId(0);
 /// The tool's service id.
 pub const TOOL: ServiceId = ServiceId(1);
 
+/// BUGGIFY site: an agent hesitates (up to 250 ms) before a call, as a
+/// busy process would; legal, rare, and good at shaking out timing bugs.
+pub const SITE_AGENT_HESITATES: u64 = 0xa9e7_0001;
+
 /// The registered name of agent (or pipeline stage) `index`.
 pub fn agent_name(index: u32) -> u64 {
     1_000 + index as u64
@@ -324,6 +328,13 @@ impl Agent {
     fn attempt(&mut self, ctx: &mut Ctx<'_, FleetActor>) {
         let Some(job) = self.job.as_mut() else { return };
         let Some(step) = self.steps.get(job.step) else { return };
+        if ctx.buggify(SITE_AGENT_HESITATES) {
+            let pause = ctx.random_below(250_000_000);
+            self.next_tag += 1;
+            job.backoff_tag = self.next_tag;
+            ctx.set_timer(pause, self.next_tag);
+            return;
+        }
         // One idempotency key per logical call: retries share it.
         let key = job.id.wrapping_mul(64).wrapping_add(job.step as u64);
         job.call = Some(ctx.call(step.service, 0, key, step.timeout));

@@ -113,6 +113,7 @@ pub fn run_once(
             failure_detection: scenario.faults.failure_detection_ns,
         },
         record_trace: options.record_trace,
+        buggify: scenario.buggify,
     };
     let world = FleetWorld::new(WorldSpec {
         seed,
@@ -351,6 +352,7 @@ fn summarize(
         late_replies: stats.late_replies,
         throughput_timeline: m.throughput_timeline.clone(),
         supervision,
+        buggify_fired: sim.kernel.buggify_fired(),
         agent_downtime_s: downtime,
     }
 }

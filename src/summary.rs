@@ -38,6 +38,9 @@ pub struct RunSummary {
     /// Crashes, restarts and what they cost.
     #[serde(default)]
     pub supervision: SupervisionCounts,
+    /// BUGGIFY fault points that fired.
+    #[serde(default)]
+    pub buggify_fired: u64,
     /// Seconds each agent (or pipeline stage), by index, was unavailable:
     /// no live actor held its name.
     #[serde(default)]

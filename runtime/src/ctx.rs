@@ -12,6 +12,15 @@ use crate::service::ServiceCall;
 /// simulator). The runtime has no randomness of its own.
 pub trait Entropy {
     fn next_u64(&mut self) -> u64;
+
+    /// A BUGGIFY fault point (FoundationDB): whether fault point `site`
+    /// fires now. In a simulation each site is enabled or not for the whole
+    /// run, from the seed, and an enabled site fires with a set probability;
+    /// a production driver keeps this default, `false`.
+    fn buggify(&mut self, site: u64) -> bool {
+        let _ = site;
+        false
+    }
 }
 
 /// One requested effect.
@@ -152,6 +161,16 @@ impl<A: Actor> Ctx<'_, A> {
                 return (m >> 64) as u64;
             }
         }
+    }
+
+    /// A BUGGIFY fault point (FoundationDB style): place `if ctx.buggify(SITE)`
+    /// where a rare but legal thing could happen (a spurious error, an extra
+    /// delay), so simulation explores it. Each `site` (a constant unique to
+    /// the place) is enabled or not for a whole run, from the seed; an
+    /// enabled site fires with the scenario's probability. Always `false`
+    /// outside simulation or when the scenario turns fault points off.
+    pub fn buggify(&mut self, site: u64) -> bool {
+        self.entropy.buggify(site)
     }
 
     /// Where to send the answer if the current message is an ask.

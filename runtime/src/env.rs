@@ -19,7 +19,8 @@ pub enum TimerKind {
     RequestTimeout { request: RequestId },
 }
 
-/// The driver's side of the runtime.
+/// The driver's side of the runtime (randomness and BUGGIFY fault points
+/// come through its [`Entropy`] supertrait).
 pub trait Env<M>: Entropy {
     /// Current time.
     fn now(&self) -> Nanos;

@@ -10,6 +10,7 @@ use rehearsal_runtime::{
     SystemConfig, TimerId, TimerKind, TraceEvent,
 };
 
+use crate::buggify::{Buggify, BuggifyConfig};
 use crate::fmt_nanos;
 use crate::net::Network;
 use crate::queue::EventQueue;
@@ -92,6 +93,9 @@ pub enum Event<M, WE> {
     World(WE),
 }
 
+/// BUGGIFY site in the kernel: a message takes ten times its latency.
+pub const SITE_SLOW_MESSAGE: u64 = 0x5e4d_0001;
+
 /// A fault the kernel applies to the actor system.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Fault {
@@ -155,6 +159,7 @@ pub struct Kernel<M, WE> {
     network: Network,
     rng_network: StreamRng,
     rng_runtime: StreamRng,
+    buggify: Buggify,
 }
 
 impl<M, WE> Debug for Kernel<M, WE> {
@@ -185,6 +190,22 @@ impl<M: Debug + std::hash::Hash, WE: Debug> Kernel<M, WE> {
     /// Events processed so far.
     pub fn events(&self) -> u64 {
         self.events
+    }
+
+    /// Whether BUGGIFY fault point `site` fires now (traced when it does).
+    /// Worlds and the kernel place fault points through this too.
+    pub fn buggify(&mut self, site: u64) -> bool {
+        let fires = self.buggify.fires(site);
+        if fires {
+            let now = self.now;
+            self.trace.event(TraceKind::Fault, now, site, 1, &(), || format!("buggify site {site:#x} fired"));
+        }
+        fires
+    }
+
+    /// BUGGIFY fault points fired so far.
+    pub fn buggify_fired(&self) -> u64 {
+        self.buggify.fired
     }
 
     /// Crash faults applied so far (actor and node crashes).
@@ -253,6 +274,8 @@ pub struct SimConfig {
     pub network: Network,
     /// Record every event's text (for determinism checks); slower.
     pub record_trace: bool,
+    /// BUGGIFY fault points.
+    pub buggify: BuggifyConfig,
 }
 
 impl<A: Actor, W: World<A::Msg>> Sim<A, W> {
@@ -269,6 +292,7 @@ impl<A: Actor, W: World<A::Msg>> Sim<A, W> {
                 network: config.network,
                 rng_network: stream(config.seed, "network"),
                 rng_runtime: stream(config.seed, "runtime"),
+                buggify: Buggify::new(config.seed, config.buggify),
             },
             system: System::new(config.system),
             world,
@@ -374,10 +398,14 @@ struct SimEnv<'a, M, W: World<M>> {
     world: &'a mut W,
 }
 
-impl<M, W: World<M>> Entropy for SimEnv<'_, M, W> {
+impl<M: Debug + std::hash::Hash, W: World<M>> Entropy for SimEnv<'_, M, W> {
     #[inline]
     fn next_u64(&mut self) -> u64 {
         self.kernel.rng_runtime.next_u64()
+    }
+
+    fn buggify(&mut self, site: u64) -> bool {
+        self.kernel.buggify(site)
     }
 }
 
@@ -394,7 +422,12 @@ impl<M: Debug + std::hash::Hash, W: World<M>> Env<M> for SimEnv<'_, M, W> {
         let transit = k.network.transit(from_node, to_node, &mut k.rng_network);
         let from = envelope.from;
         match transit {
-            Some(latency) => {
+            Some(mut latency) => {
+                // BUGGIFY: now and then a message takes ten times as long
+                // (a GC pause, a retransmission).
+                if k.buggify.is_on() && k.buggify(SITE_SLOW_MESSAGE) {
+                    latency = latency.saturating_mul(10);
+                }
                 let at = now.saturating_add(latency);
                 k.trace.event(TraceKind::Send, now, from.to_bits(), to.to_bits(), &(at, &envelope.msg), || {
                     format!("send {from} -> {to} arriving {}: {:?} {:?}", fmt_nanos(at), envelope.route, envelope.msg)

@@ -4,6 +4,7 @@
 //! event to event; a total order on events; seeded ChaCha streams per
 //! component; a trace hash over every event. See ARCHITECTURE.md.
 
+pub mod buggify;
 pub mod dist;
 mod kernel;
 pub mod net;
@@ -13,7 +14,9 @@ pub mod services;
 pub mod trace;
 pub mod workloads;
 
-pub use kernel::{EmptyWorld, Event, Fault, Kernel, Limits, RunEnd, Sim, SimConfig, SimError, World};
+pub use kernel::{
+    EmptyWorld, Event, Fault, Kernel, Limits, RunEnd, SITE_SLOW_MESSAGE, Sim, SimConfig, SimError, World,
+};
 
 use rehearsal_runtime::Nanos;
 

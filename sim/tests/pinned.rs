@@ -138,6 +138,7 @@ fn run(seed: u64, nodes: u16) -> (u64, u64) {
             ..Network::default()
         },
         record_trace: false,
+        buggify: rehearsal_sim::buggify::BuggifyConfig::off(),
     };
     let mut sim: Sim<Mixer, EmptyWorld> = Sim::new(config, EmptyWorld);
     let ids: Vec<ActorId> = (0..40).map(|i| sim.spawn(NodeId(i % nodes), Mixer::new())).collect();

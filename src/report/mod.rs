@@ -161,6 +161,7 @@ pub(crate) mod test_support {
             late_replies: 0,
             throughput_timeline: vec![8, 10, 12, (succeeded % 7) as u32, 9],
             supervision: SupervisionCounts { crashes: 2, restarts: 2, lost_to_crash: seed, ..Default::default() },
+            buggify_fired: 0,
             agent_downtime_s: vec![0.0, seed as f64],
         }
     }

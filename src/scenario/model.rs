@@ -4,6 +4,7 @@
 //! Every time is in integer nanoseconds of simulated time.
 
 use rehearsal_runtime::OverflowPolicy;
+use rehearsal_sim::buggify::BuggifyConfig;
 use rehearsal_sim::dist::Dist;
 
 /// A whole scenario, checked: every value is in range and every strategy
@@ -36,6 +37,9 @@ pub struct Scenario {
     pub supervision: SupervisionParams,
     /// `[faults]`: crashes, scheduled and random.
     pub faults: Faults,
+    /// `[buggify]`: fault points (`enabled` default true, `site_probability`
+    /// default 0.25, `fire_probability` default 0.25).
+    pub buggify: BuggifyConfig,
 }
 
 /// `workload.shape`: how the fleet handles a request.

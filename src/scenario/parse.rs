@@ -58,6 +58,7 @@ struct RawScenario {
     strategies: Option<RawStrategies>,
     supervision: Option<faults::RawSupervision>,
     faults: Option<faults::RawFaults>,
+    buggify: Option<faults::RawBuggify>,
 }
 
 #[derive(Deserialize)]
@@ -426,6 +427,7 @@ impl Ctx<'_> {
         let strategies = self.strategies(raw.strategies.as_ref())?;
         let supervision = self.supervision(raw.supervision.as_ref())?;
         let faults = self.faults(raw.faults.as_ref(), &topology, &workload)?;
+        let buggify = self.buggify(raw.buggify.as_ref())?;
         Ok(Scenario {
             name,
             description: raw.description.unwrap_or_default(),
@@ -440,6 +442,7 @@ impl Ctx<'_> {
             strategies,
             supervision,
             faults,
+            buggify,
         })
     }
 
@@ -1042,9 +1045,8 @@ fn expected_text(path: &str) -> &'static str {
         "description" => "a string",
         "seeds" => "a seed count >= 1 (e.g. 20) or a non-empty list of seeds (e.g. [1, 7, 42])",
         "duration" => "a positive duration such as \"60s\"",
-        "limits" | "topology" | "workload" | "llm" | "tool" | "retry" | "strategies" | "supervision" | "faults" => {
-            "a table"
-        }
+        "limits" | "topology" | "workload" | "llm" | "tool" | "retry" | "strategies" | "supervision" | "faults"
+        | "buggify" => "a table",
         "workload.shape" => "\"pool\" or \"pipeline\"",
         "supervision.intensity" => "an inline table { max_restarts = <integer>, period = \"60s\" }",
         "supervision.intensity.max_restarts" => "a non-negative integer number of restarts (OTP MaxR)",
@@ -1060,6 +1062,8 @@ fn expected_text(path: &str) -> &'static str {
             "a positive duration such as \"5m\""
         }
         "faults.schedule" => "a list of [[faults.schedule]] tables",
+        "buggify.enabled" => "true or false",
+        "buggify.site_probability" | "buggify.fire_probability" => "a probability between 0 and 1",
         "faults.schedule.at" => "a duration since the start such as \"20s\"",
         "faults.schedule.crash_agent" => "an agent index, from 0",
         "faults.schedule.crash_node" => "a node index, from 0",

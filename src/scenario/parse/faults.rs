@@ -4,6 +4,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{Ctx, NS_PER_S, RawDuration, Result, choice_hint, expected_text};
+use rehearsal_sim::buggify::BuggifyConfig;
+
 use crate::scenario::model::*;
 
 #[derive(Deserialize)]
@@ -53,7 +55,40 @@ struct RawScheduled {
     down_for: Option<Spanned<RawDuration>>,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawBuggify {
+    enabled: Option<bool>,
+    site_probability: Option<Spanned<f64>>,
+    fire_probability: Option<Spanned<f64>>,
+}
+
 impl Ctx<'_> {
+    /// A probability in `[0, 1]`.
+    fn probability(&self, v: &Spanned<f64>, path: &str) -> Result<f64> {
+        let p = *v.get_ref();
+        if (0.0..=1.0).contains(&p) {
+            Ok(p)
+        } else {
+            Err(self.bad(v, path, expected_text(path), Some("a fraction, not a percentage: 5% is 0.05".into())))
+        }
+    }
+
+    pub(super) fn buggify(&self, raw: Option<&RawBuggify>) -> Result<BuggifyConfig> {
+        let mut b = BuggifyConfig::default();
+        let Some(raw) = raw else { return Ok(b) };
+        if let Some(on) = raw.enabled {
+            b.enabled = on;
+        }
+        if let Some(v) = &raw.site_probability {
+            b.site_probability = self.probability(v, "buggify.site_probability")?;
+        }
+        if let Some(v) = &raw.fire_probability {
+            b.fire_probability = self.probability(v, "buggify.fire_probability")?;
+        }
+        Ok(b)
+    }
+
     /// A non-negative integer that fits a `u32`.
     fn count(&self, v: &Spanned<i64>, path: &str) -> Result<u32> {
         match u32::try_from(*v.get_ref()) {

@@ -87,6 +87,11 @@ crash_agent = 3
 at = "40s"
 crash_node = 2
 for = "30s"
+
+[buggify]
+enabled = false
+site_probability = 0.5
+fire_probability = 0.1
 "#;
 
 const MS: f64 = 1e6;
@@ -158,6 +163,7 @@ fn full_file_round_trips() {
             node_crash_mtbf_ns: Some(600_000_000_000),
             node_mttr_ns: 45_000_000_000,
         },
+        buggify: rehearsal_sim::buggify::BuggifyConfig { enabled: false, site_probability: 0.5, fire_probability: 0.1 },
     };
     assert_eq!(s, expected);
 }
