@@ -5,11 +5,15 @@
 //! component; a trace hash over every event. See ARCHITECTURE.md.
 
 pub mod dist;
+pub mod fit;
 mod kernel;
+pub mod llm;
 pub mod net;
 pub mod queue;
+pub mod ratelimit;
 pub mod rng;
 pub mod services;
+pub mod tools;
 pub mod trace;
 pub mod workloads;
 
