@@ -9,6 +9,9 @@ use rand_core::Rng;
 /// z-score of the 99th percentile of the standard normal distribution.
 const Z_P99: f64 = 2.326_347_874_040_841;
 
+/// z-score of the 90th percentile of the standard normal distribution.
+const Z_P90: f64 = 1.281_551_565_544_600_4;
+
 /// A distribution over non-negative reals, in whatever unit the caller uses
 /// (nanoseconds for latencies, tokens for token counts).
 #[derive(Clone, Debug, PartialEq)]
@@ -33,6 +36,16 @@ impl Dist {
     pub fn lognormal_from_median_p99(median: f64, p99: f64) -> Dist {
         let mu = libm::log(median);
         let sigma = (libm::log(p99) - mu) / Z_P99;
+        Dist::LogNormal { mu, sigma }
+    }
+
+    /// A log-normal whose median and 90th percentile are the given values
+    /// (the fit used for the data-derived LLM profiles: it hits both exactly).
+    ///
+    /// Requires `0 < median <= p90`.
+    pub fn lognormal_from_median_p90(median: f64, p90: f64) -> Dist {
+        let mu = libm::log(median);
+        let sigma = (libm::log(p90) - mu) / Z_P90;
         Dist::LogNormal { mu, sigma }
     }
 
@@ -190,6 +203,14 @@ mod tests {
         let d = Dist::lognormal_from_median_p99(450e6, 4e9);
         assert!((d.quantile(0.5) - 450e6).abs() / 450e6 < 1e-9);
         assert!((d.quantile(0.99) - 4e9).abs() / 4e9 < 1e-6);
+    }
+
+    #[test]
+    fn lognormal_from_median_p90_hits_both() {
+        let d = Dist::lognormal_from_median_p90(0.4e9, 1.0e9);
+        assert!((d.quantile(0.5) - 0.4e9).abs() / 0.4e9 < 1e-9);
+        assert!((d.quantile(0.9) - 1.0e9).abs() / 1.0e9 < 1e-6);
+        check(&d, 0.03);
     }
 
     #[test]

@@ -6,11 +6,15 @@
 
 pub mod buggify;
 pub mod dist;
+pub mod fit;
 mod kernel;
+pub mod llm;
 pub mod net;
 pub mod queue;
+pub mod ratelimit;
 pub mod rng;
 pub mod services;
+pub mod tools;
 pub mod trace;
 pub mod workloads;
 

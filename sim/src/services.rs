@@ -2,6 +2,11 @@
 //!
 //! A call's answer is drawn from the service's own random stream: a latency,
 //! then success or a server error, and (for LLMs) token counts.
+//!
+//! These are the simple, stateless models. The stateful ones, with
+//! concurrency, queues, rate limits, hangs, cold starts, brownouts, cost and
+//! profiles fitted to real data, are [`crate::llm::LlmService`] and
+//! [`crate::tools::ToolService`] (with a side-effect ledger).
 
 use rand_core::Rng;
 use rehearsal_runtime::{Nanos, ServiceError, ServiceOutcome};
