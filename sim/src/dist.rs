@@ -4,6 +4,8 @@
 //! platform's `f64::ln`/`exp`, so a seed gives the same numbers on every
 //! machine (see the determinism contract in ARCHITECTURE.md).
 
+use std::sync::Arc;
+
 use rand_core::Rng;
 
 /// z-score of the 99th percentile of the standard normal distribution.
@@ -26,6 +28,16 @@ pub enum Dist {
     Exponential { mean: f64 },
     /// `exp(N(mu, sigma))`: the median is `exp(mu)`.
     LogNormal { mu: f64, sigma: f64 },
+    /// The empirical distribution of recorded values, sorted ascending,
+    /// finite and non-negative (build it with [`empirical_from_csv`] or
+    /// [`Dist::empirical`]).
+    ///
+    /// A draw is one of the recorded values, each equally likely (bootstrap
+    /// resampling: one `u64` draw picks a uniform index; nothing outside the
+    /// recording is invented). So [`Dist::mean`] is the recording's mean and
+    /// [`Dist::quantile`]`(q)` is the inverse of its empirical CDF: the
+    /// value at sorted index `floor(q * n)` (clamped to `n - 1`).
+    Empirical(Arc<[f64]>),
 }
 
 impl Dist {
@@ -49,9 +61,23 @@ impl Dist {
         Dist::LogNormal { mu, sigma }
     }
 
+    /// The empirical distribution of `values` (sorted here). Errors if there
+    /// is none, or one is negative or not finite.
+    pub fn empirical(mut values: Vec<f64>) -> Result<Dist, EmpiricalError> {
+        if values.is_empty() {
+            return Err(EmpiricalError::Empty);
+        }
+        if let Some(&bad) = values.iter().find(|v| !v.is_finite() || **v < 0.0) {
+            return Err(EmpiricalError::OutOfRange { line: None, value: bad.to_string() });
+        }
+        values.sort_by(f64::total_cmp);
+        Ok(Dist::Empirical(values.into()))
+    }
+
     /// The distribution's mean, in closed form.
     pub fn mean(&self) -> f64 {
         match *self {
+            Dist::Empirical(ref v) => v.iter().sum::<f64>() / v.len() as f64,
             Dist::Constant { value } => value,
             Dist::Uniform { min, max } => (min + max) / 2.0,
             Dist::Normal { mean, .. } => mean,
@@ -63,6 +89,7 @@ impl Dist {
     /// The `q`-quantile (`0 < q < 1`), in closed form.
     pub fn quantile(&self, q: f64) -> f64 {
         match *self {
+            Dist::Empirical(ref v) => v[((q.max(0.0) * v.len() as f64) as usize).min(v.len() - 1)],
             Dist::Constant { value } => value,
             Dist::Uniform { min, max } => min + (max - min) * q,
             Dist::Normal { mean, std_dev } => mean + std_dev * std_normal_quantile(q),
@@ -80,6 +107,7 @@ impl Dist {
             Dist::Normal { mean, std_dev } => mean + std_dev * std_normal(rng),
             Dist::Exponential { mean } => -mean * libm::log(open_unit_f64(rng)),
             Dist::LogNormal { mu, sigma } => libm::exp(mu + sigma * std_normal(rng)),
+            Dist::Empirical(ref v) => v[below(rng, v.len() as u64) as usize],
         };
         if x > 0.0 { x } else { 0.0 }
     }
@@ -90,6 +118,82 @@ impl Dist {
         let x = self.sample(rng);
         if x >= u64::MAX as f64 { u64::MAX } else { libm::round(x) as u64 }
     }
+}
+
+/// Uniform in `[0, bound)` (`bound > 0`) from one draw, by multiply-shift
+/// (Lemire without the rejection step: the bias is below `bound / 2^64`).
+#[inline]
+pub fn below<R: Rng + ?Sized>(rng: &mut R, bound: u64) -> u64 {
+    ((rng.next_u64() as u128 * bound as u128) >> 64) as u64
+}
+
+/// Why a recording could not be read by [`empirical_from_csv`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EmpiricalError {
+    #[error("no values: an empirical distribution needs at least one")]
+    Empty,
+    #[error("line {line}: `{value}` is not a number")]
+    NotANumber { line: usize, value: String },
+    #[error("{}`{value}` is out of range: values must be finite and non-negative", line.map(|l| format!("line {l}: ")).unwrap_or_default())]
+    OutOfRange { line: Option<usize>, value: String },
+    #[error("line {line}: no field {field} (the row has {fields} fields)")]
+    MissingField { line: usize, field: usize, fields: usize },
+    #[error("column `{column}` asked for, but the first row is not a header (it holds numbers)")]
+    NoHeader { column: String },
+    #[error("no column `{column}` in the header (columns: {})", header.join(", "))]
+    UnknownColumn { column: String, header: Vec<String> },
+}
+
+/// Read an empirical distribution from CSV text: one value per row, taken
+/// from column `column` (by header name) or, if `None`, the first column.
+///
+/// Fields are separated by commas and trimmed (surrounding double quotes
+/// are removed); blank lines and lines starting with `#` are skipped. The
+/// first remaining row is a header if any of its fields is not a number (a
+/// header is required when `column` is given). Errors name the 1-based
+/// line of a bad value; an input without values is an error.
+pub fn empirical_from_csv(text: &str, column: Option<&str>) -> Result<Dist, EmpiricalError> {
+    let field = |s: &str| s.trim().trim_matches('"').trim().to_string();
+    let mut rows = text.lines().enumerate().filter(|(_, l)| {
+        let t = l.trim();
+        !t.is_empty() && !t.starts_with('#')
+    });
+    let mut index = 0;
+    let mut values = Vec::new();
+    let mut first = rows.next();
+    if let Some((_, line)) = first {
+        let fields: Vec<String> = line.split(',').map(field).collect();
+        let is_header = fields.iter().any(|f| f.parse::<f64>().is_err());
+        match column {
+            Some(name) if !is_header => return Err(EmpiricalError::NoHeader { column: name.to_string() }),
+            Some(name) => {
+                index = fields
+                    .iter()
+                    .position(|f| f == name)
+                    .ok_or_else(|| EmpiricalError::UnknownColumn { column: name.to_string(), header: fields.clone() })?;
+            }
+            None => {}
+        }
+        if is_header {
+            first = None;
+        }
+    }
+    for (i, line) in first.into_iter().chain(rows) {
+        let line_no = i + 1;
+        let fields: Vec<&str> = line.split(',').collect();
+        let raw = fields.get(index).ok_or(EmpiricalError::MissingField {
+            line: line_no,
+            field: index + 1,
+            fields: fields.len(),
+        })?;
+        let raw = field(raw);
+        let value: f64 = raw.parse().map_err(|_| EmpiricalError::NotANumber { line: line_no, value: raw.clone() })?;
+        if !value.is_finite() || value < 0.0 {
+            return Err(EmpiricalError::OutOfRange { line: Some(line_no), value: raw });
+        }
+        values.push(value);
+    }
+    Dist::empirical(values)
 }
 
 /// Uniform on `[0, 1)` with 53 bits of precision.
@@ -196,6 +300,58 @@ mod tests {
         check(&Dist::Normal { mean: 100.0, std_dev: 10.0 }, 0.01);
         check(&Dist::Exponential { mean: 250.0 }, 0.02);
         check(&Dist::lognormal_from_median_p99(450.0, 4000.0), 0.03);
+    }
+
+    #[test]
+    fn empirical_samples_match_the_recording() {
+        // A skewed recording: 1..=1000 squared.
+        let values: Vec<f64> = (1..=1000).map(|i| (i * i) as f64).collect();
+        let d = Dist::empirical(values.clone()).unwrap();
+        let mean = values.iter().sum::<f64>() / 1000.0;
+        assert_eq!(d.mean(), mean);
+        assert_eq!(d.quantile(0.5), 501.0 * 501.0);
+        assert_eq!(d.quantile(0.99), 991.0 * 991.0);
+        assert_eq!(d.quantile(0.0), 1.0);
+        assert_eq!(d.quantile(1.0), 1e6);
+        check(&d, 0.01);
+        // Every draw is a recorded value.
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        for _ in 0..10_000 {
+            let x = d.sample(&mut rng);
+            assert!(values.binary_search_by(|v| v.total_cmp(&x)).is_ok(), "{x} was not recorded");
+        }
+    }
+
+    #[test]
+    fn empirical_csv_with_and_without_header() {
+        let d = empirical_from_csv("3\n1\n\n2\n", None).unwrap();
+        assert_eq!(d, Dist::Empirical(vec![1.0, 2.0, 3.0].into()));
+        let csv = "# recorded 2026-11-20\nrequest,latency_ms\n1, 20.5\n2,\"10\"\r\n3,30\n";
+        let d = empirical_from_csv(csv, Some("latency_ms")).unwrap();
+        assert_eq!(d, Dist::Empirical(vec![10.0, 20.5, 30.0].into()));
+        assert_eq!(d.mean(), 60.5 / 3.0);
+        // Without a column name, the first column (the header is skipped).
+        assert_eq!(empirical_from_csv(csv, None).unwrap(), Dist::Empirical(vec![1.0, 2.0, 3.0].into()));
+    }
+
+    #[test]
+    fn empirical_csv_errors_name_the_line() {
+        let e = empirical_from_csv("ms\n1\n2\nabc\n", None).unwrap_err();
+        assert_eq!(e, EmpiricalError::NotANumber { line: 4, value: "abc".into() });
+        assert!(e.to_string().starts_with("line 4:"), "{e}");
+        let e = empirical_from_csv("1\n-5\n", None).unwrap_err();
+        assert!(e.to_string().starts_with("line 2:"), "{e}");
+        assert_eq!(empirical_from_csv("1\nNaN\n", None).unwrap_err().to_string().get(..7), Some("line 2:"));
+        assert_eq!(empirical_from_csv("a,b\n1\n", Some("b")).unwrap_err(), EmpiricalError::MissingField {
+            line: 2,
+            field: 2,
+            fields: 1
+        });
+        assert_eq!(empirical_from_csv("", None).unwrap_err(), EmpiricalError::Empty);
+        assert_eq!(empirical_from_csv("ms\n# nothing\n", None).unwrap_err(), EmpiricalError::Empty);
+        assert!(matches!(empirical_from_csv("1\n2\n", Some("ms")), Err(EmpiricalError::NoHeader { .. })));
+        let e = empirical_from_csv("a,b\n1,2\n", Some("c")).unwrap_err();
+        assert_eq!(e.to_string(), "no column `c` in the header (columns: a, b)");
     }
 
     #[test]

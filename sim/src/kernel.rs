@@ -2,6 +2,7 @@
 //! limits, and the [`Sim`] that drives a [`System`] of actors through a
 //! [`World`].
 
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Debug;
 
 use rand_core::Rng;
@@ -12,7 +13,7 @@ use rehearsal_runtime::{
 
 use crate::buggify::{Buggify, BuggifyConfig};
 use crate::fmt_nanos;
-use crate::net::Network;
+use crate::net::{LossReason, Network, PartitionId, Transit};
 use crate::queue::EventQueue;
 use crate::rng::{StreamRng, stream};
 use crate::trace::{Trace, TraceKind};
@@ -96,8 +97,13 @@ pub enum Event<M, WE> {
 /// BUGGIFY site in the kernel: a message takes ten times its latency.
 pub const SITE_SLOW_MESSAGE: u64 = 0x5e4d_0001;
 
-/// A fault the kernel applies to the actor system.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+/// A fault the kernel applies to the actor system or the network.
+///
+/// Network faults change the kernel's [`Network`] when they are due (see
+/// [`Network::partition`], [`Network::clog_link`] for their semantics);
+/// unclogging releases the messages held on every link that is no longer
+/// clogged, in the order they were sent.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Fault {
     /// The actor crashes ([`rehearsal_runtime::FailureKind::Crash`]).
     CrashActor(ActorId),
@@ -107,6 +113,34 @@ pub enum Fault {
     CrashNode(NodeId),
     /// The node is back (empty: supervisors restart what they supervise).
     RestartNode(NodeId),
+    /// Cut the links between `groups` (only from earlier groups to later
+    /// ones if `one_way`) until [`Fault::Heal`] with the same `id`.
+    Partition { id: u32, groups: Vec<Vec<NodeId>>, one_way: bool },
+    /// End partition `id`.
+    Heal { id: u32 },
+    /// Hold the messages on the link `from -> to`.
+    ClogLink { from: NodeId, to: NodeId },
+    /// Release the link `from -> to`.
+    UnclogLink { from: NodeId, to: NodeId },
+    /// Hold the messages on every link into and out of the node.
+    ClogNode(NodeId),
+    /// Release the node's links.
+    UnclogNode(NodeId),
+}
+
+impl Fault {
+    /// Does the fault crash actors (counted by [`Kernel::crashes`])?
+    pub fn is_crash(&self) -> bool {
+        matches!(self, Fault::CrashActor(_) | Fault::CrashNamed(_) | Fault::CrashNode(_))
+    }
+}
+
+/// A message held on a clogged link, with its destination actor.
+#[derive(Debug)]
+struct HeldMessage<M> {
+    to: ActorId,
+    envelope: Envelope<M>,
+    sent_at: Nanos,
 }
 
 /// Everything outside the actors: services, clients, faults. A world reacts
@@ -157,6 +191,8 @@ pub struct Kernel<M, WE> {
     limits: Limits,
     trace: Trace,
     network: Network,
+    /// Messages held on clogged links, per link, in send order.
+    held: BTreeMap<(NodeId, NodeId), VecDeque<HeldMessage<M>>>,
     rng_network: StreamRng,
     rng_runtime: StreamRng,
     buggify: Buggify,
@@ -245,10 +281,109 @@ impl<M: Debug + std::hash::Hash, WE: Debug> Kernel<M, WE> {
         self.queue.push(at, Event::Fault(fault));
     }
 
+    /// The network (latencies, link overrides, partitions, clogs).
+    pub fn network(&self) -> &Network {
+        &self.network
+    }
+
+    /// The network, to configure links or partitions. Clog and unclog
+    /// through [`Fault`]s instead (or call [`Kernel::release_held`] after an
+    /// unclog made here): the kernel holds the clogged messages.
+    pub fn network_mut(&mut self) -> &mut Network {
+        self.network.touch();
+        &mut self.network
+    }
+
+    /// Messages held on clogged links right now.
+    pub fn held_messages(&self) -> usize {
+        self.held.values().map(VecDeque::len).sum()
+    }
+
     /// Fold a world event into the trace.
     pub fn trace_world<P: std::hash::Hash + Debug>(&mut self, a: u64, b: u64, payload: &P) {
         let now = self.now;
         self.trace.event(TraceKind::World, now, a, b, payload, || format!("world {a} {b}: {payload:?}"));
+    }
+}
+
+impl<M: Clone + Debug + std::hash::Hash, WE: Debug> Kernel<M, WE> {
+    /// Send `envelope` from `from_node` to actor `to` on `to_node` through
+    /// the network: `kind` is [`TraceKind::Send`], or
+    /// [`TraceKind::NetworkRelease`] for a message leaving a clog.
+    #[inline(always)]
+    fn send(&mut self, from_node: NodeId, to_node: NodeId, to: ActorId, envelope: Envelope<M>, kind: TraceKind) {
+        let now = self.now;
+        let from = envelope.from;
+        match self.network.transit(now, from_node, to_node, &mut self.rng_network) {
+            Transit::Deliver { mut at, duplicate_at } => {
+                // BUGGIFY: now and then a message takes ten times as long
+                // (a GC pause, a retransmission).
+                if kind == TraceKind::Send && self.buggify.is_on() && self.buggify(SITE_SLOW_MESSAGE) {
+                    at = now.saturating_add(at.saturating_sub(now).saturating_mul(10));
+                }
+                self.trace.event(kind, now, from.to_bits(), to.to_bits(), &(at, &envelope.msg), || {
+                    let verb = if kind == TraceKind::Send { "send" } else { "release" };
+                    format!("{verb} {from} -> {to} arriving {}: {:?} {:?}", fmt_nanos(at), envelope.route, envelope.msg)
+                });
+                if let Some(again) = duplicate_at {
+                    self.duplicate(again, to, &envelope);
+                }
+                self.queue.push(at, Event::Deliver { to, envelope });
+            }
+            Transit::Lost(reason) => self.lose(to, envelope, reason),
+            Transit::Held => self.hold(from_node, to_node, to, envelope),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn duplicate(&mut self, at: Nanos, to: ActorId, envelope: &Envelope<M>) {
+        let now = self.now;
+        let from = envelope.from;
+        self.trace.event(TraceKind::NetworkDuplicate, now, from.to_bits(), to.to_bits(), &(at, &envelope.msg), || {
+            format!("network duplicates {from} -> {to}, copy arriving {}: {:?}", fmt_nanos(at), envelope.msg)
+        });
+        self.queue.push(at, Event::Deliver { to, envelope: envelope.clone() });
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn lose(&mut self, to: ActorId, envelope: Envelope<M>, reason: LossReason) {
+        let now = self.now;
+        let from = envelope.from;
+        self.trace.event(TraceKind::NetworkDrop, now, from.to_bits(), to.to_bits(), &(reason.code(), &envelope.msg), || {
+            format!("network lost {from} -> {to} ({reason:?}): {:?}", envelope.msg)
+        });
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn hold(&mut self, from_node: NodeId, to_node: NodeId, to: ActorId, envelope: Envelope<M>) {
+        let now = self.now;
+        let from = envelope.from;
+        let link = (u64::from(from_node.0) << 16) | u64::from(to_node.0);
+        self.trace.event(TraceKind::NetworkHold, now, from.to_bits(), to.to_bits(), &(link, &envelope.msg), || {
+            format!("network holds {from} -> {to} (link {} -> {} clogged): {:?}", from_node.0, to_node.0, envelope.msg)
+        });
+        self.held.entry((from_node, to_node)).or_default().push_back(HeldMessage { to, envelope, sent_at: now });
+    }
+
+    /// Release the messages held on every link that is no longer clogged:
+    /// links in (from, to) order, each link's messages in send order, each
+    /// sent anew now (so it arrives after the link's latency, on an ordered
+    /// link in send order; partitions, loss and duplication apply as to any
+    /// message sent now). The kernel calls this when it applies an unclog
+    /// fault.
+    pub fn release_held(&mut self) {
+        let ready: Vec<(NodeId, NodeId)> =
+            self.held.keys().copied().filter(|&(from, to)| !self.network.is_clogged(from, to)).collect();
+        for link in ready {
+            let Some(messages) = self.held.remove(&link) else { continue };
+            for held in messages {
+                debug_assert!(held.sent_at <= self.now);
+                self.send(link.0, link.1, held.to, held.envelope, TraceKind::NetworkRelease);
+            }
+        }
     }
 }
 
@@ -289,7 +424,12 @@ impl<A: Actor, W: World<A::Msg>> Sim<A, W> {
                 crashes: 0,
                 limits: config.limits,
                 trace: if config.record_trace { Trace::recording() } else { Trace::default() },
-                network: config.network,
+                network: {
+                    let mut network = config.network;
+                    network.touch();
+                    network
+                },
+                held: BTreeMap::new(),
                 rng_network: stream(config.seed, "network"),
                 rng_runtime: stream(config.seed, "runtime"),
                 buggify: Buggify::new(config.seed, config.buggify),
@@ -373,7 +513,7 @@ impl<A: Actor, W: World<A::Msg>> Sim<A, W> {
             Event::Fault(fault) => {
                 let now = env.kernel.now;
                 env.kernel.trace.event(TraceKind::Fault, now, 0, 0, &fault, || format!("fault {fault:?}"));
-                if !matches!(fault, Fault::RestartNode(_)) {
+                if fault.is_crash() {
                     env.kernel.crashes += 1;
                 }
                 match fault {
@@ -385,6 +525,22 @@ impl<A: Actor, W: World<A::Msg>> Sim<A, W> {
                     }
                     Fault::CrashNode(node) => self.system.crash_node(&mut env, node),
                     Fault::RestartNode(node) => self.system.restart_node(node),
+                    Fault::Partition { id, groups, one_way } => {
+                        env.kernel.network.partition_as(PartitionId(id), groups, one_way)
+                    }
+                    Fault::Heal { id } => {
+                        env.kernel.network.heal(PartitionId(id));
+                    }
+                    Fault::ClogLink { from, to } => env.kernel.network.clog_link(from, to),
+                    Fault::ClogNode(node) => env.kernel.network.clog_node(node),
+                    Fault::UnclogLink { from, to } => {
+                        env.kernel.network.unclog_link(from, to);
+                        env.kernel.release_held();
+                    }
+                    Fault::UnclogNode(node) => {
+                        env.kernel.network.unclog_node(node);
+                        env.kernel.release_held();
+                    }
                 }
             }
             Event::World(event) => self.world.on_event(event, &mut self.kernel),
@@ -409,7 +565,7 @@ impl<M: Debug + std::hash::Hash, W: World<M>> Entropy for SimEnv<'_, M, W> {
     }
 }
 
-impl<M: Debug + std::hash::Hash, W: World<M>> Env<M> for SimEnv<'_, M, W> {
+impl<M: Clone + Debug + std::hash::Hash, W: World<M>> Env<M> for SimEnv<'_, M, W> {
     #[inline]
     fn now(&self) -> Nanos {
         self.kernel.now
@@ -417,29 +573,7 @@ impl<M: Debug + std::hash::Hash, W: World<M>> Env<M> for SimEnv<'_, M, W> {
 
     #[inline(always)]
     fn transmit(&mut self, from_node: NodeId, to_node: NodeId, to: ActorId, envelope: Envelope<M>) {
-        let k = &mut *self.kernel;
-        let now = k.now;
-        let transit = k.network.transit(from_node, to_node, &mut k.rng_network);
-        let from = envelope.from;
-        match transit {
-            Some(mut latency) => {
-                // BUGGIFY: now and then a message takes ten times as long
-                // (a GC pause, a retransmission).
-                if k.buggify.is_on() && k.buggify(SITE_SLOW_MESSAGE) {
-                    latency = latency.saturating_mul(10);
-                }
-                let at = now.saturating_add(latency);
-                k.trace.event(TraceKind::Send, now, from.to_bits(), to.to_bits(), &(at, &envelope.msg), || {
-                    format!("send {from} -> {to} arriving {}: {:?} {:?}", fmt_nanos(at), envelope.route, envelope.msg)
-                });
-                k.queue.push(at, Event::Deliver { to, envelope });
-            }
-            None => {
-                k.trace.event(TraceKind::NetworkDrop, now, from.to_bits(), to.to_bits(), &envelope.msg, || {
-                    format!("network lost {from} -> {to}: {:?}", envelope.msg)
-                });
-            }
-        }
+        self.kernel.send(from_node, to_node, to, envelope, TraceKind::Send);
     }
 
     fn signal(&mut self, from_node: NodeId, to_node: NodeId, to: ActorId, signal: Signal) {
@@ -450,7 +584,7 @@ impl<M: Debug + std::hash::Hash, W: World<M>> Env<M> for SimEnv<'_, M, W> {
         let delay = if signal.is_node_down() && from_node != to_node {
             k.network.failure_detection
         } else {
-            k.network.transit(from_node, to_node, &mut k.rng_network).unwrap_or(0)
+            k.network.signal_latency(from_node, to_node, &mut k.rng_network)
         };
         let at = now.saturating_add(delay);
         k.trace.event(TraceKind::Signal, now, to.to_bits(), signal.code(), &(at, signal), || {

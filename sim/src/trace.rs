@@ -27,6 +27,12 @@ pub enum TraceKind {
     Fault,
     Signal,
     Resume,
+    /// A message held on a clogged link.
+    NetworkHold,
+    /// A held message leaves its unclogged link.
+    NetworkRelease,
+    /// The network delivers a second copy of a message.
+    NetworkDuplicate,
 }
 
 const K: u64 = 0x517c_c1b7_2722_0a95;
