@@ -439,6 +439,7 @@ fn cmd_compare(args: CompareArgs) -> anyhow::Result<u8> {
             .zip(runs_by_strategy)
             .map(|(strategy, runs)| StrategyRuns { strategy: strategy.clone(), runs })
             .collect(),
+        fault_windows: crate::run::fault_windows(&scenario),
     };
     let out_dir = args.out.unwrap_or_else(|| Path::new("reports").join("out").join(&scenario.name));
     let paths = write_reports(&comparison, &out_dir)?;

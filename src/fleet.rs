@@ -24,10 +24,31 @@ use rehearsal_runtime::{
     Actor, ActorId, Ctx, Nanos, ReplyTo, RequestId, Response, ServiceError, ServiceId, ServiceOutcome, Signal, TimerId,
 };
 
-/// The LLM endpoint's service id.
-pub const LLM: ServiceId = ServiceId(0);
-/// The tool's service id.
-pub const TOOL: ServiceId = ServiceId(1);
+/// Tools' service ids start here; LLMs' at 0.
+const TOOL_IDS: u16 = 0x8000;
+
+/// The service id of LLM `index` (into `Scenario::llms`).
+pub fn llm_service(index: u16) -> ServiceId {
+    ServiceId(index)
+}
+
+/// The service id of tool `index` (into `Scenario::tools`).
+pub fn tool_service(index: u16) -> ServiceId {
+    ServiceId(TOOL_IDS + index)
+}
+
+/// Which service an id names.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ServiceRef {
+    Llm(u16),
+    Tool(u16),
+}
+
+impl ServiceRef {
+    pub fn of(id: ServiceId) -> ServiceRef {
+        if id.0 >= TOOL_IDS { ServiceRef::Tool(id.0 - TOOL_IDS) } else { ServiceRef::Llm(id.0) }
+    }
+}
 
 /// BUGGIFY site: an agent hesitates (up to 250 ms) before a call, as a
 /// busy process would; legal, rare, and good at shaking out timing bugs.

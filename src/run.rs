@@ -3,8 +3,7 @@
 
 use rehearsal_runtime::retry::{RetryPolicy, RetryStrategy};
 use rehearsal_runtime::{NodeId, SystemConfig};
-use rehearsal_sim::net::{Latency, Network};
-use rehearsal_sim::services::{ServiceModel as SimServiceModel, TokenModel as SimTokenModel};
+use rehearsal_sim::net::{Latency, LinkModel, Network};
 use rehearsal_sim::trace::TraceRecord;
 use rehearsal_sim::{Limits, Sim, SimConfig, SimError};
 
@@ -15,10 +14,10 @@ use rehearsal_runtime::supervisor::{
     Backoff, ChildSpec, Intensity, Restart, Strategy as SupStrategy, Supervisor, SupervisorSpec, WhenDown,
 };
 
-use crate::fleet::{Agent, FleetActor, Gateway, LLM, Stage, StepSpec, TOOL, agent_name};
-use crate::scenario::{RestartType, Scenario, ServiceModel, Shape, Step};
+use crate::fleet::{Agent, FleetActor, Gateway, Stage, StepSpec, agent_name, llm_service, tool_service};
+use crate::scenario::{LinkSpec, RestartType, Scenario, ScheduledFaultKind, Shape, Step};
 use crate::strategy::Strategy;
-use crate::summary::{CallCounts, LatencyMs, RequestCounts, RunSummary, SupervisionCounts, TokenCounts};
+use crate::summary::{CallCounts, LatencyMs, RequestCounts, RunSummary, SideEffects, SupervisionCounts, TokenCounts};
 use crate::world::{FleetWorld, WorldSpec};
 
 /// A strategy value the harness does not know (bad input).
@@ -42,6 +41,8 @@ impl StrategyError {
 pub enum RunError {
     #[error(transparent)]
     Strategy(#[from] StrategyError),
+    #[error(transparent)]
+    Setup(#[from] crate::world::ServiceSetupError),
     #[error("seed {seed}: the run stopped early")]
     Sim {
         seed: u64,
@@ -79,11 +80,15 @@ pub fn retry_policy(scenario: &Scenario, strategy: &Strategy) -> Result<RetryPol
     Ok(RetryPolicy { strategy, max_attempts: r.max_attempts, base_delay: r.base_delay_ns, max_delay: r.max_delay_ns })
 }
 
-fn sim_service(model: &ServiceModel) -> SimServiceModel {
-    SimServiceModel {
-        latency: model.latency.clone(),
-        error_rate: model.error_rate,
-        tokens: model.tokens.as_ref().map(|t| SimTokenModel { input: t.input.clone(), output: t.output.clone() }),
+/// Per-link overrides of the scenario's `[[topology.links]]`.
+fn configure_links(network: &mut Network, links: &[LinkSpec]) {
+    for l in links {
+        let latency = match &l.latency {
+            Some(d) => Latency::from_dist(d.clone()),
+            None => network.remote.clone(),
+        };
+        let model = LinkModel::new(latency).loss(l.loss).duplicate(l.duplicate).reorder(l.reorder).ordered(l.ordered);
+        network.set_link(NodeId(l.from as u16), NodeId(l.to as u16), model);
     }
 }
 
@@ -111,6 +116,9 @@ pub fn run_once(
             local: Latency::Fixed(0),
             remote: Latency::from_dist(topology.network_latency.clone()),
             failure_detection: scenario.faults.failure_detection_ns,
+            loss: topology.loss,
+            duplicate: topology.duplicate,
+            reorder: topology.reorder,
             ..Network::default()
         },
         record_trace: options.record_trace,
@@ -121,13 +129,14 @@ pub fn run_once(
         arrival_rate_per_s: scenario.workload.arrival_rate_per_s,
         arrivals_end: scenario.duration_ns,
         request_timeout: scenario.workload.request_timeout_ns,
-        llm: sim_service(&scenario.llm),
-        tool: sim_service(&scenario.tool),
+        llms: scenario.llms.clone(),
+        tools: scenario.tools.clone(),
         faults: scenario.faults.clone(),
         agents: fleet_size(scenario),
         nodes: topology.nodes,
-    });
+    })?;
     let mut sim = Sim::new(config, world);
+    configure_links(sim.kernel.network_mut(), &topology.links);
     let gateway = build_fleet(&mut sim, scenario, strategy, retry)?;
     let initial_spawns = sim.system.stats().spawned;
     sim.world.start(gateway, &mut sim.kernel);
@@ -148,8 +157,8 @@ pub fn fleet_size(scenario: &Scenario) -> u32 {
 
 fn step_spec(scenario: &Scenario, step: Step) -> StepSpec {
     match step {
-        Step::Llm => StepSpec { service: LLM, timeout: scenario.llm.timeout_ns },
-        Step::Tool => StepSpec { service: TOOL, timeout: scenario.tool.timeout_ns },
+        Step::Llm(i) => StepSpec { service: llm_service(i), timeout: scenario.llms[i as usize].timeout_ns },
+        Step::Tool(i) => StepSpec { service: tool_service(i), timeout: scenario.tools[i as usize].timeout_ns },
     }
 }
 
@@ -277,13 +286,27 @@ fn summarize(
     initial_spawns: u64,
 ) -> RunSummary {
     let m = &sim.world.metrics;
-    let mut calls = CallCounts {
-        llm: m.llm_calls,
-        tool: m.tool_calls,
-        errors: m.service_errors,
-        retries: m.repeated_calls,
-        ..CallCounts::default()
-    };
+    let services = &sim.world.services;
+    let mut calls = CallCounts { retries: m.repeated_calls, ..CallCounts::default() };
+    let mut tokens = TokenCounts::default();
+    for llm in &services.llms {
+        let st = llm.service.stats();
+        calls.llm += st.calls;
+        calls.errors += st.errors;
+        calls.rate_limited += st.rate_limited + st.overloaded;
+        tokens.input += st.input_tokens;
+        tokens.output += st.output_tokens;
+        tokens.cost += st.cost;
+    }
+    let mut side_effects = SideEffects::default();
+    for tool in &services.tools {
+        let st = tool.service.stats();
+        calls.tool += st.calls;
+        calls.errors += st.errors + st.crashes;
+        side_effects.performed += tool.service.total_effects();
+        side_effects.duplicates += tool.service.duplicates();
+    }
+    tokens.cost = round3(tokens.cost);
     let mut supervision = SupervisionCounts::default();
     for (_, actor) in sim.system.actors() {
         match actor {
@@ -348,12 +371,13 @@ fn summarize(
         latency_ms,
         throughput_per_s: round3(m.succeeded as f64 / arrival_window_s),
         calls,
-        tokens: TokenCounts { input: m.input_tokens, output: m.output_tokens },
+        tokens,
         dropped_messages: stats.dropped,
         late_replies: stats.late_replies,
         throughput_timeline: m.throughput_timeline.clone(),
         supervision,
         buggify_fired: sim.kernel.buggify_fired(),
+        side_effects,
         agent_downtime_s: downtime,
     }
 }
@@ -361,6 +385,32 @@ fn summarize(
 /// Round to 3 decimals, so printed figures do not carry float noise.
 fn round3(x: f64) -> f64 {
     libm::round(x * 1_000.0) / 1_000.0
+}
+
+/// The scenario's scheduled faults as windows of simulated time, for the
+/// throughput chart.
+pub fn fault_windows(scenario: &Scenario) -> Vec<crate::report::FaultWindow> {
+    let s = |ns: u64| ns as f64 / 1e9;
+    scenario
+        .faults
+        .schedule
+        .iter()
+        .map(|f| {
+            let (len, label) = match &f.kind {
+                ScheduledFaultKind::CrashAgent(a) => (0, format!("crash agent {a}")),
+                ScheduledFaultKind::CrashNode { node, down_for_ns } => {
+                    (down_for_ns.unwrap_or(0), format!("crash node {node}"))
+                }
+                ScheduledFaultKind::Partition { for_ns, .. } => (*for_ns, "partition".to_owned()),
+                ScheduledFaultKind::ClogNode { node, for_ns } => (*for_ns, format!("clog node {node}")),
+                ScheduledFaultKind::ClogLink { from, to, for_ns } => (*for_ns, format!("clog {from}->{to}")),
+                ScheduledFaultKind::Brownout { llm, for_ns, .. } => {
+                    (*for_ns, format!("brownout {}", scenario.llms[*llm as usize].name))
+                }
+            };
+            crate::report::FaultWindow { start_s: s(f.at_ns), end_s: s(f.at_ns + len), label }
+        })
+        .collect()
 }
 
 /// Invariants every run must keep; each broken one is described.

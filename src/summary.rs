@@ -38,6 +38,9 @@ pub struct RunSummary {
     /// Crashes, restarts and what they cost.
     #[serde(default)]
     pub supervision: SupervisionCounts,
+    /// Tool side effects and their duplicates.
+    #[serde(default)]
+    pub side_effects: SideEffects,
     /// BUGGIFY fault points that fired.
     #[serde(default)]
     pub buggify_fired: u64,
@@ -102,6 +105,9 @@ pub struct CallCounts {
     pub retries: u64,
     pub errors: u64,
     pub timeouts: u64,
+    /// Calls answered 429 (provider rate limit or a full queue).
+    #[serde(default)]
+    pub rate_limited: u64,
 }
 
 /// Tokens sent to and received from LLM services, and their cost.
@@ -109,4 +115,17 @@ pub struct CallCounts {
 pub struct TokenCounts {
     pub input: u64,
     pub output: u64,
+    /// What the tokens cost, in the scenario's currency units.
+    #[serde(default)]
+    pub cost: f64,
+}
+
+/// Tool side effects, from the tools' ledger by idempotency key.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SideEffects {
+    /// Side effects performed.
+    pub performed: u64,
+    /// Effects beyond the first for the same idempotency key: what retries
+    /// after a timeout-after-effect duplicated.
+    pub duplicates: u64,
 }

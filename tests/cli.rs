@@ -77,10 +77,10 @@ fn quickstart_golden_trace_hash() {
     assert_eq!(out.summary.trace_hash, GOLDEN_QUICKSTART_SEED_1, "quickstart seed 1 changed behaviour");
 }
 
-// Changed when supervision arrived: the gateway now asks agents by
-// registered name and watches them (Ray max_task_retries), instead of
-// telling them with the client's reply address.
-const GOLDEN_QUICKSTART_SEED_1: &str = "0064cb05810925d8";
+// Changed when supervision arrived (the gateway asks agents by name and
+// watches them), then when the world moved to the fitted LLM and tool
+// models (their own streams, "llm:NAME" and "tool:NAME", and their draws).
+const GOLDEN_QUICKSTART_SEED_1: &str = "e986e4a4d16f74a7";
 
 #[test]
 fn run_json_is_byte_identical_and_has_the_contract_fields() {

@@ -55,8 +55,8 @@ use rand_core::Rng;
 use rehearsal_runtime::{Nanos, ServiceError, ServiceOutcome};
 
 use crate::dist::{Dist, unit_f64};
-pub use crate::ratelimit::RateLimits;
 use crate::ratelimit::RateLimiter;
+pub use crate::ratelimit::RateLimits;
 
 /// Where a call's `(input, output)` token counts come from.
 #[derive(Clone, Debug, PartialEq)]
@@ -253,9 +253,10 @@ impl LlmModel {
         if self.max_concurrency == Some(0) {
             return Err("max_concurrency must be at least 1".into());
         }
-        for (name, limit) in
-            [("requests_per_minute", self.rate_limits.requests_per_minute), ("tokens_per_minute", self.rate_limits.tokens_per_minute)]
-        {
+        for (name, limit) in [
+            ("requests_per_minute", self.rate_limits.requests_per_minute),
+            ("tokens_per_minute", self.rate_limits.tokens_per_minute),
+        ] {
             match limit {
                 Some(x) if !(x > 0.0) => return Err(format!("{name} must be positive, got {x}")),
                 _ => {}
@@ -482,7 +483,14 @@ impl<T> LlmService<T> {
         self.queue.remove(i).map(|w| w.caller)
     }
 
-    fn begin<R: Rng + ?Sized>(&mut self, now: Nanos, rng: &mut R, arrival: Nanos, input: u32, output: u32) -> LlmDecision {
+    fn begin<R: Rng + ?Sized>(
+        &mut self,
+        now: Nanos,
+        rng: &mut R,
+        arrival: Nanos,
+        input: u32,
+        output: u32,
+    ) -> LlmDecision {
         self.stats.started += 1;
         let queued = now - arrival;
         let d = self.model.draw_start(rng);
@@ -795,11 +803,8 @@ mod tests {
 
     #[test]
     fn rpm_limit_holds_under_3x_load() {
-        let rate = accepted_rate(
-            RateLimits { requests_per_minute: Some(120.0), tokens_per_minute: None },
-            360.0,
-            100.0,
-        );
+        let rate =
+            accepted_rate(RateLimits { requests_per_minute: Some(120.0), tokens_per_minute: None }, 360.0, 100.0);
         assert!((rate / 120.0 - 1.0).abs() < 0.01, "{rate}");
     }
 

@@ -20,6 +20,8 @@ use super::{Comparison, strategy_label};
 const SIZE: (u32, u32) = (960, 560);
 const CAPTION_FONT: (&str, u32) = ("sans-serif", 22);
 const LABEL_FONT: (&str, u32) = ("sans-serif", 14);
+/// Fault windows in the throughput chart: a light red behind the lines.
+const FAULT_SHADE: RGBAColor = RGBAColor(220, 50, 47, 0.15);
 
 type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 
@@ -204,6 +206,15 @@ pub fn throughput(cmp: &Comparison) -> Result<String, String> {
             .label_style(LABEL_FONT)
             .draw()
             .map_err(err)?;
+        // Scheduled fault windows, shaded behind the lines (an instant
+        // fault, such as a crash, as a thin band).
+        let top = upper(y_max);
+        for w in &cmp.fault_windows {
+            let end = if w.end_s > w.start_s { w.end_s } else { w.start_s + 0.5 };
+            chart
+                .draw_series(std::iter::once(Rectangle::new([(w.start_s, 0.0), (end, top)], FAULT_SHADE.filled())))
+                .map_err(err)?;
+        }
         for (i, (sr, line)) in cmp.results.iter().zip(&lines).enumerate() {
             let c = color(i);
             chart

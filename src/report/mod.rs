@@ -34,6 +34,19 @@ pub struct Comparison {
     pub seeds: Vec<u64>,
     /// One entry per strategy combination, in matrix order.
     pub results: Vec<StrategyRuns>,
+    /// Scheduled fault windows, shaded in the throughput chart.
+    #[serde(default)]
+    pub fault_windows: Vec<FaultWindow>,
+}
+
+/// A scheduled fault's span of simulated time (crashes are instants:
+/// `end_s == start_s`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FaultWindow {
+    pub start_s: f64,
+    pub end_s: f64,
+    /// What it was, e.g. `partition`, `brownout planner`, `crash node 2`.
+    pub label: String,
 }
 
 /// The runs of one strategy combination, in seed order.
@@ -107,9 +120,11 @@ pub fn strategy_label(s: &Strategy) -> String {
 pub(crate) mod test_support {
     use std::path::Path;
 
-    use super::{Comparison, StrategyRuns};
+    use super::{Comparison, FaultWindow, StrategyRuns};
     use crate::strategy::Strategy;
-    use crate::summary::{CallCounts, LatencyMs, RequestCounts, RunSummary, SupervisionCounts, TokenCounts};
+    use crate::summary::{
+        CallCounts, LatencyMs, RequestCounts, RunSummary, SideEffects, SupervisionCounts, TokenCounts,
+    };
 
     /// A fresh directory under the system temp dir, removed on drop.
     #[derive(Debug)]
@@ -155,13 +170,15 @@ pub(crate) mod test_support {
                 retries: 100 - succeeded,
                 errors: 2 * (100 - succeeded),
                 timeouts: 1,
+                rate_limited: 0,
             },
-            tokens: TokenCounts { input: 10_000, output: 2_000 + seed },
+            tokens: TokenCounts { input: 10_000, output: 2_000 + seed, cost: 0.5 },
             dropped_messages: seed % 2,
             late_replies: 0,
             throughput_timeline: vec![8, 10, 12, (succeeded % 7) as u32, 9],
             supervision: SupervisionCounts { crashes: 2, restarts: 2, lost_to_crash: seed, ..Default::default() },
             buggify_fired: 0,
+            side_effects: SideEffects { performed: 50, duplicates: seed % 2 },
             agent_downtime_s: vec![0.0, seed as f64],
         }
     }
@@ -185,6 +202,7 @@ pub(crate) mod test_support {
                     strategy: fixed,
                 },
             ],
+            fault_windows: vec![FaultWindow { start_s: 1.0, end_s: 3.0, label: "partition".into() }],
         }
     }
 }
@@ -269,7 +287,13 @@ mod tests {
     fn degenerate_comparisons_still_render() {
         let dir = TempDir::new("degenerate");
         // No strategies at all.
-        let empty = Comparison { scenario: "empty".into(), description: String::new(), seeds: vec![], results: vec![] };
+        let empty = Comparison {
+            scenario: "empty".into(),
+            description: String::new(),
+            seeds: vec![],
+            results: vec![],
+            fault_windows: vec![],
+        };
         write_reports(&empty, &dir.path().join("empty")).unwrap();
         // One seed, one strategy, nothing arrived, empty timeline.
         let s = strategy(&[("retry", "none")]);
@@ -282,6 +306,7 @@ mod tests {
             description: "single".into(),
             seeds: vec![7],
             results: vec![StrategyRuns { strategy: s, runs: vec![r] }],
+            fault_windows: vec![],
         };
         let p = write_reports(&one, &dir.path().join("one")).unwrap();
         let md = std::fs::read_to_string(&p.markdown).unwrap();

@@ -25,10 +25,12 @@ pub struct Scenario {
     pub topology: Topology,
     /// `[workload]`.
     pub workload: Workload,
-    /// `[llm]`.
-    pub llm: ServiceModel,
-    /// `[tool]`.
-    pub tool: ServiceModel,
+    /// LLM services: `[llm]` (named `llm`, index 0) then every
+    /// `[llms.NAME]`, by name.
+    pub llms: Vec<ServiceModel>,
+    /// Tools: `[tool]` (named `tool`, index 0) then every `[tools.NAME]`,
+    /// by name.
+    pub tools: Vec<ServiceModel>,
     /// `[retry]`: the parameters shared by every retry strategy.
     pub retry: RetryParams,
     /// `[strategies]`: axes in file order, values in file order.
@@ -103,10 +105,17 @@ pub struct Faults {
     pub node_crash_mtbf_ns: Option<u64>,
     /// `node_mttr` (default 30s): mean time to repair a crashed node (exponential).
     pub node_mttr_ns: u64,
+    /// `partition_mtbf` / `partition_mttr`: random partitions that cut one
+    /// random node (not node 0) off from the others; `None`: never.
+    pub partition_mtbf_ns: Option<u64>,
+    pub partition_mttr_ns: u64,
+    /// `clog_mtbf` / `clog_mttr`: random clogs of one random node (not 0).
+    pub clog_mtbf_ns: Option<u64>,
+    pub clog_mttr_ns: u64,
 }
 
 /// One `[[faults.schedule]]` entry.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ScheduledFault {
     /// `at`: simulated time.
     pub at_ns: u64,
@@ -114,13 +123,35 @@ pub struct ScheduledFault {
 }
 
 /// What a scheduled fault does.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum ScheduledFaultKind {
     /// `crash_agent = N`: agent N (pool) or stage N (pipeline) crashes.
     CrashAgent(u32),
     /// `crash_node = N`, with `for = "30s"`: node N crashes, and restarts
     /// after `for` (never, without `for`).
     CrashNode { node: u32, down_for_ns: Option<u64> },
+    /// `partition = [[0, 1], [2, 3]]` (and `one_way = true`), for `for`.
+    Partition { groups: Vec<Vec<u32>>, one_way: bool, for_ns: u64 },
+    /// `clog_node = N` for `for`: messages to and from N are held, then released.
+    ClogNode { node: u32, for_ns: u64 },
+    /// `clog_link = [A, B]` for `for`: messages from A to B are held.
+    ClogLink { from: u32, to: u32, for_ns: u64 },
+    /// `brownout = { llm = "NAME", latency_x, error_rate }` for `for`.
+    Brownout { llm: u16, latency_x: f64, error_rate_add: f64, for_ns: u64 },
+}
+
+/// `[[topology.links]]`: one directed link's own model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinkSpec {
+    pub from: u32,
+    pub to: u32,
+    /// `latency` (default: the network's).
+    pub latency: Option<Dist>,
+    pub loss: f64,
+    pub duplicate: f64,
+    pub reorder: f64,
+    /// `ordered = true`: never reordered (TCP-like).
+    pub ordered: bool,
 }
 
 /// `[limits]`: every run stops with an error naming the limit it hit.
@@ -145,7 +176,15 @@ pub struct Topology {
     pub agents: u32,
     /// `network.latency`: one-way latency between two different nodes, ns.
     /// Default: constant 1 ms. Messages within one node take no time.
+    /// `network.latency_csv = "file"` gives an empirical distribution.
     pub network_latency: Dist,
+    /// `network.loss`, `network.duplicate`, `network.reorder`: rates on
+    /// every link between nodes (default 0).
+    pub loss: f64,
+    pub duplicate: f64,
+    pub reorder: f64,
+    /// `[[topology.links]]`: per-link overrides.
+    pub links: Vec<LinkSpec>,
 }
 
 /// `[workload]`.
@@ -162,18 +201,26 @@ pub struct Workload {
     pub shape: Shape,
 }
 
-/// One call in a request's workflow.
+/// One call in a workflow: `"llm"` / `"llm:NAME"` (an index into
+/// [`Scenario::llms`]) or `"tool"` / `"tool:NAME"` (into [`Scenario::tools`]).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Step {
-    Llm,
-    Tool,
+    Llm(u16),
+    Tool(u16),
 }
 
-/// `[llm]` and `[tool]`: a simulated external service.
+/// `[llm]`, `[llms.NAME]`, `[tool]`, `[tools.NAME]`: a simulated external service.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ServiceModel {
-    /// `latency`: time from call to answer, ns.
+    /// The table's name: `llm`, `tool`, or `NAME`.
+    pub name: String,
+    /// `latency`: time from call to answer, ns; for an LLM, the fallback
+    /// when `ttft`/`per_token` are not given (then the whole answer's time).
     pub latency: Dist,
+    /// LLM only: streaming latency, cost, limits.
+    pub llm: Option<LlmExtras>,
+    /// Tool only: failure kinds beyond `error_rate`.
+    pub tool: Option<ToolExtras>,
     /// `error_rate` in `[0, 1]` (default 0): chance a call fails (a 5xx).
     pub error_rate: f64,
     /// `timeout` (default 30 s): the caller's per-attempt timeout.
@@ -181,6 +228,45 @@ pub struct ServiceModel {
     /// `input_tokens` / `output_tokens` (LLM only; `None` for tools):
     /// token counts per call, for cost and throughput figures.
     pub tokens: Option<TokenModel>,
+}
+
+/// The LLM-only keys.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LlmExtras {
+    /// `profile`: fitted defaults for everything not given (see docs).
+    pub profile: Option<String>,
+    /// `ttft` and `per_token`: latency = ttft + (output tokens - 1) x per_token.
+    pub ttft: Option<Dist>,
+    pub per_token: Option<Dist>,
+    /// `tokens_csv`: (input, output) token pairs resampled from this CSV
+    /// (Azure trace format, or two columns), instead of the token dists.
+    pub tokens_csv: Option<std::path::PathBuf>,
+    /// `concurrency`: calls served at once; more wait in a FIFO queue.
+    pub concurrency: Option<u32>,
+    /// `queue_limit`: calls that may wait; beyond, answered 429.
+    pub queue_limit: Option<u32>,
+    /// `rate_limit = { rpm, tpm }`: provider limits (429 with Retry-After).
+    pub rpm: Option<u32>,
+    pub tpm: Option<u64>,
+    /// `hang_rate`: chance a call never answers.
+    pub hang_rate: f64,
+    /// `cold_start = { probability, extra }`: an extra TTFT now and then.
+    pub cold_start: Option<(f64, Dist)>,
+    /// `cost = { input_per_1k, output_per_1k }`, currency units per 1,000 tokens.
+    pub cost_input_per_1k: f64,
+    pub cost_output_per_1k: f64,
+}
+
+/// The tool-only keys.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct ToolExtras {
+    /// `timeout_rate`: chance a call never answers (the caller times out).
+    pub timeout_rate: f64,
+    /// `crash_rate`: chance the tool process crashes (answered as unavailable).
+    pub crash_rate: f64,
+    /// `timeout_after_effect`: chance the side effect happens but the caller
+    /// gets no answer (it times out, and a retry repeats the effect).
+    pub timeout_after_effect: f64,
 }
 
 /// Token counts of one LLM call.

@@ -52,8 +52,10 @@ struct RawScenario {
     limits: Option<RawLimits>,
     topology: RawTopology,
     workload: RawWorkload,
-    llm: RawLlm,
-    tool: RawTool,
+    llm: services::RawLlm,
+    tool: services::RawTool,
+    llms: Option<std::collections::BTreeMap<String, services::RawLlm>>,
+    tools: Option<std::collections::BTreeMap<String, services::RawTool>>,
     retry: Option<RawRetry>,
     strategies: Option<RawStrategies>,
     supervision: Option<faults::RawSupervision>,
@@ -76,12 +78,29 @@ struct RawTopology {
     nodes: Option<Spanned<i64>>,
     agents: Spanned<i64>,
     network: Option<RawNetwork>,
+    links: Option<Vec<RawLink>>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawNetwork {
     latency: Option<Spanned<RawDist<RawDuration>>>,
+    latency_csv: Option<Spanned<String>>,
+    loss: Option<Spanned<f64>>,
+    duplicate: Option<Spanned<f64>>,
+    reorder: Option<Spanned<f64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLink {
+    from: Spanned<i64>,
+    to: Spanned<i64>,
+    latency: Option<Spanned<RawDist<RawDuration>>>,
+    loss: Option<Spanned<f64>>,
+    duplicate: Option<Spanned<f64>>,
+    reorder: Option<Spanned<f64>>,
+    ordered: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -98,24 +117,6 @@ struct RawWorkload {
 struct RawArrivals {
     process: Spanned<String>,
     rate_per_s: Spanned<f64>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawLlm {
-    latency: Spanned<RawDist<RawDuration>>,
-    error_rate: Option<Spanned<f64>>,
-    timeout: Option<Spanned<RawDuration>>,
-    input_tokens: Option<Spanned<RawDist<f64>>>,
-    output_tokens: Option<Spanned<RawDist<f64>>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawTool {
-    latency: Spanned<RawDist<RawDuration>>,
-    error_rate: Option<Spanned<f64>>,
-    timeout: Option<Spanned<RawDuration>>,
 }
 
 #[derive(Deserialize)]
@@ -411,22 +412,13 @@ impl Ctx<'_> {
         }
         let limits = self.limits(raw.limits.as_ref(), duration_ns)?;
         let topology = self.topology(&raw.topology)?;
-        let workload = self.workload(&raw.workload)?;
-        let llm = self.service("llm", &raw.llm.latency, raw.llm.error_rate.as_ref(), raw.llm.timeout.as_ref())?;
-        let input = match &raw.llm.input_tokens {
-            Some(d) => self.dist(d, "llm.input_tokens", DistKind::Tokens)?,
-            None => Dist::lognormal_from_median_p99(1020.0, 4142.0),
-        };
-        let output = match &raw.llm.output_tokens {
-            Some(d) => self.dist(d, "llm.output_tokens", DistKind::Tokens)?,
-            None => Dist::lognormal_from_median_p99(129.0, 601.0),
-        };
-        let llm = ServiceModel { tokens: Some(TokenModel { input, output }), ..llm };
-        let tool = self.service("tool", &raw.tool.latency, raw.tool.error_rate.as_ref(), raw.tool.timeout.as_ref())?;
+        let llms = self.llms(&raw.llm, raw.llms.as_ref())?;
+        let tools = self.tools(&raw.tool, raw.tools.as_ref())?;
+        let workload = self.workload(&raw.workload, &llms, &tools)?;
         let retry = self.retry(raw.retry.as_ref())?;
         let strategies = self.strategies(raw.strategies.as_ref())?;
         let supervision = self.supervision(raw.supervision.as_ref())?;
-        let faults = self.faults(raw.faults.as_ref(), &topology, &workload)?;
+        let faults = self.faults(raw.faults.as_ref(), &topology, &workload, &llms)?;
         let buggify = self.buggify(raw.buggify.as_ref())?;
         Ok(Scenario {
             name,
@@ -436,8 +428,8 @@ impl Ctx<'_> {
             limits,
             topology,
             workload,
-            llm,
-            tool,
+            llms,
+            tools,
             retry,
             strategies,
             supervision,
@@ -633,14 +625,57 @@ impl Ctx<'_> {
             u64::from(u32::MAX),
             "a topology needs at least 1 agent",
         )? as u32;
-        let network_latency = match raw.network.as_ref().and_then(|n| n.latency.as_ref()) {
-            Some(d) => self.dist(d, "topology.network.latency", DistKind::Latency)?,
-            None => Dist::Constant { value: 1e6 },
+        let net = raw.network.as_ref();
+        let network_latency = match (net.and_then(|n| n.latency.as_ref()), net.and_then(|n| n.latency_csv.as_ref())) {
+            (Some(d), None) => self.dist(d, "topology.network.latency", DistKind::Latency)?,
+            (None, Some(path)) => self.empirical_csv(path, "topology.network.latency_csv")?,
+            (None, None) => Dist::Constant { value: 1e6 },
+            (Some(_), Some(path)) => {
+                return Err(self.bad(
+                    path,
+                    "topology.network.latency_csv",
+                    "either `latency` or `latency_csv`, not both",
+                    Some("keep one of them".into()),
+                ));
+            }
         };
-        Ok(Topology { nodes, agents, network_latency })
+        let rate = |v: Option<&Spanned<f64>>, path: &str| match v {
+            Some(v) => self.probability(v, path),
+            None => Ok(0.0),
+        };
+        let loss = rate(net.and_then(|n| n.loss.as_ref()), "topology.network.loss")?;
+        let duplicate = rate(net.and_then(|n| n.duplicate.as_ref()), "topology.network.duplicate")?;
+        let reorder = rate(net.and_then(|n| n.reorder.as_ref()), "topology.network.reorder")?;
+        let mut links = Vec::new();
+        for l in raw.links.iter().flatten() {
+            let node = |v: &Spanned<i64>, path: &str| -> Result<u32> {
+                match u32::try_from(*v.get_ref()) {
+                    Ok(n) if n < nodes => Ok(n),
+                    _ => Err(self.bad(
+                        v,
+                        path,
+                        format!("a node index below {nodes}"),
+                        Some(format!("nodes are numbered from 0; this topology has {nodes}")),
+                    )),
+                }
+            };
+            links.push(LinkSpec {
+                from: node(&l.from, "topology.links.from")?,
+                to: node(&l.to, "topology.links.to")?,
+                latency: match &l.latency {
+                    Some(d) => Some(self.dist(d, "topology.links.latency", DistKind::Latency)?),
+                    None => None,
+                },
+                loss: rate(l.loss.as_ref(), "topology.links.loss")?,
+                duplicate: rate(l.duplicate.as_ref(), "topology.links.duplicate")?,
+                reorder: rate(l.reorder.as_ref(), "topology.links.reorder")?,
+                ordered: l.ordered.unwrap_or(false),
+            });
+        }
+        Ok(Topology { nodes, agents, network_latency, loss, duplicate, reorder, links })
     }
 
-    fn workload(&self, raw: &RawWorkload) -> Result<Workload> {
+    fn workload(&self, raw: &RawWorkload, llms: &[ServiceModel], tools: &[ServiceModel]) -> Result<Workload> {
         let process = &raw.arrivals.process;
         if process.get_ref() != "poisson" {
             return Err(self.bad(
@@ -661,7 +696,7 @@ impl Ctx<'_> {
             ));
         }
         let steps = match &raw.steps {
-            None => vec![Step::Llm, Step::Tool, Step::Llm],
+            None => vec![Step::Llm(0), Step::Tool(0), Step::Llm(0)],
             Some(list) => {
                 if list.get_ref().is_empty() {
                     return Err(self.bad(
@@ -673,18 +708,7 @@ impl Ctx<'_> {
                 }
                 let mut out = Vec::with_capacity(list.get_ref().len());
                 for s in list.get_ref() {
-                    out.push(match s.get_ref().as_str() {
-                        "llm" => Step::Llm,
-                        "tool" => Step::Tool,
-                        other => {
-                            return Err(self.bad(
-                                s,
-                                "workload.steps",
-                                "\"llm\" or \"tool\"",
-                                Some(choice_hint(other, &["llm", "tool"])),
-                            ));
-                        }
-                    });
+                    out.push(self.step(s, llms, tools)?);
                 }
                 out
             }
@@ -709,36 +733,6 @@ impl Ctx<'_> {
             },
         };
         Ok(Workload { arrival_rate_per_s: r, steps, request_timeout_ns, shape })
-    }
-
-    fn service(
-        &self,
-        table: &str,
-        latency: &Spanned<RawDist<RawDuration>>,
-        error_rate: Option<&Spanned<f64>>,
-        timeout: Option<&Spanned<RawDuration>>,
-    ) -> Result<ServiceModel> {
-        let latency = self.dist(latency, &format!("{table}.latency"), DistKind::Latency)?;
-        let error_rate = match error_rate {
-            Some(v) => {
-                let p = *v.get_ref();
-                if !(0.0..=1.0).contains(&p) {
-                    return Err(self.bad(
-                        v,
-                        &format!("{table}.error_rate"),
-                        expected_text("error_rate"),
-                        Some("a fraction of calls, not a percentage: 5% is 0.05".into()),
-                    ));
-                }
-                p
-            }
-            None => 0.0,
-        };
-        let timeout_ns = match timeout {
-            Some(v) => self.positive_duration(v, &format!("{table}.timeout"))?,
-            None => 30 * NS_PER_S,
-        };
-        Ok(ServiceModel { latency, error_rate, timeout_ns, tokens: None })
     }
 
     fn retry(&self, raw: Option<&RawRetry>) -> Result<RetryParams> {
@@ -1265,5 +1259,6 @@ fn found_display(found: &str) -> String {
 }
 
 mod faults;
+mod services;
 #[cfg(test)]
 mod tests;

@@ -42,6 +42,10 @@ pub(super) struct RawFaults {
     agent_crash_mtbf: Option<Spanned<RawDuration>>,
     node_crash_mtbf: Option<Spanned<RawDuration>>,
     node_mttr: Option<Spanned<RawDuration>>,
+    partition_mtbf: Option<Spanned<RawDuration>>,
+    partition_mttr: Option<Spanned<RawDuration>>,
+    clog_mtbf: Option<Spanned<RawDuration>>,
+    clog_mttr: Option<Spanned<RawDuration>>,
     schedule: Option<Vec<RawScheduled>>,
 }
 
@@ -51,8 +55,21 @@ struct RawScheduled {
     at: Spanned<RawDuration>,
     crash_agent: Option<Spanned<i64>>,
     crash_node: Option<Spanned<i64>>,
+    partition: Option<Spanned<Vec<Vec<i64>>>>,
+    one_way: Option<bool>,
+    clog_node: Option<Spanned<i64>>,
+    clog_link: Option<Spanned<Vec<i64>>>,
+    brownout: Option<RawBrownout>,
     #[serde(rename = "for")]
     down_for: Option<Spanned<RawDuration>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBrownout {
+    llm: Spanned<String>,
+    latency_x: Option<Spanned<f64>>,
+    error_rate: Option<Spanned<f64>>,
 }
 
 #[derive(Deserialize)]
@@ -64,16 +81,6 @@ pub(super) struct RawBuggify {
 }
 
 impl Ctx<'_> {
-    /// A probability in `[0, 1]`.
-    fn probability(&self, v: &Spanned<f64>, path: &str) -> Result<f64> {
-        let p = *v.get_ref();
-        if (0.0..=1.0).contains(&p) {
-            Ok(p)
-        } else {
-            Err(self.bad(v, path, expected_text(path), Some("a fraction, not a percentage: 5% is 0.05".into())))
-        }
-    }
-
     pub(super) fn buggify(&self, raw: Option<&RawBuggify>) -> Result<BuggifyConfig> {
         let mut b = BuggifyConfig::default();
         let Some(raw) = raw else { return Ok(b) };
@@ -173,15 +180,37 @@ impl Ctx<'_> {
         Ok(p)
     }
 
-    pub(super) fn faults(&self, raw: Option<&RawFaults>, topology: &Topology, workload: &Workload) -> Result<Faults> {
+    pub(super) fn faults(
+        &self,
+        raw: Option<&RawFaults>,
+        topology: &Topology,
+        workload: &Workload,
+        llms: &[ServiceModel],
+    ) -> Result<Faults> {
         let mut f = Faults {
             failure_detection_ns: 5 * NS_PER_S,
             schedule: Vec::new(),
             agent_crash_mtbf_ns: None,
             node_crash_mtbf_ns: None,
             node_mttr_ns: 30 * NS_PER_S,
+            partition_mtbf_ns: None,
+            partition_mttr_ns: 30 * NS_PER_S,
+            clog_mtbf_ns: None,
+            clog_mttr_ns: 30 * NS_PER_S,
         };
         let Some(raw) = raw else { return Ok(f) };
+        if let Some(v) = &raw.partition_mtbf {
+            f.partition_mtbf_ns = Some(self.positive_duration(v, "faults.partition_mtbf")?);
+        }
+        if let Some(v) = &raw.partition_mttr {
+            f.partition_mttr_ns = self.positive_duration(v, "faults.partition_mttr")?;
+        }
+        if let Some(v) = &raw.clog_mtbf {
+            f.clog_mtbf_ns = Some(self.positive_duration(v, "faults.clog_mtbf")?);
+        }
+        if let Some(v) = &raw.clog_mttr {
+            f.clog_mttr_ns = self.positive_duration(v, "faults.clog_mttr")?;
+        }
         if let Some(v) = &raw.failure_detection {
             f.failure_detection_ns = self.duration(v, "faults.failure_detection")?;
         }
@@ -200,64 +229,168 @@ impl Ctx<'_> {
         };
         for entry in raw.schedule.iter().flatten() {
             let at_ns = self.duration(&entry.at, "faults.schedule.at")?;
-            let kind = match (&entry.crash_agent, &entry.crash_node) {
-                (Some(a), None) => {
-                    let n = self.count(a, "faults.schedule.crash_agent")?;
-                    if n >= agents {
-                        return Err(self.bad(
-                            a,
-                            "faults.schedule.crash_agent",
-                            format!("an agent index below {agents}"),
-                            Some(format!("agents are numbered from 0; this fleet has {agents}")),
-                        ));
-                    }
-                    if let Some(v) = &entry.down_for {
-                        return Err(self.bad(
-                            v,
-                            "faults.schedule.for",
-                            "no `for` with `crash_agent`",
-                            Some(
-                                "a crashed agent is restarted by its supervisor; `for` applies to `crash_node`".into(),
-                            ),
-                        ));
-                    }
-                    ScheduledFaultKind::CrashAgent(n)
-                }
-                (None, Some(nv)) => {
-                    let node = self.count(nv, "faults.schedule.crash_node")?;
-                    if node >= topology.nodes {
-                        return Err(self.bad(
-                            nv,
-                            "faults.schedule.crash_node",
-                            format!("a node index below {}", topology.nodes),
-                            Some(format!("nodes are numbered from 0; this topology has {}", topology.nodes)),
-                        ));
-                    }
-                    let down_for_ns = match &entry.down_for {
-                        Some(v) => Some(self.positive_duration(v, "faults.schedule.for")?),
-                        None => None,
-                    };
-                    ScheduledFaultKind::CrashNode { node, down_for_ns }
-                }
-                (Some(a), Some(_)) => {
-                    return Err(self.bad(
-                        a,
-                        "faults.schedule.crash_agent",
-                        "one of `crash_agent` or `crash_node` per entry",
-                        Some("split it into two [[faults.schedule]] entries".into()),
-                    ));
-                }
-                (None, None) => {
-                    return Err(self.bad(
-                        &entry.at,
-                        "faults.schedule",
-                        "`crash_agent = N` or `crash_node = N`",
-                        Some("say what fails, e.g. crash_node = 1 and for = \"30s\"".into()),
-                    ));
-                }
-            };
+            let kind = self.scheduled(entry, topology, agents, llms)?;
             f.schedule.push(ScheduledFault { at_ns, kind });
         }
         Ok(f)
+    }
+
+    fn node_index(&self, v: &Spanned<i64>, path: &str, nodes: u32) -> Result<u32> {
+        match u32::try_from(*v.get_ref()) {
+            Ok(n) if n < nodes => Ok(n),
+            _ => Err(self.bad(
+                v,
+                path,
+                format!("a node index below {nodes}"),
+                Some(format!("nodes are numbered from 0; this topology has {nodes}")),
+            )),
+        }
+    }
+
+    /// One `[[faults.schedule]]` entry: exactly one kind of fault.
+    fn scheduled(
+        &self,
+        e: &RawScheduled,
+        topology: &Topology,
+        agents: u32,
+        llms: &[ServiceModel],
+    ) -> Result<ScheduledFaultKind> {
+        let kinds = [
+            e.crash_agent.is_some(),
+            e.crash_node.is_some(),
+            e.partition.is_some(),
+            e.clog_node.is_some(),
+            e.clog_link.is_some(),
+            e.brownout.is_some(),
+        ];
+        let count = kinds.iter().filter(|&&k| k).count();
+        if count != 1 {
+            return Err(self.bad(
+                &e.at,
+                "faults.schedule",
+                "exactly one of `crash_agent`, `crash_node`, `partition`, `clog_node`, `clog_link`, `brownout`",
+                Some(if count == 0 {
+                    "say what fails, e.g. crash_node = 1 and for = \"30s\"".into()
+                } else {
+                    "split it into one [[faults.schedule]] entry per fault".into()
+                }),
+            ));
+        }
+        let nodes = topology.nodes;
+        let needs_for = |what: &str| -> Result<u64> {
+            match &e.down_for {
+                Some(v) => self.positive_duration(v, "faults.schedule.for"),
+                None => Err(self.bad(
+                    &e.at,
+                    "faults.schedule.for",
+                    format!("`for = duration` with `{what}`"),
+                    Some(format!("say how long the {what} lasts, e.g. for = \"30s\"")),
+                )),
+            }
+        };
+        if let Some(a) = &e.crash_agent {
+            let n = self.count(a, "faults.schedule.crash_agent")?;
+            if n >= agents {
+                return Err(self.bad(
+                    a,
+                    "faults.schedule.crash_agent",
+                    format!("an agent index below {agents}"),
+                    Some(format!("agents are numbered from 0; this fleet has {agents}")),
+                ));
+            }
+            if let Some(v) = &e.down_for {
+                return Err(self.bad(
+                    v,
+                    "faults.schedule.for",
+                    "no `for` with `crash_agent`",
+                    Some("a crashed agent is restarted by its supervisor; `for` applies to `crash_node`".into()),
+                ));
+            }
+            return Ok(ScheduledFaultKind::CrashAgent(n));
+        }
+        if let Some(v) = &e.crash_node {
+            let node = self.node_index(v, "faults.schedule.crash_node", nodes)?;
+            let down_for_ns = match &e.down_for {
+                Some(v) => Some(self.positive_duration(v, "faults.schedule.for")?),
+                None => None,
+            };
+            return Ok(ScheduledFaultKind::CrashNode { node, down_for_ns });
+        }
+        if let Some(v) = &e.partition {
+            let mut groups = Vec::new();
+            for g in v.get_ref() {
+                let mut group = Vec::new();
+                for &n in g {
+                    match u32::try_from(n) {
+                        Ok(n) if n < nodes => group.push(n),
+                        _ => {
+                            return Err(self.bad(
+                                v,
+                                "faults.schedule.partition",
+                                format!("groups of node indices below {nodes}"),
+                                Some(format!("node {n} does not exist; e.g. partition = [[0, 1], [2, 3]]")),
+                            ));
+                        }
+                    }
+                }
+                groups.push(group);
+            }
+            if groups.len() < 2 {
+                return Err(self.bad(
+                    v,
+                    "faults.schedule.partition",
+                    "at least two groups of nodes",
+                    Some("e.g. partition = [[0, 1], [2, 3]]".into()),
+                ));
+            }
+            let for_ns = needs_for("partition")?;
+            return Ok(ScheduledFaultKind::Partition { groups, one_way: e.one_way.unwrap_or(false), for_ns });
+        }
+        if let Some(v) = &e.clog_node {
+            let node = self.node_index(v, "faults.schedule.clog_node", nodes)?;
+            return Ok(ScheduledFaultKind::ClogNode { node, for_ns: needs_for("clog")? });
+        }
+        if let Some(v) = &e.clog_link {
+            let pair = v.get_ref();
+            let ok = pair.len() == 2 && pair.iter().all(|&n| u32::try_from(n).is_ok_and(|n| n < nodes));
+            if !ok {
+                return Err(self.bad(
+                    v,
+                    "faults.schedule.clog_link",
+                    format!("[from, to], two node indices below {nodes}"),
+                    Some("e.g. clog_link = [0, 2]".into()),
+                ));
+            }
+            let for_ns = needs_for("clog")?;
+            return Ok(ScheduledFaultKind::ClogLink { from: pair[0] as u32, to: pair[1] as u32, for_ns });
+        }
+        let Some(b) = &e.brownout else { unreachable!("exactly one kind is set, checked above") };
+        let name = b.llm.get_ref();
+        let Some(llm) = llms.iter().position(|m| &m.name == name) else {
+            let names: Vec<&str> = llms.iter().map(|m| m.name.as_str()).collect();
+            return Err(self.bad(
+                &b.llm,
+                "faults.schedule.brownout.llm",
+                format!("the name of an LLM: {}", names.join(", ")),
+                Some(choice_hint(name, &names)),
+            ));
+        };
+        let latency_x = match &b.latency_x {
+            Some(v) if v.get_ref().is_finite() && *v.get_ref() >= 1.0 => *v.get_ref(),
+            Some(v) => {
+                return Err(self.bad(
+                    v,
+                    "faults.schedule.brownout.latency_x",
+                    "a factor >= 1",
+                    Some("a brownout slows the model: latency_x = 8 makes it 8 times slower".into()),
+                ));
+            }
+            None => 1.0,
+        };
+        let error_rate_add = match &b.error_rate {
+            Some(v) => self.probability(v, "faults.schedule.brownout.error_rate")?,
+            None => 0.0,
+        };
+        Ok(ScheduledFaultKind::Brownout { llm: llm as u16, latency_x, error_rate_add, for_ns: needs_for("brownout")? })
     }
 }

@@ -1,18 +1,24 @@
 //! The simulated world around the fleet: clients that send requests on a
-//! Poisson schedule and give up after a timeout, and the LLM and tool
-//! services the agents call. It also keeps the run's request metrics.
+//! Poisson schedule and give up after a timeout, the LLM and tool services
+//! the agents call (`services`), and the faults of the scenario, scheduled
+//! and random. It also keeps the run's request metrics.
+
+mod services;
+
+pub use services::{Caller, ServiceSetupError, Services};
 
 use std::collections::BTreeSet;
 
 use hdrhistogram::Histogram;
-use rehearsal_runtime::{ActorId, Envelope, Nanos, NodeId, RequestId, Route, ServiceCall, ServiceOutcome};
+use rehearsal_runtime::{ActorId, Envelope, Nanos, NodeId, RequestId, Route, ServiceCall};
 use rehearsal_sim::dist::Dist;
+use rehearsal_sim::llm::Brownout;
 use rehearsal_sim::rng::{StreamRng, stream};
-use rehearsal_sim::services::{PoissonArrivals, ServiceModel};
+use rehearsal_sim::services::PoissonArrivals;
 use rehearsal_sim::{Fault, Kernel, World};
 
-use crate::fleet::{LLM, Msg, TOOL, agent_name};
-use crate::scenario::{Faults, ScheduledFaultKind};
+use crate::fleet::{Msg, agent_name};
+use crate::scenario::{Faults, ScheduledFaultKind, ServiceModel};
 
 const SECOND: Nanos = 1_000_000_000;
 
@@ -29,7 +35,19 @@ pub enum WorldEvent {
     NodeCrash { node: u32 },
     /// A crashed node is repaired.
     NodeRepair { node: u32 },
+    /// An LLM call that held a slot of LLM `llm` is over.
+    LlmSlotFreed { llm: u16 },
+    /// Scheduled fault `entry` (a brownout) begins (`on`) or ends.
+    Brownout { entry: u32, on: bool },
+    /// A random partition cutting `node` off begins, or heals.
+    RandomPartition { node: u32, on: bool },
+    /// A random clog of `node` begins, or ends.
+    RandomClog { node: u32, on: bool },
 }
+
+/// Partition ids: scheduled partitions use their schedule index; random
+/// ones start here.
+const RANDOM_PARTITION_IDS: u32 = 1 << 20;
 
 /// Where a client request stands.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -52,14 +70,9 @@ pub struct Metrics {
     pub client_timeouts: u64,
     /// Answers that came after the client gave up.
     pub late_answers: u64,
-    pub llm_calls: u64,
-    pub tool_calls: u64,
-    pub service_errors: u64,
     /// Calls whose idempotency key was seen before: retries, and re-runs
     /// of work whose first runner died.
     pub repeated_calls: u64,
-    pub input_tokens: u64,
-    pub output_tokens: u64,
     /// Succeeded requests per second of simulated time.
     pub throughput_timeline: Vec<u32>,
 }
@@ -75,12 +88,7 @@ impl Metrics {
             failed: 0,
             client_timeouts: 0,
             late_answers: 0,
-            llm_calls: 0,
-            tool_calls: 0,
-            service_errors: 0,
             repeated_calls: 0,
-            input_tokens: 0,
-            output_tokens: 0,
             throughput_timeline: vec![0; seconds],
         }
     }
@@ -93,11 +101,8 @@ pub struct FleetWorld {
     arrivals: PoissonArrivals,
     arrivals_end: Nanos,
     request_timeout: Nanos,
-    llm: ServiceModel,
-    tool: ServiceModel,
+    pub services: Services,
     rng_workload: StreamRng,
-    rng_llm: StreamRng,
-    rng_tool: StreamRng,
     rng_faults: StreamRng,
     faults: Faults,
     agents: u32,
@@ -115,8 +120,8 @@ pub struct WorldSpec {
     pub arrival_rate_per_s: f64,
     pub arrivals_end: Nanos,
     pub request_timeout: Nanos,
-    pub llm: ServiceModel,
-    pub tool: ServiceModel,
+    pub llms: Vec<ServiceModel>,
+    pub tools: Vec<ServiceModel>,
     pub faults: Faults,
     /// Agents (or pipeline stages) that faults may target, by index.
     pub agents: u32,
@@ -124,18 +129,15 @@ pub struct WorldSpec {
 }
 
 impl FleetWorld {
-    pub fn new(spec: WorldSpec) -> Self {
+    pub fn new(spec: WorldSpec) -> Result<Self, ServiceSetupError> {
         let seconds = (spec.arrivals_end.saturating_add(spec.request_timeout) / SECOND + 1) as usize;
-        FleetWorld {
+        Ok(FleetWorld {
             gateway: ActorId::EXTERNAL,
             arrivals: PoissonArrivals::new(spec.arrival_rate_per_s),
             arrivals_end: spec.arrivals_end,
             request_timeout: spec.request_timeout,
-            llm: spec.llm,
-            tool: spec.tool,
+            services: Services::new(spec.seed, &spec.llms, &spec.tools)?,
             rng_workload: stream(spec.seed, "workload"),
-            rng_llm: stream(spec.seed, "llm"),
-            rng_tool: stream(spec.seed, "tool"),
             rng_faults: stream(spec.seed, "faults"),
             faults: spec.faults,
             agents: spec.agents,
@@ -143,7 +145,7 @@ impl FleetWorld {
             requests: Vec::new(),
             keys_seen: BTreeSet::new(),
             metrics: Metrics::new(seconds),
-        }
+        })
     }
 
     /// Point the clients at the gateway and schedule the first arrival.
@@ -153,16 +155,35 @@ impl FleetWorld {
         if first < self.arrivals_end {
             kernel.schedule(first, WorldEvent::Arrival);
         }
-        for fault in &self.faults.schedule {
-            match fault.kind {
-                ScheduledFaultKind::CrashAgent(agent) => {
-                    kernel.fault_at(fault.at_ns, Fault::CrashNamed(agent_name(agent)));
-                }
-                ScheduledFaultKind::CrashNode { node, down_for_ns } => {
-                    kernel.fault_at(fault.at_ns, Fault::CrashNode(NodeId(node as u16)));
+        for (entry, fault) in self.faults.schedule.iter().enumerate() {
+            let at = fault.at_ns;
+            let node = |n: u32| NodeId(n as u16);
+            match &fault.kind {
+                ScheduledFaultKind::CrashAgent(agent) => kernel.fault_at(at, Fault::CrashNamed(agent_name(*agent))),
+                ScheduledFaultKind::CrashNode { node: n, down_for_ns } => {
+                    kernel.fault_at(at, Fault::CrashNode(node(*n)));
                     if let Some(down) = down_for_ns {
-                        kernel.fault_at(fault.at_ns.saturating_add(down), Fault::RestartNode(NodeId(node as u16)));
+                        kernel.fault_at(at.saturating_add(*down), Fault::RestartNode(node(*n)));
                     }
+                }
+                ScheduledFaultKind::Partition { groups, one_way, for_ns } => {
+                    let id = entry as u32;
+                    let groups = groups.iter().map(|g| g.iter().map(|&n| node(n)).collect()).collect();
+                    kernel.fault_at(at, Fault::Partition { id, groups, one_way: *one_way });
+                    kernel.fault_at(at.saturating_add(*for_ns), Fault::Heal { id });
+                }
+                ScheduledFaultKind::ClogNode { node: n, for_ns } => {
+                    kernel.fault_at(at, Fault::ClogNode(node(*n)));
+                    kernel.fault_at(at.saturating_add(*for_ns), Fault::UnclogNode(node(*n)));
+                }
+                ScheduledFaultKind::ClogLink { from, to, for_ns } => {
+                    kernel.fault_at(at, Fault::ClogLink { from: node(*from), to: node(*to) });
+                    kernel.fault_at(at.saturating_add(*for_ns), Fault::UnclogLink { from: node(*from), to: node(*to) });
+                }
+                ScheduledFaultKind::Brownout { for_ns, .. } => {
+                    kernel.schedule(at, WorldEvent::Brownout { entry: entry as u32, on: true });
+                    kernel
+                        .schedule(at.saturating_add(*for_ns), WorldEvent::Brownout { entry: entry as u32, on: false });
                 }
             }
         }
@@ -179,6 +200,18 @@ impl FleetWorld {
             for node in 1..self.nodes {
                 let at = self.draw(mtbf);
                 self.schedule_fault(kernel, at, WorldEvent::NodeCrash { node });
+            }
+        }
+        if let Some(mtbf) = self.faults.partition_mtbf_ns {
+            for node in 1..self.nodes {
+                let at = self.draw(mtbf);
+                self.schedule_fault(kernel, at, WorldEvent::RandomPartition { node, on: true });
+            }
+        }
+        if let Some(mtbf) = self.faults.clog_mtbf_ns {
+            for node in 1..self.nodes {
+                let at = self.draw(mtbf);
+                self.schedule_fault(kernel, at, WorldEvent::RandomClog { node, on: true });
             }
         }
     }
@@ -253,6 +286,48 @@ impl World<Msg> for FleetWorld {
                 let repair = now.saturating_add(self.draw(self.faults.node_mttr_ns));
                 kernel.schedule(repair, WorldEvent::NodeRepair { node });
             }
+            WorldEvent::LlmSlotFreed { llm } => self.services.slot_freed(llm, kernel),
+            WorldEvent::Brownout { entry, on } => {
+                kernel.trace_world(7, entry as u64, &event);
+                if let Some(ScheduledFaultKind::Brownout { llm, latency_x, error_rate_add, .. }) =
+                    self.faults.schedule.get(entry as usize).map(|f| &f.kind)
+                {
+                    let brownout = on.then_some(Brownout { latency_x: *latency_x, error_rate_add: *error_rate_add });
+                    self.services.set_brownout(*llm, brownout);
+                }
+            }
+            WorldEvent::RandomPartition { node, on } => {
+                kernel.trace_world(8, node as u64, &event);
+                let id = RANDOM_PARTITION_IDS + node;
+                if on {
+                    // Cut `node` off from every other node.
+                    let others = (0..self.nodes).filter(|&n| n != node).map(|n| NodeId(n as u16)).collect();
+                    let groups = vec![vec![NodeId(node as u16)], others];
+                    kernel.fault_at(now, Fault::Partition { id, groups, one_way: false });
+                    let heal = now.saturating_add(self.draw(self.faults.partition_mttr_ns));
+                    kernel.schedule(heal, WorldEvent::RandomPartition { node, on: false });
+                } else {
+                    kernel.fault_at(now, Fault::Heal { id });
+                    if let Some(mtbf) = self.faults.partition_mtbf_ns {
+                        let next = now.saturating_add(self.draw(mtbf));
+                        self.schedule_fault(kernel, next, WorldEvent::RandomPartition { node, on: true });
+                    }
+                }
+            }
+            WorldEvent::RandomClog { node, on } => {
+                kernel.trace_world(9, node as u64, &event);
+                if on {
+                    kernel.fault_at(now, Fault::ClogNode(NodeId(node as u16)));
+                    let end = now.saturating_add(self.draw(self.faults.clog_mttr_ns));
+                    kernel.schedule(end, WorldEvent::RandomClog { node, on: false });
+                } else {
+                    kernel.fault_at(now, Fault::UnclogNode(NodeId(node as u16)));
+                    if let Some(mtbf) = self.faults.clog_mtbf_ns {
+                        let next = now.saturating_add(self.draw(mtbf));
+                        self.schedule_fault(kernel, next, WorldEvent::RandomClog { node, on: true });
+                    }
+                }
+            }
             WorldEvent::NodeRepair { node } => {
                 kernel.trace_world(6, node as u64, &event);
                 kernel.fault_at(now, Fault::RestartNode(NodeId(node as u16)));
@@ -272,27 +347,10 @@ impl World<Msg> for FleetWorld {
         call: ServiceCall,
         kernel: &mut Kernel<Msg, WorldEvent>,
     ) {
-        let answer = match call.service {
-            LLM => {
-                self.metrics.llm_calls += 1;
-                self.llm.answer(&mut self.rng_llm)
-            }
-            TOOL => {
-                self.metrics.tool_calls += 1;
-                self.tool.answer(&mut self.rng_tool)
-            }
-            // An unknown service never answers: the caller times out.
-            _ => return,
-        };
         if !self.keys_seen.insert((call.service.0, call.idempotency_key)) {
             self.metrics.repeated_calls += 1;
         }
-        self.metrics.input_tokens += answer.input_tokens as u64;
-        self.metrics.output_tokens += answer.output_tokens as u64;
-        if matches!(answer.outcome, ServiceOutcome::Failed(_)) {
-            self.metrics.service_errors += 1;
-        }
-        kernel.complete_call(kernel.now().saturating_add(answer.latency), caller, request, answer.outcome);
+        self.services.call(Caller { actor: caller, request }, call, kernel);
     }
 
     fn on_external_reply(

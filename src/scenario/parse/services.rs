@@ -1,0 +1,274 @@
+//! `[llm]`, `[llms.NAME]`, `[tool]`, `[tools.NAME]` and workflow steps.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use rehearsal_sim::dist::Dist;
+use rehearsal_sim::llm::LlmModel;
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{Ctx, DistKind, NS_PER_S, RawDist, RawDuration, Result, choice_hint, expected_text};
+use crate::scenario::model::*;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLlm {
+    latency: Option<Spanned<RawDist<RawDuration>>>,
+    error_rate: Option<Spanned<f64>>,
+    timeout: Option<Spanned<RawDuration>>,
+    input_tokens: Option<Spanned<RawDist<f64>>>,
+    output_tokens: Option<Spanned<RawDist<f64>>>,
+    profile: Option<Spanned<String>>,
+    ttft: Option<Spanned<RawDist<RawDuration>>>,
+    per_token: Option<Spanned<RawDist<RawDuration>>>,
+    tokens_csv: Option<Spanned<String>>,
+    concurrency: Option<Spanned<i64>>,
+    queue_limit: Option<Spanned<i64>>,
+    rate_limit: Option<RawRateLimit>,
+    hang_rate: Option<Spanned<f64>>,
+    cold_start: Option<RawColdStart>,
+    cost: Option<RawCost>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRateLimit {
+    rpm: Option<Spanned<i64>>,
+    tpm: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawColdStart {
+    probability: Spanned<f64>,
+    extra: Spanned<RawDist<RawDuration>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCost {
+    input_per_1k: Option<Spanned<f64>>,
+    output_per_1k: Option<Spanned<f64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTool {
+    latency: Spanned<RawDist<RawDuration>>,
+    error_rate: Option<Spanned<f64>>,
+    timeout: Option<Spanned<RawDuration>>,
+    timeout_rate: Option<Spanned<f64>>,
+    crash_rate: Option<Spanned<f64>>,
+    timeout_after_effect: Option<Spanned<f64>>,
+}
+
+impl Ctx<'_> {
+    /// A probability in `[0, 1]`.
+    pub(super) fn probability(&self, v: &Spanned<f64>, path: &str) -> Result<f64> {
+        let p = *v.get_ref();
+        if (0.0..=1.0).contains(&p) {
+            Ok(p)
+        } else {
+            Err(self.bad(
+                v,
+                path,
+                "a probability between 0 and 1",
+                Some("a fraction, not a percentage: 5% is 0.05".into()),
+            ))
+        }
+    }
+
+    fn rate_opt(&self, v: Option<&Spanned<f64>>, path: &str) -> Result<f64> {
+        v.map_or(Ok(0.0), |v| self.probability(v, path))
+    }
+
+    fn timeout_or_default(&self, v: Option<&Spanned<RawDuration>>, path: &str) -> Result<u64> {
+        match v {
+            Some(v) => self.positive_duration(v, path),
+            None => Ok(30 * NS_PER_S),
+        }
+    }
+
+    /// An empirical distribution read from a CSV file named in the scenario
+    /// (relative to the working directory).
+    pub(super) fn empirical_csv(&self, v: &Spanned<String>, path: &str) -> Result<Dist> {
+        let file = v.get_ref();
+        let text = std::fs::read_to_string(file).map_err(|e| {
+            self.bad(v, path, "a readable CSV file of latencies", Some(format!("could not read `{file}`: {e}")))
+        })?;
+        rehearsal_sim::dist::empirical_from_csv(&text, None)
+            .map_err(|e| self.bad(v, path, "a CSV file of latencies in nanoseconds", Some(format!("`{file}`: {e}"))))
+    }
+
+    fn llm(&self, name: &str, table: &str, raw: &RawLlm) -> Result<ServiceModel> {
+        let p = |key: &str| format!("{table}.{key}");
+        let known: Vec<&str> = LlmModel::profile_names().collect();
+        let profile = match &raw.profile {
+            Some(v) if known.contains(&v.get_ref().as_str()) => Some(v.get_ref().clone()),
+            Some(v) => {
+                return Err(self.bad(
+                    v,
+                    &p("profile"),
+                    format!("one of {}", known.join(", ")),
+                    Some(choice_hint(v.get_ref(), &known)),
+                ));
+            }
+            None => None,
+        };
+        let ttft = raw.ttft.as_ref().map(|d| self.dist(d, &p("ttft"), DistKind::Latency)).transpose()?;
+        let per_token = raw.per_token.as_ref().map(|d| self.dist(d, &p("per_token"), DistKind::Latency)).transpose()?;
+        let latency = match &raw.latency {
+            Some(d) => self.dist(d, &p("latency"), DistKind::Latency)?,
+            // Without `latency`, the streaming model (or the profile) decides;
+            // this total is only the fallback of the model.
+            None if ttft.is_some() || profile.is_some() => Dist::Constant { value: 0.0 },
+            None => {
+                return Err(self.err(
+                    0,
+                    format!("`[{table}]` needs a latency"),
+                    "`latency`, or `ttft` and `per_token`, or a `profile`",
+                    Some(format!("e.g. profile = \"llama-2-70b\" (known: {})", known.join(", "))),
+                ));
+            }
+        };
+        // Without both token keys, the model's defaults apply (fitted to the
+        // Azure LLM inference trace 2023, conv; see `rehearsal_sim::llm`).
+        let tokens = match (&raw.input_tokens, &raw.output_tokens) {
+            (None, None) => None,
+            (input, output) => {
+                let dist = |d: &Option<Spanned<RawDist<f64>>>, key: &str, median: f64, p90: f64| match d {
+                    Some(d) => self.dist(d, &p(key), DistKind::Tokens),
+                    None => Ok(Dist::lognormal_from_median_p90(median, p90)),
+                };
+                Some(TokenModel {
+                    input: dist(input, "input_tokens", 1020.0, 2734.5)?,
+                    output: dist(output, "output_tokens", 129.0, 424.0)?,
+                })
+            }
+        };
+        let count = |v: &Spanned<i64>, key: &str| -> Result<u64> {
+            u64::try_from(*v.get_ref())
+                .ok()
+                .filter(|&n| n > 0)
+                .ok_or_else(|| self.bad(v, &p(key), "a positive whole number", Some("use at least 1".into())))
+        };
+        let concurrency = raw.concurrency.as_ref().map(|v| count(v, "concurrency").map(|n| n as u32)).transpose()?;
+        let queue_limit = raw.queue_limit.as_ref().map(|v| count(v, "queue_limit").map(|n| n as u32)).transpose()?;
+        let (rpm, tpm) = match &raw.rate_limit {
+            Some(r) => (
+                r.rpm.as_ref().map(|v| count(v, "rate_limit.rpm").map(|n| n as u32)).transpose()?,
+                r.tpm.as_ref().map(|v| count(v, "rate_limit.tpm")).transpose()?,
+            ),
+            None => (None, None),
+        };
+        let cold_start = match &raw.cold_start {
+            Some(c) => Some((
+                self.probability(&c.probability, &p("cold_start.probability"))?,
+                self.dist(&c.extra, &p("cold_start.extra"), DistKind::Latency)?,
+            )),
+            None => None,
+        };
+        let cost_of = |v: Option<&Spanned<f64>>, key: &str| -> Result<f64> {
+            match v {
+                Some(v) if v.get_ref().is_finite() && *v.get_ref() >= 0.0 => Ok(*v.get_ref()),
+                Some(v) => Err(self.bad(v, &p(key), "a non-negative price per 1,000 tokens", None)),
+                None => Ok(0.0),
+            }
+        };
+        let (cost_input_per_1k, cost_output_per_1k) = match &raw.cost {
+            Some(c) => (
+                cost_of(c.input_per_1k.as_ref(), "cost.input_per_1k")?,
+                cost_of(c.output_per_1k.as_ref(), "cost.output_per_1k")?,
+            ),
+            None => (0.0, 0.0),
+        };
+        Ok(ServiceModel {
+            name: name.to_owned(),
+            latency,
+            error_rate: self.rate_opt(raw.error_rate.as_ref(), &p("error_rate"))?,
+            timeout_ns: self.timeout_or_default(raw.timeout.as_ref(), &p("timeout"))?,
+            tokens,
+            llm: Some(LlmExtras {
+                profile,
+                ttft,
+                per_token,
+                tokens_csv: raw.tokens_csv.as_ref().map(|v| PathBuf::from(v.get_ref())),
+                concurrency,
+                queue_limit,
+                rpm,
+                tpm,
+                hang_rate: self.rate_opt(raw.hang_rate.as_ref(), &p("hang_rate"))?,
+                cold_start,
+                cost_input_per_1k,
+                cost_output_per_1k,
+            }),
+            tool: None,
+        })
+    }
+
+    fn tool(&self, name: &str, table: &str, raw: &RawTool) -> Result<ServiceModel> {
+        let p = |key: &str| format!("{table}.{key}");
+        Ok(ServiceModel {
+            name: name.to_owned(),
+            latency: self.dist(&raw.latency, &p("latency"), DistKind::Latency)?,
+            error_rate: self.rate_opt(raw.error_rate.as_ref(), &p("error_rate"))?,
+            timeout_ns: self.timeout_or_default(raw.timeout.as_ref(), &p("timeout"))?,
+            tokens: None,
+            llm: None,
+            tool: Some(ToolExtras {
+                timeout_rate: self.rate_opt(raw.timeout_rate.as_ref(), &p("timeout_rate"))?,
+                crash_rate: self.rate_opt(raw.crash_rate.as_ref(), &p("crash_rate"))?,
+                timeout_after_effect: self.rate_opt(raw.timeout_after_effect.as_ref(), &p("timeout_after_effect"))?,
+            }),
+        })
+    }
+
+    pub(super) fn llms(&self, default: &RawLlm, named: Option<&BTreeMap<String, RawLlm>>) -> Result<Vec<ServiceModel>> {
+        let mut out = vec![self.llm("llm", "llm", default)?];
+        for (name, raw) in named.into_iter().flatten() {
+            out.push(self.llm(name, &format!("llms.{name}"), raw)?);
+        }
+        Ok(out)
+    }
+
+    pub(super) fn tools(
+        &self,
+        default: &RawTool,
+        named: Option<&BTreeMap<String, RawTool>>,
+    ) -> Result<Vec<ServiceModel>> {
+        let mut out = vec![self.tool("tool", "tool", default)?];
+        for (name, raw) in named.into_iter().flatten() {
+            out.push(self.tool(name, &format!("tools.{name}"), raw)?);
+        }
+        Ok(out)
+    }
+
+    /// `"llm"`, `"llm:NAME"`, `"tool"` or `"tool:NAME"`.
+    pub(super) fn step(&self, v: &Spanned<String>, llms: &[ServiceModel], tools: &[ServiceModel]) -> Result<Step> {
+        let text = v.get_ref().as_str();
+        let (kind, name) = text.split_once(':').unwrap_or((text, ""));
+        let find = |services: &[ServiceModel], default: &str| -> Option<u16> {
+            let wanted = if name.is_empty() { default } else { name };
+            services.iter().position(|s| s.name == wanted).map(|i| i as u16)
+        };
+        let names = |services: &[ServiceModel], kind: &str| -> String {
+            services.iter().skip(1).map(|s| format!("\"{kind}:{}\"", s.name)).collect::<Vec<_>>().join(", ")
+        };
+        let step = match kind {
+            "llm" => find(llms, "llm").map(Step::Llm),
+            "tool" => find(tools, "tool").map(Step::Tool),
+            _ => None,
+        };
+        step.ok_or_else(|| {
+            let mut known = vec!["\"llm\"".to_owned(), "\"tool\"".to_owned()];
+            known.extend([names(llms, "llm"), names(tools, "tool")].into_iter().filter(|s| !s.is_empty()));
+            let hint = if kind == "llm" || kind == "tool" {
+                format!("no `[{kind}s.{name}]` table; steps can name: {}", known.join(", "))
+            } else {
+                choice_hint(kind, &["llm", "tool"])
+            };
+            self.bad(v, "workload.steps", expected_text("workload.steps"), Some(hint))
+        })
+    }
+}
