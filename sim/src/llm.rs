@@ -257,9 +257,11 @@ impl LlmModel {
             ("requests_per_minute", self.rate_limits.requests_per_minute),
             ("tokens_per_minute", self.rate_limits.tokens_per_minute),
         ] {
-            match limit {
-                Some(x) if !(x > 0.0) => return Err(format!("{name} must be positive, got {x}")),
-                _ => {}
+            // NaN is not positive either.
+            if let Some(x) = limit
+                && x.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater)
+            {
+                return Err(format!("{name} must be positive, got {x}"));
             }
         }
         if self.cost_per_1k_input < 0.0 || self.cost_per_1k_output < 0.0 {
