@@ -231,7 +231,7 @@ pub struct ServiceModel {
 }
 
 /// The LLM-only keys.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Default)]
 pub struct LlmExtras {
     /// `profile`: fitted defaults for everything not given (see docs).
     pub profile: Option<String>,

@@ -60,20 +60,7 @@ pub enum ServiceSetupError {
 
 /// The simulated LLM model a scenario table describes.
 pub fn llm_model(m: &ServiceModel) -> Result<LlmModel, ServiceSetupError> {
-    let x = m.llm.clone().unwrap_or_else(|| crate::scenario::LlmExtras {
-        profile: None,
-        ttft: None,
-        per_token: None,
-        tokens_csv: None,
-        concurrency: None,
-        queue_limit: None,
-        rpm: None,
-        tpm: None,
-        hang_rate: 0.0,
-        cold_start: None,
-        cost_input_per_1k: 0.0,
-        cost_output_per_1k: 0.0,
-    });
+    let x = m.llm.clone().unwrap_or_default();
     let base = x.profile.as_deref().and_then(LlmModel::profile);
     let has_profile = base.is_some();
     let mut model = base.unwrap_or_else(|| LlmModel {
