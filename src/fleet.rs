@@ -54,6 +54,11 @@ impl ServiceRef {
 /// busy process would; legal, rare, and good at shaking out timing bugs.
 pub const SITE_AGENT_HESITATES: u64 = 0xa9e7_0001;
 
+/// The idempotency key of step `step` of part `part` of request `id`.
+pub fn idempotency_key(id: u64, part: u32, step: u32) -> u64 {
+    (id << 20) | (u64::from(part & 0xfff) << 8) | u64::from(step & 0xff)
+}
+
 /// The registered name of agent (or pipeline stage) `index`.
 pub fn agent_name(index: u32) -> u64 {
     1_000 + index as u64
@@ -71,8 +76,9 @@ pub struct StepSpec {
 pub enum Msg {
     /// A client's request (an ask from outside to the gateway).
     Request { id: u64 },
-    /// Pool: the gateway asks an agent to run request `id`.
-    Work { id: u64 },
+    /// Pool and fan-out: the gateway asks an agent to run request `id`
+    /// (`part` of a fan-out; 0 otherwise).
+    Work { id: u64, part: u32 },
     /// Pipeline: request `id` enters a stage; the last stage answers `reply`.
     Stage { id: u64, reply: ReplyTo },
     /// Pipeline: a stage subscribes to the stage before it.
@@ -157,15 +163,48 @@ pub struct GatewayStats {
     pub rejected: u64,
 }
 
+/// How a fan-out request is answered from its parts.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum FanOutPolicy {
+    /// Every part must succeed.
+    All,
+    /// A majority of the parts must succeed.
+    Quorum,
+    /// The first part to succeed answers.
+    First,
+}
+
+/// A fan-out request waiting for its parts.
+#[derive(Copy, Clone, Debug)]
+struct FanOut {
+    reply: ReplyTo,
+    ok: u32,
+    failed: u32,
+    answered: bool,
+}
+
+/// What the gateway does with a request.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Mode {
+    /// Ask one agent.
+    Pool,
+    /// Hand it to the first pipeline stage.
+    Pipeline,
+    /// Ask `parts` agents at once and answer by `policy`.
+    FanOut { parts: u32, policy: FanOutPolicy },
+}
+
 /// Pool: spreads requests over the agents, round-robin over those up.
-/// Pipeline: hands every request to the first stage.
+/// Pipeline: hands every request to the first stage. Fan-out: asks several
+/// agents at once and answers from their answers.
 #[derive(Debug)]
 pub struct Gateway {
     agents: u32,
-    pipeline: bool,
+    mode: Mode,
     next: u32,
     work_timeout: Nanos,
-    tasks: Tasks<(u64, ReplyTo)>,
+    tasks: Tasks<(u64, u32, ReplyTo)>,
+    fanouts: BTreeMap<u64, FanOut>,
     pub stats: GatewayStats,
 }
 
@@ -174,17 +213,25 @@ impl Gateway {
     pub fn pool(agents: u32, work_timeout: Nanos, max_task_retries: u32) -> Self {
         Gateway {
             agents,
-            pipeline: false,
+            mode: Mode::Pool,
             next: 0,
             work_timeout,
             tasks: Tasks::new(max_task_retries),
+            fanouts: BTreeMap::new(),
             stats: GatewayStats::default(),
         }
     }
 
     /// A pipeline gateway.
     pub fn pipeline() -> Self {
-        Gateway { pipeline: true, ..Gateway::pool(1, 0, 0) }
+        Gateway { mode: Mode::Pipeline, ..Gateway::pool(1, 0, 0) }
+    }
+
+    /// A fan-out gateway: `parts` agents per request, each given
+    /// `part_timeout`, answered by `policy`.
+    pub fn fan_out(agents: u32, parts: u32, policy: FanOutPolicy, part_timeout: Nanos, max_task_retries: u32) -> Self {
+        let parts = parts.clamp(1, agents.max(1));
+        Gateway { mode: Mode::FanOut { parts, policy }, ..Gateway::pool(agents, part_timeout, max_task_retries) }
     }
 
     /// Calls that were in flight on agents when they died.
@@ -194,7 +241,14 @@ impl Gateway {
 
     fn handle(&mut self, msg: Msg, ctx: &mut Ctx<'_, FleetActor>) {
         let (Msg::Request { id }, Some(reply)) = (msg, ctx.reply_to()) else { return };
-        if self.pipeline {
+        if let Mode::FanOut { parts, .. } = self.mode {
+            self.fanouts.insert(id, FanOut { reply, ok: 0, failed: 0, answered: false });
+            for part in 0..parts {
+                self.dispatch(id, part, reply, 1, ctx);
+            }
+            return;
+        }
+        if self.mode == Mode::Pipeline {
             match ctx.whereis(agent_name(0)) {
                 Some(first) => ctx.tell(first, Msg::Stage { id, reply }),
                 None => {
@@ -204,26 +258,53 @@ impl Gateway {
             }
             return;
         }
-        self.dispatch(id, reply, 1, ctx);
+        self.dispatch(id, 0, reply, 1, ctx);
     }
 
-    /// Ask the next agent that is up to run request `id`.
-    fn dispatch(&mut self, id: u64, reply: ReplyTo, attempt: u32, ctx: &mut Ctx<'_, FleetActor>) {
+    /// Ask the next agent that is up to run part `part` of request `id`.
+    fn dispatch(&mut self, id: u64, part: u32, reply: ReplyTo, attempt: u32, ctx: &mut Ctx<'_, FleetActor>) {
         for _ in 0..self.agents {
             let name = agent_name(self.next % self.agents);
             self.next = self.next.wrapping_add(1);
             if let Some(agent) = ctx.whereis(name) {
-                self.tasks.ask(ctx, agent, Msg::Work { id }, self.work_timeout, (id, reply), attempt);
+                self.tasks.ask(ctx, agent, Msg::Work { id, part }, self.work_timeout, (id, part, reply), attempt);
                 return;
             }
         }
         self.stats.no_agent += 1;
-        ctx.reply(reply, Msg::Outcome { id, ok: false });
+        self.settle(id, reply, false, ctx);
+    }
+
+    /// One answer for request `id`: to the client at once, or, in a
+    /// fan-out, counted towards the request's answer.
+    fn settle(&mut self, id: u64, reply: ReplyTo, ok: bool, ctx: &mut Ctx<'_, FleetActor>) {
+        let Mode::FanOut { parts, policy } = self.mode else {
+            ctx.reply(reply, Msg::Outcome { id, ok });
+            return;
+        };
+        let Some(fan) = self.fanouts.get_mut(&id) else { return };
+        if ok {
+            fan.ok += 1;
+        } else {
+            fan.failed += 1;
+        }
+        let needed = match policy {
+            FanOutPolicy::All => parts,
+            FanOutPolicy::Quorum => parts / 2 + 1,
+            FanOutPolicy::First => 1,
+        };
+        if !fan.answered && (fan.ok >= needed || fan.failed > parts - needed) {
+            fan.answered = true;
+            ctx.reply(fan.reply, Msg::Outcome { id, ok: fan.ok >= needed });
+        }
+        if fan.ok + fan.failed >= parts {
+            self.fanouts.remove(&id);
+        }
     }
 
     fn on_response(&mut self, request: RequestId, response: Response<Msg>, ctx: &mut Ctx<'_, FleetActor>) {
         let Some(task) = self.tasks.settle(request) else { return };
-        let (id, reply) = task.key;
+        let (id, _, reply) = task.key;
         let ok = match response {
             Response::Reply(Msg::Outcome { ok, .. }) => ok,
             Response::Undeliverable => {
@@ -232,7 +313,7 @@ impl Gateway {
             }
             _ => false,
         };
-        ctx.reply(reply, Msg::Outcome { id, ok });
+        self.settle(id, reply, ok, ctx);
     }
 
     fn on_signal(&mut self, signal: Signal, ctx: &mut Ctx<'_, FleetActor>) {
@@ -241,13 +322,13 @@ impl Gateway {
             match orphan {
                 Orphaned::Retry(task) => {
                     self.stats.retried_after_crash += 1;
-                    let (id, reply) = task.key;
-                    self.dispatch(id, reply, task.attempt, ctx);
+                    let (id, part, reply) = task.key;
+                    self.dispatch(id, part, reply, task.attempt, ctx);
                 }
                 Orphaned::GiveUp(task) => {
                     self.stats.lost_to_crash += 1;
-                    let (id, reply) = task.key;
-                    ctx.reply(reply, Msg::Outcome { id, ok: false });
+                    let (id, _, reply) = task.key;
+                    self.settle(id, reply, false, ctx);
                 }
             }
         }
@@ -311,6 +392,7 @@ fn judge(
 #[derive(Copy, Clone, Debug)]
 struct Job {
     id: u64,
+    part: u32,
     reply: ReplyTo,
     step: usize,
     /// Failed attempts of the current step.
@@ -339,9 +421,9 @@ impl Agent {
     }
 
     fn handle(&mut self, msg: Msg, ctx: &mut Ctx<'_, FleetActor>) {
-        let (Msg::Work { id }, Some(reply)) = (msg, ctx.reply_to()) else { return };
+        let (Msg::Work { id, part }, Some(reply)) = (msg, ctx.reply_to()) else { return };
         ctx.set_accepting(false);
-        self.job = Some(Job { id, reply, step: 0, failures: 0, call: None, backoff_tag: 0 });
+        self.job = Some(Job { id, part, reply, step: 0, failures: 0, call: None, backoff_tag: 0 });
         self.attempt(ctx);
     }
 
@@ -356,8 +438,9 @@ impl Agent {
             ctx.set_timer(pause, self.next_tag);
             return;
         }
-        // One idempotency key per logical call: retries share it.
-        let key = job.id.wrapping_mul(64).wrapping_add(job.step as u64);
+        // One idempotency key per logical call: retries (and re-runs after a
+        // crash) share it; the parts of a fan-out do not.
+        let key = idempotency_key(job.id, job.part, job.step as u32);
         job.call = Some(ctx.call(step.service, 0, key, step.timeout));
         self.stats.calls += 1;
         if job.failures > 0 {
@@ -466,7 +549,7 @@ impl Stage {
 
     fn attempt(&mut self, id: u64, ctx: &mut Ctx<'_, FleetActor>) {
         let Some(job) = self.jobs.get_mut(&id) else { return };
-        let key = id.wrapping_mul(64).wrapping_add(self.index as u64);
+        let key = idempotency_key(id, 0, self.index);
         let call = ctx.call(self.step.service, 0, key, self.step.timeout);
         job.call = Some(call);
         self.calls.insert(call, id);

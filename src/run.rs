@@ -14,7 +14,7 @@ use rehearsal_runtime::supervisor::{
     Backoff, ChildSpec, Intensity, Restart, Strategy as SupStrategy, Supervisor, SupervisorSpec, WhenDown,
 };
 
-use crate::fleet::{Agent, FleetActor, Gateway, Stage, StepSpec, agent_name, llm_service, tool_service};
+use crate::fleet::{Agent, FanOutPolicy, FleetActor, Gateway, Stage, StepSpec, agent_name, llm_service, tool_service};
 use crate::scenario::{LinkSpec, RestartType, Scenario, ScheduledFaultKind, Shape, Step};
 use crate::strategy::Strategy;
 use crate::summary::{CallCounts, LatencyMs, RequestCounts, RunSummary, SideEffects, SupervisionCounts, TokenCounts};
@@ -150,7 +150,7 @@ pub fn run_once(
 /// Agents (pool) or stages (pipeline): what faults and downtime count over.
 pub fn fleet_size(scenario: &Scenario) -> u32 {
     match scenario.workload.shape {
-        Shape::Pool => scenario.topology.agents,
+        Shape::Pool | Shape::FanOut => scenario.topology.agents,
         Shape::Pipeline => scenario.workload.steps.len() as u32,
     }
 }
@@ -177,7 +177,7 @@ fn build_fleet(
     let size = fleet_size(scenario);
     // How to start child `i` (a fresh incarnation each time).
     let start_child: Rc<dyn Fn(u32) -> FleetActor> = match scenario.workload.shape {
-        Shape::Pool => {
+        Shape::Pool | Shape::FanOut => {
             let steps: Vec<StepSpec> = scenario.workload.steps.iter().map(|&s| step_spec(scenario, s)).collect();
             Rc::new(move |i| FleetActor::Agent(Agent::new(i, steps.clone(), retry)))
         }
@@ -258,6 +258,16 @@ fn build_fleet(
     }
     let gateway = match scenario.workload.shape {
         Shape::Pool => Gateway::pool(size, scenario.workload.request_timeout_ns, p.max_task_retries),
+        Shape::FanOut => {
+            let policy = match strategy.get("fanout").map(String::as_str).unwrap_or("all") {
+                "all" => FanOutPolicy::All,
+                "quorum" => FanOutPolicy::Quorum,
+                "first" => FanOutPolicy::First,
+                other => return Err(StrategyError::unknown("fanout", other)),
+            };
+            let w = &scenario.workload;
+            Gateway::fan_out(size, w.fanout, policy, w.subtask_timeout_ns, p.max_task_retries)
+        }
         Shape::Pipeline => Gateway::pipeline(),
     };
     Ok(sim.spawn(NodeId(0), FleetActor::Gateway(gateway)))

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 pub const KNOWN_AXES: &[(&str, &[&str])] = &[
     ("retry", &["none", "fixed", "exponential", "exponential_full_jitter"]),
     ("supervision", &["none", "one_for_one", "one_for_all", "rest_for_one", "one_for_one_backoff"]),
+    ("fanout", &["all", "quorum", "first"]),
 ];
 
 /// One point of the matrix: axis name -> chosen value. A `BTreeMap` so that

@@ -54,6 +54,10 @@ pub enum Shape {
     /// subscribes to the one before it when it starts, so stages depend on
     /// the ones started before them (`topology.agents` is ignored).
     Pipeline,
+    /// `"fanout"`: the gateway (an orchestrator) asks `fanout` agents at
+    /// once to run the request, and answers by the `fanout` strategy (all
+    /// of them, a majority, or the first to succeed).
+    FanOut,
 }
 
 /// A child's OTP restart type.
@@ -199,6 +203,11 @@ pub struct Workload {
     pub request_timeout_ns: u64,
     /// `shape` (default `"pool"`).
     pub shape: Shape,
+    /// `fanout` (default 3): agents asked per request, for `shape = "fanout"`.
+    pub fanout: u32,
+    /// `subtask_timeout` (default: half of `request_timeout`): how long the
+    /// gateway waits for one agent's answer to its part of a fan-out.
+    pub subtask_timeout_ns: u64,
 }
 
 /// One call in a workflow: `"llm"` / `"llm:NAME"` (an index into

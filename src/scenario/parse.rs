@@ -110,6 +110,8 @@ struct RawWorkload {
     steps: Option<Spanned<Vec<Spanned<String>>>>,
     request_timeout: Option<Spanned<RawDuration>>,
     shape: Option<Spanned<String>>,
+    fanout: Option<Spanned<i64>>,
+    subtask_timeout: Option<Spanned<RawDuration>>,
 }
 
 #[derive(Deserialize)]
@@ -722,17 +724,26 @@ impl Ctx<'_> {
             Some(v) => match v.get_ref().as_str() {
                 "pool" => Shape::Pool,
                 "pipeline" => Shape::Pipeline,
+                "fanout" => Shape::FanOut,
                 other => {
                     return Err(self.bad(
                         v,
                         "workload.shape",
-                        "\"pool\" or \"pipeline\"",
-                        Some(choice_hint(other, &["pool", "pipeline"])),
+                        "\"pool\", \"pipeline\" or \"fanout\"",
+                        Some(choice_hint(other, &["pool", "pipeline", "fanout"])),
                     ));
                 }
             },
         };
-        Ok(Workload { arrival_rate_per_s: r, steps, request_timeout_ns, shape })
+        let fanout = match &raw.fanout {
+            Some(v) => self.positive_int(v, "workload.fanout", 1_000, "a fan-out asks at least 1 agent")? as u32,
+            None => 3,
+        };
+        let subtask_timeout_ns = match &raw.subtask_timeout {
+            Some(v) => self.positive_duration(v, "workload.subtask_timeout")?,
+            None => request_timeout_ns / 2,
+        };
+        Ok(Workload { arrival_rate_per_s: r, steps, request_timeout_ns, shape, fanout, subtask_timeout_ns })
     }
 
     fn retry(&self, raw: Option<&RawRetry>) -> Result<RetryParams> {
@@ -1041,7 +1052,9 @@ fn expected_text(path: &str) -> &'static str {
         "duration" => "a positive duration such as \"60s\"",
         "limits" | "topology" | "workload" | "llm" | "tool" | "retry" | "strategies" | "supervision" | "faults"
         | "buggify" => "a table",
-        "workload.shape" => "\"pool\" or \"pipeline\"",
+        "workload.shape" => "\"pool\", \"pipeline\" or \"fanout\"",
+        "workload.fanout" => "a positive number of agents",
+        "workload.subtask_timeout" => "a positive duration such as \"30s\"",
         "supervision.intensity" => "an inline table { max_restarts = <integer>, period = \"60s\" }",
         "supervision.intensity.max_restarts" => "a non-negative integer number of restarts (OTP MaxR)",
         "supervision.intensity.period" => "a positive duration such as \"60s\" (OTP MaxT)",

@@ -224,7 +224,7 @@ impl Ctx<'_> {
             f.node_mttr_ns = self.positive_duration(v, "faults.node_mttr")?;
         }
         let agents = match workload.shape {
-            Shape::Pool => topology.agents,
+            Shape::Pool | Shape::FanOut => topology.agents,
             Shape::Pipeline => workload.steps.len() as u32,
         };
         for entry in raw.schedule.iter().flatten() {

@@ -124,6 +124,8 @@ fn full_file_round_trips() {
             steps: vec![Step::Llm(0), Step::Tool(0), Step::Tool(0), Step::Llm(0)],
             request_timeout_ns: 90_000_000_000,
             shape: Shape::Pool,
+            fanout: 3,
+            subtask_timeout_ns: 45_000_000_000,
         },
         llms: vec![ServiceModel {
             name: "llm".into(),
