@@ -111,6 +111,7 @@ pub fn run_once(
             local: Latency::Fixed(0),
             remote: Latency::from_dist(topology.network_latency.clone()),
             failure_detection: scenario.faults.failure_detection_ns,
+            ..Network::default()
         },
         record_trace: options.record_trace,
     };

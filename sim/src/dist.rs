@@ -154,10 +154,10 @@ pub fn empirical_from_csv(text: &str, column: Option<&str>) -> Result<Dist, Empi
         match column {
             Some(name) if !is_header => return Err(EmpiricalError::NoHeader { column: name.to_string() }),
             Some(name) => {
-                index = fields
-                    .iter()
-                    .position(|f| f == name)
-                    .ok_or_else(|| EmpiricalError::UnknownColumn { column: name.to_string(), header: fields.clone() })?;
+                index = fields.iter().position(|f| f == name).ok_or_else(|| EmpiricalError::UnknownColumn {
+                    column: name.to_string(),
+                    header: fields.clone(),
+                })?;
             }
             None => {}
         }
@@ -329,11 +329,10 @@ mod tests {
         let e = empirical_from_csv("1\n-5\n", None).unwrap_err();
         assert!(e.to_string().starts_with("line 2:"), "{e}");
         assert_eq!(empirical_from_csv("1\nNaN\n", None).unwrap_err().to_string().get(..7), Some("line 2:"));
-        assert_eq!(empirical_from_csv("a,b\n1\n", Some("b")).unwrap_err(), EmpiricalError::MissingField {
-            line: 2,
-            field: 2,
-            fields: 1
-        });
+        assert_eq!(
+            empirical_from_csv("a,b\n1\n", Some("b")).unwrap_err(),
+            EmpiricalError::MissingField { line: 2, field: 2, fields: 1 }
+        );
         assert_eq!(empirical_from_csv("", None).unwrap_err(), EmpiricalError::Empty);
         assert_eq!(empirical_from_csv("ms\n# nothing\n", None).unwrap_err(), EmpiricalError::Empty);
         assert!(matches!(empirical_from_csv("1\n2\n", Some("ms")), Err(EmpiricalError::NoHeader { .. })));

@@ -325,9 +325,14 @@ impl<M: Clone + Debug + std::hash::Hash, WE: Debug> Kernel<M, WE> {
     fn lose(&mut self, to: ActorId, envelope: Envelope<M>, reason: LossReason) {
         let now = self.now;
         let from = envelope.from;
-        self.trace.event(TraceKind::NetworkDrop, now, from.to_bits(), to.to_bits(), &(reason.code(), &envelope.msg), || {
-            format!("network lost {from} -> {to} ({reason:?}): {:?}", envelope.msg)
-        });
+        self.trace.event(
+            TraceKind::NetworkDrop,
+            now,
+            from.to_bits(),
+            to.to_bits(),
+            &(reason.code(), &envelope.msg),
+            || format!("network lost {from} -> {to} ({reason:?}): {:?}", envelope.msg),
+        );
     }
 
     #[cold]
