@@ -13,7 +13,7 @@ pub mod services;
 pub mod trace;
 pub mod workloads;
 
-pub use kernel::{EmptyWorld, Event, Fault, Kernel, Limits, RunEnd, Sim, SimConfig, SimError, World};
+pub use kernel::{EmptyWorld, Event, Fault, FaultSlot, Kernel, Limits, RunEnd, Sim, SimConfig, SimError, World};
 
 use rehearsal_runtime::Nanos;
 
