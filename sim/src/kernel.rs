@@ -572,7 +572,9 @@ impl<M: Clone + Debug + std::hash::Hash, W: World<M>> Env<M> for SimEnv<'_, M, W
         let k = &mut *self.kernel;
         let now = k.now;
         // News of a node's death crosses to other nodes only when the
-        // failure detector notices; everything else travels like a message.
+        // failure detector notices; everything else takes the link's
+        // latency. Signals bypass network faults (loss, duplication,
+        // reordering, partitions, clogs): see the `net` module.
         let delay = if signal.is_node_down() && from_node != to_node {
             k.network.failure_detection
         } else {
