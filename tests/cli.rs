@@ -79,8 +79,9 @@ fn quickstart_golden_trace_hash() {
 
 // Changed when supervision arrived (the gateway asks agents by name and
 // watches them), then when the world moved to the fitted LLM and tool
-// models (their own streams, "llm:NAME" and "tool:NAME", and their draws).
-const GOLDEN_QUICKSTART_SEED_1: &str = "e986e4a4d16f74a7";
+// models (their own streams, "llm:NAME" and "tool:NAME", and their draws),
+// then when idempotency keys gained the fan-out part.
+const GOLDEN_QUICKSTART_SEED_1: &str = "117065ea634be4dd";
 
 #[test]
 fn run_json_is_byte_identical_and_has_the_contract_fields() {

@@ -89,8 +89,10 @@ pub enum Event<M, WE> {
         to: ActorId,
         signal: Signal,
     },
-    /// A fault from outside.
-    Fault(Fault),
+    /// A fault from outside, kept in the kernel's side table until due (so
+    /// that events stay plain data with no drop glue: a `Vec` in a fault
+    /// would make every queue operation check for one).
+    Fault(FaultSlot),
     World(WE),
 }
 
@@ -134,6 +136,10 @@ impl Fault {
         matches!(self, Fault::CrashActor(_) | Fault::CrashNamed(_) | Fault::CrashNode(_))
     }
 }
+
+/// Where a scheduled [`Fault`] waits in the kernel until it is due.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FaultSlot(u64);
 
 /// A message held on a clogged link, with its destination actor.
 #[derive(Debug)]
@@ -193,6 +199,9 @@ pub struct Kernel<M, WE> {
     network: Network,
     /// Messages held on clogged links, per link, in send order.
     held: BTreeMap<(NodeId, NodeId), VecDeque<HeldMessage<M>>>,
+    /// Scheduled faults, by slot (see [`Event::Fault`]).
+    faults: BTreeMap<FaultSlot, Fault>,
+    next_fault: u64,
     rng_network: StreamRng,
     rng_runtime: StreamRng,
     buggify: Buggify,
@@ -278,7 +287,10 @@ impl<M: Debug + std::hash::Hash, WE: Debug> Kernel<M, WE> {
 
     /// Apply `fault` at `at`.
     pub fn fault_at(&mut self, at: Nanos, fault: Fault) {
-        self.queue.push(at, Event::Fault(fault));
+        let slot = FaultSlot(self.next_fault);
+        self.next_fault += 1;
+        self.faults.insert(slot, fault);
+        self.queue.push(at, Event::Fault(slot));
     }
 
     /// The network (latencies, link overrides, partitions, clogs).
@@ -435,6 +447,8 @@ impl<A: Actor, W: World<A::Msg>> Sim<A, W> {
                     network
                 },
                 held: BTreeMap::new(),
+                faults: BTreeMap::new(),
+                next_fault: 0,
                 rng_network: stream(config.seed, "network"),
                 rng_runtime: stream(config.seed, "runtime"),
                 buggify: Buggify::new(config.seed, config.buggify),
@@ -515,40 +529,46 @@ impl<A: Actor, W: World<A::Msg>> Sim<A, W> {
                 self.system.complete_call(&mut env, caller, request, outcome)
             }
             Event::Signal { to, signal } => self.system.deliver_signal(&mut env, to, signal),
-            Event::Fault(fault) => {
-                let now = env.kernel.now;
-                env.kernel.trace.event(TraceKind::Fault, now, 0, 0, &fault, || format!("fault {fault:?}"));
-                if fault.is_crash() {
-                    env.kernel.crashes += 1;
-                }
-                match fault {
-                    Fault::CrashActor(actor) => self.system.crash(&mut env, actor),
-                    Fault::CrashNamed(name) => {
-                        if let Some(actor) = self.system.whereis(name) {
-                            self.system.crash(&mut env, actor);
-                        }
-                    }
-                    Fault::CrashNode(node) => self.system.crash_node(&mut env, node),
-                    Fault::RestartNode(node) => self.system.restart_node(node),
-                    Fault::Partition { id, groups, one_way } => {
-                        env.kernel.network.partition_as(PartitionId(id), groups, one_way)
-                    }
-                    Fault::Heal { id } => {
-                        env.kernel.network.heal(PartitionId(id));
-                    }
-                    Fault::ClogLink { from, to } => env.kernel.network.clog_link(from, to),
-                    Fault::ClogNode(node) => env.kernel.network.clog_node(node),
-                    Fault::UnclogLink { from, to } => {
-                        env.kernel.network.unclog_link(from, to);
-                        env.kernel.release_held();
-                    }
-                    Fault::UnclogNode(node) => {
-                        env.kernel.network.unclog_node(node);
-                        env.kernel.release_held();
-                    }
+            Event::Fault(slot) => self.apply_fault(slot),
+            Event::World(event) => self.world.on_event(event, &mut self.kernel),
+        }
+    }
+
+    /// A scheduled fault is due (rare: kept out of the inlined dispatch).
+    #[inline(never)]
+    fn apply_fault(&mut self, slot: FaultSlot) {
+        let mut env = SimEnv { kernel: &mut self.kernel, world: &mut self.world };
+        let Some(fault) = env.kernel.faults.remove(&slot) else { return };
+        let now = env.kernel.now;
+        env.kernel.trace.event(TraceKind::Fault, now, 0, 0, &fault, || format!("fault {fault:?}"));
+        if fault.is_crash() {
+            env.kernel.crashes += 1;
+        }
+        match fault {
+            Fault::CrashActor(actor) => self.system.crash(&mut env, actor),
+            Fault::CrashNamed(name) => {
+                if let Some(actor) = self.system.whereis(name) {
+                    self.system.crash(&mut env, actor);
                 }
             }
-            Event::World(event) => self.world.on_event(event, &mut self.kernel),
+            Fault::CrashNode(node) => self.system.crash_node(&mut env, node),
+            Fault::RestartNode(node) => self.system.restart_node(node),
+            Fault::Partition { id, groups, one_way } => {
+                env.kernel.network.partition_as(PartitionId(id), groups, one_way)
+            }
+            Fault::Heal { id } => {
+                env.kernel.network.heal(PartitionId(id));
+            }
+            Fault::ClogLink { from, to } => env.kernel.network.clog_link(from, to),
+            Fault::ClogNode(node) => env.kernel.network.clog_node(node),
+            Fault::UnclogLink { from, to } => {
+                env.kernel.network.unclog_link(from, to);
+                env.kernel.release_held();
+            }
+            Fault::UnclogNode(node) => {
+                env.kernel.network.unclog_node(node);
+                env.kernel.release_held();
+            }
         }
     }
 }
@@ -585,7 +605,9 @@ impl<M: Clone + Debug + std::hash::Hash, W: World<M>> Env<M> for SimEnv<'_, M, W
         let k = &mut *self.kernel;
         let now = k.now;
         // News of a node's death crosses to other nodes only when the
-        // failure detector notices; everything else travels like a message.
+        // failure detector notices; everything else takes the link's
+        // latency. Signals bypass network faults (loss, duplication,
+        // reordering, partitions, clogs): see the `net` module.
         let delay = if signal.is_node_down() && from_node != to_node {
             k.network.failure_detection
         } else {

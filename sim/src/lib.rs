@@ -19,7 +19,7 @@ pub mod trace;
 pub mod workloads;
 
 pub use kernel::{
-    EmptyWorld, Event, Fault, Kernel, Limits, RunEnd, SITE_SLOW_MESSAGE, Sim, SimConfig, SimError, World,
+    EmptyWorld, Event, Fault, FaultSlot, Kernel, Limits, RunEnd, SITE_SLOW_MESSAGE, Sim, SimConfig, SimError, World,
 };
 
 use rehearsal_runtime::Nanos;

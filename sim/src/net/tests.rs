@@ -115,3 +115,10 @@ fn signal_latency_ignores_faults_but_uses_link_latency() {
     assert_eq!(net.signal_latency(N0, N2, &mut r), 1_000_000);
     assert_eq!(net.signal_latency(N2, N2, &mut r), 0);
 }
+
+#[test]
+fn equality_ignores_the_fast_path_cache() {
+    let mut used = Network::default();
+    used.transit(0, N0, N1, &mut rng());
+    assert_eq!(used, Network::default());
+}
