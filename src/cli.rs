@@ -238,7 +238,7 @@ fn cmd_run(args: RunArgs) -> anyhow::Result<u8> {
     } else {
         print_summary(&first.summary);
     }
-    let broken = broken_invariants(&first.summary);
+    let broken = broken_invariants(&scenario, &first.summary);
     for b in &broken {
         eprintln!("invariant broken: {b}");
     }
@@ -357,7 +357,7 @@ fn cmd_sweep(args: SweepArgs) -> anyhow::Result<u8> {
         match result {
             Ok(out) => {
                 hashes.push(out.summary.trace_hash.clone());
-                let broken = broken_invariants(&out.summary);
+                let broken = broken_invariants(&scenario, &out.summary);
                 if !broken.is_empty() {
                     failures.push((*seed, broken.join("; ")));
                 }
@@ -421,7 +421,7 @@ fn cmd_compare(args: CompareArgs) -> anyhow::Result<u8> {
     for (&(s, seed), result) in work.iter().zip(results) {
         match result {
             Ok(out) => {
-                let broken = broken_invariants(&out.summary);
+                let broken = broken_invariants(&scenario, &out.summary);
                 if !broken.is_empty() {
                     failures.push((s, seed, broken.join("; ")));
                 }

@@ -424,9 +424,15 @@ pub fn fault_windows(scenario: &Scenario) -> Vec<crate::report::FaultWindow> {
 }
 
 /// Invariants every run must keep; each broken one is described.
-pub fn broken_invariants(summary: &RunSummary) -> Vec<String> {
+pub fn broken_invariants(scenario: &Scenario, summary: &RunSummary) -> Vec<String> {
     let r = &summary.requests;
     let mut broken = Vec::new();
+    if scenario.invariants.tool_effects_at_most_once && summary.side_effects.duplicates > 0 {
+        broken.push(format!(
+            "tool_effects_at_most_once: {} side effects were performed more than once for the same idempotency key",
+            summary.side_effects.duplicates
+        ));
+    }
     if r.arrived != r.succeeded + r.failed + r.in_flight {
         broken.push(format!(
             "request accounting: arrived {} != succeeded {} + failed {} + in_flight {}",

@@ -39,9 +39,21 @@ pub struct Scenario {
     pub supervision: SupervisionParams,
     /// `[faults]`: crashes, scheduled and random.
     pub faults: Faults,
+    /// `[invariants]`: checks every run must pass (`sweep` and `compare`
+    /// list the seeds that break one, with their replay commands).
+    pub invariants: Invariants,
     /// `[buggify]`: fault points (`enabled` default true, `site_probability`
     /// default 0.25, `fire_probability` default 0.25).
     pub buggify: BuggifyConfig,
+}
+
+/// `[invariants]`. Request accounting (`arrived = succeeded + failed +
+/// in_flight`) is always checked.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Invariants {
+    /// `tool_effects_at_most_once` (default false): no tool side effect may
+    /// happen twice for the same idempotency key.
+    pub tool_effects_at_most_once: bool,
 }
 
 /// `workload.shape`: how the fleet handles a request.

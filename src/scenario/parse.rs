@@ -61,6 +61,13 @@ struct RawScenario {
     supervision: Option<faults::RawSupervision>,
     faults: Option<faults::RawFaults>,
     buggify: Option<faults::RawBuggify>,
+    invariants: Option<RawInvariants>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInvariants {
+    tool_effects_at_most_once: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -437,6 +444,13 @@ impl Ctx<'_> {
             supervision,
             faults,
             buggify,
+            invariants: Invariants {
+                tool_effects_at_most_once: raw
+                    .invariants
+                    .as_ref()
+                    .and_then(|i| i.tool_effects_at_most_once)
+                    .unwrap_or(false),
+            },
         })
     }
 
@@ -1051,7 +1065,7 @@ fn expected_text(path: &str) -> &'static str {
         "seeds" => "a seed count >= 1 (e.g. 20) or a non-empty list of seeds (e.g. [1, 7, 42])",
         "duration" => "a positive duration such as \"60s\"",
         "limits" | "topology" | "workload" | "llm" | "tool" | "retry" | "strategies" | "supervision" | "faults"
-        | "buggify" => "a table",
+        | "buggify" | "invariants" => "a table",
         "workload.shape" => "\"pool\", \"pipeline\" or \"fanout\"",
         "workload.fanout" => "a positive number of agents",
         "workload.subtask_timeout" => "a positive duration such as \"30s\"",

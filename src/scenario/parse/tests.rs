@@ -92,6 +92,9 @@ for = "30s"
 enabled = false
 site_probability = 0.5
 fire_probability = 0.1
+
+[invariants]
+tool_effects_at_most_once = true
 "#;
 
 const MS: f64 = 1e6;
@@ -193,6 +196,7 @@ fn full_file_round_trips() {
             clog_mttr_ns: 30_000_000_000,
         },
         buggify: rehearsal_sim::buggify::BuggifyConfig { enabled: false, site_probability: 0.5, fire_probability: 0.1 },
+        invariants: Invariants { tool_effects_at_most_once: true },
     };
     assert_eq!(s, expected);
 }
