@@ -32,11 +32,7 @@ impl Percentiles {
     /// Panics if `data` is empty.
     pub fn of(mut data: Vec<f64>) -> Percentiles {
         data.sort_by(f64::total_cmp);
-        Percentiles {
-            p50: percentile(&data, 0.5),
-            p90: percentile(&data, 0.9),
-            p99: percentile(&data, 0.99),
-        }
+        Percentiles { p50: percentile(&data, 0.5), p90: percentile(&data, 0.9), p99: percentile(&data, 0.99) }
     }
 
     /// The log-normal with this median and 90th percentile.
