@@ -269,9 +269,10 @@ fn hitting_a_limit_is_a_named_error_with_a_replay_line() {
 fn duplicated_side_effects_break_the_invariant_and_are_listed_with_replays() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("effects.toml");
-    let text = GOOD
-        .replace("latency = { dist = \"constant\", value = \"10ms\" }", "latency = { dist = \"constant\", value = \"10ms\" }\ntimeout_after_effect = 0.3\ntimeout = \"1s\"")
-        + "\n[retry]\nmax_attempts = 4\nbase_delay = \"10ms\"\n\n[strategies]\nretry = [\"fixed\"]\n\n[invariants]\ntool_effects_at_most_once = true\n";
+    let text = GOOD.replace(
+        "latency = { dist = \"constant\", value = \"10ms\" }",
+        "latency = { dist = \"constant\", value = \"10ms\" }\ntimeout_after_effect = 0.3\ntimeout = \"1s\"",
+    ) + "\n[retry]\nmax_attempts = 4\nbase_delay = \"10ms\"\n\n[strategies]\nretry = [\"fixed\"]\n\n[invariants]\ntool_effects_at_most_once = true\n";
     std::fs::write(&path, text).unwrap();
     let p = path.to_string_lossy().into_owned();
     let o = rehearsal(&["sweep", &p, "--seeds", "1..4"]);

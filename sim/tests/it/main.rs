@@ -1,0 +1,9 @@
+//! The sim crate's integration tests, in one binary: the kernel end to end,
+//! pinned trace hashes, supervision in the real kernel, the network fault
+//! model, and the LLM models against real data.
+
+mod data_fit;
+mod kernel;
+mod network;
+mod pinned;
+mod supervision;
