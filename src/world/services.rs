@@ -71,7 +71,7 @@ pub fn llm_model(m: &ServiceModel) -> Result<LlmModel, ServiceSetupError> {
         max_output_tokens: None,
         max_concurrency: None,
         queue_limit: None,
-        overload: rehearsal_sim::llm::Overload::TooManyRequests { retry_after: 1_000_000_000 },
+        overload: rehearsal_sim::llm::Overload::Unavailable,
         rate_limits: RateLimits::default(),
         error_rate: 0.0,
         hang_rate: 0.0,
@@ -107,6 +107,8 @@ pub fn llm_model(m: &ServiceModel) -> Result<LlmModel, ServiceSetupError> {
     }
     model.max_concurrency = x.concurrency;
     model.queue_limit = x.queue_limit;
+    // A full queue answers 429, as providers do, asking to come back in 1 s.
+    model.overload = rehearsal_sim::llm::Overload::TooManyRequests { retry_after: 1_000_000_000 };
     model.rate_limits =
         RateLimits { requests_per_minute: x.rpm.map(f64::from), tokens_per_minute: x.tpm.map(|t| t as f64) };
     model.error_rate = m.error_rate;
