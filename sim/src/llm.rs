@@ -209,6 +209,27 @@ pub fn azure_conv_tokens() -> TokenSource {
 }
 
 impl LlmModel {
+    /// A model with these latencies and nothing else: Azure conv token
+    /// counts, no cap, no concurrency limit or queue (a full queue would
+    /// answer 503), no rate limits, errors, hangs, cold starts or cost.
+    pub fn new(ttft: Dist, tpot: Dist) -> LlmModel {
+        LlmModel {
+            ttft,
+            tpot,
+            tokens: azure_conv_tokens(),
+            max_output_tokens: None,
+            max_concurrency: None,
+            queue_limit: None,
+            overload: Overload::Unavailable,
+            rate_limits: RateLimits::default(),
+            error_rate: 0.0,
+            hang_rate: 0.0,
+            cold_start: None,
+            cost_per_1k_input: 0.0,
+            cost_per_1k_output: 0.0,
+        }
+    }
+
     /// The names accepted by [`LlmModel::profile`].
     pub fn profile_names() -> impl Iterator<Item = &'static str> {
         PROFILES.iter().map(|p| p.name)
@@ -223,19 +244,8 @@ impl LlmModel {
         let p = PROFILES.iter().find(|p| p.name == name)?;
         let ln = |(median, p90): (f64, f64)| Dist::lognormal_from_median_p90(median * S, p90 * S);
         Some(LlmModel {
-            ttft: ln(p.ttft),
-            tpot: ln(p.tpot),
-            tokens: azure_conv_tokens(),
-            max_output_tokens: None,
-            max_concurrency: None,
-            queue_limit: None,
-            overload: Overload::Unavailable,
-            rate_limits: RateLimits::default(),
-            error_rate: 0.0,
-            hang_rate: 0.0,
             cold_start: p.cold.map(|(probability, median, p90)| ColdStart { probability, extra: ln((median, p90)) }),
-            cost_per_1k_input: 0.0,
-            cost_per_1k_output: 0.0,
+            ..LlmModel::new(ln(p.ttft), ln(p.tpot))
         })
     }
 
@@ -636,19 +646,10 @@ mod tests {
 
     fn simple() -> LlmModel {
         LlmModel {
-            ttft: constant(100.0),
-            tpot: constant(10.0),
             tokens: TokenSource::Dists { input: constant(50.0), output: constant(11.0) },
-            max_output_tokens: None,
-            max_concurrency: None,
-            queue_limit: None,
-            overload: Overload::Unavailable,
-            rate_limits: RateLimits::default(),
-            error_rate: 0.0,
-            hang_rate: 0.0,
-            cold_start: None,
             cost_per_1k_input: 1.0,
             cost_per_1k_output: 2.0,
+            ..LlmModel::new(constant(100.0), constant(10.0))
         }
     }
 

@@ -6,8 +6,7 @@ use rehearsal_runtime::{ActorId, Nanos, RequestId, ServiceCall};
 use rehearsal_sim::Kernel;
 use rehearsal_sim::dist::Dist;
 use rehearsal_sim::llm::{
-    Brownout, ColdStart, LlmDecision, LlmModel, LlmService, RateLimits, Start, TokenSource, azure_conv_tokens,
-    load_token_trace,
+    Brownout, ColdStart, LlmDecision, LlmModel, LlmService, RateLimits, Start, TokenSource, load_token_trace,
 };
 use rehearsal_sim::rng::{StreamRng, stream};
 use rehearsal_sim::tools::{ToolDecision, ToolModel, ToolService};
@@ -63,22 +62,8 @@ pub fn llm_model(m: &ServiceModel) -> Result<LlmModel, ServiceSetupError> {
     let x = m.llm.clone().unwrap_or_default();
     let base = x.profile.as_deref().and_then(LlmModel::profile);
     let has_profile = base.is_some();
-    let mut model = base.unwrap_or_else(|| LlmModel {
-        // Without a profile or `ttft`, `latency` is the whole answer's time.
-        ttft: m.latency.clone(),
-        tpot: Dist::Constant { value: 0.0 },
-        tokens: azure_conv_tokens(),
-        max_output_tokens: None,
-        max_concurrency: None,
-        queue_limit: None,
-        overload: rehearsal_sim::llm::Overload::Unavailable,
-        rate_limits: RateLimits::default(),
-        error_rate: 0.0,
-        hang_rate: 0.0,
-        cold_start: None,
-        cost_per_1k_input: 0.0,
-        cost_per_1k_output: 0.0,
-    });
+    // Without a profile or `ttft`, `latency` is the whole answer's time.
+    let mut model = base.unwrap_or_else(|| LlmModel::new(m.latency.clone(), Dist::Constant { value: 0.0 }));
     if let Some(ttft) = x.ttft {
         model.ttft = ttft;
         model.tpot = x.per_token.clone().unwrap_or(Dist::Constant { value: 0.0 });
