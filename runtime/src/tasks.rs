@@ -5,7 +5,7 @@
 //! `max_task_retries = 0`).
 //!
 //! [`Tasks`] keeps the calls in flight and watches every callee it sends
-//! to; the owner feeds it [`Signal::Down`] and its responses, and re-sends
+//! to; the owner feeds it [`crate::Signal::Down`] and its responses, and re-sends
 //! the calls it says to retry (the owner holds the payload, keyed by `K`).
 
 use std::collections::{BTreeMap, BTreeSet};
