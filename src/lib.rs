@@ -4,6 +4,8 @@
 
 pub mod cli;
 pub mod fleet;
+pub mod hist;
+pub mod ledger;
 pub mod parallel;
 pub mod report;
 pub mod run;

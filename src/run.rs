@@ -362,6 +362,7 @@ fn summarize(
             p999: ms(h.value_at_quantile(0.999)),
             max: ms(h.max()),
             mean: round3(h.mean() / 1_000.0),
+            count: h.len(),
         }
     };
     let arrival_window_s = scenario.duration_ns as f64 / 1e9;
@@ -377,7 +378,19 @@ fn summarize(
             succeeded: m.succeeded,
             failed: m.failed,
             in_flight: sim.world.in_flight(),
+            failed_by_cause: Default::default(),
         },
+        latency_ms_succeeded: None,
+        latency_ms_failed: None,
+        arrival_rate_per_s: 0.0,
+        in_system_mean: 0.0,
+        observed_s: 0.0,
+        cost_per_succeeded_request: None,
+        services: Default::default(),
+        agents: Default::default(),
+        timeline: Vec::new(),
+        buggify_fired_by_site: Default::default(),
+        histograms: Default::default(),
         latency_ms,
         throughput_per_s: round3(m.succeeded as f64 / arrival_window_s),
         calls,

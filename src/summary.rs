@@ -3,12 +3,14 @@
 //! The field names are a contract that scripts read: add fields, never
 //! rename or remove one.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::strategy::Strategy;
 
 /// One run: one scenario, one seed, one strategy combination.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunSummary {
     pub scenario: String,
     pub seed: u64,
@@ -20,8 +22,53 @@ pub struct RunSummary {
     /// Simulated time at the end of the run, seconds.
     pub sim_time_s: f64,
     pub requests: RequestCounts,
-    /// Latency of answered requests, from arrival (intended start) to answer.
+    /// Latency of every request that ended, succeeded or failed, from its
+    /// arrival (intended start) to its end; a client timeout ends a request
+    /// at the moment the client gave up. Requests still open at the end of
+    /// the run are not in it (see `requests.in_flight`). All zeros with
+    /// `count == 0` only when no request ended.
     pub latency_ms: LatencyMs,
+    /// The same over succeeded requests only; `null` when none succeeded.
+    #[serde(default)]
+    pub latency_ms_succeeded: Option<LatencyMs>,
+    /// The same over failed requests only; `null` when none failed.
+    #[serde(default)]
+    pub latency_ms_failed: Option<LatencyMs>,
+    /// Requests that arrived per second of the observation window
+    /// (`observed_s`).
+    #[serde(default)]
+    pub arrival_rate_per_s: f64,
+    /// Time average of the number of requests in the system (arrived, not
+    /// yet ended) over the observation window. With `arrival_rate_per_s`
+    /// and `latency_ms.mean`, Little's law L = lambda W holds exactly on a
+    /// run whose requests all ended.
+    #[serde(default)]
+    pub in_system_mean: f64,
+    /// The observation window, seconds: from 0 to the end of the arrival
+    /// window or the end of the last request, whichever is later (the end
+    /// of the run when requests were still open).
+    #[serde(default)]
+    pub observed_s: f64,
+    /// Total cost over succeeded requests; `null` when none succeeded.
+    #[serde(default)]
+    pub cost_per_succeeded_request: Option<f64>,
+    /// Per LLM and tool, keyed `llm:NAME` / `tool:NAME`.
+    #[serde(default)]
+    pub services: BTreeMap<String, ServiceSummary>,
+    /// How busy the agents were, and how long they were unavailable.
+    #[serde(default)]
+    pub agents: AgentsSummary,
+    /// The run in intervals of equal length covering the observation window.
+    #[serde(default)]
+    pub timeline: Vec<TimelineInterval>,
+    /// BUGGIFY fires per fault site (site id as hex, e.g. `0xa9e70001`,
+    /// with its name when known); `buggify_fired` is their sum.
+    #[serde(default)]
+    pub buggify_fired_by_site: BTreeMap<String, u64>,
+    /// The run's latency histograms in a mergeable form, for pooled
+    /// percentiles across seeds.
+    #[serde(default)]
+    pub histograms: Histograms,
     /// Succeeded requests per simulated second of the arrival window.
     pub throughput_per_s: f64,
     /// Service calls made, including retries.
@@ -77,16 +124,26 @@ pub struct SupervisionCounts {
     pub agent_downtime_s_max: f64,
 }
 
-/// Request accounting: `arrived = succeeded + failed + in_flight` always.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Request accounting from the world's request ledger. `arrived` counts
+/// arrivals, `succeeded` and `failed` count ended entries by outcome, and
+/// `in_flight` counts entries still open: four independent counts, which
+/// the accounting invariant checks against `arrived = succeeded + failed +
+/// in_flight`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestCounts {
     pub arrived: u64,
     pub succeeded: u64,
     pub failed: u64,
     pub in_flight: u64,
+    /// Failed requests by cause (see [`crate::ledger::Cause`] for the
+    /// documented names); sums to `failed`.
+    #[serde(default)]
+    pub failed_by_cause: BTreeMap<String, u64>,
 }
 
-/// Latency percentiles in milliseconds (HdrHistogram, 3 significant figures).
+/// Percentiles in milliseconds (HdrHistogram, 3 significant figures), over
+/// `count` samples. A percentile that `count` cannot support (p99.9 of
+/// fewer than 1,000 samples) is the sample's top, and reports mark it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LatencyMs {
     pub p50: f64,
@@ -95,9 +152,90 @@ pub struct LatencyMs {
     pub p999: f64,
     pub max: f64,
     pub mean: f64,
+    #[serde(default)]
+    pub count: u64,
 }
 
-/// Calls to external services, retries included.
+/// Latency histograms of one run (microseconds), each base64 of its
+/// HdrHistogram V2 serialization (see [`crate::hist`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Histograms {
+    /// Every ended request (what `latency_ms` summarises).
+    pub latency_us: String,
+    /// Succeeded requests.
+    pub latency_us_succeeded: String,
+    /// Failed requests.
+    pub latency_us_failed: String,
+}
+
+/// One service (an LLM or a tool) over a run, from the service model and
+/// the ledger's spans.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ServiceSummary {
+    /// `llm` or `tool`.
+    pub kind: String,
+    /// Calls that reached the service, retries included.
+    pub calls: u64,
+    /// Calls answered with success.
+    pub succeeded: u64,
+    /// Error answers by kind (`server_error`, `rate_limited`, `overloaded`,
+    /// `unavailable`, `tool_error`, `crash`, ...).
+    pub errors_by_kind: BTreeMap<String, u64>,
+    /// Calls answered 429 (a provider rate limit or a full queue).
+    pub rate_limited: u64,
+    /// Calls whose caller's timeout ran out before the answer.
+    pub timeouts: u64,
+    /// Calls cancelled by their caller (gave up, or no longer needed).
+    pub cancelled: u64,
+    /// Abandoned calls the service went on serving (and charging) anyway.
+    pub served_after_abandon: u64,
+    /// Time calls waited for a concurrency slot; `null` without calls.
+    pub queue_wait_ms: Option<LatencyMs>,
+    /// Time from start (slot taken) to answer; `null` without answers.
+    pub service_time_ms: Option<LatencyMs>,
+    /// LLMs: time to first token of successful calls.
+    pub ttft_ms: Option<LatencyMs>,
+    /// LLMs: time per output token after the first, of successful calls.
+    pub time_per_token_ms: Option<LatencyMs>,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    /// What the calls cost, in the scenario's currency units.
+    pub cost: f64,
+    /// Mean fraction of the concurrency slots busy over the observation
+    /// window; `null` when the service has no concurrency limit.
+    pub busy_fraction: Option<f64>,
+}
+
+/// The agents (or pipeline stages) over a run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AgentsSummary {
+    /// Mean over agents of the fraction of the observation window each spent
+    /// working on a request (from the ledger's spans: first call to last
+    /// answer of a request, backoff included).
+    pub busy_fraction_mean: f64,
+    /// The busiest agent's fraction.
+    pub busy_fraction_max: f64,
+    /// Seconds the agents were unavailable (no live holder of the name),
+    /// summed over them, and the longest for one agent.
+    pub unavailable_s_total: f64,
+    pub unavailable_s_max: f64,
+}
+
+/// One interval of a run's timeline: `[t_s, t_s + interval)`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TimelineInterval {
+    /// Start of the interval, seconds.
+    pub t_s: f64,
+    /// Requests that arrived in the interval.
+    pub offered: u64,
+    /// Requests that ended in the interval, by outcome.
+    pub succeeded: u64,
+    pub failed: u64,
+    /// Time average of the requests in the system over the interval.
+    pub in_system: f64,
+}
+
+/// Calls to external services, retries included (totals over `services`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CallCounts {
     pub llm: u64,

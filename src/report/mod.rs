@@ -154,7 +154,13 @@ pub(crate) mod test_support {
             trace_hash: format!("{seed:016x}"),
             events: 1000 + seed,
             sim_time_s: 10.0,
-            requests: RequestCounts { arrived: 100, succeeded, failed: 100 - succeeded, in_flight: 0 },
+            requests: RequestCounts {
+                arrived: 100,
+                succeeded,
+                failed: 100 - succeeded,
+                in_flight: 0,
+                failed_by_cause: Default::default(),
+            },
             latency_ms: LatencyMs {
                 p50: p99 / 4.0,
                 p90: p99 / 2.0,
@@ -162,6 +168,7 @@ pub(crate) mod test_support {
                 p999: p99 * 1.5,
                 max: p99 * 2.0,
                 mean: p99 / 3.0,
+                count: 100,
             },
             throughput_per_s: succeeded as f64 / 10.0,
             calls: CallCounts {
@@ -180,6 +187,7 @@ pub(crate) mod test_support {
             buggify_fired: 0,
             side_effects: SideEffects { performed: 50, duplicates: seed % 2 },
             agent_downtime_s: vec![0.0, seed as f64],
+            ..RunSummary::default()
         }
     }
 

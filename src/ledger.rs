@@ -1,0 +1,425 @@
+//! The request ledger: every client request recorded once, outside the
+//! actors, by the world. Its intended start (arrival), its end and outcome
+//! with a cause, and a span per service call made for it. Every request
+//! metric of a run derives from here (and from the service models), never
+//! from the actors' own structs: an agent that crashes cannot take its
+//! counts with it.
+
+use std::collections::BTreeMap;
+
+use rehearsal_runtime::{ActorId, Nanos};
+use serde::{Deserialize, Serialize};
+
+use crate::hist::{self, LatencyHistogram};
+use crate::summary::{LatencyMs, TimelineInterval};
+
+/// Why a request failed. The names ([`Cause::name`]) are a contract:
+/// `requests.failed_by_cause` in `run --json` uses them.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Cause {
+    /// The client stopped waiting (`workload.request_timeout`).
+    ClientTimeout,
+    /// An LLM call answered a server error (5xx), and retries (if any) did
+    /// not save the step.
+    LlmError,
+    /// A call was answered 429 (provider rate limit or full queue), and
+    /// retries did not save the step.
+    RateLimited,
+    /// A tool call answered an error (or the tool crashed), and retries did
+    /// not save the step.
+    ToolError,
+    /// A service call got no answer within its timeout (a hang, or an
+    /// answer slower than the timeout), and retries did not save the step.
+    CallTimeout,
+    /// A service answered "unavailable".
+    ServiceUnavailable,
+    /// The agent working on the request died (crash or node loss) and the
+    /// request was not retried elsewhere.
+    AgentCrashed,
+    /// An agent's full mailbox refused the request.
+    MailboxFull,
+    /// The agent asked did not answer in time: a lost message, a partition,
+    /// or a dead agent not yet detected.
+    AgentTimeout,
+    /// No agent (or first pipeline stage) was known to be up.
+    NoAgentAvailable,
+    /// Pipeline: a stage finished the work but had no downstream stage to
+    /// pass it to (its subscriber died with a restart).
+    NoDownstream,
+}
+
+impl Cause {
+    /// Every cause, in the order reports list them.
+    pub const ALL: [Cause; 11] = [
+        Cause::ClientTimeout,
+        Cause::LlmError,
+        Cause::RateLimited,
+        Cause::ToolError,
+        Cause::CallTimeout,
+        Cause::ServiceUnavailable,
+        Cause::AgentCrashed,
+        Cause::MailboxFull,
+        Cause::AgentTimeout,
+        Cause::NoAgentAvailable,
+        Cause::NoDownstream,
+    ];
+
+    /// The documented name (`client_timeout`, `llm_error`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Cause::ClientTimeout => "client_timeout",
+            Cause::LlmError => "llm_error",
+            Cause::RateLimited => "rate_limited",
+            Cause::ToolError => "tool_error",
+            Cause::CallTimeout => "call_timeout",
+            Cause::ServiceUnavailable => "service_unavailable",
+            Cause::AgentCrashed => "agent_crashed",
+            Cause::MailboxFull => "mailbox_full",
+            Cause::AgentTimeout => "agent_timeout",
+            Cause::NoAgentAvailable => "no_agent_available",
+            Cause::NoDownstream => "no_downstream",
+        }
+    }
+}
+
+/// How a request ended.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    Succeeded,
+    Failed(Cause),
+}
+
+impl Outcome {
+    pub fn is_ok(self) -> bool {
+        self == Outcome::Succeeded
+    }
+}
+
+/// One request's entry.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// Intended start: the scheduled arrival.
+    pub arrived_at: Nanos,
+    /// End and outcome; `None` while open.
+    pub end: Option<(Nanos, Outcome)>,
+    /// Service calls made for the request (retries included).
+    pub attempts: u32,
+}
+
+/// What happened to one service call.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum SpanStatus {
+    /// Not decided yet (queued at a service).
+    Open,
+    /// Answered (success or error) before its caller's timeout.
+    Answered { ok: bool },
+    /// No answer before the caller's timeout (hang or too slow).
+    TimedOut,
+    /// The caller cancelled it before it was answered.
+    Cancelled,
+}
+
+/// One service call made for a request: which service, who called, when,
+/// how long it queued and was served, what it produced and cost.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct Span {
+    pub request: u64,
+    /// Fan-out part (0 otherwise) and workflow step.
+    pub part: u32,
+    pub step: u32,
+    /// 1 for the first attempt of this (request, part, step) at this
+    /// service, 2 for the first retry, ...
+    pub attempt: u32,
+    /// Index into the world's services (see [`crate::fleet::ServiceRef`]).
+    pub service: u16,
+    pub caller: ActorId,
+    pub called_at: Nanos,
+    /// When a slot was taken (`called_at` without a concurrency queue).
+    pub started_at: Option<Nanos>,
+    /// When the caller got its answer or gave up.
+    pub ended_at: Option<Nanos>,
+    pub status: SpanStatus,
+    pub input_tokens: u32,
+    pub output_tokens: u32,
+    pub cost: f64,
+}
+
+/// The ledger of one run.
+#[derive(Debug, Default)]
+pub struct Ledger {
+    entries: Vec<Entry>,
+    spans: Vec<Span>,
+    open: u64,
+    succeeded: u64,
+    failed: u64,
+    failed_by_cause: BTreeMap<Cause, u64>,
+}
+
+/// Everything a run's summary takes from the ledger.
+#[derive(Clone, Debug)]
+pub struct LedgerSummary {
+    pub arrived: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    pub open: u64,
+    pub failed_by_cause: BTreeMap<String, u64>,
+    pub latency: LatencyHistogram,
+    pub latency_succeeded: LatencyHistogram,
+    pub latency_failed: LatencyHistogram,
+    /// Exact mean latency of ended requests, ns (`None` if none ended).
+    pub latency_mean_ns: Option<f64>,
+    /// Observation window, ns.
+    pub observed_ns: Nanos,
+    /// Requests in the system, time average over the window.
+    pub in_system_mean: f64,
+    pub timeline: Vec<TimelineInterval>,
+}
+
+impl Ledger {
+    /// A request arrives now; returns its id.
+    pub fn arrive(&mut self, now: Nanos) -> u64 {
+        self.entries.push(Entry { arrived_at: now, end: None, attempts: 0 });
+        self.open += 1;
+        self.entries.len() as u64 - 1
+    }
+
+    /// Request `id` ends now with `outcome`. Returns its arrival time, or
+    /// `None` if it had ended already (a late answer) or is unknown.
+    pub fn close(&mut self, id: u64, now: Nanos, outcome: Outcome) -> Option<Nanos> {
+        let entry = self.entries.get_mut(id as usize)?;
+        if entry.end.is_some() {
+            return None;
+        }
+        entry.end = Some((now, outcome));
+        self.open -= 1;
+        match outcome {
+            Outcome::Succeeded => self.succeeded += 1,
+            Outcome::Failed(cause) => {
+                self.failed += 1;
+                *self.failed_by_cause.entry(cause).or_insert(0) += 1;
+            }
+        }
+        Some(entry.arrived_at)
+    }
+
+    pub fn entry(&self, id: u64) -> Option<&Entry> {
+        self.entries.get(id as usize)
+    }
+
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// Record a call made for a request; returns the span's index.
+    pub fn open_span(&mut self, span: Span) -> usize {
+        if let Some(e) = self.entries.get_mut(span.request as usize) {
+            e.attempts += 1;
+        }
+        self.spans.push(span);
+        self.spans.len() - 1
+    }
+
+    pub fn span_mut(&mut self, index: usize) -> Option<&mut Span> {
+        self.spans.get_mut(index)
+    }
+
+    pub fn spans(&self) -> &[Span] {
+        &self.spans
+    }
+
+    /// Requests still open.
+    pub fn open_count(&self) -> u64 {
+        self.open
+    }
+
+    /// Summarise the ledger for a run that ended at `end_ns`, whose
+    /// arrivals stopped at `arrivals_end_ns`; the timeline has intervals of
+    /// `interval_ns`.
+    pub fn summarize(&self, end_ns: Nanos, arrivals_end_ns: Nanos, interval_ns: Nanos) -> LedgerSummary {
+        let mut latency = hist::new_latency_histogram();
+        let mut latency_succeeded = hist::new_latency_histogram();
+        let mut latency_failed = hist::new_latency_histogram();
+        let mut last_end = 0;
+        let mut latency_sum: u128 = 0;
+        let mut ended: u64 = 0;
+        for e in &self.entries {
+            if let Some((at, outcome)) = e.end {
+                let l = at - e.arrived_at;
+                hist::record_ns(&mut latency, l);
+                if outcome.is_ok() {
+                    hist::record_ns(&mut latency_succeeded, l);
+                } else {
+                    hist::record_ns(&mut latency_failed, l);
+                }
+                latency_sum += u128::from(l);
+                ended += 1;
+                last_end = last_end.max(at);
+            }
+        }
+        // The window: to the end of arrivals or of the last request; to the
+        // end of the run if a request is still open.
+        let observed_ns = if self.open > 0 { end_ns } else { arrivals_end_ns.max(last_end) }.max(1);
+        // Area under N(t) over [0, observed]: each request contributes its
+        // time in the system within the window.
+        let area: u128 = self
+            .entries
+            .iter()
+            .map(|e| {
+                let end = e.end.map_or(observed_ns, |(at, _)| at).min(observed_ns);
+                u128::from(end.saturating_sub(e.arrived_at))
+            })
+            .sum();
+        let in_system_mean = area as f64 / observed_ns as f64;
+        LedgerSummary {
+            arrived: self.entries.len() as u64,
+            succeeded: self.succeeded,
+            failed: self.failed,
+            open: self.open,
+            failed_by_cause: self.failed_by_cause.iter().map(|(c, &n)| (c.name().to_owned(), n)).collect(),
+            latency,
+            latency_succeeded,
+            latency_failed,
+            latency_mean_ns: (ended > 0).then(|| latency_sum as f64 / ended as f64),
+            observed_ns,
+            in_system_mean,
+            timeline: self.timeline(observed_ns, interval_ns),
+        }
+    }
+
+    /// Arrivals, ends by outcome and time-averaged requests in the system
+    /// per interval of `[0, observed_ns)`.
+    fn timeline(&self, observed_ns: Nanos, interval_ns: Nanos) -> Vec<TimelineInterval> {
+        let interval_ns = interval_ns.max(1);
+        let count = observed_ns.div_ceil(interval_ns).max(1) as usize;
+        let mut out: Vec<TimelineInterval> = (0..count)
+            .map(|i| TimelineInterval { t_s: (i as u64 * interval_ns) as f64 / 1e9, ..Default::default() })
+            .collect();
+        let mut area = vec![0u128; count];
+        let bucket = |t: Nanos| ((t / interval_ns) as usize).min(count - 1);
+        for e in &self.entries {
+            out[bucket(e.arrived_at)].offered += 1;
+            let end = match e.end {
+                Some((at, outcome)) => {
+                    let b = &mut out[bucket(at)];
+                    if outcome.is_ok() {
+                        b.succeeded += 1;
+                    } else {
+                        b.failed += 1;
+                    }
+                    at.min(observed_ns)
+                }
+                None => observed_ns,
+            };
+            // Spread the request's time in the system over the intervals
+            // it overlaps.
+            let mut t = e.arrived_at;
+            while t < end {
+                let i = bucket(t);
+                let stop = ((i as u64 + 1) * interval_ns).min(end);
+                area[i] += u128::from(stop - t);
+                if stop <= t {
+                    break;
+                }
+                t = stop;
+            }
+        }
+        for (i, b) in out.iter_mut().enumerate() {
+            let start = i as u64 * interval_ns;
+            let len = (start + interval_ns).min(observed_ns).saturating_sub(start).max(1);
+            b.in_system = round6(area[i] as f64 / len as f64);
+        }
+        out
+    }
+}
+
+/// Percentiles of an exact histogram with the exact mean replacing the
+/// histogram's (which is only 3 significant figures per value).
+pub fn latency_with_mean(h: &LatencyHistogram, mean_ns: Option<f64>) -> Option<LatencyMs> {
+    let mut l = hist::latency_ms(h)?;
+    if let Some(m) = mean_ns {
+        l.mean = libm::round(m / 1_000.0) / 1_000.0;
+    }
+    Some(l)
+}
+
+fn round6(x: f64) -> f64 {
+    libm::round(x * 1e6) / 1e6
+}
+
+/// A timeline interval for a run of `observed_ns`: 1 s for runs up to 10
+/// minutes, then the smallest of 1, 2, 5 x 10^k seconds that keeps the
+/// timeline within 600 intervals.
+pub fn timeline_interval_ns(observed_ns: Nanos) -> Nanos {
+    const S: Nanos = 1_000_000_000;
+    let mut unit = S;
+    loop {
+        for m in [1, 2, 5] {
+            let step = unit.saturating_mul(m);
+            if observed_ns.div_ceil(step) <= 600 || step == Nanos::MAX {
+                return step;
+            }
+        }
+        unit = unit.saturating_mul(10);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: Nanos = 1_000_000;
+    const S: Nanos = 1_000_000_000;
+
+    #[test]
+    fn littles_law_by_hand() {
+        // Two requests: [0, 2 s) and [1 s, 2 s): area 3 s over 2 s.
+        let mut l = Ledger::default();
+        let a = l.arrive(0);
+        assert_eq!(l.close(a, 2 * S, Outcome::Succeeded), Some(0));
+        let b = l.arrive(S);
+        l.close(b, 2 * S, Outcome::Failed(Cause::ClientTimeout));
+        assert_eq!(l.close(b, 3 * S, Outcome::Succeeded), None, "a second end is a late answer");
+        let s = l.summarize(5 * S, 2 * S, S);
+        assert_eq!((s.arrived, s.succeeded, s.failed, s.open), (2, 1, 1, 0));
+        assert_eq!(s.observed_ns, 2 * S);
+        assert!((s.in_system_mean - 1.5).abs() < 1e-12);
+        // lambda = 1/s, W = 1.5 s.
+        assert_eq!(s.latency_mean_ns, Some(1.5e9));
+        assert_eq!(s.failed_by_cause.get("client_timeout"), Some(&1));
+        assert_eq!(s.timeline.len(), 2);
+        assert_eq!(s.timeline[0].offered, 1);
+        assert_eq!(s.timeline[1].offered, 1);
+        assert_eq!(s.timeline[1].succeeded + s.timeline[1].failed, 2, "ends at 2 s fall in the last interval");
+        assert!((s.timeline[0].in_system - 1.0).abs() < 1e-12);
+        assert!((s.timeline[1].in_system - 2.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn open_requests_extend_the_window() {
+        let mut l = Ledger::default();
+        l.arrive(100 * MS);
+        let s = l.summarize(10 * S, S, S);
+        assert_eq!(s.open, 1);
+        assert_eq!(s.observed_ns, 10 * S);
+        assert!(s.latency_mean_ns.is_none());
+        assert!(hist::latency_ms(&s.latency).is_none());
+        assert!((s.in_system_mean - 0.99).abs() < 1e-12);
+    }
+
+    #[test]
+    fn cause_names_are_distinct() {
+        let mut names: Vec<&str> = Cause::ALL.iter().map(|c| c.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), Cause::ALL.len());
+    }
+
+    #[test]
+    fn timeline_intervals_stay_bounded() {
+        assert_eq!(timeline_interval_ns(60 * S), S);
+        assert_eq!(timeline_interval_ns(600 * S), S);
+        assert_eq!(timeline_interval_ns(601 * S), 2 * S);
+        assert_eq!(timeline_interval_ns(3_600 * S), 10 * S);
+        assert!(timeline_interval_ns(Nanos::MAX / 2).saturating_mul(600) >= Nanos::MAX / 2);
+    }
+}
