@@ -42,9 +42,17 @@ pub struct Scenario {
     /// `[invariants]`: checks every run must pass (`sweep` and `compare`
     /// list the seeds that break one, with their replay commands).
     pub invariants: Invariants,
-    /// `[buggify]`: fault points (`enabled` default true, `site_probability`
-    /// default 0.25, `fire_probability` default 0.25).
+    /// `[buggify]`: fault points (`site_probability` default 0.25,
+    /// `fire_probability` default 0.25). `buggify.enabled` is what a run of
+    /// this scenario uses: the file's `enabled` when set, otherwise `true`;
+    /// the CLI sets it to the effective value before running (see
+    /// [`Scenario::buggify_enabled`]).
     pub buggify: BuggifyConfig,
+    /// `[buggify] enabled` exactly as the file set it; `None` when the file
+    /// leaves it to the command (`compare`: off, for measurement; `run` and
+    /// `sweep`: on, for bug hunting). The `--buggify on|off` flag overrides
+    /// both.
+    pub buggify_enabled: Option<bool>,
 }
 
 /// `[invariants]`. Request accounting (`arrived = succeeded + failed +

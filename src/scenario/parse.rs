@@ -444,6 +444,7 @@ impl Ctx<'_> {
             supervision,
             faults,
             buggify,
+            buggify_enabled: raw.buggify.as_ref().and_then(|b| b.enabled),
             invariants: Invariants {
                 tool_effects_at_most_once: raw
                     .invariants

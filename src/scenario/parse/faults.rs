@@ -75,7 +75,7 @@ struct RawBrownout {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawBuggify {
-    enabled: Option<bool>,
+    pub(super) enabled: Option<bool>,
     site_probability: Option<Spanned<f64>>,
     fire_probability: Option<Spanned<f64>>,
 }

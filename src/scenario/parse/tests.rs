@@ -196,6 +196,7 @@ fn full_file_round_trips() {
             clog_mttr_ns: 30_000_000_000,
         },
         buggify: rehearsal_sim::buggify::BuggifyConfig { enabled: false, site_probability: 0.5, fire_probability: 0.1 },
+        buggify_enabled: Some(false),
         invariants: Invariants { tool_effects_at_most_once: true },
     };
     assert_eq!(s, expected);
@@ -229,6 +230,13 @@ fn minimal_file_gets_the_defaults() {
     assert_eq!(s.tools[0].tokens, None);
     assert_eq!(s.retry, RetryParams { max_attempts: 4, base_delay_ns: 100_000_000, max_delay_ns: 10_000_000_000 });
     assert_eq!(s.strategies, vec![Axis { name: "retry".into(), values: vec!["none".into()] }]);
+    // BUGGIFY left to the command: "not set", with the run default in the config.
+    assert_eq!(s.buggify_enabled, None);
+    assert!(s.buggify.enabled);
+    let on = parse(&format!("{MINIMAL}[buggify]\nenabled = true\n"), "min.toml").unwrap();
+    assert_eq!(on.buggify_enabled, Some(true));
+    let other = parse(&format!("{MINIMAL}[buggify]\nfire_probability = 0.5\n"), "min.toml").unwrap();
+    assert_eq!(other.buggify_enabled, None);
     // An empty `[strategies]` table is the same as none.
     let s2 = parse(&format!("{MINIMAL}[strategies]\n"), "min.toml").unwrap();
     assert_eq!(s2.strategies, s.strategies);
