@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 
 use crate::parallel::{default_jobs, map_parallel};
-use crate::report::{Comparison, StrategyRuns, write_reports};
+use crate::report::{Analysis, Comparison, RunFailure, StrategyRuns, strategy_label, write_reports};
 use crate::run::{RunOptions, RunOutput, broken_invariants, run_once};
 use crate::scenario::{self, Scenario};
 use crate::strategy::{Strategy, combinations, default_strategy, known_values};
@@ -76,6 +76,53 @@ struct StrategyArg {
     strategy: Option<String>,
 }
 
+/// `on` or `off`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum OnOff {
+    On,
+    Off,
+}
+
+#[derive(Debug, Args)]
+struct BuggifyArg {
+    /// BUGGIFY fault points on or off, over the scenario's `[buggify] enabled`
+    /// (default: the scenario's setting if it has one, else on for `run` and
+    /// `sweep`, off for `compare`).
+    #[arg(long, value_name = "on|off")]
+    buggify: Option<OnOff>,
+}
+
+/// Whether BUGGIFY is on when neither the flag nor the scenario says: `run`
+/// and `sweep` hunt bugs (on); `compare` measures (off). `run` and `sweep`
+/// agree, so a sweep's replay line needs no flag unless the sweep had one.
+pub const BUGGIFY_DEFAULT_RUN: bool = true;
+pub const BUGGIFY_DEFAULT_SWEEP: bool = true;
+pub const BUGGIFY_DEFAULT_COMPARE: bool = false;
+
+/// The effective BUGGIFY setting: the flag, else the scenario's explicit
+/// `[buggify] enabled`, else the command's default.
+fn resolve_buggify(flag: Option<OnOff>, scenario: &Scenario, command_default: bool) -> bool {
+    flag.map(|f| f == OnOff::On).or(scenario.buggify_enabled).unwrap_or(command_default)
+}
+
+/// `scenario` with fault points set to `on` (the run reads
+/// `scenario.buggify`).
+fn with_buggify(mut scenario: Scenario, on: bool) -> Scenario {
+    scenario.buggify.enabled = on;
+    scenario
+}
+
+/// The `--buggify` a replay line (a `run` command) needs to reproduce a run
+/// made with fault points `on`: none when `run` would resolve the same
+/// without a flag.
+fn replay_buggify(on: bool, scenario: &Scenario) -> Option<bool> {
+    (scenario.buggify_enabled.unwrap_or(BUGGIFY_DEFAULT_RUN) != on).then_some(on)
+}
+
+fn on_off(on: bool) -> &'static str {
+    if on { "on" } else { "off" }
+}
+
 #[derive(Debug, Args)]
 struct RunArgs {
     /// The scenario file.
@@ -94,6 +141,8 @@ struct RunArgs {
     /// Write every event of the run, one per line, to this file.
     #[arg(long, value_name = "FILE")]
     trace_out: Option<PathBuf>,
+    #[command(flatten)]
+    buggify: BuggifyArg,
 }
 
 #[derive(Debug, Args)]
@@ -108,6 +157,8 @@ struct SweepArgs {
     jobs: Option<usize>,
     #[command(flatten)]
     strategy: StrategyArg,
+    #[command(flatten)]
+    buggify: BuggifyArg,
 }
 
 #[derive(Debug, Args)]
@@ -123,6 +174,13 @@ struct CompareArgs {
     /// Where to write the reports (default: reports/out/<scenario name>).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// The strategy the others are compared with, seed by seed (default:
+    /// the first combination): its label as reports print it
+    /// (`retry=fixed,supervision=one_for_one`) or a `--strategy` string.
+    #[arg(long, value_name = "NAME")]
+    baseline_strategy: Option<String>,
+    #[command(flatten)]
+    buggify: BuggifyArg,
 }
 
 /// Parse arguments, run, print, and turn the outcome into an exit code.
@@ -168,19 +226,21 @@ fn load(path: &Path) -> anyhow::Result<Scenario> {
 /// Parse `--strategy` against the scenario's axes, filling unnamed axes
 /// with their first value.
 fn parse_strategy(scenario: &Scenario, text: Option<&str>) -> anyhow::Result<Strategy> {
+    parse_strategy_flag(scenario, text, "--strategy")
+}
+
+/// [`parse_strategy`] for a flag named `flag` (named in errors).
+fn parse_strategy_flag(scenario: &Scenario, text: Option<&str>, flag: &str) -> anyhow::Result<Strategy> {
     let mut strategy = default_strategy(&scenario.strategies);
     let Some(text) = text else { return Ok(strategy) };
     for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let Some((axis, value)) = part.split_once('=') else {
-            return Err(usage(format!("--strategy: `{part}` is not AXIS=VALUE (e.g. retry=none)")));
+            return Err(usage(format!("{flag}: `{part}` is not AXIS=VALUE (e.g. retry=none)")));
         };
         let (axis, value) = (axis.trim(), value.trim());
         let Some(spec) = scenario.strategies.iter().find(|a| a.name == axis) else {
             let axes: Vec<&str> = scenario.strategies.iter().map(|a| a.name.as_str()).collect();
-            return Err(usage(format!(
-                "--strategy: the scenario has no axis `{axis}` (its axes: {})",
-                axes.join(", ")
-            )));
+            return Err(usage(format!("{flag}: the scenario has no axis `{axis}` (its axes: {})", axes.join(", "))));
         };
         if !spec.values.iter().any(|v| v == value) {
             let hint = if known_values(axis).contains(&value) {
@@ -189,7 +249,7 @@ fn parse_strategy(scenario: &Scenario, text: Option<&str>) -> anyhow::Result<Str
                 format!("known values: {}", known_values(axis).join(", "))
             };
             return Err(usage(format!(
-                "--strategy: axis `{axis}` of this scenario has no value `{value}` (its values: {}); {hint}",
+                "{flag}: axis `{axis}` of this scenario has no value `{value}` (its values: {}); {hint}",
                 spec.values.join(", ")
             )));
         }
@@ -202,11 +262,33 @@ fn strategy_arg(strategy: &Strategy) -> String {
     strategy.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
 }
 
-/// The one command that replays a run.
-pub fn replay_command(scenario_path: &Path, seed: u64, strategy: &Strategy) -> String {
+/// The baseline of a comparison: `name` as a strategy label or a
+/// `--strategy` string, or the first combination when `None`. A name that
+/// matches no strategy is a usage error.
+fn resolve_baseline(scenario: &Scenario, strategies: &[Strategy], name: Option<&str>) -> anyhow::Result<usize> {
+    let Some(name) = name else { return Ok(0) };
+    if let Some(i) = strategies.iter().position(|s| strategy_label(s) == name.trim()) {
+        return Ok(i);
+    }
+    let wanted = parse_strategy_flag(scenario, Some(name), "--baseline-strategy")?;
+    strategies.iter().position(|s| *s == wanted).ok_or_else(|| {
+        let labels: Vec<String> = strategies.iter().map(strategy_label).collect();
+        usage(format!(
+            "--baseline-strategy: `{name}` matches no strategy of this comparison (its strategies: {})",
+            labels.join("; ")
+        ))
+    })
+}
+
+/// The one command that replays a run; `buggify` adds `--buggify on|off`
+/// (see [`replay_buggify`]).
+pub fn replay_command(scenario_path: &Path, seed: u64, strategy: &Strategy, buggify: Option<bool>) -> String {
     let mut cmd = format!("rehearsal run {} --seed {seed}", scenario_path.display());
     if !strategy.is_empty() {
         cmd.push_str(&format!(" --strategy {}", strategy_arg(strategy)));
+    }
+    if let Some(on) = buggify {
+        cmd.push_str(&format!(" --buggify {}", on_off(on)));
     }
     cmd
 }
@@ -215,7 +297,9 @@ fn cmd_run(args: RunArgs) -> anyhow::Result<u8> {
     let scenario = load(&args.scenario)?;
     let seed = args.seed.or(scenario.seeds.first().copied()).unwrap_or(1);
     let strategy = parse_strategy(&scenario, args.strategy.strategy.as_deref())?;
-    let replay = replay_command(&args.scenario, seed, &strategy);
+    let buggify = resolve_buggify(args.buggify.buggify, &scenario, BUGGIFY_DEFAULT_RUN);
+    let replay = replay_command(&args.scenario, seed, &strategy, replay_buggify(buggify, &scenario));
+    let scenario = with_buggify(scenario, buggify);
     let record = args.check_determinism || args.trace_out.is_some();
     let first = run_once(&scenario, seed, &strategy, RunOptions { record_trace: record })
         .with_context(|| format!("replay with: {replay}"))?;
@@ -276,6 +360,9 @@ fn print_summary(s: &RunSummary) {
     let l = &s.latency_ms;
     outln!("scenario {}  seed {}  strategy {}", s.scenario, s.seed, strategy_arg(&s.strategy));
     outln!("  trace hash {}  events {}  simulated {:.3}s", s.trace_hash, s.events, s.sim_time_s);
+    if s.buggify_fired > 0 {
+        outln!("  BUGGIFY fault points fired {} times", s.buggify_fired);
+    }
     outln!(
         "  requests: {} arrived, {} succeeded, {} failed, {} in flight",
         r.arrived,
@@ -346,6 +433,9 @@ fn cmd_sweep(args: SweepArgs) -> anyhow::Result<u8> {
     if jobs == 0 {
         bail!(usage("--jobs must be at least 1"));
     }
+    let buggify = resolve_buggify(args.buggify.buggify, &scenario, BUGGIFY_DEFAULT_SWEEP);
+    let replay_flag = replay_buggify(buggify, &scenario);
+    let scenario = with_buggify(scenario, buggify);
     let bar = progress_bar(seeds.len() as u64, "sweep");
     let results =
         map_parallel(&seeds, jobs, |&seed| run_once(&scenario, seed, &strategy, RunOptions::default()), |_| bar.inc(1));
@@ -366,18 +456,19 @@ fn cmd_sweep(args: SweepArgs) -> anyhow::Result<u8> {
         }
     }
     outln!(
-        "sweep {}: {} seeds ({}), strategy {}: {} passed, {} failed",
+        "sweep {}: {} seeds ({}), strategy {}, BUGGIFY {}: {} passed, {} failed",
         scenario.name,
         seeds.len(),
         args.seeds,
         strategy_arg(&strategy),
+        on_off(buggify),
         seeds.len() - failures.len(),
         failures.len()
     );
     outln!("sweep hash {:016x}", rehearsal_sim::rng::fnv1a64(hashes.join(",").as_bytes()));
     for (seed, why) in &failures {
         outln!("FAILED seed {seed}: {why}");
-        outln!("  replay: {}", replay_command(&args.scenario, *seed, &strategy));
+        outln!("  replay: {}", replay_command(&args.scenario, *seed, &strategy, replay_flag));
     }
     Ok(if failures.is_empty() { exit::OK } else { exit::CHECK_FAILED })
 }
@@ -405,6 +496,10 @@ fn cmd_compare(args: CompareArgs) -> anyhow::Result<u8> {
         return Err(usage("--jobs must be at least 1"));
     }
     let strategies = combinations(&scenario.strategies);
+    let baseline = resolve_baseline(&scenario, &strategies, args.baseline_strategy.as_deref())?;
+    let buggify = resolve_buggify(args.buggify.buggify, &scenario, BUGGIFY_DEFAULT_COMPARE);
+    let replay_flag = replay_buggify(buggify, &scenario);
+    let scenario = with_buggify(scenario, buggify);
     let work: Vec<(usize, u64)> =
         (0..strategies.len()).flat_map(|s| seeds.iter().map(move |&seed| (s, seed))).collect();
     let bar = progress_bar(work.len() as u64, "compare");
@@ -417,19 +512,43 @@ fn cmd_compare(args: CompareArgs) -> anyhow::Result<u8> {
     bar.finish_and_clear();
 
     let mut runs_by_strategy: Vec<Vec<RunSummary>> = vec![Vec::new(); strategies.len()];
-    let mut failures = Vec::new();
+    let mut errors = Vec::new();
+    let mut invariant_failures = Vec::new();
     for (&(s, seed), result) in work.iter().zip(results) {
+        let failure = |reason: String| RunFailure {
+            strategy: strategies[s].clone(),
+            seed,
+            reason,
+            replay: replay_command(&args.scenario, seed, &strategies[s], replay_flag),
+        };
         match result {
             Ok(out) => {
                 let broken = broken_invariants(&scenario, &out.summary);
                 if !broken.is_empty() {
-                    failures.push((s, seed, broken.join("; ")));
+                    invariant_failures.push(failure(broken.join("; ")));
                 }
                 runs_by_strategy[s].push(out.summary);
             }
-            Err(e) => failures.push((s, seed, error_chain(&e))),
+            Err(e) => errors.push(failure(error_chain(&e))),
         }
     }
+    let print_failures = |errors: &[RunFailure], invariant_failures: &[RunFailure]| {
+        for f in errors.iter().chain(invariant_failures) {
+            outln!("FAILED seed {} ({}): {}", f.seed, strategy_arg(&f.strategy), f.reason);
+            outln!("  replay: {}", f.replay);
+        }
+    };
+    if runs_by_strategy.iter().all(Vec::is_empty) {
+        outln!(
+            "{}: every run failed ({} strategies x {} seeds); no reports written",
+            scenario.name,
+            strategies.len(),
+            seeds.len()
+        );
+        print_failures(&errors, &invariant_failures);
+        return Ok(exit::CHECK_FAILED);
+    }
+    let failed = !errors.is_empty() || !invariant_failures.is_empty();
     let comparison = Comparison {
         scenario: scenario.name.clone(),
         description: scenario.description.clone(),
@@ -440,54 +559,22 @@ fn cmd_compare(args: CompareArgs) -> anyhow::Result<u8> {
             .map(|(strategy, runs)| StrategyRuns { strategy: strategy.clone(), runs })
             .collect(),
         fault_windows: crate::run::fault_windows(&scenario),
+        errors,
+        invariant_failures,
+        baseline,
+        buggify: Some(buggify),
     };
     let out_dir = args.out.unwrap_or_else(|| Path::new("reports").join("out").join(&scenario.name));
     let paths = write_reports(&comparison, &out_dir)?;
-    print_comparison(&comparison);
+    outln!("{}", crate::report::terminal::render(&Analysis::of(&comparison)).trim_end());
     outln!("reports:");
     outln!("  {}", paths.json.display());
     outln!("  {}", paths.markdown.display());
     for chart in &paths.charts {
         outln!("  {}", chart.display());
     }
-    for (s, seed, why) in &failures {
-        outln!("FAILED seed {seed} ({}): {why}", strategy_arg(&strategies[*s]));
-        outln!("  replay: {}", replay_command(&args.scenario, *seed, &strategies[*s]));
-    }
-    Ok(if failures.is_empty() { exit::OK } else { exit::CHECK_FAILED })
-}
-
-fn print_comparison(cmp: &Comparison) {
-    outln!("{}: {} strategies x {} seeds", cmp.scenario, cmp.results.len(), cmp.seeds.len());
-    let labels: Vec<String> = cmp.results.iter().map(|sr| crate::report::strategy_label(&sr.strategy)).collect();
-    let w = labels.iter().map(String::len).max().unwrap_or(8).max(8);
-    outln!(
-        "{:<w$} {:>10} {:>10} {:>10} {:>12} {:>9} {:>9}",
-        "strategy",
-        "p50 ms",
-        "p99 ms",
-        "success %",
-        "throughput/s",
-        "retries",
-        "restarts"
-    );
-    for (sr, label) in cmp.results.iter().zip(&labels) {
-        let n = sr.runs.len().max(1) as f64;
-        let mean = |f: &dyn Fn(&RunSummary) -> f64| sr.runs.iter().map(f).sum::<f64>() / n;
-        let success = mean(&|r| {
-            if r.requests.arrived == 0 { 0.0 } else { 100.0 * r.requests.succeeded as f64 / r.requests.arrived as f64 }
-        });
-        outln!(
-            "{:<w$} {:>10.1} {:>10.1} {:>10.2} {:>12.2} {:>9.1} {:>9.1}",
-            label,
-            mean(&|r| r.latency_ms.p50),
-            mean(&|r| r.latency_ms.p99),
-            success,
-            mean(&|r| r.throughput_per_s),
-            mean(&|r| r.calls.retries as f64),
-            mean(&|r| r.supervision.restarts as f64),
-        );
-    }
+    print_failures(&comparison.errors, &comparison.invariant_failures);
+    Ok(if failed { exit::CHECK_FAILED } else { exit::OK })
 }
 
 #[cfg(test)]

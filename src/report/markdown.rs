@@ -1,47 +1,72 @@
 //! `report.md`: a human-readable comparison that CI summaries can paste.
-//! Overview, one table per metric (best mean in bold), per-seed tables of
-//! p99 latency and success rate, and links to the charts.
+//!
+//! Every figure says what it is: "pooled" (all requests of all seeds in
+//! one histogram), "mean of per-seed" (a per-seed figure averaged across
+//! seeds, with its Student-t interval), or a paired difference against the
+//! baseline. A strategy is called better or worse than the baseline only
+//! when the paired 95% interval excludes zero; nothing is bolded for
+//! winning a raw comparison of means.
 
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use super::metrics::{Better, METRICS, Metric, best_indices, metric, success_rate};
-use super::stats::Summary;
-use super::{Comparison, strategy_label};
+use super::analysis::Analysis;
+use super::format::{compact_seeds, decimals, fixed, percent, percentile_cell, signed, verdict_cell};
+use super::metrics::{Better, METRICS, Metric, metric, success_rate};
+use super::pooled::{PooledLatency, QUANTILES};
+use super::stats::{IntervalMethod, Summary};
+use super::{RunFailure, strategy_label};
 
-/// Metrics of the overview table at the top.
-const OVERVIEW: &[&str] = &["latency_ms.p50", "latency_ms.p99", "throughput_per_s", "success_rate", "requests.failed"];
+/// Metrics of the "versus baseline" tables, in order.
+pub const PAIRED_SHOWN: &[&str] = &[
+    "success_rate",
+    "latency_ms.mean",
+    "latency_ms.p50",
+    "latency_ms.p99",
+    "throughput_per_s",
+    "requests.failed",
+    "calls.retries",
+    "tokens.cost",
+    "cost_per_succeeded_request",
+];
 
 /// Renders `report.md`; `charts` are file names relative to the report.
-pub fn render(cmp: &Comparison, charts: &[&str]) -> String {
-    let labels: Vec<String> = cmp.results.iter().map(|sr| strategy_label(&sr.strategy)).collect();
-    // summaries[metric][strategy]
-    let summaries: Vec<Vec<Option<Summary>>> =
-        METRICS.iter().map(|m| cmp.results.iter().map(|sr| m.summarize(&sr.runs)).collect()).collect();
-    let summary_of = |name: &str| {
-        let i = METRICS.iter().position(|m| m.name == name);
-        i.map(|i| &summaries[i])
-    };
-
+pub fn render(a: &Analysis<'_>, charts: &[&str]) -> String {
+    let cmp = a.cmp;
     let mut out = String::new();
     let _ = writeln!(out, "# Comparison: {}\n", cmp.scenario);
     if !cmp.description.trim().is_empty() {
         let _ = writeln!(out, "{}\n", cmp.description.trim());
     }
-    let _ = writeln!(
-        out,
-        "- Seeds: {} ({} seed{})",
-        compact_seeds(&cmp.seeds),
-        cmp.seeds.len(),
-        if cmp.seeds.len() == 1 { "" } else { "s" }
-    );
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let _ =
+        writeln!(out, "- Seeds: {} ({} seed{})", compact_seeds(&cmp.seeds), cmp.seeds.len(), plural(cmp.seeds.len()));
+    if !a.excluded.is_empty() {
+        let excluded: Vec<u64> = a.excluded.iter().map(|e| e.seed).collect();
+        let _ = writeln!(
+            out,
+            "- **Statistics use {} seed{} on which every strategy ran**; excluded: {} (see [Excluded seeds](#excluded-seeds))",
+            a.seeds_used.len(),
+            plural(a.seeds_used.len()),
+            compact_seeds(&excluded)
+        );
+    }
     let _ = writeln!(out, "- Strategies: {}", cmp.results.len());
+    if let (Some(b), true) = (a.baseline, cmp.results.len() > 1) {
+        let _ = writeln!(out, "- Baseline of paired comparisons: {} {}", a.keys[b], code(&a.labels[b]));
+    }
+    if let Some(on) = cmp.buggify {
+        let _ = writeln!(out, "- BUGGIFY fault points: {}", if on { "on" } else { "off" });
+    }
     let _ = writeln!(
         out,
-        "- Statistics: mean across seeds, 95% confidence interval of the mean \
-         (Student's t), sample standard deviation. **Bold** marks the best mean."
+        "- Figures: **pooled** = over every request of every seed used (merged histograms, summed counts); \
+         **mean of per-seed** = a per-seed figure averaged across seeds, with its 95% Student-t interval; \
+         **paired** = strategy minus baseline seed by seed, with its 95% Student-t interval. Percentiles \
+         are never averaged into percentiles. Success-rate intervals are Wilson score intervals (see docs/reports.md)."
     );
-    if cmp.seeds.len() == 1 {
-        let _ = writeln!(out, "- With one seed (n=1) there is no spread: intervals equal the mean.");
+    if a.seeds_used.len() == 1 {
+        let _ = writeln!(out, "- With one seed (n=1) there is no spread: intervals across seeds are not defined.");
     }
     if !charts.is_empty() {
         let links: Vec<String> = charts.iter().map(|c| format!("[{}]({c})", chart_title(c))).collect();
@@ -49,98 +74,331 @@ pub fn render(cmp: &Comparison, charts: &[&str]) -> String {
     }
     out.push('\n');
 
-    // Overview: means only.
-    let _ = writeln!(out, "## Overview (means across seeds)\n");
-    let mut header = String::from("| strategy |");
-    let mut rule = String::from("|---|");
-    let overview: Vec<(&Metric, &Vec<Option<Summary>>)> =
-        OVERVIEW.iter().filter_map(|n| Some((metric(n)?, summary_of(n)?))).collect();
-    for (m, _) in &overview {
-        let _ = write!(header, " {} |", heading(m));
-        rule.push_str("---:|");
+    strategies_table(&mut out, a);
+    overview(&mut out, a);
+    if !a.excluded.is_empty() {
+        let _ = writeln!(out, "## Excluded seeds\n");
+        let _ = writeln!(out, "Left out of every statistic because not every strategy ran on them.\n");
+        let _ = writeln!(out, "| seed | why |\n|---:|---|");
+        for e in &a.excluded {
+            let _ = writeln!(out, "| {} | {} |", e.seed, cell(&e.reasons.join("; ")));
+        }
+        out.push('\n');
     }
-    let _ = writeln!(out, "{header}\n{rule}");
-    let bests: Vec<Vec<usize>> = overview.iter().map(|(m, s)| best_indices(m.better, &means(s))).collect();
-    let column_decimals: Vec<usize> = overview.iter().map(|(_, s)| decimals(means(s).into_iter().flatten())).collect();
-    for (i, label) in labels.iter().enumerate() {
-        let _ = write!(out, "| {} |", code(label));
-        for (((_, s), best), &d) in overview.iter().zip(&bests).zip(&column_decimals) {
-            let cell = s[i].map_or_else(|| "—".to_owned(), |s| fixed(s.mean, d));
-            let _ = write!(out, " {} |", bold_if(best.contains(&i), &cell));
+    failures_table(&mut out, "Runs that stopped with an error", &cmp.errors);
+    failures_table(&mut out, "Runs that broke an invariant (kept in the statistics)", &cmp.invariant_failures);
+    versus_baseline(&mut out, a);
+    pooled_latency(&mut out, a);
+    outcomes(&mut out, a);
+    metric_tables(&mut out, a);
+
+    let _ = writeln!(out, "## Per seed\n");
+    let d = decimals(a.strategies.iter().flat_map(|s| s.runs.iter().map(|r| r.latency_ms.p99)));
+    per_seed_table(&mut out, a, "p99 latency of each seed (ms)", |r| fixed(r.latency_ms.p99, d));
+    per_seed_table(&mut out, a, "Success rate of each seed", |r| {
+        success_rate(r).map_or_else(|| "—".to_owned(), |v| percent(v, 1))
+    });
+    agent_downtime_table(&mut out, a);
+    out
+}
+
+fn strategies_table(out: &mut String, a: &Analysis<'_>) {
+    if a.labels.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "## Strategies\n");
+    let _ = writeln!(out, "| key | strategy |\n|---|---|");
+    for (i, (k, l)) in a.keys.iter().zip(&a.labels).enumerate() {
+        let note = if a.baseline == Some(i) && a.labels.len() > 1 { " (baseline)" } else { "" };
+        let _ = writeln!(out, "| {k} | {}{note} |", code(l));
+    }
+    out.push('\n');
+}
+
+/// The headline table: pooled percentiles next to means across seeds.
+fn overview(out: &mut String, a: &Analysis<'_>) {
+    let _ = writeln!(out, "## Overview\n");
+    let _ = writeln!(
+        out,
+        "Pooled percentiles come from every request of every seed used; \"mean of per-seed p99\" averages each \
+         seed's own p99 (95% CI across seeds). `n/a (n<N)`: fewer than N requests cannot support that percentile.\n"
+    );
+    let _ = writeln!(
+        out,
+        "| key | seeds | requests | p50 pooled (ms) | p99 pooled (ms) | p99.9 pooled (ms) | mean of per-seed p99 (ms) [95% CI] \
+         | success pooled [Wilson 95%] | throughput/s, mean [95% CI] |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let lat = |s: &super::analysis::StrategyAnalysis<'_>| s.pooled.latency_ms;
+    let d_lat = decimals(a.strategies.iter().filter_map(lat).map(|l| l.max));
+    let p99s: Vec<Option<Summary>> = (0..a.strategies.len()).map(|i| a.summary(i, "latency_ms.p99")).collect();
+    let d_p99 = decimals(p99s.iter().flatten().map(|s| s.ci95_high));
+    let thr: Vec<Option<Summary>> = (0..a.strategies.len()).map(|i| a.summary(i, "throughput_per_s")).collect();
+    let d_thr = decimals(thr.iter().flatten().map(|s| s.ci95_high));
+    for (i, s) in a.strategies.iter().enumerate() {
+        let l = lat(s);
+        let success = match (s.pooled.success_rate, s.pooled.success_rate_ci95_low, s.pooled.success_rate_ci95_high) {
+            (Some(p), Some(lo), Some(hi)) => format!("{} [{}, {}]", percent(p, 2), percent(lo, 2), percent(hi, 2)),
+            _ => "—".to_owned(),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            a.keys[i],
+            s.runs.len(),
+            s.pooled.arrived,
+            percentile_cell(l.as_ref(), "p50", 0.50, d_lat),
+            percentile_cell(l.as_ref(), "p99", 0.99, d_lat),
+            percentile_cell(l.as_ref(), "p999", 0.999, d_lat),
+            mean_ci(p99s[i], d_p99),
+            success,
+            mean_ci(thr[i], d_thr),
+        );
+    }
+    if a.strategies.iter().any(|s| s.pooled.histograms_missing > 0) {
+        let _ = writeln!(
+            out,
+            "\nPooled latency is `—` for a strategy where some runs carry no readable latency histogram \
+             (count per strategy in the pooled latency table)."
+        );
+    }
+    out.push('\n');
+}
+
+fn mean_ci(s: Option<Summary>, d: usize) -> String {
+    match s {
+        None => "—".to_owned(),
+        Some(s) if s.has_interval() => {
+            format!("{} [{}, {}]", fixed(s.mean, d), fixed(s.ci95_low, d), fixed(s.ci95_high, d))
+        }
+        Some(s) => format!("{} (n=1)", fixed(s.mean, d)),
+    }
+}
+
+fn failures_table(out: &mut String, title: &str, list: &[RunFailure]) {
+    if list.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "## {title}\n");
+    let _ = writeln!(out, "| strategy | seed | reason | replay |\n|---|---:|---|---|");
+    for f in list {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | `{}` |",
+            code(&strategy_label(&f.strategy)),
+            f.seed,
+            cell(&f.reason),
+            f.replay.replace('|', "\\|")
+        );
+    }
+    out.push('\n');
+}
+
+/// One table per non-baseline strategy: paired differences, with the
+/// unpaired width beside the paired one.
+fn versus_baseline(out: &mut String, a: &Analysis<'_>) {
+    let Some(b) = a.baseline else { return };
+    if a.strategies.len() < 2 {
+        return;
+    }
+    let _ = writeln!(out, "## Versus baseline ({} {})\n", a.keys[b], code(&a.labels[b]));
+    let _ = writeln!(
+        out,
+        "Strategy minus baseline, seed by seed over the {} seed{} used: the mean difference and its 95% Student-t \
+         interval. \"better\"/\"worse\" (by the metric's direction) only when that interval excludes zero; `~` when \
+         it spans zero. The last column is the unpaired (Welch) interval width of the same difference, for \
+         comparison: pairing removes what each seed does to both strategies.\n",
+        a.seeds_used.len(),
+        if a.seeds_used.len() == 1 { "" } else { "s" }
+    );
+    for (i, s) in a.strategies.iter().enumerate() {
+        if s.vs_baseline.is_none() {
+            continue;
+        }
+        let _ = writeln!(out, "### {} {} vs {}\n", a.keys[i], code(&a.labels[i]), a.keys[b]);
+        let _ =
+            writeln!(out, "| metric | difference | 95% CI (paired) | verdict | CI width paired | CI width unpaired |");
+        let _ = writeln!(out, "|---|---:|---:|---|---:|---:|");
+        for name in PAIRED_SHOWN {
+            let (Some(m), Some(p)) = (metric(name), a.paired(i, name)) else { continue };
+            let d = decimals([p.mean_diff.abs(), p.ci95.map_or(0.0, |c| c.low.abs().max(c.high.abs()))]);
+            let ci =
+                p.ci95.map_or_else(|| "—".to_owned(), |c| format!("[{}, {}]", signed(c.low, d), signed(c.high, d)));
+            let width = |c: Option<super::paired::Interval>| c.map_or_else(|| "—".to_owned(), |c| fixed(c.width(), d));
+            let _ = writeln!(
+                out,
+                "| {} | {} | {ci} | {} | {} | {} |",
+                heading(m),
+                signed(p.mean_diff, d),
+                verdict_cell(p.verdict(m.better)),
+                width(p.ci95),
+                width(p.unpaired_ci95),
+            );
+        }
+        out.push('\n');
+    }
+}
+
+/// Pooled latency per outcome: every ended request, succeeded, failed.
+fn pooled_latency(out: &mut String, a: &Analysis<'_>) {
+    if a.strategies.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "## Pooled latency (ms) by outcome\n");
+    let _ = writeln!(
+        out,
+        "One histogram per strategy and outcome, merged over the seeds used. `n/a (n<N)`: too few requests for \
+         that percentile.\n"
+    );
+    let _ = writeln!(out, "| key | outcome | requests | p50 | p90 | p99 | p99.9 | max | mean |");
+    let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|");
+    let all: Vec<PooledLatency> = a
+        .strategies
+        .iter()
+        .flat_map(|s| [s.pooled.latency_ms, s.pooled.latency_ms_succeeded, s.pooled.latency_ms_failed])
+        .flatten()
+        .collect();
+    let d = decimals(all.iter().map(|l| l.max));
+    for (i, s) in a.strategies.iter().enumerate() {
+        let p = &s.pooled;
+        for (outcome, l) in
+            [("all", p.latency_ms), ("succeeded", p.latency_ms_succeeded), ("failed", p.latency_ms_failed)]
+        {
+            let _ = write!(out, "| {} | {outcome} |", a.keys[i]);
+            match l {
+                Some(l) => {
+                    let _ = write!(out, " {} |", l.count);
+                    for (name, q) in QUANTILES {
+                        let _ = write!(out, " {} |", percentile_cell(Some(&l), name, q, d));
+                    }
+                    let _ = writeln!(out, " {} | {} |", fixed(l.max, d), fixed(l.mean, d));
+                }
+                None if p.histograms_missing > 0 => {
+                    let _ = writeln!(
+                        out,
+                        " — | histograms missing in {} of {} runs | | | | | |",
+                        p.histograms_missing, p.runs
+                    );
+                }
+                None => {
+                    let _ = writeln!(out, " 0 | — | — | — | — | — | — |");
+                }
+            }
+        }
+    }
+    out.push('\n');
+}
+
+/// Pooled request counts, failures by cause as columns.
+fn outcomes(out: &mut String, a: &Analysis<'_>) {
+    if a.strategies.is_empty() {
+        return;
+    }
+    let causes: BTreeSet<&str> =
+        a.strategies.iter().flat_map(|s| s.pooled.failed_by_cause.keys().map(String::as_str)).collect();
+    let _ = writeln!(out, "## Requests, pooled\n");
+    let _ = write!(out, "| key | arrived | succeeded | failed | in flight |");
+    for c in &causes {
+        let _ = write!(out, " failed: {} |", cell(c));
+    }
+    let _ = write!(out, "\n|---|---:|---:|---:|---:|");
+    for _ in &causes {
+        out.push_str("---:|");
+    }
+    out.push('\n');
+    for (i, s) in a.strategies.iter().enumerate() {
+        let p = &s.pooled;
+        let _ = write!(out, "| {} | {} | {} | {} | {} |", a.keys[i], p.arrived, p.succeeded, p.failed, p.in_flight);
+        for c in &causes {
+            let _ = write!(out, " {} |", p.failed_by_cause.get(*c).copied().unwrap_or(0));
         }
         out.push('\n');
     }
     out.push('\n');
+}
 
-    // One table per metric.
-    let _ = writeln!(out, "## Metrics\n");
-    for (m, per_strategy) in METRICS.iter().zip(&summaries) {
+/// One table per metric: mean across seeds with its interval, and the
+/// paired verdict against the baseline.
+fn metric_tables(out: &mut String, a: &Analysis<'_>) {
+    let _ = writeln!(out, "## Metrics, mean across seeds\n");
+    for (mi, m) in METRICS.iter().enumerate() {
         let direction = match m.better {
             Better::Lower => ", lower is better",
             Better::Higher => ", higher is better",
             Better::Neither => "",
         };
-        let unit = if m.unit.is_empty() { String::new() } else { format!(" ({})", m.unit) };
-        let _ = writeln!(out, "### {}{unit}{direction}\n", m.name);
-        let _ = writeln!(out, "| strategy | mean | 95% CI | std dev | n |");
-        let _ = writeln!(out, "|---|---:|---:|---:|---:|");
-        let best = best_indices(m.better, &means(per_strategy));
-        let d = decimals(means(per_strategy).into_iter().flatten());
-        for (i, (label, s)) in labels.iter().zip(per_strategy).enumerate() {
-            let is_best = best.contains(&i);
-            let label = bold_if(is_best, &code(label));
+        let _ = writeln!(out, "### {}{}{direction}\n", heading(m), what_it_is(m));
+        let _ = writeln!(out, "| key | mean | 95% CI | std dev | n | vs baseline (paired) |");
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|---|");
+        let per_strategy: Vec<Option<Summary>> = a.strategies.iter().map(|s| s.summaries[mi]).collect();
+        let d = decimals(per_strategy.iter().flatten().map(|s| s.mean));
+        for (i, s) in per_strategy.iter().enumerate() {
+            let vs = if a.baseline == Some(i) {
+                if a.strategies.len() > 1 { "baseline".to_owned() } else { String::new() }
+            } else {
+                a.strategies[i].vs_baseline.as_ref().and_then(|v| v[mi]).map_or_else(
+                    || "—".to_owned(),
+                    |p| format!("{} ({})", verdict_cell(p.verdict(m.better)), signed(p.mean_diff, d)),
+                )
+            };
             match s {
                 Some(s) => {
-                    let ci = if s.has_interval() {
-                        format!("[{}, {}]", fixed(s.ci95_low, d), fixed(s.ci95_high, d))
-                    } else {
+                    let ci = if !s.has_interval() {
                         "— (n=1)".to_owned()
+                    } else {
+                        let note = match s.ci95_method {
+                            IntervalMethod::WilsonPooled => " (Wilson, pooled)",
+                            IntervalMethod::StudentTClipped => " (clipped to [0, 1])",
+                            IntervalMethod::StudentT => "",
+                        };
+                        format!("[{}, {}]{note}", fixed(s.ci95_low, d), fixed(s.ci95_high, d))
                     };
                     let _ = writeln!(
                         out,
-                        "| {label} | {} | {ci} | {} | {} |",
-                        bold_if(is_best, &fixed(s.mean, d)),
+                        "| {} | {} | {ci} | {} | {} | {vs} |",
+                        a.keys[i],
+                        fixed(s.mean, d),
                         fixed(s.std_dev, d),
                         s.n
                     );
                 }
                 None => {
-                    let _ = writeln!(out, "| {label} | — | — | — | 0 |");
+                    let _ = writeln!(out, "| {} | — | — | — | 0 | {vs} |", a.keys[i]);
                 }
             }
         }
         out.push('\n');
     }
+}
 
-    // Per-seed tables: strategies as columns.
-    let _ = writeln!(out, "## Per seed\n");
-    let d = decimals(cmp.results.iter().flat_map(|sr| sr.runs.iter().map(|r| r.latency_ms.p99)));
-    per_seed_table(&mut out, cmp, &labels, "p99 latency (ms)", |r| fixed(r.latency_ms.p99, d));
-    per_seed_table(&mut out, cmp, &labels, "Success rate", |r| {
-        success_rate(r).map_or_else(|| "—".to_owned(), |v| format!("{:.1}%", v * 100.0))
-    });
-    agent_downtime_table(&mut out, cmp, &labels);
-    out
+/// For per-seed percentiles, the words that keep a mean of them from
+/// passing for a percentile.
+fn what_it_is(m: &Metric) -> String {
+    match m.name.strip_prefix("latency_ms.") {
+        Some(p) if p.starts_with('p') => {
+            let shown = if p == "p999" { "p99.9" } else { p };
+            format!(": mean of per-seed {shown} (not a pooled percentile)")
+        }
+        Some("max") => ": mean of per-seed maxima".to_owned(),
+        _ => String::new(),
+    }
 }
 
 /// Per agent (or stage): seconds unavailable, mean across seeds, one column
 /// per strategy. Left out when no run had any downtime.
-fn agent_downtime_table(out: &mut String, cmp: &Comparison, labels: &[String]) {
-    let agents = cmp.results.iter().flat_map(|sr| sr.runs.iter().map(|r| r.agent_downtime_s.len())).max().unwrap_or(0);
-    let any = cmp.results.iter().flat_map(|sr| &sr.runs).any(|r| r.agent_downtime_s.iter().any(|&d| d > 0.0));
+fn agent_downtime_table(out: &mut String, a: &Analysis<'_>) {
+    let runs = || a.strategies.iter().flat_map(|s| s.runs.iter());
+    let agents = runs().map(|r| r.agent_downtime_s.len()).max().unwrap_or(0);
+    let any = runs().any(|r| r.agent_downtime_s.iter().any(|&d| d > 0.0));
     if agents == 0 || !any {
         return;
     }
-    let _ = writeln!(
-        out,
-        "## Unavailability per agent (seconds, mean across seeds)
-"
-    );
-    strategy_columns_header(out, "agent", labels);
+    let _ = writeln!(out, "## Unavailability per agent (seconds, mean across seeds)\n");
+    strategy_columns_header(out, "agent", a);
     for agent in 0..agents {
         let _ = write!(out, "| {agent} |");
-        for sr in &cmp.results {
-            let values: Vec<f64> = sr.runs.iter().filter_map(|r| r.agent_downtime_s.get(agent).copied()).collect();
+        for s in &a.strategies {
+            let values: Vec<f64> = s.runs.iter().filter_map(|r| r.agent_downtime_s.get(agent).copied()).collect();
             let mean = if values.is_empty() { 0.0 } else { values.iter().sum::<f64>() / values.len() as f64 };
             let _ = write!(out, " {mean:.1} |");
         }
@@ -149,14 +407,14 @@ fn agent_downtime_table(out: &mut String, cmp: &Comparison, labels: &[String]) {
     out.push('\n');
 }
 
-/// The header of a table with one column per strategy.
-fn strategy_columns_header(out: &mut String, first: &str, labels: &[String]) {
+/// The header of a table with one column per strategy (by key).
+fn strategy_columns_header(out: &mut String, first: &str, a: &Analysis<'_>) {
     let _ = write!(out, "| {first} |");
-    for l in labels {
-        let _ = write!(out, " {} |", code(l));
+    for k in &a.keys {
+        let _ = write!(out, " {k} |");
     }
     out.push_str("\n|---:|");
-    for _ in labels {
+    for _ in &a.keys {
         out.push_str("---:|");
     }
     out.push('\n');
@@ -164,26 +422,21 @@ fn strategy_columns_header(out: &mut String, first: &str, labels: &[String]) {
 
 fn per_seed_table(
     out: &mut String,
-    cmp: &Comparison,
-    labels: &[String],
+    a: &Analysis<'_>,
     title: &str,
-    cell: impl Fn(&crate::summary::RunSummary) -> String,
+    value: impl Fn(&crate::summary::RunSummary) -> String,
 ) {
     let _ = writeln!(out, "### {title}\n");
-    strategy_columns_header(out, "seed", labels);
-    for &seed in &cmp.seeds {
+    strategy_columns_header(out, "seed", a);
+    for &seed in &a.cmp.seeds {
         let _ = write!(out, "| {seed} |");
-        for sr in &cmp.results {
-            let c = sr.runs.iter().find(|r| r.seed == seed).map_or_else(|| "—".to_owned(), &cell);
+        for sr in &a.cmp.results {
+            let c = sr.runs.iter().find(|r| r.seed == seed).map_or_else(|| "—".to_owned(), &value);
             let _ = write!(out, " {c} |");
         }
         out.push('\n');
     }
     out.push('\n');
-}
-
-fn means(s: &[Option<Summary>]) -> Vec<Option<f64>> {
-    s.iter().map(|s| s.map(|s| s.mean)).collect()
 }
 
 fn heading(m: &Metric) -> String {
@@ -192,9 +445,9 @@ fn heading(m: &Metric) -> String {
 
 fn chart_title(file: &str) -> &str {
     match file {
-        "latency.svg" => "latency percentiles",
+        "latency.svg" => "latency distribution (pooled)",
         "throughput.svg" => "throughput over time",
-        "success.svg" => "success rate",
+        "success.svg" => "success rate over time",
         other => other,
     }
 }
@@ -204,52 +457,9 @@ fn code(label: &str) -> String {
     format!("`{}`", label.replace('|', "\\|"))
 }
 
-fn bold_if(bold: bool, s: &str) -> String {
-    if bold { format!("**{s}**") } else { s.to_owned() }
-}
-
-/// Decimal places for a column of values, from the largest magnitude, so a
-/// column shares one precision (about four significant digits).
-pub fn decimals(values: impl IntoIterator<Item = f64>) -> usize {
-    let max = values.into_iter().filter(|v| v.is_finite()).map(f64::abs).fold(0.0, f64::max);
-    if max >= 1000.0 || max == 0.0 {
-        0
-    } else if max >= 100.0 {
-        1
-    } else if max >= 1.0 {
-        2
-    } else {
-        4
-    }
-}
-
-/// `x` with `d` decimals; a dash when not finite.
-pub fn fixed(x: f64, d: usize) -> String {
-    if x.is_finite() { format!("{x:.d$}") } else { "—".to_owned() }
-}
-
-/// Seeds in compact form: runs of three or more consecutive seeds become
-/// `a..=b`, the rest are listed (`1..=20`, `1..=5, 9, 12..=14`).
-pub fn compact_seeds(seeds: &[u64]) -> String {
-    if seeds.is_empty() {
-        return "none".to_owned();
-    }
-    let mut parts = Vec::new();
-    let mut start = 0;
-    for i in 1..=seeds.len() {
-        let continues = i < seeds.len() && seeds[i - 1].checked_add(1) == Some(seeds[i]);
-        if continues {
-            continue;
-        }
-        let run = &seeds[start..i];
-        if run.len() >= 3 {
-            parts.push(format!("{}..={}", run[0], run[run.len() - 1]));
-        } else {
-            parts.extend(run.iter().map(u64::to_string));
-        }
-        start = i;
-    }
-    parts.join(", ")
+/// Free text made safe inside a table cell.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
 }
 
 #[cfg(test)]
@@ -257,49 +467,86 @@ mod tests {
     use super::*;
     use crate::report::test_support::sample_comparison;
 
-    #[test]
-    fn seeds_compact() {
-        let contiguous: Vec<u64> = (1..=20).collect();
-        assert_eq!(compact_seeds(&contiguous), "1..=20");
-        assert_eq!(compact_seeds(&[1, 2, 3, 4, 5, 9, 12, 13, 14]), "1..=5, 9, 12..=14");
-        assert_eq!(compact_seeds(&[4, 5]), "4, 5");
-        assert_eq!(compact_seeds(&[7]), "7");
-        assert_eq!(compact_seeds(&[3, 1, 2]), "3, 1, 2");
-        assert_eq!(compact_seeds(&[u64::MAX - 1, u64::MAX]), format!("{}, {}", u64::MAX - 1, u64::MAX));
-        assert_eq!(compact_seeds(&[]), "none");
+    fn md(cmp: &crate::report::Comparison) -> String {
+        render(&Analysis::of(cmp), &["latency.svg"])
+    }
+
+    fn section<'a>(md: &'a str, start: &str) -> &'a str {
+        let rest = md.split(start).nth(1).unwrap_or_else(|| panic!("no {start} in {md}"));
+        rest.split("\n#").next().unwrap()
     }
 
     #[test]
-    fn marks_best_and_lists_seeds() {
-        let md = render(&sample_comparison(), &["latency.svg"]);
+    fn says_what_each_figure_is_and_bolds_nothing() {
+        let md = md(&sample_comparison());
         assert!(md.contains("- Seeds: 1..=3 (3 seeds)"), "{md}");
-        assert!(md.contains("[latency percentiles](latency.svg)"));
-        // retry=fixed has the lower p99 (90 vs 110) and the higher success rate.
-        let p99 = md.split("### latency_ms.p99 (ms), lower is better").nth(1).unwrap();
-        let p99 = p99.split("###").next().unwrap();
-        assert!(p99.contains("| **`retry=fixed`** | **90.0** | [65.2, 114.8] | 10.0 | 3 |"), "{p99}");
-        assert!(p99.contains("| `retry=none` | 110.0 |"), "{p99}");
-        let sr = md.split("### success_rate, higher is better").nth(1).unwrap();
-        assert!(sr.contains("| **`retry=fixed`** | **0.9800** |"), "{sr}");
-        // Neutral metrics get no bold.
-        let llm = md.split("### calls.llm").nth(1).unwrap().split("###").next().unwrap();
-        assert!(!llm.contains("**"), "{llm}");
-        // Per-seed tables: strategies as columns, seeds as rows.
-        assert!(md.contains("| seed | `retry=none` | `retry=fixed` |"));
+        assert!(md.contains("[latency distribution (pooled)](latency.svg)"));
+        assert!(md.contains("- Baseline of paired comparisons: S1 `retry=none`"), "{md}");
+        assert!(md.contains("- BUGGIFY fault points: off"), "{md}");
+        assert!(md.contains("| S1 | `retry=none` (baseline) |"), "{md}");
+        // No "best" in bold anywhere in the tables.
+        assert!(!md.lines().filter(|l| l.starts_with('|')).any(|l| l.contains("**")), "{md}");
+        // Per-seed p99 averaged is labelled as such.
+        let p99 =
+            section(&md, "### latency_ms.p99 (ms): mean of per-seed p99 (not a pooled percentile), lower is better");
+        assert!(p99.contains("| S2 | 90.0 | [65.2, 114.8] | 10.0 | 3 | better (-20.0) |"), "{p99}");
+        assert!(p99.contains("| S1 | 110.0 |"), "{p99}");
+        assert!(p99.contains("| baseline |"), "{p99}");
+        // Neutral metrics get a direction-free verdict.
+        let llm = section(&md, "### calls.llm");
+        assert!(llm.contains("~ (CI spans 0)"), "{llm}");
+    }
+
+    #[test]
+    fn overview_pooled_next_to_mean_of_seeds() {
+        let md = md(&sample_comparison());
+        let o = section(&md, "## Overview");
+        assert!(o.contains("p99 pooled (ms)") && o.contains("mean of per-seed p99 (ms) [95% CI]"), "{o}");
+        // 300 requests: p99.9 unsupported, said so.
+        assert!(o.contains("n/a (n<1000)"), "{o}");
+        // retry=fixed pooled success 294 of 300, with its Wilson interval.
+        assert!(o.contains("| S2 | 3 | 300 |"), "{o}");
+        assert!(o.contains("98.00% ["), "{o}");
+    }
+
+    #[test]
+    fn versus_baseline_tables() {
+        let md = md(&sample_comparison());
+        let vs = section(&md, "### S2 `retry=fixed` vs S1");
+        // -20 ms on every seed: a zero-width paired interval; unpaired is wide.
+        assert!(vs.contains("| latency_ms.p99 (ms) | -20.00 | [-20.00, -20.00] | better | 0.00 |"), "{vs}");
+        assert!(vs.contains("| success_rate | +0.0600 |"), "{vs}");
+        assert!(!md.contains("### S1 `retry=none` vs"), "the baseline has no table");
+    }
+
+    #[test]
+    fn excluded_seeds_and_errors_are_listed() {
+        let mut cmp = sample_comparison();
+        cmp.results[1].runs.retain(|r| r.seed != 3);
+        cmp.errors.push(RunFailure {
+            strategy: cmp.results[1].strategy.clone(),
+            seed: 3,
+            reason: "simulated time limit".into(),
+            replay: "rehearsal run s.toml --seed 3 --strategy retry=fixed".into(),
+        });
+        let md = md(&cmp);
+        assert!(md.contains("**Statistics use 2 seeds on which every strategy ran**; excluded: 3"), "{md}");
+        assert!(md.contains("| 3 | retry=fixed: simulated time limit |"), "{md}");
+        assert!(
+            md.contains(
+                "| `retry=fixed` | 3 | simulated time limit | `rehearsal run s.toml --seed 3 --strategy retry=fixed` |"
+            ),
+            "{md}"
+        );
+        // Per-seed tables still show every seed, with a dash for the missing run.
+        assert!(md.contains("| 3 | 120.0 | — |"), "{md}");
+    }
+
+    #[test]
+    fn per_seed_tables_by_key() {
+        let md = md(&sample_comparison());
+        assert!(md.contains("| seed | S1 | S2 |"));
         assert!(md.contains("| 2 | 110.0 | 90.0 |"), "{md}");
         assert!(md.contains("| 3 | 94.0% | 100.0% |"), "{md}");
-    }
-
-    #[test]
-    fn numbers() {
-        assert_eq!(decimals([0.0]), 0);
-        assert_eq!(decimals([0.98, 0.5]), 4);
-        assert_eq!(decimals([0.5, 12.3]), 2);
-        assert_eq!(decimals([-123.4, f64::NAN]), 1);
-        assert_eq!(decimals([12345.6]), 0);
-        assert_eq!(fixed(0.98, 4), "0.9800");
-        assert_eq!(fixed(90.0, 1), "90.0");
-        assert_eq!(fixed(12345.6, 0), "12346");
-        assert_eq!(fixed(f64::NAN, 2), "—");
     }
 }

@@ -4,8 +4,6 @@
 
 use crate::summary::RunSummary;
 
-use super::stats::Summary;
-
 /// Which direction of a metric is an improvement.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Better {
@@ -26,14 +24,6 @@ pub struct Metric {
     /// The value for one run; `None` when undefined (success rate of a run
     /// where no request arrived), which leaves the run out of `n`.
     pub value: fn(&RunSummary) -> Option<f64>,
-}
-
-impl Metric {
-    /// Summary of this metric across `runs`; `None` when no run defines it.
-    pub fn summarize(&self, runs: &[RunSummary]) -> Option<Summary> {
-        let values: Vec<f64> = runs.iter().filter_map(self.value).collect();
-        Summary::of(&values)
-    }
 }
 
 /// Succeeded / arrived; `None` when nothing arrived.
@@ -69,6 +59,12 @@ pub const METRICS: &[Metric] = &[
     metric!("tokens.input", "", Lower, |r| r.tokens.input as f64),
     metric!("tokens.output", "", Lower, |r| r.tokens.output as f64),
     metric!("tokens.cost", "", Lower, |r| r.tokens.cost),
+    Metric {
+        name: "cost_per_succeeded_request",
+        unit: "",
+        better: Better::Lower,
+        value: |r: &RunSummary| r.cost_per_succeeded_request,
+    },
     metric!("side_effects.duplicates", "", Lower, |r| r.side_effects.duplicates as f64),
     metric!("dropped_messages", "", Lower, |r| r.dropped_messages as f64),
     metric!("supervision.crashes", "", Neither, |r| r.supervision.crashes as f64),
@@ -85,24 +81,6 @@ pub fn metric(name: &str) -> Option<&'static Metric> {
     METRICS.iter().find(|m| m.name == name)
 }
 
-/// Indices (into `means`) of the best values for `better`; empty when the
-/// direction is `Neither`, when fewer than two values are present, or when
-/// every value ties (nothing stands out).
-pub fn best_indices(better: Better, means: &[Option<f64>]) -> Vec<usize> {
-    let present: Vec<(usize, f64)> =
-        means.iter().enumerate().filter_map(|(i, m)| m.filter(|v| v.is_finite()).map(|v| (i, v))).collect();
-    if present.len() < 2 {
-        return Vec::new();
-    }
-    let pick = match better {
-        Better::Neither => return Vec::new(),
-        Better::Lower => present.iter().map(|&(_, v)| v).fold(f64::INFINITY, f64::min),
-        Better::Higher => present.iter().map(|&(_, v)| v).fold(f64::NEG_INFINITY, f64::max),
-    };
-    let best: Vec<usize> = present.iter().filter(|&&(_, v)| v == pick).map(|&(i, _)| i).collect();
-    if best.len() == present.len() { Vec::new() } else { best }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,15 +92,5 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), METRICS.len());
         assert!(metric("success_rate").is_some());
-    }
-
-    #[test]
-    fn best_picks_direction_and_ties() {
-        let m = [Some(3.0), Some(1.0), None, Some(1.0)];
-        assert_eq!(best_indices(Better::Lower, &m), vec![1, 3]);
-        assert_eq!(best_indices(Better::Higher, &m), vec![0]);
-        assert!(best_indices(Better::Neither, &m).is_empty());
-        assert!(best_indices(Better::Lower, &[Some(2.0), Some(2.0)]).is_empty());
-        assert!(best_indices(Better::Lower, &[Some(2.0)]).is_empty());
     }
 }

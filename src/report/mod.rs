@@ -3,17 +3,28 @@
 //! CI summaries) and SVG charts.
 //!
 //! One job per module: [`stats`] (mean, standard deviation, Student-t
-//! intervals), [`metrics`] (which metrics, which direction is better),
-//! [`json`], [`markdown`], [`chart`] (renderers to strings), [`atomic`]
-//! (crash-safe file replacement) and [`error`].
+//! intervals), [`proportion`] (Wilson intervals for success rates),
+//! [`pooled`] (histograms merged across seeds), [`paired`] (differences
+//! against the baseline, seed by seed), [`metrics`] (which metrics, which
+//! direction is better), [`analysis`] (all of it computed once for a
+//! comparison), [`json`], [`markdown`], [`terminal`], [`chart`] (renderers
+//! to strings), [`atomic`] (crash-safe file replacement) and [`error`].
+//!
+//! What each figure means is documented for users in `docs/reports.md`.
 
+pub mod analysis;
 pub mod atomic;
 pub mod chart;
 pub mod error;
+pub mod format;
 pub mod json;
 pub mod markdown;
 pub mod metrics;
+pub mod paired;
+pub mod pooled;
+pub mod proportion;
 pub mod stats;
+pub mod terminal;
 
 use std::path::{Path, PathBuf};
 
@@ -22,21 +33,45 @@ use serde::{Deserialize, Serialize};
 use crate::strategy::Strategy;
 use crate::summary::RunSummary;
 
+pub use analysis::Analysis;
 pub use atomic::write_atomic;
 pub use error::ReportError;
 pub use stats::Summary;
 
 /// A finished comparison: every strategy run over the same seeds.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Comparison {
     pub scenario: String,
     pub description: String,
     pub seeds: Vec<u64>,
     /// One entry per strategy combination, in matrix order.
     pub results: Vec<StrategyRuns>,
-    /// Scheduled fault windows, shaded in the throughput chart.
+    /// Scheduled fault windows, shaded in the time charts.
     #[serde(default)]
     pub fault_windows: Vec<FaultWindow>,
+    /// Runs that stopped with an error (a limit hit, ...): they have no
+    /// summary, and their seeds are left out of every statistic.
+    #[serde(default)]
+    pub errors: Vec<RunFailure>,
+    /// Runs that finished but broke an invariant. Their summaries are in
+    /// `results` and in the statistics (they are data, not missing data).
+    #[serde(default)]
+    pub invariant_failures: Vec<RunFailure>,
+    /// Index into `results` of the baseline of paired comparisons.
+    #[serde(default)]
+    pub baseline: usize,
+    /// Whether BUGGIFY fault points were on in the runs (`None`: unknown).
+    #[serde(default)]
+    pub buggify: Option<bool>,
+}
+
+/// A run that failed: which, why, and the command that replays it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunFailure {
+    pub strategy: Strategy,
+    pub seed: u64,
+    pub reason: String,
+    pub replay: String,
 }
 
 /// A scheduled fault's span of simulated time (crashes are instants:
@@ -78,23 +113,24 @@ pub fn write_reports(cmp: &Comparison, out_dir: &Path) -> Result<ReportPaths, Re
     std::fs::create_dir_all(out_dir)
         .map_err(|source| ReportError::CreateDir { path: out_dir.to_path_buf(), source })?;
 
+    let analysis = Analysis::of(cmp);
     let json_path = out_dir.join(JSON_FILE);
-    let json = json::render(cmp).map_err(|source| ReportError::Json { path: json_path.clone(), source })?;
+    let json = json::render(&analysis).map_err(|source| ReportError::Json { path: json_path.clone(), source })?;
 
-    type Render = fn(&Comparison) -> Result<String, String>;
+    type Render = fn(&Analysis<'_>) -> Result<String, String>;
     let charts: [(&str, Render); 3] =
         [(LATENCY_CHART, chart::latency), (THROUGHPUT_CHART, chart::throughput), (SUCCESS_CHART, chart::success)];
     let mut chart_paths = Vec::with_capacity(charts.len());
     let mut rendered = Vec::with_capacity(charts.len());
     for (name, render) in charts {
         let path = out_dir.join(name);
-        let svg = render(cmp).map_err(|message| ReportError::Chart { path: path.clone(), message })?;
+        let svg = render(&analysis).map_err(|message| ReportError::Chart { path: path.clone(), message })?;
         rendered.push((path.clone(), svg));
         chart_paths.push(path);
     }
 
     let md_path = out_dir.join(MARKDOWN_FILE);
-    let md = markdown::render(cmp, &[LATENCY_CHART, THROUGHPUT_CHART, SUCCESS_CHART]);
+    let md = markdown::render(&analysis, &[LATENCY_CHART, THROUGHPUT_CHART, SUCCESS_CHART]);
 
     // Render everything first, then write: a rendering error leaves the
     // previous set of reports untouched.
@@ -118,12 +154,15 @@ pub fn strategy_label(s: &Strategy) -> String {
 
 #[cfg(test)]
 pub(crate) mod test_support {
+    use std::collections::BTreeMap;
     use std::path::Path;
 
     use super::{Comparison, FaultWindow, StrategyRuns};
+    use crate::hist;
     use crate::strategy::Strategy;
     use crate::summary::{
-        CallCounts, LatencyMs, RequestCounts, RunSummary, SideEffects, SupervisionCounts, TokenCounts,
+        CallCounts, Histograms, LatencyMs, RequestCounts, RunSummary, SideEffects, SupervisionCounts, TimelineInterval,
+        TokenCounts,
     };
 
     /// A fresh directory under the system temp dir, removed on drop.
@@ -145,8 +184,31 @@ pub(crate) mod test_support {
         pairs.iter().map(|&(a, v)| (a.to_owned(), v.to_owned())).collect()
     }
 
-    /// One hand-built run. `p99` in ms, `succeeded` of 100 arrived.
+    /// One hand-built run. `p99` in ms, `succeeded` of 100 arrived. The
+    /// latency fields are hand-set; the histograms hold 100 requests at
+    /// `p99 * k / 99` ms (k = 1..=99) and one at `2 * p99`, the fastest
+    /// `succeeded` of them succeeded (failures are the slow ones, as
+    /// timeouts are). The timeline has five 2 s intervals.
     pub fn run(strategy: &Strategy, seed: u64, p99: f64, succeeded: u64) -> RunSummary {
+        let failed = 100 - succeeded;
+        let (mut all, mut ok, mut bad) =
+            (hist::new_latency_histogram(), hist::new_latency_histogram(), hist::new_latency_histogram());
+        for k in 1..=100u64 {
+            let ms = if k == 100 { 2.0 * p99 } else { p99 * k as f64 / 99.0 };
+            let ns = (ms * 1e6) as u64;
+            hist::record_ns(&mut all, ns);
+            hist::record_ns(if k <= succeeded { &mut ok } else { &mut bad }, ns);
+        }
+        let mut failed_by_cause = BTreeMap::new();
+        if failed > 0 {
+            failed_by_cause.insert("client_timeout".to_owned(), failed);
+        }
+        let timeline = (0..5u64)
+            .map(|i| {
+                let ok = succeeded / 5 + u64::from(i < succeeded % 5);
+                TimelineInterval { t_s: 2.0 * i as f64, offered: 20, succeeded: ok, failed: 20 - ok, in_system: 1.5 }
+            })
+            .collect();
         RunSummary {
             scenario: "sample".to_owned(),
             seed,
@@ -154,13 +216,7 @@ pub(crate) mod test_support {
             trace_hash: format!("{seed:016x}"),
             events: 1000 + seed,
             sim_time_s: 10.0,
-            requests: RequestCounts {
-                arrived: 100,
-                succeeded,
-                failed: 100 - succeeded,
-                in_flight: 0,
-                failed_by_cause: Default::default(),
-            },
+            requests: RequestCounts { arrived: 100, succeeded, failed, in_flight: 0, failed_by_cause },
             latency_ms: LatencyMs {
                 p50: p99 / 4.0,
                 p90: p99 / 2.0,
@@ -170,6 +226,17 @@ pub(crate) mod test_support {
                 mean: p99 / 3.0,
                 count: 100,
             },
+            latency_ms_succeeded: hist::latency_ms(&ok),
+            latency_ms_failed: hist::latency_ms(&bad),
+            histograms: Histograms {
+                latency_us: hist::encode(&all),
+                latency_us_succeeded: hist::encode(&ok),
+                latency_us_failed: hist::encode(&bad),
+            },
+            timeline,
+            arrival_rate_per_s: 10.0,
+            observed_s: 10.0,
+            cost_per_succeeded_request: (succeeded > 0).then(|| 0.5 / succeeded as f64),
             throughput_per_s: succeeded as f64 / 10.0,
             calls: CallCounts {
                 llm: 200,
@@ -211,6 +278,8 @@ pub(crate) mod test_support {
                 },
             ],
             fault_windows: vec![FaultWindow { start_s: 1.0, end_s: 3.0, label: "partition".into() }],
+            buggify: Some(false),
+            ..Comparison::default()
         }
     }
 }
@@ -295,26 +364,24 @@ mod tests {
     fn degenerate_comparisons_still_render() {
         let dir = TempDir::new("degenerate");
         // No strategies at all.
-        let empty = Comparison {
-            scenario: "empty".into(),
-            description: String::new(),
-            seeds: vec![],
-            results: vec![],
-            fault_windows: vec![],
-        };
+        let empty = Comparison { scenario: "empty".into(), ..Comparison::default() };
         write_reports(&empty, &dir.path().join("empty")).unwrap();
         // One seed, one strategy, nothing arrived, empty timeline.
         let s = strategy(&[("retry", "none")]);
         let mut r = test_support::run(&s, 7, 0.0, 0);
         r.requests = Default::default();
         r.latency_ms = Default::default();
+        r.latency_ms_succeeded = None;
+        r.latency_ms_failed = None;
+        r.histograms = Default::default();
+        r.timeline.clear();
         r.throughput_timeline.clear();
         let one = Comparison {
             scenario: "one".into(),
             description: "single".into(),
             seeds: vec![7],
             results: vec![StrategyRuns { strategy: s, runs: vec![r] }],
-            fault_windows: vec![],
+            ..Comparison::default()
         };
         let p = write_reports(&one, &dir.path().join("one")).unwrap();
         let md = std::fs::read_to_string(&p.markdown).unwrap();

@@ -21,6 +21,31 @@ pub struct Summary {
     pub ci95_low: f64,
     pub ci95_high: f64,
     pub n: usize,
+    /// How the interval was computed; absent from JSON for the usual
+    /// Student-t interval of the mean.
+    #[serde(default, skip_serializing_if = "IntervalMethod::is_student_t")]
+    pub ci95_method: IntervalMethod,
+}
+
+/// How a [`Summary`]'s interval was computed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IntervalMethod {
+    /// Student's t interval of the mean across seeds.
+    #[default]
+    StudentT,
+    /// Student's t, clipped to `[0, 1]` (a proportion cannot leave it).
+    StudentTClipped,
+    /// Every seed gave the same proportion, 0 or 1, so the t interval has
+    /// zero width; the Wilson score interval of the pooled counts stands in
+    /// for it (a zero-width interval would read as certainty).
+    WilsonPooled,
+}
+
+impl IntervalMethod {
+    pub fn is_student_t(&self) -> bool {
+        *self == IntervalMethod::StudentT
+    }
 }
 
 impl Summary {
@@ -31,18 +56,20 @@ impl Summary {
             return None;
         }
         let mean = mean(values);
+        let method = IntervalMethod::StudentT;
         if n == 1 {
-            return Some(Summary { mean, std_dev: 0.0, ci95_low: mean, ci95_high: mean, n });
+            return Some(Summary { mean, std_dev: 0.0, ci95_low: mean, ci95_high: mean, n, ci95_method: method });
         }
         let sd = sample_std_dev(values, mean);
         let half = t_quantile(0.975, (n - 1) as f64) * sd / (n as f64).sqrt();
-        Some(Summary { mean, std_dev: sd, ci95_low: mean - half, ci95_high: mean + half, n })
+        Some(Summary { mean, std_dev: sd, ci95_low: mean - half, ci95_high: mean + half, n, ci95_method: method })
     }
 
     /// False when the interval is degenerate because there was only one
-    /// sample (not because all samples agreed).
+    /// sample (not because all samples agreed), unless a pooled Wilson
+    /// interval stands in for it.
     pub fn has_interval(&self) -> bool {
-        self.n >= 2
+        self.n >= 2 || self.ci95_method == IntervalMethod::WilsonPooled
     }
 }
 

@@ -4,24 +4,27 @@
 //! estimated and the SVG backend emits plain `<text>` elements that the
 //! viewer renders with its own fonts.
 //!
-//! Each renderer returns the SVG text, or the plotters error as a message.
+//! Each line carries its strategy's short key (`S1`, `S2`, ...) at its end,
+//! spread apart so keys never overprint; the legend, below the plot (never
+//! over the data), maps keys to full labels. Each renderer returns the SVG
+//! text, or the plotters error as a message.
 
-use std::ops::Range;
+pub mod layout;
+
+use std::collections::BTreeMap;
 
 use plotters::coord::Shift;
-use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
-use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::metrics::success_rate;
-use super::stats::Summary;
-use super::{Comparison, strategy_label};
+use super::analysis::Analysis;
+use layout::{Entry, KEY_COLUMN, KeyedAxis, LegendGrid, PLOT_HEIGHT, WIDTH, draw_end_keys, draw_legend};
 
-const SIZE: (u32, u32) = (960, 560);
 const CAPTION_FONT: (&str, u32) = ("sans-serif", 22);
 const LABEL_FONT: (&str, u32) = ("sans-serif", 14);
-/// Fault windows in the throughput chart: a light red behind the lines.
-const FAULT_SHADE: RGBAColor = RGBAColor(220, 50, 47, 0.15);
+/// Scheduled fault windows: a light red behind the lines.
+const FAULT_SHADE: RGBColor = RGBColor(220, 50, 47);
+const FAULT_ALPHA: f64 = 0.15;
 
 type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 
@@ -35,12 +38,39 @@ fn color(i: usize) -> RGBColor {
     RGBColor(r, g, b)
 }
 
-fn render(draw: impl FnOnce(&Area<'_>) -> Result<(), String>) -> Result<String, String> {
+/// One legend entry per strategy, plus the fault shading when shown.
+fn entries(a: &Analysis<'_>, faults: bool) -> Vec<Entry> {
+    let mut v: Vec<Entry> = a
+        .labels
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let base = if a.baseline == Some(i) && a.labels.len() > 1 { " (baseline)" } else { "" };
+            Entry { color: color(i), key: a.keys[i].clone(), label: format!("{l}{base}"), area: false }
+        })
+        .collect();
+    if faults && !a.cmp.fault_windows.is_empty() {
+        let names: Vec<&str> = a.cmp.fault_windows.iter().map(|w| w.label.as_str()).collect();
+        let mut label = format!("scheduled faults: {}", names.join(", "));
+        if label.chars().count() > 90 {
+            label = format!("scheduled faults ({})", names.len());
+        }
+        v.push(Entry { color: FAULT_SHADE, key: String::new(), label, area: true });
+    }
+    v
+}
+
+/// An SVG of the plot part and the legend below it: `draw` gets the whole
+/// canvas and the plot part.
+fn render(entries: &[Entry], draw: impl FnOnce(&Area<'_>, &Area<'_>) -> Result<(), String>) -> Result<String, String> {
+    let grid = LegendGrid::for_entries(entries);
     let mut buf = String::new();
     {
-        let root = SVGBackend::with_string(&mut buf, SIZE).into_drawing_area();
+        let root = SVGBackend::with_string(&mut buf, (WIDTH, PLOT_HEIGHT + grid.height())).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
-        draw(&root)?;
+        let (plot, legend) = root.split_vertically(PLOT_HEIGHT);
+        draw(&root, &plot)?;
+        draw_legend(&legend, entries)?;
         root.present().map_err(err)?;
     }
     Ok(buf)
@@ -51,115 +81,81 @@ fn upper(max: f64) -> f64 {
     if max.is_finite() && max > 0.0 { max * 1.12 } else { 1.0 }
 }
 
-/// Horizontal offset of strategy `i` of `m` around a category centre, so
-/// error bars of different strategies do not overlap.
-fn offset(i: usize, m: usize) -> f64 {
-    let w = (0.6 / m.max(1) as f64).min(0.08);
-    (i as f64 - (m as f64 - 1.0) / 2.0) * w
+/// A note in the middle of the plot (e.g. "no data").
+fn note(plot: &Area<'_>, text: &str) -> Result<(), String> {
+    let (w, h) = plot.dim_in_pixel();
+    let style = TextStyle::from(LABEL_FONT).pos(Pos::new(HPos::Center, VPos::Center));
+    plot.draw(&Text::new(text.to_owned(), (w as i32 / 2, h as i32 / 2), style)).map_err(err)
 }
 
-/// A continuous f64 axis whose ticks sit only at the given category
-/// positions (plotters' `WithKeyPoints` over f64 cannot take a custom label
-/// formatter). Categories are drawn at integers; series may be offset a
-/// little either side.
-struct Categories {
-    inner: RangedCoordf64,
-    keys: Vec<f64>,
-}
+/// The percentile axis of the latency chart: x = log10(1 / (1 - p)).
+const PERCENTILE_TICKS: [&str; 5] = ["0%", "90%", "99%", "99.9%", "99.99%"];
+/// Points per decade of 1 / (1 - p).
+const STEPS_PER_DECADE: u32 = 50;
 
-impl Categories {
-    fn new(count: usize) -> Categories {
-        let hi = count.max(1) as f64 - 0.4;
-        Categories { inner: (-0.6..hi).into(), keys: (0..count).map(|i| i as f64).collect() }
+/// The percentile curve of a histogram: (x, ms) with x = log10(1/(1-p)),
+/// from p = 0 up to the last percentile the sample supports (one request
+/// beyond it: 1/(1-p) = count), at most p99.99.
+pub fn percentile_curve(h: &crate::hist::LatencyHistogram) -> Vec<(f64, f64)> {
+    if h.is_empty() {
+        return Vec::new();
     }
-}
-
-impl Ranged for Categories {
-    type FormatOption = DefaultFormatting;
-    type ValueType = f64;
-
-    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
-        self.inner.map(value, limit)
+    let x_end = libm::log10(h.len() as f64).min(4.0);
+    let steps = (x_end * f64::from(STEPS_PER_DECADE)).floor() as u32;
+    let mut xs: Vec<f64> = (0..=steps).map(|k| f64::from(k) / f64::from(STEPS_PER_DECADE)).collect();
+    if xs.last().is_some_and(|&x| x < x_end) {
+        xs.push(x_end);
     }
-
-    fn key_points<Hint: KeyPointHint>(&self, _hint: Hint) -> Vec<f64> {
-        self.keys.clone()
-    }
-
-    fn range(&self) -> Range<f64> {
-        self.inner.range()
-    }
-}
-
-type Percentile = (&'static str, fn(&crate::summary::LatencyMs) -> f64);
-const PERCENTILES: [Percentile; 4] =
-    [("p50", |l| l.p50), ("p90", |l| l.p90), ("p99", |l| l.p99), ("p99.9", |l| l.p999)];
-
-/// `latency.svg`: p50/p90/p99/p99.9 per strategy, mean across seeds with
-/// 95% confidence intervals as error bars.
-pub fn latency(cmp: &Comparison) -> Result<String, String> {
-    // points[strategy][percentile]
-    let points: Vec<Vec<Option<Summary>>> = cmp
-        .results
-        .iter()
-        .map(|sr| {
-            PERCENTILES
-                .iter()
-                .map(|(_, f)| {
-                    let v: Vec<f64> = sr.runs.iter().map(|r| f(&r.latency_ms)).collect();
-                    Summary::of(&v)
-                })
-                .collect()
+    xs.into_iter()
+        .map(|x| {
+            let q = 1.0 - libm::pow(10.0, -x);
+            (x, h.value_at_quantile(q) as f64 / 1_000.0)
         })
-        .collect();
-    let y_max = points.iter().flatten().flatten().map(|s| s.ci95_high.max(s.mean)).fold(0.0, f64::max);
-    let m = cmp.results.len();
+        .collect()
+}
 
-    render(|root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(format!("Latency percentiles: {} (mean across seeds, 95% CI)", cmp.scenario), CAPTION_FONT)
+/// `latency.svg`: HdrHistogram's percentile distribution of each
+/// strategy's pooled histogram (every request of every seed used): x is
+/// the percentile on a log scale of 1/(1-p), so the tail is spread out;
+/// y is latency. Each line ends at the last percentile its sample supports.
+pub fn latency(a: &Analysis<'_>) -> Result<String, String> {
+    let curves: Vec<Vec<(f64, f64)>> =
+        a.strategies.iter().map(|s| s.pooled.histogram.as_ref().map(percentile_curve).unwrap_or_default()).collect();
+    let x_max = curves.iter().filter_map(|c| c.last().map(|p| p.0)).fold(0.0, f64::max).ceil().max(1.0);
+    let y_max = curves.iter().flatten().map(|p| p.1).fold(0.0, f64::max);
+    let legend = entries(a, false);
+    render(&legend, |root, plot| {
+        let caption = format!("Latency by percentile, pooled over {} seeds: {}", a.seeds_used.len(), a.cmp.scenario);
+        let keys: Vec<f64> = (0..=x_max as usize).map(|k| k as f64).collect();
+        let mut chart = ChartBuilder::on(plot)
+            .caption(caption, CAPTION_FONT)
             .margin(16)
-            .x_label_area_size(40)
+            .margin_right(16 + KEY_COLUMN)
+            .x_label_area_size(44)
             .y_label_area_size(70)
-            .build_cartesian_2d(Categories::new(PERCENTILES.len()), 0f64..upper(y_max))
+            .build_cartesian_2d(KeyedAxis::new(0.0..x_max, keys), 0f64..upper(y_max))
             .map_err(err)?;
-        let x_fmt = |x: &f64| {
-            let k = x.round();
-            if (0.0..4.0).contains(&k) { PERCENTILES[k as usize].0.to_owned() } else { String::new() }
-        };
+        let x_fmt = |x: &f64| PERCENTILE_TICKS.get(x.round() as usize).map_or_else(String::new, |t| (*t).to_owned());
         chart
             .configure_mesh()
-            .x_desc("percentile")
+            .x_desc("percentile (log scale of 1/(1-p))")
             .y_desc("latency (ms)")
             .x_label_formatter(&x_fmt)
             .label_style(LABEL_FONT)
             .draw()
             .map_err(err)?;
-
-        for (i, (sr, pts)) in cmp.results.iter().zip(&points).enumerate() {
-            let c = color(i);
-            let dx = offset(i, m);
-            let xy: Vec<(f64, Summary)> =
-                pts.iter().enumerate().filter_map(|(k, s)| s.map(|s| (k as f64 + dx, s))).collect();
-            chart
-                .draw_series(LineSeries::new(xy.iter().map(|&(x, s)| (x, s.mean)), c.stroke_width(2)))
-                .map_err(err)?
-                .label(strategy_label(&sr.strategy))
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
-            chart.draw_series(xy.iter().map(|&(x, s)| Circle::new((x, s.mean), 3, c.filled()))).map_err(err)?;
-            // Error bars: a vertical line with caps, for real intervals only.
-            let cap = 0.025;
-            chart
-                .draw_series(xy.iter().filter(|(_, s)| s.has_interval()).flat_map(|&(x, s)| {
-                    [
-                        PathElement::new(vec![(x, s.ci95_low), (x, s.ci95_high)], c.stroke_width(1)),
-                        PathElement::new(vec![(x - cap, s.ci95_low), (x + cap, s.ci95_low)], c.stroke_width(1)),
-                        PathElement::new(vec![(x - cap, s.ci95_high), (x + cap, s.ci95_high)], c.stroke_width(1)),
-                    ]
-                }))
-                .map_err(err)?;
+        if curves.iter().all(Vec::is_empty) {
+            return note(plot, "no latency histograms in these runs");
         }
-        legend(&mut chart, SeriesLabelPosition::UpperLeft, m)
+        let mut ends = Vec::new();
+        for (i, curve) in curves.iter().enumerate() {
+            let Some(&last) = curve.last() else { continue };
+            let c = color(i);
+            chart.draw_series(LineSeries::new(curve.iter().copied(), c.stroke_width(2))).map_err(err)?;
+            ends.push((c, a.keys[i].clone(), chart.backend_coord(&last)));
+        }
+        let (xr, yr) = chart.plotting_area().get_pixel_range();
+        draw_end_keys(root, xr.end, yr, &ends)
     })
 }
 
@@ -176,25 +172,51 @@ pub fn mean_timeline(timelines: &[&[u32]]) -> Vec<f64> {
         .collect()
 }
 
+/// Shades the scheduled fault windows from 0 to `top` (an instant fault,
+/// such as a crash, as a thin band).
+fn shade_faults<X, Y>(
+    chart: &mut ChartContext<'_, SVGBackend<'_>, Cartesian2d<X, Y>>,
+    a: &Analysis<'_>,
+    top: f64,
+) -> Result<(), String>
+where
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    for w in &a.cmp.fault_windows {
+        let end = if w.end_s > w.start_s { w.end_s } else { w.start_s + 0.5 };
+        chart
+            .draw_series(std::iter::once(Rectangle::new(
+                [(w.start_s, 0.0), (end, top)],
+                FAULT_SHADE.mix(FAULT_ALPHA).filled(),
+            )))
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
 /// `throughput.svg`: succeeded requests per simulated second, averaged
-/// across seeds, one line per strategy.
-pub fn throughput(cmp: &Comparison) -> Result<String, String> {
-    let lines: Vec<Vec<f64>> = cmp
-        .results
+/// over the seeds used, one line per strategy, fault windows shaded.
+pub fn throughput(a: &Analysis<'_>) -> Result<String, String> {
+    let lines: Vec<Vec<f64>> = a
+        .strategies
         .iter()
-        .map(|sr| {
-            let t: Vec<&[u32]> = sr.runs.iter().map(|r| r.throughput_timeline.as_slice()).collect();
+        .map(|s| {
+            let t: Vec<&[u32]> = s.runs.iter().map(|r| r.throughput_timeline.as_slice()).collect();
             mean_timeline(&t)
         })
         .collect();
     let x_max = lines.iter().map(Vec::len).max().unwrap_or(0);
     let y_max = lines.iter().flatten().copied().fold(0.0, f64::max);
-    let m = cmp.results.len();
-
-    render(|root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(format!("Throughput over time: {} (mean across seeds)", cmp.scenario), CAPTION_FONT)
+    let legend = entries(a, true);
+    render(&legend, |root, plot| {
+        let mut chart = ChartBuilder::on(plot)
+            .caption(
+                format!("Throughput over time: {} (mean over {} seeds)", a.cmp.scenario, a.seeds_used.len()),
+                CAPTION_FONT,
+            )
             .margin(16)
+            .margin_right(16 + KEY_COLUMN)
             .x_label_area_size(40)
             .y_label_area_size(70)
             .build_cartesian_2d(0f64..(x_max.saturating_sub(1).max(1) as f64), 0f64..upper(y_max))
@@ -206,141 +228,213 @@ pub fn throughput(cmp: &Comparison) -> Result<String, String> {
             .label_style(LABEL_FONT)
             .draw()
             .map_err(err)?;
-        // Scheduled fault windows, shaded behind the lines (an instant
-        // fault, such as a crash, as a thin band).
-        let top = upper(y_max);
-        for w in &cmp.fault_windows {
-            let end = if w.end_s > w.start_s { w.end_s } else { w.start_s + 0.5 };
-            chart
-                .draw_series(std::iter::once(Rectangle::new([(w.start_s, 0.0), (end, top)], FAULT_SHADE.filled())))
-                .map_err(err)?;
-        }
-        for (i, (sr, line)) in cmp.results.iter().zip(&lines).enumerate() {
+        shade_faults(&mut chart, a, upper(y_max))?;
+        let mut ends = Vec::new();
+        for (i, line) in lines.iter().enumerate() {
             let c = color(i);
-            chart
-                .draw_series(LineSeries::new(line.iter().enumerate().map(|(b, &v)| (b as f64, v)), c.stroke_width(2)))
-                .map_err(err)?
-                .label(strategy_label(&sr.strategy))
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+            let pts: Vec<(f64, f64)> = line.iter().enumerate().map(|(b, &v)| (b as f64, v)).collect();
+            chart.draw_series(LineSeries::new(pts.iter().copied(), c.stroke_width(2))).map_err(err)?;
+            if let Some(last) = pts.last() {
+                ends.push((c, a.keys[i].clone(), chart.backend_coord(last)));
+            }
         }
-        legend(&mut chart, SeriesLabelPosition::LowerRight, m)
+        let (xr, yr) = chart.plotting_area().get_pixel_range();
+        draw_end_keys(root, xr.end, yr, &ends)
     })
 }
 
-/// `success.svg`: success rate (succeeded / arrived) per strategy, mean
-/// across seeds with the 95% confidence interval.
-pub fn success(cmp: &Comparison) -> Result<String, String> {
-    let rates: Vec<Option<Summary>> = cmp
-        .results
-        .iter()
-        .map(|sr| {
-            let v: Vec<f64> = sr.runs.iter().filter_map(success_rate).collect();
-            Summary::of(&v)
-        })
-        .collect();
-    let labels: Vec<String> = cmp.results.iter().map(|sr| strategy_label(&sr.strategy)).collect();
-    let m = labels.len();
+/// Success rate per timeline interval, pooled over `runs`: for each
+/// interval start, summed succeeded / summed (succeeded + failed) of the
+/// requests that ended in it. Intervals where nothing ended are left out
+/// (a gap, not a zero). Sorted by time.
+pub fn pooled_success_timeline(runs: &[&crate::summary::RunSummary]) -> Vec<(f64, f64)> {
+    // Keyed by the interval start in whole milliseconds, so runs agree.
+    let mut by_start: BTreeMap<i64, (u64, u64)> = BTreeMap::new();
+    for r in runs {
+        for iv in &r.timeline {
+            let e = by_start.entry(libm::round(iv.t_s * 1_000.0) as i64).or_insert((0, 0));
+            e.0 += iv.succeeded;
+            e.1 += iv.succeeded + iv.failed;
+        }
+    }
+    by_start
+        .into_iter()
+        .filter(|&(_, (_, ended))| ended > 0)
+        .map(|(t, (ok, ended))| (t as f64 / 1_000.0, ok as f64 / ended as f64))
+        .collect()
+}
 
-    render(|root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(format!("Success rate: {} (mean across seeds, 95% CI)", cmp.scenario), CAPTION_FONT)
+/// `success.svg`: success rate over simulated time from the runs'
+/// timelines, pooled over the seeds used per interval, fault windows
+/// shaded.
+pub fn success(a: &Analysis<'_>) -> Result<String, String> {
+    let lines: Vec<Vec<(f64, f64)>> = a.strategies.iter().map(|s| pooled_success_timeline(&s.runs)).collect();
+    let x_max = lines.iter().flatten().map(|p| p.0).fold(0.0, f64::max);
+    let x_max = a.cmp.fault_windows.iter().map(|w| w.end_s).fold(x_max, f64::max).max(1.0);
+    let legend = entries(a, true);
+    render(&legend, |root, plot| {
+        let mut chart = ChartBuilder::on(plot)
+            .caption(
+                format!("Success rate over time: {} (pooled over {} seeds)", a.cmp.scenario, a.seeds_used.len()),
+                CAPTION_FONT,
+            )
             .margin(16)
+            .margin_right(16 + KEY_COLUMN)
             .x_label_area_size(40)
             .y_label_area_size(70)
-            .build_cartesian_2d(Categories::new(m), 0f64..1.1f64)
+            .build_cartesian_2d(0f64..x_max, 0f64..1.05f64)
             .map_err(err)?;
-        let x_fmt = |x: &f64| {
-            let k = x.round();
-            if k >= 0.0 && (k as usize) < m { labels[k as usize].clone() } else { String::new() }
-        };
         let y_fmt = |y: &f64| format!("{:.0}%", y * 100.0);
         chart
             .configure_mesh()
-            .disable_x_mesh()
-            .x_desc("strategy")
-            .y_desc("success rate")
-            .x_label_formatter(&x_fmt)
+            .x_desc("simulated time (s), interval start")
+            .y_desc("succeeded / ended in the interval")
             .y_label_formatter(&y_fmt)
             .label_style(LABEL_FONT)
             .draw()
             .map_err(err)?;
-        for (i, (label, rate)) in labels.iter().zip(&rates).enumerate() {
-            let c = color(i);
-            let x = i as f64;
-            let mean = rate.map_or(0.0, |s| s.mean);
-            chart
-                .draw_series(std::iter::once(Rectangle::new([(x - 0.3, 0.0), (x + 0.3, mean)], c.mix(0.8).filled())))
-                .map_err(err)?
-                .label(label.clone())
-                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], c.filled()));
-            let Some(s) = rate else { continue };
-            if s.has_interval() {
-                let (lo, hi) = (s.ci95_low.max(0.0), s.ci95_high.min(1.0));
-                chart
-                    .draw_series([
-                        PathElement::new(vec![(x, lo), (x, hi)], BLACK.stroke_width(1)),
-                        PathElement::new(vec![(x - 0.05, lo), (x + 0.05, lo)], BLACK.stroke_width(1)),
-                        PathElement::new(vec![(x - 0.05, hi), (x + 0.05, hi)], BLACK.stroke_width(1)),
-                    ])
-                    .map_err(err)?;
-            }
-            let top = if s.has_interval() { s.ci95_high.min(1.0) } else { s.mean };
-            chart
-                .draw_series(std::iter::once(Text::new(
-                    format!("{:.1}%", s.mean * 100.0),
-                    (x - 0.1, top + 0.05),
-                    LABEL_FONT,
-                )))
-                .map_err(err)?;
+        shade_faults(&mut chart, a, 1.05)?;
+        if lines.iter().all(Vec::is_empty) {
+            return note(plot, "no timeline in these runs");
         }
-        legend(&mut chart, SeriesLabelPosition::LowerRight, m)
+        let mut ends = Vec::new();
+        for (i, line) in lines.iter().enumerate() {
+            let c = color(i);
+            chart.draw_series(LineSeries::new(line.iter().copied(), c.stroke_width(2))).map_err(err)?;
+            if let Some(last) = line.last() {
+                ends.push((c, a.keys[i].clone(), chart.backend_coord(last)));
+            }
+        }
+        let (xr, yr) = chart.plotting_area().get_pixel_range();
+        draw_end_keys(root, xr.end, yr, &ends)
     })
-}
-
-fn legend<'a, 'b: 'a, X, Y>(
-    chart: &mut ChartContext<'a, SVGBackend<'b>, Cartesian2d<X, Y>>,
-    position: SeriesLabelPosition,
-    series: usize,
-) -> Result<(), String>
-where
-    X: Ranged,
-    Y: Ranged,
-{
-    if series == 0 {
-        return Ok(());
-    }
-    chart
-        .configure_series_labels()
-        .position(position)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font(LABEL_FONT)
-        .draw()
-        .map_err(err)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::test_support::sample_comparison;
+    use crate::hist;
+    use crate::report::test_support::{run, sample_comparison, strategy};
+    use crate::report::{Comparison, StrategyRuns};
+
+    fn all(a: &Analysis<'_>) -> [(&'static str, String); 3] {
+        [("latency", latency(a).unwrap()), ("throughput", throughput(a).unwrap()), ("success", success(a).unwrap())]
+    }
 
     #[test]
-    fn charts_are_svg_with_text() {
+    fn charts_are_svg_with_keys_and_labels() {
         let cmp = sample_comparison();
-        for (name, svg) in [
-            ("latency", latency(&cmp).unwrap()),
-            ("throughput", throughput(&cmp).unwrap()),
-            ("success", success(&cmp).unwrap()),
-        ] {
+        let a = Analysis::of(&cmp);
+        for (name, svg) in all(&a) {
             assert!(svg.starts_with("<svg"), "{name}");
             assert!(svg.trim_end().ends_with("</svg>"), "{name}");
-            // Text renders without font files: captions and legend labels.
-            assert!(svg.contains("<text"), "{name}");
             // plotters puts the text on its own line inside <text>.
-            assert!(svg.contains("\nretry=none\n</text>"), "{name}");
+            assert!(svg.contains("\nretry=none (baseline)\n</text>"), "{name}");
             assert!(svg.contains("\nretry=fixed\n</text>"), "{name}");
+            assert!(svg.contains("\nS1\n</text>") && svg.contains("\nS2\n</text>"), "{name}");
         }
-        assert!(latency(&cmp).unwrap().contains("\np99.9\n</text>"));
+        let lat = latency(&a).unwrap();
+        for tick in ["0%", "90%", "99%"] {
+            assert!(lat.contains(&format!("\n{tick}\n</text>")), "{tick}");
+        }
+        assert!(success(&a).unwrap().contains("scheduled faults: partition"));
+    }
+
+    #[test]
+    fn percentile_curve_ends_where_the_sample_does() {
+        let mut h = hist::new_latency_histogram();
+        for ms in 1..=100u64 {
+            hist::record_ns(&mut h, ms * 1_000_000);
+        }
+        let c = percentile_curve(&h);
+        // 100 requests support up to p99: x = log10(100) = 2.
+        assert_eq!(c.first().unwrap().0, 0.0);
+        assert_eq!(c.last().unwrap().0, 2.0);
+        assert_eq!(c.len(), 101);
+        // p90 (x = 1) is 90 ms, within 3 significant figures; monotone.
+        let p90 = c.iter().find(|p| p.0 == 1.0).unwrap().1;
+        assert!((p90 - 90.0).abs() < 0.1, "{p90}");
+        assert!(c.windows(2).all(|w| w[0].1 <= w[1].1));
+        assert!(percentile_curve(&hist::new_latency_histogram()).is_empty());
+    }
+
+    #[test]
+    fn success_timeline_pools_counts_per_interval() {
+        let s = strategy(&[("retry", "none")]);
+        let (mut a, mut b) = (run(&s, 1, 10.0, 100), run(&s, 2, 10.0, 100));
+        for iv in a.timeline.iter_mut().chain(b.timeline.iter_mut()) {
+            (iv.succeeded, iv.failed) = (0, 0);
+        }
+        // Interval 0: 3 of 4 and 1 of 4 -> 4 of 8; interval 2 s: 1 of 1 and
+        // nothing -> 1; the rest ended nothing: gaps.
+        (a.timeline[0].succeeded, a.timeline[0].failed) = (3, 1);
+        (b.timeline[0].succeeded, b.timeline[0].failed) = (1, 3);
+        a.timeline[1].succeeded = 1;
+        assert_eq!(pooled_success_timeline(&[&a, &b]), vec![(0.0, 0.5), (2.0, 1.0)]);
+    }
+
+    #[test]
+    fn twelve_strategies_keep_keys_apart_and_the_legend_below() {
+        let values = ["none", "fixed", "exponential", "exponential_full_jitter"];
+        let sups = ["one_for_one", "one_for_all", "rest_for_one"];
+        let mut results = Vec::new();
+        for sup in sups {
+            for v in values {
+                let st = strategy(&[("retry", v), ("supervision", sup)]);
+                // Identical runs: every line ends at the same point.
+                results
+                    .push(StrategyRuns { runs: (1..=3).map(|seed| run(&st, seed, 100.0, 95)).collect(), strategy: st });
+            }
+        }
+        let cmp = Comparison { scenario: "twelve".into(), seeds: vec![1, 2, 3], results, ..sample_comparison() };
+        let a = Analysis::of(&cmp);
+        for (name, svg) in all(&a) {
+            for i in 1..=12 {
+                assert!(svg.contains(&format!("\nS{i}\n</text>")), "{name}: S{i}");
+            }
+            assert!(svg.contains("\nretry=exponential_full_jitter,supervision=rest_for_one\n</text>"), "{name}");
+            // Keys: 12 distinct y positions at least 14 px apart.
+            let mut ys = text_ys(&svg, |t| t.starts_with('S') && t[1..].parse::<u32>().is_ok());
+            ys.sort_unstable();
+            assert_eq!(ys.len(), 12, "{name}");
+            assert!(ys.windows(2).all(|w| w[1] - w[0] >= 14), "{name}: {ys:?}");
+            // Full labels: all below the plot part.
+            let labels = text_ys(&svg, |t| t.starts_with("retry="));
+            assert_eq!(labels.len(), 12, "{name}");
+            assert!(labels.iter().all(|&y| y > PLOT_HEIGHT as i32), "{name}: {labels:?}");
+            // Deterministic.
+            let again = match name {
+                "latency" => latency(&a),
+                "throughput" => throughput(&a),
+                _ => success(&a),
+            };
+            assert_eq!(svg, again.unwrap(), "{name}");
+        }
+    }
+
+    /// The y coordinates of `<text>` elements whose content matches. Keys
+    /// in the legend are left out (they share their entry's row with its
+    /// label): only those right of the plot (x > 800) count as line keys
+    /// when the content is a key.
+    fn text_ys(svg: &str, wanted: impl Fn(&str) -> bool) -> Vec<i32> {
+        let mut out = Vec::new();
+        for part in svg.split("<text").skip(1) {
+            let (attrs, rest) = part.split_once('>').unwrap();
+            let content = rest.split("</text>").next().unwrap().trim();
+            if !wanted(content) {
+                continue;
+            }
+            let num = |name: &str| -> i32 {
+                let v = attrs.split(&format!(" {name}=\"")).nth(1).unwrap().split('"').next().unwrap();
+                v.parse::<f64>().unwrap() as i32
+            };
+            let is_key = content.starts_with('S') && !content.contains('=');
+            if is_key && num("x") < 800 {
+                continue;
+            }
+            out.push(num("y"));
+        }
+        out
     }
 
     #[test]
@@ -349,5 +443,22 @@ mod tests {
         let b: &[u32] = &[4];
         assert_eq!(mean_timeline(&[a, b]), vec![3.0, 2.0, 3.0]);
         assert!(mean_timeline(&[]).is_empty());
+    }
+
+    #[test]
+    fn charts_without_data_say_so() {
+        let s = strategy(&[("retry", "none")]);
+        let mut r = run(&s, 1, 10.0, 50);
+        r.histograms = Default::default();
+        r.timeline.clear();
+        let cmp = Comparison {
+            scenario: "bare".into(),
+            seeds: vec![1],
+            results: vec![StrategyRuns { strategy: s, runs: vec![r] }],
+            ..Comparison::default()
+        };
+        let a = Analysis::of(&cmp);
+        assert!(latency(&a).unwrap().contains("no latency histograms in these runs"));
+        assert!(success(&a).unwrap().contains("no timeline in these runs"));
     }
 }
