@@ -589,4 +589,66 @@ mod tests {
         assert!(parse_seed_range("x..3").is_err());
         assert!(parse_seed_range("7").is_err());
     }
+
+    const SCENARIO: &str = r#"
+name = "t"
+seeds = 2
+duration = "5s"
+[topology]
+agents = 2
+[workload]
+arrivals = { process = "poisson", rate_per_s = 2 }
+[llm]
+latency = { dist = "constant", value = "100ms" }
+[tool]
+latency = { dist = "constant", value = "10ms" }
+[strategies]
+retry = ["none", "fixed"]
+supervision = ["none", "one_for_one"]
+"#;
+
+    fn scenario(extra: &str) -> Scenario {
+        scenario::parse(&format!("{SCENARIO}{extra}"), "t.toml").unwrap()
+    }
+
+    #[test]
+    fn buggify_resolution_and_replay_flag() {
+        let unset = scenario("");
+        let off = scenario("[buggify]\nenabled = false\n");
+        // Flag > scenario key > command default.
+        assert!(!resolve_buggify(None, &unset, BUGGIFY_DEFAULT_COMPARE));
+        assert!(resolve_buggify(None, &unset, BUGGIFY_DEFAULT_SWEEP));
+        assert!(!resolve_buggify(None, &off, BUGGIFY_DEFAULT_SWEEP));
+        assert!(resolve_buggify(Some(OnOff::On), &off, BUGGIFY_DEFAULT_COMPARE));
+        assert!(!resolve_buggify(Some(OnOff::Off), &unset, BUGGIFY_DEFAULT_RUN));
+        // The replay flag: only when `run` would resolve otherwise.
+        assert_eq!(replay_buggify(true, &unset), None);
+        assert_eq!(replay_buggify(false, &unset), Some(false));
+        assert_eq!(replay_buggify(false, &off), None);
+        assert_eq!(replay_buggify(true, &off), Some(true));
+        assert!(!with_buggify(unset, false).buggify.enabled);
+        let s = Strategy::from([("retry".to_owned(), "fixed".to_owned())]);
+        assert_eq!(
+            replay_command(Path::new("a.toml"), 3, &s, Some(false)),
+            "rehearsal run a.toml --seed 3 --strategy retry=fixed --buggify off"
+        );
+    }
+
+    #[test]
+    fn baseline_by_label_or_strategy_string() {
+        let sc = scenario("");
+        let all = combinations(&sc.strategies);
+        assert_eq!(all.len(), 4);
+        assert_eq!(resolve_baseline(&sc, &all, None).unwrap(), 0);
+        // The label, axes in name order.
+        assert_eq!(resolve_baseline(&sc, &all, Some("retry=fixed,supervision=one_for_one")).unwrap(), 3);
+        // A --strategy string: any order, unnamed axes take their first value.
+        assert_eq!(resolve_baseline(&sc, &all, Some("supervision=one_for_one, retry=fixed")).unwrap(), 3);
+        assert_eq!(resolve_baseline(&sc, &all, Some("retry=fixed")).unwrap(), 2);
+        for bad in ["retry=sometimes", "colour=red", "x"] {
+            let e = resolve_baseline(&sc, &all, Some(bad)).unwrap_err();
+            assert_eq!(exit_code_of(&e), exit::BAD_INPUT, "{bad}");
+            assert!(e.to_string().contains("--baseline-strategy"), "{e}");
+        }
+    }
 }

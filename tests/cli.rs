@@ -281,3 +281,180 @@ fn duplicated_side_effects_break_the_invariant_and_are_listed_with_replays() {
     assert!(out.contains("tool_effects_at_most_once"), "{out}");
     assert!(out.contains(&format!("replay: rehearsal run {p} --seed")), "{out}");
 }
+
+/// Every JSON object member named `key`, at any depth.
+fn count_keys(v: &serde_json::Value, key: &str) -> usize {
+    match v {
+        serde_json::Value::Object(m) => {
+            m.iter().map(|(k, v)| usize::from(k == key && v.is_object()) + count_keys(v, key)).sum()
+        }
+        serde_json::Value::Array(a) => a.iter().map(|v| count_keys(v, key)).sum(),
+        _ => 0,
+    }
+}
+
+fn compare_json(args: &[&str]) -> (Output, Option<serde_json::Value>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let mut all = vec!["compare"];
+    all.extend_from_slice(args);
+    let out_s = out.to_string_lossy().into_owned();
+    all.extend_from_slice(&["--out", &out_s]);
+    let o = rehearsal(&all);
+    let json = std::fs::read(out.join("report.json")).ok().map(|b| serde_json::from_slice(&b).unwrap());
+    (o, json, dir)
+}
+
+/// The acceptance check of "honest numbers": per-strategy `pooled` and
+/// `vs_baseline` objects, next to the fields scripts already read.
+#[test]
+fn compare_report_has_pooled_and_paired_figures() {
+    let (o, json, _dir) = compare_json(&["scenarios/quickstart.toml", "--seeds", "8"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json.unwrap();
+    assert!(count_keys(&v, "pooled") >= 2);
+    assert!(count_keys(&v, "vs_baseline") >= 1);
+    assert_eq!(v["scenario"], "quickstart");
+    assert_eq!(v["seeds"].as_array().map(Vec::len), Some(8));
+    let s = &v["strategies"];
+    assert_eq!(s[0]["label"], "retry=none");
+    assert!(s[0]["strategy"].is_object() && s[0]["summary"].is_object() && s[0]["runs"].is_array());
+    assert_eq!(v["baseline"], "retry=none");
+    assert!(s[0].get("vs_baseline").is_none());
+    let sr = &s[1]["vs_baseline"]["metrics"]["success_rate"];
+    assert_eq!(sr["n"], 8);
+    assert!(sr["excludes_zero"].is_boolean() && sr["unpaired_ci95_width"].is_number());
+    assert!(s[0]["pooled"]["success_rate_ci95_low"].is_number());
+    // compare measures: BUGGIFY off unless asked.
+    assert_eq!(v["buggify"], false);
+    let table = stdout(&o);
+    assert!(table.contains("p99 pooled") && table.contains("p99 mean of seeds [95% CI]"), "{table}");
+    assert!(table.contains("vs baseline S1 retry=none"), "{table}");
+}
+
+#[test]
+fn baseline_strategy_by_label_or_strategy_string_and_unknown_is_usage() {
+    let (o, json, _dir) =
+        compare_json(&["scenarios/quickstart.toml", "--seeds", "2", "--baseline-strategy", "retry=fixed"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json.unwrap();
+    assert_eq!(v["baseline"], "retry=fixed");
+    assert!(v["strategies"][1].get("vs_baseline").is_none());
+    assert_eq!(v["strategies"][0]["vs_baseline"]["baseline"], "retry=fixed");
+    for bad in ["retry=sometimes", "colour=red", "nonsense"] {
+        let (o, json, _dir) = compare_json(&["scenarios/quickstart.toml", "--seeds", "2", "--baseline-strategy", bad]);
+        assert_eq!(o.status.code(), Some(2), "{bad}: {}", stderr(&o));
+        assert!(stderr(&o).contains("--baseline-strategy"), "{}", stderr(&o));
+        assert!(json.is_none(), "no reports on a usage error");
+    }
+}
+
+/// BUGGIFY: off for compare, on for run and sweep; the scenario's explicit
+/// setting over the command's default; the flag over both. A compare run
+/// replays with the printed `run` line: it carries `--buggify off`.
+#[test]
+fn buggify_defaults_flag_and_scenario_key() {
+    let (_, json, _dir) = compare_json(&["scenarios/quickstart.toml", "--seeds", "2", "--buggify", "on"]);
+    assert_eq!(json.unwrap()["buggify"], true);
+    // llm-brownout.toml sets `enabled = false`; the flag still wins.
+    let (_, json, _dir) = compare_json(&["scenarios/llm-brownout.toml", "--seeds", "1"]);
+    assert_eq!(json.unwrap()["buggify"], false);
+    let dir = tempfile::tempdir().unwrap();
+    let on = dir.path().join("on.toml");
+    std::fs::write(&on, format!("{GOOD}\n[buggify]\nenabled = true\n")).unwrap();
+    let on = on.to_string_lossy().into_owned();
+    let (_, json, _d) = compare_json(&[&on, "--seeds", "1"]);
+    assert_eq!(json.unwrap()["buggify"], true, "the scenario key overrides compare's default");
+    let (_, json, _d) = compare_json(&[&on, "--seeds", "1", "--buggify", "off"]);
+    assert_eq!(json.unwrap()["buggify"], false, "the flag overrides the scenario key");
+    assert_eq!(rehearsal(&["run", "scenarios/quickstart.toml", "--buggify", "maybe"]).status.code(), Some(2));
+
+    // quickstart seed 2 fires BUGGIFY points under `run`'s default (on).
+    let hash = |args: &[&str]| -> String {
+        let o = rehearsal(args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["trace_hash"].as_str().unwrap().to_owned()
+    };
+    let base = ["run", "scenarios/quickstart.toml", "--seed", "2", "--strategy", "retry=none", "--json"];
+    let on_hash = hash(&base);
+    let off_hash = hash(&[&base[..], &["--buggify", "off"]].concat());
+    assert_ne!(on_hash, off_hash, "BUGGIFY changes seed 2");
+    assert_eq!(on_hash, hash(&[&base[..], &["--buggify", "on"]].concat()));
+    // compare ran seed 2 with BUGGIFY off: the same run as `run --buggify off`.
+    let (_, json, _dir) = compare_json(&["scenarios/quickstart.toml", "--seeds", "2"]);
+    let runs = &json.unwrap()["strategies"][0]["runs"];
+    assert_eq!(runs[1]["seed"], 2);
+    assert_eq!(runs[1]["trace_hash"], off_hash.as_str());
+}
+
+fn limited(dir: &Path, max_events: u32) -> String {
+    let path = dir.join("limited.toml");
+    std::fs::write(&path, format!("{GOOD}\n[limits]\nmax_events = {max_events}\n")).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+/// Runs that stop with an error are listed with replay lines, and the
+/// statistics use only the seeds every strategy ran.
+#[test]
+fn compare_lists_errored_runs_and_excludes_their_seeds() {
+    let dir = tempfile::tempdir().unwrap();
+    // Seeds 1, 2 and 4 of GOOD take more than 150 events; 3, 5, 6 fewer.
+    let p = limited(dir.path(), 150);
+    let (o, json, _d) = compare_json(&[&p, "--seeds", "6"]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{}", stderr(&o));
+    let v = json.expect("reports are written when some runs finished");
+    assert_eq!(v["seeds_used"], serde_json::json!([3, 5, 6]));
+    let excluded: Vec<u64> =
+        v["excluded_seeds"].as_array().unwrap().iter().map(|e| e["seed"].as_u64().unwrap()).collect();
+    assert_eq!(excluded, vec![1, 2, 4]);
+    let errors = v["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 3);
+    assert!(errors[0]["reason"].as_str().unwrap().contains("max_events"), "{}", errors[0]);
+    // compare ran with BUGGIFY off, which `run` does not default to: the
+    // replay line says so.
+    assert_eq!(errors[0]["replay"], format!("rehearsal run {p} --seed 1 --strategy retry=none --buggify off"));
+    assert_eq!(v["strategies"][0]["summary"]["latency_ms.p99"]["n"], 3);
+    assert_eq!(v["strategies"][0]["pooled"]["runs"], 3);
+    assert!(out.contains("excluded from the statistics: seeds 1, 2, 4"), "{out}");
+    assert!(
+        out.contains(&format!("  replay: rehearsal run {p} --seed 1 --strategy retry=none --buggify off")),
+        "{out}"
+    );
+}
+
+/// A compare in which every run failed writes no report and leaves the
+/// previous ones alone.
+#[test]
+fn compare_where_every_run_failed_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = limited(dir.path(), 50);
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("report.json"), "earlier").unwrap();
+    let o = rehearsal(&["compare", &p, "--seeds", "2", "--out", &out.to_string_lossy()]);
+    let text = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{text}{}", stderr(&o));
+    assert!(text.contains("every run failed"), "{text}");
+    assert!(text.contains("FAILED seed 2"), "{text}");
+    assert!(
+        text.contains(&format!("replay: rehearsal run {p} --seed 1 --strategy retry=none --buggify off")),
+        "{text}"
+    );
+    assert_eq!(std::fs::read_to_string(out.join("report.json")).unwrap(), "earlier");
+    assert!(!out.join("report.md").exists());
+}
+
+#[test]
+fn sweep_replay_lines_carry_a_buggify_flag_only_when_needed() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = limited(dir.path(), 50);
+    let default = rehearsal(&["sweep", &p, "--seeds", "1..2"]);
+    assert!(stdout(&default).contains("BUGGIFY on"), "{}", stdout(&default));
+    assert!(stdout(&default).contains(&format!("replay: rehearsal run {p} --seed 1 --strategy retry=none\n")));
+    let off = rehearsal(&["sweep", &p, "--seeds", "1..2", "--buggify", "off"]);
+    assert!(
+        stdout(&off).contains(&format!("replay: rehearsal run {p} --seed 1 --strategy retry=none --buggify off\n"))
+    );
+}
