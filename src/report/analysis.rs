@@ -22,6 +22,17 @@ pub struct ExcludedSeed {
     pub reasons: Vec<String>,
 }
 
+/// Paired interval width over unpaired width across strategies (below 1:
+/// pairing narrowed the interval).
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct WidthRatio {
+    /// Strategies with both widths (the baseline and zero widths excluded).
+    pub strategies: usize,
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
 /// One strategy's share of the analysis.
 #[derive(Debug)]
 pub struct StrategyAnalysis<'a> {
@@ -117,6 +128,27 @@ impl<'a> Analysis<'a> {
     pub fn paired(&self, s: usize, name: &str) -> Option<PairedDiff> {
         let i = METRICS.iter().position(|m| m.name == name)?;
         self.strategies[s].vs_baseline.as_ref()?[i]
+    }
+
+    /// How much pairing narrowed the interval of metric `name`: paired
+    /// width over unpaired (Welch) width, for every non-baseline strategy
+    /// where both are defined and the unpaired width is positive; `None`
+    /// when there is no such strategy.
+    pub fn width_ratio(&self, name: &str) -> Option<WidthRatio> {
+        let mut ratios: Vec<f64> = (0..self.strategies.len())
+            .filter_map(|s| {
+                let p = self.paired(s, name)?;
+                let (paired, unpaired) = (p.ci95?.width(), p.unpaired_ci95?.width());
+                (unpaired > 0.0).then(|| paired / unpaired)
+            })
+            .collect();
+        if ratios.is_empty() {
+            return None;
+        }
+        ratios.sort_by(f64::total_cmp);
+        let n = ratios.len();
+        let median = if n % 2 == 1 { ratios[n / 2] } else { (ratios[n / 2 - 1] + ratios[n / 2]) / 2.0 };
+        Some(WidthRatio { strategies: n, median, min: ratios[0], max: ratios[n - 1] })
     }
 
     /// The baseline's label, if there is a baseline.
@@ -226,6 +258,40 @@ mod tests {
         let b = Analysis::of(&cmp);
         assert_eq!(b.baseline_label(), Some("retry=fixed"));
         assert_eq!(b.paired(0, "latency_ms.p99").unwrap().verdict(Better::Lower), Verdict::Worse);
+    }
+
+    #[test]
+    fn width_ratios_by_hand() {
+        // Three strategies against a baseline on three seeds. Baseline 100,
+        // 200, 300; S2 92, 189, 290 (paired width 2 * 3.7946 = 7.5892, Welch
+        // width 2 * t(0.975, 3.9996) * sqrt((9802.333 + 10000) / 3)); S3 equal
+        // to the baseline plus 5 on every seed (paired width 0, Welch width
+        // positive: ratio 0).
+        let s = |v: &str| strategy(&[("retry", v)]);
+        let mk = |st: &crate::strategy::Strategy, p99s: [f64; 3]| crate::report::StrategyRuns {
+            runs: (0..3).map(|i| run(st, i as u64 + 1, p99s[i], 90)).collect(),
+            strategy: st.clone(),
+        };
+        let cmp = Comparison {
+            seeds: vec![1, 2, 3],
+            results: vec![
+                mk(&s("none"), [100.0, 200.0, 300.0]),
+                mk(&s("fixed"), [92.0, 189.0, 290.0]),
+                mk(&s("exponential"), [105.0, 205.0, 305.0]),
+            ],
+            ..Default::default()
+        };
+        let a = Analysis::of(&cmp);
+        let welch = 2.0
+            * crate::report::stats::t_quantile(0.975, 3.999_601_479_318_642_7)
+            * ((9_802.333_333_333_334 + 10_000.0) / 3.0_f64).sqrt();
+        let r = a.width_ratio("latency_ms.p99").unwrap();
+        assert_eq!(r.strategies, 2);
+        assert_eq!(r.min, 0.0);
+        assert!((r.max - 7.589_166 / welch).abs() < 1e-5, "{r:?} vs {}", 7.589_166 / welch);
+        assert!((r.median - r.max / 2.0).abs() < 1e-12);
+        // Nothing varies: no ratio.
+        assert_eq!(a.width_ratio("calls.llm"), None);
     }
 
     #[test]

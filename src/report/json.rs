@@ -11,7 +11,7 @@ use serde::ser::{SerializeMap, Serializer};
 use crate::strategy::Strategy;
 use crate::summary::RunSummary;
 
-use super::analysis::{Analysis, ExcludedSeed};
+use super::analysis::{Analysis, ExcludedSeed, WidthRatio};
 use super::metrics::METRICS;
 use super::paired::{PairedDiff, Verdict};
 use super::pooled::Pooled;
@@ -30,7 +30,26 @@ struct JsonReport<'a> {
     invariant_failures: Vec<JsonFailure<'a>>,
     buggify: Option<bool>,
     baseline: Option<&'a str>,
+    /// Per metric: paired interval width over unpaired (Welch) width across
+    /// the non-baseline strategies (how much pairing narrowed it).
+    paired_width_ratio: WidthRatios<'a>,
     strategies: Vec<JsonStrategy<'a>>,
+}
+
+/// Serialises as a map `metric name -> WidthRatio` in catalogue order;
+/// metrics without a ratio are left out.
+struct WidthRatios<'a>(&'a Analysis<'a>);
+
+impl Serialize for WidthRatios<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let entries: Vec<(&str, WidthRatio)> =
+            METRICS.iter().filter_map(|m| self.0.width_ratio(m.name).map(|r| (m.name, r))).collect();
+        let mut map = serializer.serialize_map(Some(entries.len()))?;
+        for (name, r) in &entries {
+            map.serialize_entry(name, r)?;
+        }
+        map.end()
+    }
 }
 
 #[derive(Serialize)]
@@ -184,6 +203,7 @@ pub fn render(a: &Analysis<'_>) -> Result<String, serde_json::Error> {
         invariant_failures: failures(&cmp.invariant_failures),
         buggify: cmp.buggify,
         baseline,
+        paired_width_ratio: WidthRatios(a),
         strategies,
     };
     let mut s = serde_json::to_string_pretty(&report)?;
@@ -210,7 +230,8 @@ mod tests {
         assert_eq!(first["key"], "S1");
         assert_eq!(first["runs"].as_array().unwrap().len(), 3);
         // Order in the text, not just presence.
-        let summary = &text[..text.find("\"pooled\"").unwrap()];
+        let start = text.find("\"summary\"").unwrap();
+        let summary = &text[start..start + text[start..].find("\"pooled\"").unwrap()];
         let positions: Vec<usize> =
             METRICS.iter().map(|m| summary.find(&format!("\"{}\": {{", m.name)).unwrap()).collect();
         assert!(positions.windows(2).all(|w| w[0] < w[1]));
@@ -250,6 +271,9 @@ mod tests {
         assert_eq!(p99["verdict"], "better");
         assert_eq!(p99["ci95_width"], 0.0);
         assert!(p99["unpaired_ci95_width"].as_f64().unwrap() > 40.0);
+        // -20 on every seed: paired width 0, so the ratio is 0.
+        assert_eq!(v["paired_width_ratio"]["latency_ms.p99"]["median"], 0.0);
+        assert_eq!(v["paired_width_ratio"]["latency_ms.p99"]["strategies"], 1);
         for m in ["success_rate", "latency_ms.mean", "throughput_per_s", "tokens.cost", "calls.retries"] {
             assert!(vs["metrics"][m]["excludes_zero"].is_boolean(), "{m}");
         }

@@ -150,6 +150,13 @@ fn versus_baseline(out: &mut String, a: &Analysis<'_>) {
             let _ = writeln!(out, "  {title:<20} {:>12} {interval:<28} {verdict:<7} {widths}", signed(diff, d));
         }
     }
+    let ratios: Vec<String> = PAIRED_ROWS
+        .iter()
+        .filter_map(|&(name, title, _)| a.width_ratio(name).map(|r| format!("{title} {:.2}", r.median)))
+        .collect();
+    if !ratios.is_empty() {
+        let _ = writeln!(out, "paired / unpaired CI width, median over strategies: {}", ratios.join(", "));
+    }
 }
 
 #[cfg(test)]
@@ -173,6 +180,10 @@ mod tests {
         assert!(p99.contains("-20.00") && p99.contains("[-20.00, -20.00]") && p99.contains("better"), "{p99}");
         let sr = lines.iter().find(|l| l.trim_start().starts_with("success rate (pts)")).unwrap();
         assert!(sr.contains("+6.00") && sr.contains("better"), "{sr}");
+        assert!(
+            text.contains("paired / unpaired CI width, median over strategies: success rate (pts) 0.00,"),
+            "{text}"
+        );
         // The same input prints the same text.
         assert_eq!(text, render(&Analysis::of(&sample_comparison())));
     }
