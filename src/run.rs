@@ -324,10 +324,27 @@ pub fn broken_invariants(scenario: &Scenario, summary: &RunSummary) -> Vec<Strin
             summary.side_effects.duplicates
         ));
     }
+    // The counts are kept independently (arrivals, ends by outcome, open
+    // entries, causes, the timeline built from the entries), so they can
+    // disagree, and a disagreement is a bug in the accounting.
     if r.arrived != r.succeeded + r.failed + r.in_flight {
         broken.push(format!(
             "request accounting: arrived {} != succeeded {} + failed {} + in_flight {}",
             r.arrived, r.succeeded, r.failed, r.in_flight
+        ));
+    }
+    let by_cause: u64 = r.failed_by_cause.values().sum();
+    if by_cause != r.failed {
+        broken.push(format!("request accounting: failed_by_cause sums to {by_cause}, failed is {}", r.failed));
+    }
+    let t = &summary.timeline;
+    let (offered, succeeded, failed) =
+        t.iter().fold((0, 0, 0), |(o, s, f), i| (o + i.offered, s + i.succeeded, f + i.failed));
+    if !t.is_empty() && (offered, succeeded, failed) != (r.arrived, r.succeeded, r.failed) {
+        broken.push(format!(
+            "request accounting: the timeline counts {offered} offered, {succeeded} succeeded, {failed} failed; \
+             the requests {} arrived, {} succeeded, {} failed",
+            r.arrived, r.succeeded, r.failed
         ));
     }
     broken

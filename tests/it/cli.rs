@@ -1,4 +1,4 @@
-//! Integration tests of the `rehearsal` package: every bundled scenario,
+//! Every bundled scenario,
 //! the golden trace hash, and the command line's contracts (JSON output,
 //! exit codes, errors on bad input).
 
