@@ -316,8 +316,9 @@ impl Services {
         s.started_at = Some(now);
         let deadline = s.deadline();
         tally::record(&mut llm.tally.queue_wait, now - s.called_at);
+        // Its caller gave up before it started: the work is wasted.
         if abandoned || deadline <= now {
-            llm.tally.served_after_abandon += u64::from(!abandoned);
+            llm.tally.served_after_abandon += 1;
         }
         let (answer, end) = match decision {
             LlmDecision::Answer(a) => {
