@@ -24,6 +24,8 @@ use rehearsal_runtime::{
     Actor, ActorId, Ctx, Nanos, ReplyTo, RequestId, Response, ServiceError, ServiceId, ServiceOutcome, Signal, TimerId,
 };
 
+use crate::ledger::{Cause, Outcome};
+
 /// Tools' service ids start here; LLMs' at 0.
 const TOOL_IDS: u16 = 0x8000;
 
@@ -59,6 +61,11 @@ pub fn idempotency_key(id: u64, part: u32, step: u32) -> u64 {
     (id << 20) | (u64::from(part & 0xfff) << 8) | u64::from(step & 0xff)
 }
 
+/// The `(request, part, step)` an idempotency key was made from.
+pub fn decode_idempotency_key(key: u64) -> (u64, u32, u32) {
+    (key >> 20, ((key >> 8) & 0xfff) as u32, (key & 0xff) as u32)
+}
+
 /// The registered name of agent (or pipeline stage) `index`.
 pub fn agent_name(index: u32) -> u64 {
     1_000 + index as u64
@@ -83,8 +90,9 @@ pub enum Msg {
     Stage { id: u64, reply: ReplyTo },
     /// Pipeline: a stage subscribes to the stage before it.
     Subscribe { from: ActorId },
-    /// An answer: to a client, or from an agent to the gateway.
-    Outcome { id: u64, ok: bool },
+    /// An answer: to a client, or from an agent to the gateway. A failure
+    /// carries its cause, as an error response would.
+    Outcome { id: u64, outcome: Outcome },
 }
 
 /// Every actor of the fleet: one type, so dispatch is a `match`.
@@ -180,6 +188,8 @@ struct FanOut {
     reply: ReplyTo,
     ok: u32,
     failed: u32,
+    /// The cause of the latest failed part.
+    cause: Cause,
     answered: bool,
 }
 
@@ -242,7 +252,7 @@ impl Gateway {
     fn handle(&mut self, msg: Msg, ctx: &mut Ctx<'_, FleetActor>) {
         let (Msg::Request { id }, Some(reply)) = (msg, ctx.reply_to()) else { return };
         if let Mode::FanOut { parts, .. } = self.mode {
-            self.fanouts.insert(id, FanOut { reply, ok: 0, failed: 0, answered: false });
+            self.fanouts.insert(id, FanOut { reply, ok: 0, failed: 0, cause: Cause::AgentTimeout, answered: false });
             for part in 0..parts {
                 self.dispatch(id, part, reply, 1, ctx);
             }
@@ -253,7 +263,7 @@ impl Gateway {
                 Some(first) => ctx.tell(first, Msg::Stage { id, reply }),
                 None => {
                     self.stats.no_agent += 1;
-                    ctx.reply(reply, Msg::Outcome { id, ok: false });
+                    ctx.reply(reply, Msg::Outcome { id, outcome: Outcome::Failed(Cause::NoAgentAvailable) });
                 }
             }
             return;
@@ -272,21 +282,23 @@ impl Gateway {
             }
         }
         self.stats.no_agent += 1;
-        self.settle(id, reply, false, ctx);
+        self.settle(id, reply, Outcome::Failed(Cause::NoAgentAvailable), ctx);
     }
 
     /// One answer for request `id`: to the client at once, or, in a
     /// fan-out, counted towards the request's answer.
-    fn settle(&mut self, id: u64, reply: ReplyTo, ok: bool, ctx: &mut Ctx<'_, FleetActor>) {
+    fn settle(&mut self, id: u64, reply: ReplyTo, outcome: Outcome, ctx: &mut Ctx<'_, FleetActor>) {
         let Mode::FanOut { parts, policy } = self.mode else {
-            ctx.reply(reply, Msg::Outcome { id, ok });
+            ctx.reply(reply, Msg::Outcome { id, outcome });
             return;
         };
         let Some(fan) = self.fanouts.get_mut(&id) else { return };
-        if ok {
-            fan.ok += 1;
-        } else {
-            fan.failed += 1;
+        match outcome {
+            Outcome::Succeeded => fan.ok += 1,
+            Outcome::Failed(cause) => {
+                fan.failed += 1;
+                fan.cause = cause;
+            }
         }
         let needed = match policy {
             FanOutPolicy::All => parts,
@@ -295,7 +307,9 @@ impl Gateway {
         };
         if !fan.answered && (fan.ok >= needed || fan.failed > parts - needed) {
             fan.answered = true;
-            ctx.reply(fan.reply, Msg::Outcome { id, ok: fan.ok >= needed });
+            // A failed fan-out fails with the cause of the part that decided it.
+            let outcome = if fan.ok >= needed { Outcome::Succeeded } else { Outcome::Failed(fan.cause) };
+            ctx.reply(fan.reply, Msg::Outcome { id, outcome });
         }
         if fan.ok + fan.failed >= parts {
             self.fanouts.remove(&id);
@@ -305,15 +319,17 @@ impl Gateway {
     fn on_response(&mut self, request: RequestId, response: Response<Msg>, ctx: &mut Ctx<'_, FleetActor>) {
         let Some(task) = self.tasks.settle(request) else { return };
         let (id, _, reply) = task.key;
-        let ok = match response {
-            Response::Reply(Msg::Outcome { ok, .. }) => ok,
+        let outcome = match response {
+            Response::Reply(Msg::Outcome { outcome, .. }) => outcome,
             Response::Undeliverable => {
                 self.stats.rejected += 1;
-                false
+                Outcome::Failed(Cause::MailboxFull)
             }
-            _ => false,
+            // The ask timed out: the agent's answer (or the work) was lost,
+            // or the agent died and its death is not known here yet.
+            _ => Outcome::Failed(Cause::AgentTimeout),
         };
-        self.settle(id, reply, ok, ctx);
+        self.settle(id, reply, outcome, ctx);
     }
 
     fn on_signal(&mut self, signal: Signal, ctx: &mut Ctx<'_, FleetActor>) {
@@ -328,7 +344,7 @@ impl Gateway {
                 Orphaned::GiveUp(task) => {
                     self.stats.lost_to_crash += 1;
                     let (id, _, reply) = task.key;
-                    self.settle(id, reply, false, ctx);
+                    self.settle(id, reply, Outcome::Failed(Cause::AgentCrashed), ctx);
                 }
             }
         }
@@ -357,16 +373,34 @@ enum CallResult {
     GiveUp,
 }
 
-/// Count a call's response and decide by the retry policy.
+/// Why a failed call of `service` failed, as a request's failure cause.
+fn call_failure_cause(service: ServiceId, response: &Response<Msg>) -> Cause {
+    let tool = matches!(ServiceRef::of(service), ServiceRef::Tool(_));
+    match response {
+        Response::Service(ServiceOutcome::Failed(ServiceError::RateLimited { .. })) => Cause::RateLimited,
+        Response::Service(ServiceOutcome::Failed(_)) if tool => Cause::ToolError,
+        Response::Service(ServiceOutcome::Failed(ServiceError::Unavailable)) => Cause::ServiceUnavailable,
+        Response::Timeout => Cause::CallTimeout,
+        _ => Cause::LlmError,
+    }
+}
+
+/// Count a call's response and decide by the retry policy; `cause` keeps
+/// why the latest attempt failed.
 fn judge(
     response: Response<Msg>,
+    service: ServiceId,
     failures: &mut u32,
+    cause: &mut Cause,
     retry: &RetryPolicy,
     stats: &mut AgentStats,
     ctx: &mut Ctx<'_, FleetActor>,
 ) -> CallResult {
+    if let Response::Service(ServiceOutcome::Ok { .. }) = response {
+        return CallResult::Succeeded;
+    }
+    *cause = call_failure_cause(service, &response);
     let retry_after = match response {
-        Response::Service(ServiceOutcome::Ok { .. }) => return CallResult::Succeeded,
         Response::Service(ServiceOutcome::Failed(ServiceError::RateLimited { retry_after })) => {
             stats.rate_limited += 1;
             retry_after
@@ -401,6 +435,8 @@ struct Job {
     call: Option<RequestId>,
     /// Tag of the backoff timer in flight, so a stale one is ignored.
     backoff_tag: u64,
+    /// Why the latest failed attempt failed.
+    cause: Cause,
 }
 
 /// Pool agent: works on one request at a time; while busy, new work waits
@@ -423,7 +459,8 @@ impl Agent {
     fn handle(&mut self, msg: Msg, ctx: &mut Ctx<'_, FleetActor>) {
         let (Msg::Work { id, part }, Some(reply)) = (msg, ctx.reply_to()) else { return };
         ctx.set_accepting(false);
-        self.job = Some(Job { id, part, reply, step: 0, failures: 0, call: None, backoff_tag: 0 });
+        self.job =
+            Some(Job { id, part, reply, step: 0, failures: 0, call: None, backoff_tag: 0, cause: Cause::LlmError });
         self.attempt(ctx);
     }
 
@@ -454,12 +491,13 @@ impl Agent {
             return;
         }
         job.call = None;
-        match judge(response, &mut job.failures, &self.retry, &mut self.stats, ctx) {
+        let service = self.steps[job.step].service;
+        match judge(response, service, &mut job.failures, &mut job.cause, &self.retry, &mut self.stats, ctx) {
             CallResult::Succeeded => {
                 job.step += 1;
                 job.failures = 0;
                 if job.step == self.steps.len() {
-                    self.finish(true, ctx);
+                    self.finish(Outcome::Succeeded, ctx);
                 } else {
                     self.attempt(ctx);
                 }
@@ -469,7 +507,10 @@ impl Agent {
                 job.backoff_tag = self.next_tag;
                 ctx.set_timer(delay, self.next_tag);
             }
-            CallResult::GiveUp => self.finish(false, ctx),
+            CallResult::GiveUp => {
+                let cause = job.cause;
+                self.finish(Outcome::Failed(cause), ctx)
+            }
         }
     }
 
@@ -480,14 +521,14 @@ impl Agent {
         }
     }
 
-    fn finish(&mut self, ok: bool, ctx: &mut Ctx<'_, FleetActor>) {
+    fn finish(&mut self, outcome: Outcome, ctx: &mut Ctx<'_, FleetActor>) {
         let Some(job) = self.job.take() else { return };
-        if ok {
+        if outcome.is_ok() {
             self.stats.requests_done += 1;
         } else {
             self.stats.requests_failed += 1;
         }
-        ctx.reply(job.reply, Msg::Outcome { id: job.id, ok });
+        ctx.reply(job.reply, Msg::Outcome { id: job.id, outcome });
         ctx.set_accepting(true);
     }
 }
@@ -498,6 +539,7 @@ struct StageJob {
     reply: ReplyTo,
     failures: u32,
     call: Option<RequestId>,
+    cause: Cause,
 }
 
 /// Pipeline stage: runs its one step for many requests at once, then
@@ -540,7 +582,7 @@ impl Stage {
         match msg {
             Msg::Subscribe { from } => self.subscriber = Some(from),
             Msg::Stage { id, reply } => {
-                self.jobs.insert(id, StageJob { reply, failures: 0, call: None });
+                self.jobs.insert(id, StageJob { reply, failures: 0, call: None, cause: Cause::LlmError });
                 self.attempt(id, ctx);
             }
             _ => {}
@@ -563,13 +605,17 @@ impl Stage {
         let Some(id) = self.calls.remove(&request) else { return };
         let Some(job) = self.jobs.get_mut(&id) else { return };
         job.call = None;
-        match judge(response, &mut job.failures, &self.retry, &mut self.stats, ctx) {
+        let service = self.step.service;
+        match judge(response, service, &mut job.failures, &mut job.cause, &self.retry, &mut self.stats, ctx) {
             CallResult::Succeeded => self.pass_on(id, ctx),
             // The timer's tag is the request id: one backoff per request.
             CallResult::RetryAfter(delay) => {
                 ctx.set_timer(delay, id);
             }
-            CallResult::GiveUp => self.finish(id, false, ctx),
+            CallResult::GiveUp => {
+                let cause = job.cause;
+                self.finish(id, Outcome::Failed(cause), ctx)
+            }
         }
     }
 
@@ -581,7 +627,7 @@ impl Stage {
 
     fn pass_on(&mut self, id: u64, ctx: &mut Ctx<'_, FleetActor>) {
         if self.last {
-            return self.finish(id, true, ctx);
+            return self.finish(id, Outcome::Succeeded, ctx);
         }
         let Some(job) = self.jobs.remove(&id) else { return };
         match self.subscriber {
@@ -592,18 +638,18 @@ impl Stage {
             None => {
                 self.stats.no_downstream += 1;
                 self.stats.requests_failed += 1;
-                ctx.reply(job.reply, Msg::Outcome { id, ok: false });
+                ctx.reply(job.reply, Msg::Outcome { id, outcome: Outcome::Failed(Cause::NoDownstream) });
             }
         }
     }
 
-    fn finish(&mut self, id: u64, ok: bool, ctx: &mut Ctx<'_, FleetActor>) {
+    fn finish(&mut self, id: u64, outcome: Outcome, ctx: &mut Ctx<'_, FleetActor>) {
         let Some(job) = self.jobs.remove(&id) else { return };
-        if ok {
+        if outcome.is_ok() {
             self.stats.requests_done += 1;
         } else {
             self.stats.requests_failed += 1;
         }
-        ctx.reply(job.reply, Msg::Outcome { id, ok });
+        ctx.reply(job.reply, Msg::Outcome { id, outcome });
     }
 }

@@ -18,9 +18,10 @@ pub fn new_latency_histogram() -> LatencyHistogram {
     Histogram::new(3).expect("3 significant figures is within hdrhistogram's range")
 }
 
-/// Record `latency_ns` (rounded down to microseconds, at least 1 µs).
+/// Record `latency_ns`, rounded down to microseconds (0 is a value too: a
+/// request refused at once took no time).
 pub fn record_ns(h: &mut LatencyHistogram, latency_ns: u64) {
-    let us = (latency_ns / 1_000).max(1);
+    let us = latency_ns / 1_000;
     if h.record(us).is_err() {
         h.saturating_record(us);
     }

@@ -134,6 +134,9 @@ pub struct Span {
     pub service: u16,
     pub caller: ActorId,
     pub called_at: Nanos,
+    /// The caller's timeout for this call (it gives up at `called_at +
+    /// timeout`).
+    pub timeout: Nanos,
     /// When a slot was taken (`called_at` without a concurrency queue).
     pub started_at: Option<Nanos>,
     /// When the caller got its answer or gave up.
@@ -142,6 +145,13 @@ pub struct Span {
     pub input_tokens: u32,
     pub output_tokens: u32,
     pub cost: f64,
+}
+
+impl Span {
+    /// When the caller gives up on this call.
+    pub fn deadline(&self) -> Nanos {
+        self.called_at.saturating_add(self.timeout)
+    }
 }
 
 /// The ledger of one run.
@@ -166,8 +176,11 @@ pub struct LedgerSummary {
     pub latency: LatencyHistogram,
     pub latency_succeeded: LatencyHistogram,
     pub latency_failed: LatencyHistogram,
-    /// Exact mean latency of ended requests, ns (`None` if none ended).
+    /// Exact mean latency of ended requests, ns (`None` if none ended), and
+    /// of succeeded and failed ones.
     pub latency_mean_ns: Option<f64>,
+    pub latency_mean_ns_succeeded: Option<f64>,
+    pub latency_mean_ns_failed: Option<f64>,
     /// Observation window, ns.
     pub observed_ns: Nanos,
     /// Requests in the system, time average over the window.
@@ -233,26 +246,30 @@ impl Ledger {
     }
 
     /// Summarise the ledger for a run that ended at `end_ns`, whose
-    /// arrivals stopped at `arrivals_end_ns`; the timeline has intervals of
-    /// `interval_ns`.
-    pub fn summarize(&self, end_ns: Nanos, arrivals_end_ns: Nanos, interval_ns: Nanos) -> LedgerSummary {
+    /// arrivals stopped at `arrivals_end_ns`; the timeline's intervals are
+    /// [`timeline_interval_ns`] of the observation window.
+    pub fn summarize(&self, end_ns: Nanos, arrivals_end_ns: Nanos) -> LedgerSummary {
         let mut latency = hist::new_latency_histogram();
         let mut latency_succeeded = hist::new_latency_histogram();
         let mut latency_failed = hist::new_latency_histogram();
         let mut last_end = 0;
-        let mut latency_sum: u128 = 0;
-        let mut ended: u64 = 0;
+        // (sum, count) of latencies: all, succeeded, failed.
+        let mut sums = [(0u128, 0u64); 3];
         for e in &self.entries {
             if let Some((at, outcome)) = e.end {
                 let l = at - e.arrived_at;
                 hist::record_ns(&mut latency, l);
-                if outcome.is_ok() {
+                let by_outcome = if outcome.is_ok() {
                     hist::record_ns(&mut latency_succeeded, l);
+                    1
                 } else {
                     hist::record_ns(&mut latency_failed, l);
+                    2
+                };
+                for i in [0, by_outcome] {
+                    sums[i].0 += u128::from(l);
+                    sums[i].1 += 1;
                 }
-                latency_sum += u128::from(l);
-                ended += 1;
                 last_end = last_end.max(at);
             }
         }
@@ -270,6 +287,7 @@ impl Ledger {
             })
             .sum();
         let in_system_mean = area as f64 / observed_ns as f64;
+        let mean = |(sum, n): (u128, u64)| (n > 0).then(|| sum as f64 / n as f64);
         LedgerSummary {
             arrived: self.entries.len() as u64,
             succeeded: self.succeeded,
@@ -279,10 +297,12 @@ impl Ledger {
             latency,
             latency_succeeded,
             latency_failed,
-            latency_mean_ns: (ended > 0).then(|| latency_sum as f64 / ended as f64),
+            latency_mean_ns: mean(sums[0]),
+            latency_mean_ns_succeeded: mean(sums[1]),
+            latency_mean_ns_failed: mean(sums[2]),
             observed_ns,
             in_system_mean,
-            timeline: self.timeline(observed_ns, interval_ns),
+            timeline: self.timeline(observed_ns, timeline_interval_ns(observed_ns)),
         }
     }
 
@@ -379,7 +399,7 @@ mod tests {
         let b = l.arrive(S);
         l.close(b, 2 * S, Outcome::Failed(Cause::ClientTimeout));
         assert_eq!(l.close(b, 3 * S, Outcome::Succeeded), None, "a second end is a late answer");
-        let s = l.summarize(5 * S, 2 * S, S);
+        let s = l.summarize(5 * S, 2 * S);
         assert_eq!((s.arrived, s.succeeded, s.failed, s.open), (2, 1, 1, 0));
         assert_eq!(s.observed_ns, 2 * S);
         assert!((s.in_system_mean - 1.5).abs() < 1e-12);
@@ -398,7 +418,7 @@ mod tests {
     fn open_requests_extend_the_window() {
         let mut l = Ledger::default();
         l.arrive(100 * MS);
-        let s = l.summarize(10 * S, S, S);
+        let s = l.summarize(10 * S, S);
         assert_eq!(s.open, 1);
         assert_eq!(s.observed_ns, 10 * S);
         assert!(s.latency_mean_ns.is_none());

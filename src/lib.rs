@@ -11,5 +11,6 @@ pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod strategy;
+pub mod summarize;
 pub mod summary;
 pub mod world;

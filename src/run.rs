@@ -17,7 +17,7 @@ use rehearsal_runtime::supervisor::{
 use crate::fleet::{Agent, FanOutPolicy, FleetActor, Gateway, Stage, StepSpec, agent_name, llm_service, tool_service};
 use crate::scenario::{LinkSpec, RestartType, Scenario, ScheduledFaultKind, Shape, Step};
 use crate::strategy::Strategy;
-use crate::summary::{CallCounts, LatencyMs, RequestCounts, RunSummary, SideEffects, SupervisionCounts, TokenCounts};
+use crate::summary::RunSummary;
 use crate::world::{FleetWorld, WorldSpec};
 
 /// A strategy value the harness does not know (bad input).
@@ -142,7 +142,7 @@ pub fn run_once(
     sim.world.start(gateway, &mut sim.kernel);
 
     sim.run_until(horizon_ns(scenario)).map_err(|source| RunError::Sim { seed, source })?;
-    let summary = summarize(scenario, seed, strategy, &sim, initial_spawns);
+    let summary = crate::summarize::summarize(scenario, seed, strategy, &sim, initial_spawns);
     let trace = sim.kernel.take_trace_records();
     Ok(RunOutput { summary, trace })
 }
@@ -288,128 +288,6 @@ fn supervisor_spec_standalone(
     spec
 }
 
-fn summarize(
-    scenario: &Scenario,
-    seed: u64,
-    strategy: &Strategy,
-    sim: &Sim<FleetActor, FleetWorld>,
-    initial_spawns: u64,
-) -> RunSummary {
-    let m = &sim.world.metrics;
-    let services = &sim.world.services;
-    let mut calls = CallCounts { retries: m.repeated_calls, ..CallCounts::default() };
-    let mut tokens = TokenCounts::default();
-    for llm in &services.llms {
-        let st = llm.service.stats();
-        calls.llm += st.calls;
-        calls.errors += st.errors;
-        calls.rate_limited += st.rate_limited + st.overloaded;
-        tokens.input += st.input_tokens;
-        tokens.output += st.output_tokens;
-        tokens.cost += st.cost;
-    }
-    let mut side_effects = SideEffects::default();
-    for tool in &services.tools {
-        let st = tool.service.stats();
-        calls.tool += st.calls;
-        calls.errors += st.errors + st.crashes;
-        side_effects.performed += tool.service.total_effects();
-        side_effects.duplicates += tool.service.duplicates();
-    }
-    tokens.cost = round3(tokens.cost);
-    let mut supervision = SupervisionCounts::default();
-    for (_, actor) in sim.system.actors() {
-        match actor {
-            // Agents and stages that crashed took their timeout counts with them.
-            FleetActor::Agent(a) => calls.timeouts += a.stats.timeouts,
-            FleetActor::Stage(s) => {
-                calls.timeouts += s.stats.timeouts;
-                supervision.no_downstream += s.stats.no_downstream;
-            }
-            FleetActor::Gateway(g) => {
-                supervision.lost_to_crash = g.stats.lost_to_crash + supervision.no_downstream;
-                supervision.retried_after_crash = g.stats.retried_after_crash;
-                supervision.no_agent = g.stats.no_agent;
-            }
-            FleetActor::Supervisor(_) => {}
-        }
-    }
-    let stats = sim.system.stats();
-    let now = sim.kernel.now();
-    let by_name = sim.system.name_downtime(now);
-    let downtime: Vec<f64> = (0..fleet_size(scenario))
-        .map(|i| {
-            let name = agent_name(i);
-            let down = by_name.iter().find(|&&(n, _)| n == name).map_or(0, |&(_, d)| d);
-            round3(down as f64 / 1e9)
-        })
-        .collect();
-    supervision.restarts = stats.spawned - initial_spawns;
-    supervision.escalations = stats.escalations;
-    supervision.crashes = sim.kernel.crashes();
-    supervision.agent_downtime_s_total = round3(downtime.iter().sum());
-    supervision.agent_downtime_s_max = downtime.iter().copied().fold(0.0, f64::max);
-    supervision.client_timeouts = m.client_timeouts;
-    let h = &m.latency_us;
-    let ms = |us: u64| us as f64 / 1_000.0;
-    let latency_ms = if h.is_empty() {
-        LatencyMs::default()
-    } else {
-        LatencyMs {
-            p50: ms(h.value_at_quantile(0.50)),
-            p90: ms(h.value_at_quantile(0.90)),
-            p99: ms(h.value_at_quantile(0.99)),
-            p999: ms(h.value_at_quantile(0.999)),
-            max: ms(h.max()),
-            mean: round3(h.mean() / 1_000.0),
-            count: h.len(),
-        }
-    };
-    let arrival_window_s = scenario.duration_ns as f64 / 1e9;
-    RunSummary {
-        scenario: scenario.name.clone(),
-        seed,
-        strategy: strategy.clone(),
-        trace_hash: format!("{:016x}", sim.trace_hash()),
-        events: sim.kernel.events(),
-        sim_time_s: sim.kernel.now() as f64 / 1e9,
-        requests: RequestCounts {
-            arrived: m.arrived,
-            succeeded: m.succeeded,
-            failed: m.failed,
-            in_flight: sim.world.in_flight(),
-            failed_by_cause: Default::default(),
-        },
-        latency_ms_succeeded: None,
-        latency_ms_failed: None,
-        arrival_rate_per_s: 0.0,
-        in_system_mean: 0.0,
-        observed_s: 0.0,
-        cost_per_succeeded_request: None,
-        services: Default::default(),
-        agents: Default::default(),
-        timeline: Vec::new(),
-        buggify_fired_by_site: Default::default(),
-        histograms: Default::default(),
-        latency_ms,
-        throughput_per_s: round3(m.succeeded as f64 / arrival_window_s),
-        calls,
-        tokens,
-        dropped_messages: stats.dropped,
-        late_replies: stats.late_replies,
-        throughput_timeline: m.throughput_timeline.clone(),
-        supervision,
-        buggify_fired: sim.kernel.buggify_fired(),
-        side_effects,
-        agent_downtime_s: downtime,
-    }
-}
-
-/// Round to 3 decimals, so printed figures do not carry float noise.
-fn round3(x: f64) -> f64 {
-    libm::round(x * 1_000.0) / 1_000.0
-}
-
 /// The scenario's scheduled faults as windows of simulated time, for the
 /// throughput chart.
 pub fn fault_windows(scenario: &Scenario) -> Vec<crate::report::FaultWindow> {
@@ -446,10 +324,27 @@ pub fn broken_invariants(scenario: &Scenario, summary: &RunSummary) -> Vec<Strin
             summary.side_effects.duplicates
         ));
     }
+    // The counts are kept independently (arrivals, ends by outcome, open
+    // entries, causes, the timeline built from the entries), so they can
+    // disagree, and a disagreement is a bug in the accounting.
     if r.arrived != r.succeeded + r.failed + r.in_flight {
         broken.push(format!(
             "request accounting: arrived {} != succeeded {} + failed {} + in_flight {}",
             r.arrived, r.succeeded, r.failed, r.in_flight
+        ));
+    }
+    let by_cause: u64 = r.failed_by_cause.values().sum();
+    if by_cause != r.failed {
+        broken.push(format!("request accounting: failed_by_cause sums to {by_cause}, failed is {}", r.failed));
+    }
+    let t = &summary.timeline;
+    let (offered, succeeded, failed) =
+        t.iter().fold((0, 0, 0), |(o, s, f), i| (o + i.offered, s + i.succeeded, f + i.failed));
+    if !t.is_empty() && (offered, succeeded, failed) != (r.arrived, r.succeeded, r.failed) {
+        broken.push(format!(
+            "request accounting: the timeline counts {offered} offered, {succeeded} succeeded, {failed} failed; \
+             the requests {} arrived, {} succeeded, {} failed",
+            r.arrived, r.succeeded, r.failed
         ));
     }
     broken

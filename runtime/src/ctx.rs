@@ -203,7 +203,7 @@ impl<A: Actor> Ctx<'_, A> {
     /// [`Actor::on_response`] as [`crate::Response::Service`].
     pub fn call(&mut self, service: ServiceId, input_tokens: u32, idempotency_key: u64, timeout: Nanos) -> RequestId {
         let request = self.ids.next_request();
-        let call = ServiceCall { service, input_tokens, idempotency_key };
+        let call = ServiceCall { service, input_tokens, idempotency_key, timeout };
         self.effects.push(Effect::Call { call, request, timeout });
         request
     }

@@ -14,6 +14,10 @@ pub struct ServiceCall {
     /// Identifies the logical operation across retries, so duplicate side
     /// effects can be detected.
     pub idempotency_key: u64,
+    /// How long the caller waits for the answer (its timeout, relative to
+    /// the call). Carried with the call as gRPC carries a deadline, so a
+    /// service (and the simulator's ledger) knows when its caller gives up.
+    pub timeout: Nanos,
 }
 
 /// What a service answered.

@@ -42,11 +42,13 @@ pub struct Buggify {
     rng: StreamRng,
     /// Times any site fired.
     pub fired: u64,
+    /// Times each site fired (fires are rare: a small ordered map).
+    fired_by_site: std::collections::BTreeMap<u64, u64>,
 }
 
 impl Buggify {
     pub fn new(seed: u64, config: BuggifyConfig) -> Self {
-        Buggify { config, seed, rng: stream(seed, "buggify"), fired: 0 }
+        Buggify { config, seed, rng: stream(seed, "buggify"), fired: 0, fired_by_site: Default::default() }
     }
 
     /// Whether fault points are on at all (a cheap check for hot paths).
@@ -74,8 +76,14 @@ impl Buggify {
         let fire = unit_f64(&mut self.rng) < self.config.fire_probability;
         if fire {
             self.fired += 1;
+            *self.fired_by_site.entry(site).or_insert(0) += 1;
         }
         fire
+    }
+
+    /// Fires per site, by site id.
+    pub fn fired_by_site(&self) -> &std::collections::BTreeMap<u64, u64> {
+        &self.fired_by_site
     }
 }
 

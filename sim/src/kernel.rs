@@ -253,6 +253,11 @@ impl<M: Debug + std::hash::Hash, WE: Debug> Kernel<M, WE> {
         self.buggify.fired
     }
 
+    /// BUGGIFY fires so far, per site.
+    pub fn buggify_fired_by_site(&self) -> &BTreeMap<u64, u64> {
+        self.buggify.fired_by_site()
+    }
+
     /// Crash faults applied so far (actor and node crashes).
     pub fn crashes(&self) -> u64 {
         self.crashes

@@ -393,6 +393,7 @@ struct Waiting<T> {
     arrival: Nanos,
     input: u32,
     output: u32,
+    draw: StartDraw,
 }
 
 /// The state of one LLM endpoint. `T` is the world's opaque caller handle.
@@ -446,10 +447,15 @@ impl<T> LlmService<T> {
         self.brownout
     }
 
-    /// A call arrives at `now`.
+    /// A call arrives at `now`. Everything random about it (tokens,
+    /// latencies, outcome roll) is drawn now from `rng`, even if it has to
+    /// wait for a slot: give each call its own stream
+    /// ([`crate::rng::call_stream`]) and its fate does not depend on the
+    /// calls before it.
     pub fn start<R: Rng + ?Sized>(&mut self, now: Nanos, rng: &mut R, caller: T) -> Start<T> {
         self.stats.calls += 1;
         let (input, output) = self.model.draw_tokens(rng);
+        let draw = self.model.draw_start(rng);
         let counted = input as u64 + self.model.max_output_tokens.unwrap_or(output) as u64;
         if let Err(retry_after) = self.limiter.admit(now, counted) {
             self.stats.rate_limited += 1;
@@ -458,7 +464,7 @@ impl<T> LlmService<T> {
         let free = self.model.max_concurrency.is_none_or(|m| self.in_flight < m);
         if free {
             self.in_flight += 1;
-            return Start::Started(self.begin(now, rng, now, input, output));
+            return Start::Started(self.begin(now, draw, now, input, output));
         }
         if self.model.queue_limit.is_some_and(|l| self.queue.len() >= l as usize) {
             self.stats.overloaded += 1;
@@ -468,7 +474,7 @@ impl<T> LlmService<T> {
             };
             return Start::Rejected(caller, rejection(error, input));
         }
-        self.queue.push_back(Waiting { caller, arrival: now, input, output });
+        self.queue.push_back(Waiting { caller, arrival: now, input, output, draw });
         self.stats.queued += 1;
         self.stats.max_queue_len = self.stats.max_queue_len.max(self.queue.len() as u64);
         Start::Queued
@@ -476,12 +482,12 @@ impl<T> LlmService<T> {
 
     /// A call holding a slot ended at `now` (answered, or its caller gave up
     /// on a hang). If a call is waiting, it starts now and is returned.
-    pub fn finish<R: Rng + ?Sized>(&mut self, now: Nanos, rng: &mut R) -> Option<(T, LlmDecision)> {
+    pub fn finish(&mut self, now: Nanos) -> Option<(T, LlmDecision)> {
         debug_assert!(self.in_flight > 0, "finish without a call in flight");
         match self.queue.pop_front() {
             // The freed slot passes straight to the next call.
             Some(w) => {
-                let decision = self.begin(now, rng, w.arrival, w.input, w.output);
+                let decision = self.begin(now, w.draw, w.arrival, w.input, w.output);
                 Some((w.caller, decision))
             }
             None => {
@@ -498,17 +504,9 @@ impl<T> LlmService<T> {
         self.queue.remove(i).map(|w| w.caller)
     }
 
-    fn begin<R: Rng + ?Sized>(
-        &mut self,
-        now: Nanos,
-        rng: &mut R,
-        arrival: Nanos,
-        input: u32,
-        output: u32,
-    ) -> LlmDecision {
+    fn begin(&mut self, now: Nanos, d: StartDraw, arrival: Nanos, input: u32, output: u32) -> LlmDecision {
         self.stats.started += 1;
         let queued = now - arrival;
-        let d = self.model.draw_start(rng);
         if d.cold {
             self.stats.cold_starts += 1;
         }
@@ -682,7 +680,7 @@ mod tests {
         let mut errors = 0;
         for _ in 0..n {
             let a = answer(s.start(0, &mut rng, ()));
-            s.finish(0, &mut rng);
+            s.finish(0);
             match a.outcome {
                 ServiceOutcome::Ok { .. } => assert_eq!(a.latency, 600),
                 ServiceOutcome::Failed(ServiceError::ServerError) => {
@@ -712,7 +710,7 @@ mod tests {
                 assert_eq!(a.ttft, if a.cold_start { 1100 } else { 100 });
                 cold_answers += a.cold_start as u64;
             }
-            s.finish(0, &mut rng);
+            s.finish(0);
         }
         let st = s.stats();
         let rate = |x: u64| x as f64 / n as f64;
@@ -743,15 +741,15 @@ mod tests {
         }
         assert_eq!(s.in_flight(), 2);
         // FIFO: 3 starts first, having waited 10 - 5.
-        match s.finish(10, &mut rng) {
+        match s.finish(10) {
             Some((3, LlmDecision::Answer(a))) => assert_eq!(a.queued, 5),
             other => panic!("{other:?}"),
         }
         // 4's caller gives up while queued.
         assert_eq!(s.cancel(|&c| c == 4), Some(4));
-        assert_eq!(s.finish(20, &mut rng).map(|x| x.0), None);
+        assert_eq!(s.finish(20).map(|x| x.0), None);
         assert_eq!(s.in_flight(), 1);
-        assert_eq!(s.finish(20, &mut rng).map(|x| x.0), None);
+        assert_eq!(s.finish(20).map(|x| x.0), None);
         assert_eq!(s.in_flight(), 0);
         let st = s.stats();
         assert_eq!((st.calls, st.started, st.queued, st.max_queue_len, st.overloaded), (5, 3, 2, 2, 1));
@@ -792,7 +790,7 @@ mod tests {
             match s.start(now, &mut rng, ()) {
                 Start::Started(_) => {
                     accepted += 1;
-                    s.finish(now, &mut rng);
+                    s.finish(now);
                 }
                 Start::Rejected(_, a) => match a.outcome {
                     ServiceOutcome::Failed(ServiceError::RateLimited { retry_after }) => {
@@ -862,7 +860,7 @@ mod tests {
             for i in 0..200u64 {
                 out.push(format!("{:?}", s.start(i * 1000, &mut rng, i)));
                 if i % 2 == 0 {
-                    out.push(format!("{:?}", s.finish(i * 1000 + 1, &mut rng)));
+                    out.push(format!("{:?}", s.finish(i * 1000 + 1)));
                 }
             }
             out

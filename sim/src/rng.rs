@@ -23,6 +23,24 @@ pub fn stream(seed: u64, component: &str) -> StreamRng {
     rng
 }
 
+/// The random stream of one logical call: attempt `attempt` (1, 2, ...) of
+/// the call identified by `key` (an idempotency key: request, part, step) at
+/// the service whose stream name hashes to `component` (see [`fnv1a64`]).
+///
+/// Common random numbers: a call's fate (latency, error, tokens) depends on
+/// the seed and on what the call is, not on how many calls the service saw
+/// before it, so two strategies that order calls differently still present
+/// the same world to the same call, and a paired comparison compares like
+/// with like. The stream number mixes the three by SplitMix64 steps.
+pub fn call_stream(seed: u64, component: u64, key: u64, attempt: u32) -> StreamRng {
+    let mut rng = ChaCha8Rng::from_seed(self::key(seed));
+    let mut state = component ^ key.rotate_left(17);
+    let a = splitmix64(&mut state);
+    let mut state = a ^ u64::from(attempt);
+    rng.set_stream(splitmix64(&mut state));
+    rng
+}
+
 fn key(seed: u64) -> [u8; 32] {
     let mut state = seed;
     let mut key = [0u8; 32];
@@ -68,6 +86,17 @@ mod tests {
         assert_eq!(first(1, "network"), first(1, "network"));
         assert_ne!(first(1, "network"), first(1, "llm"));
         assert_ne!(first(1, "network"), first(2, "network"));
+    }
+
+    #[test]
+    fn call_streams_depend_on_what_the_call_is() {
+        let c = fnv1a64(b"llm:planner");
+        let draw = |seed, key, attempt| call_stream(seed, c, key, attempt).next_u64();
+        assert_eq!(draw(1, 7, 1), draw(1, 7, 1));
+        assert_ne!(draw(1, 7, 1), draw(1, 7, 2));
+        assert_ne!(draw(1, 7, 1), draw(1, 8, 1));
+        assert_ne!(draw(1, 7, 1), draw(2, 7, 1));
+        assert_ne!(draw(1, 7, 1), call_stream(1, fnv1a64(b"tool:search"), 7, 1).next_u64());
     }
 
     #[test]

@@ -284,6 +284,24 @@ pub struct LlmExtras {
     /// `cost = { input_per_1k, output_per_1k }`, currency units per 1,000 tokens.
     pub cost_input_per_1k: f64,
     pub cost_output_per_1k: f64,
+    /// `on_abandon`: what the service does with a call whose caller gave up
+    /// (timed out, cancelled, or died).
+    pub on_abandon: OnAbandon,
+}
+
+/// What an LLM service does with a call its caller abandoned.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
+pub enum OnAbandon {
+    /// `"cancel"` (default): a queued call is removed (never served, never
+    /// charged); a running call stops, frees its slot at once and is charged
+    /// for the input and the output tokens generated so far, as a streaming
+    /// API does when the client closes the connection.
+    #[default]
+    Cancel,
+    /// `"finish"`: the server finishes abandoned work, queued or running,
+    /// and charges for it: the capacity wasted on answers nobody reads is
+    /// one real cause of metastable failure.
+    Finish,
 }
 
 /// The tool-only keys.

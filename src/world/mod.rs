@@ -1,15 +1,16 @@
 //! The simulated world around the fleet: clients that send requests on a
 //! Poisson schedule and give up after a timeout, the LLM and tool services
 //! the agents call (`services`), and the faults of the scenario, scheduled
-//! and random. It also keeps the run's request metrics.
+//! and random. It keeps the run's request ledger: every request and every
+//! service call made for it, recorded from outside the actors.
 
 mod services;
+pub mod tally;
 
 pub use services::{Caller, ServiceSetupError, Services};
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
-use hdrhistogram::Histogram;
 use rehearsal_runtime::{ActorId, Envelope, Nanos, NodeId, RequestId, Route, ServiceCall};
 use rehearsal_sim::dist::Dist;
 use rehearsal_sim::llm::Brownout;
@@ -17,7 +18,8 @@ use rehearsal_sim::rng::{StreamRng, stream};
 use rehearsal_sim::services::PoissonArrivals;
 use rehearsal_sim::{Fault, Kernel, World};
 
-use crate::fleet::{Msg, agent_name};
+use crate::fleet::{Msg, agent_name, decode_idempotency_key};
+use crate::ledger::{Cause, Ledger, Outcome, Span, SpanStatus};
 use crate::scenario::{Faults, ScheduledFaultKind, ServiceModel};
 
 const SECOND: Nanos = 1_000_000_000;
@@ -35,8 +37,9 @@ pub enum WorldEvent {
     NodeCrash { node: u32 },
     /// A crashed node is repaired.
     NodeRepair { node: u32 },
-    /// An LLM call that held a slot of LLM `llm` is over.
-    LlmSlotFreed { llm: u16 },
+    /// Running call `token` of LLM `llm` is due to end (answer and free its
+    /// slot), unless it was cancelled before.
+    LlmDone { llm: u16, token: u64 },
     /// Scheduled fault `entry` (a brownout) begins (`on`) or ends.
     Brownout { entry: u32, on: bool },
     /// A random partition cutting `node` off begins, or heals.
@@ -49,25 +52,12 @@ pub enum WorldEvent {
 /// ones start here.
 const RANDOM_PARTITION_IDS: u32 = 1 << 20;
 
-/// Where a client request stands.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-enum RequestState {
-    Open { arrived_at: Nanos },
-    Closed,
-}
-
-/// Request metrics of one run. Latency is measured from each request's
-/// scheduled arrival (its intended start), never from when the system got
-/// round to it, so a stall shows up in full (no coordinated omission).
+/// Counters of the world beyond the ledger. Latency is measured in the
+/// ledger from each request's scheduled arrival (its intended start), never
+/// from when the system got round to it, so a stall shows up in full (no
+/// coordinated omission).
 #[derive(Debug)]
 pub struct Metrics {
-    /// Latency of succeeded requests, microseconds, 3 significant figures.
-    pub latency_us: Histogram<u64>,
-    pub arrived: u64,
-    pub succeeded: u64,
-    pub failed: u64,
-    /// Requests whose client gave up before an answer.
-    pub client_timeouts: u64,
     /// Answers that came after the client gave up.
     pub late_answers: u64,
     /// Calls whose idempotency key was seen before: retries, and re-runs
@@ -79,18 +69,7 @@ pub struct Metrics {
 
 impl Metrics {
     fn new(seconds: usize) -> Self {
-        Metrics {
-            // 3 significant figures, auto-resizing: a latency is never
-            // refused for being too large.
-            latency_us: Histogram::new(3).expect("3 significant figures is within hdrhistogram's range"),
-            arrived: 0,
-            succeeded: 0,
-            failed: 0,
-            client_timeouts: 0,
-            late_answers: 0,
-            repeated_calls: 0,
-            throughput_timeline: vec![0; seconds],
-        }
+        Metrics { late_answers: 0, repeated_calls: 0, throughput_timeline: vec![0; seconds] }
     }
 }
 
@@ -107,9 +86,9 @@ pub struct FleetWorld {
     faults: Faults,
     agents: u32,
     nodes: u32,
-    requests: Vec<RequestState>,
-    /// Idempotency keys of every call so far (services' side-effect ledger).
-    keys_seen: BTreeSet<(u16, u64)>,
+    /// Attempts so far per (service, idempotency key).
+    attempts: BTreeMap<(u16, u64), u32>,
+    pub ledger: Ledger,
     pub metrics: Metrics,
 }
 
@@ -142,8 +121,8 @@ impl FleetWorld {
             faults: spec.faults,
             agents: spec.agents,
             nodes: spec.nodes,
-            requests: Vec::new(),
-            keys_seen: BTreeSet::new(),
+            attempts: BTreeMap::new(),
+            ledger: Ledger::default(),
             metrics: Metrics::new(seconds),
         })
     }
@@ -228,20 +207,14 @@ impl FleetWorld {
         }
     }
 
-    /// Requests neither answered nor given up on.
-    pub fn in_flight(&self) -> u64 {
-        self.metrics.arrived - self.metrics.succeeded - self.metrics.failed
+    /// The caller of service call `request` gave up on it.
+    pub fn cancel_call(&mut self, caller: ActorId, request: RequestId, kernel: &mut Kernel<Msg, WorldEvent>) {
+        self.services.cancel(Caller { actor: caller, request }, &mut self.ledger, kernel);
     }
 
-    fn close(&mut self, id: u64) -> Option<Nanos> {
-        let state = self.requests.get_mut(id as usize)?;
-        match *state {
-            RequestState::Open { arrived_at } => {
-                *state = RequestState::Closed;
-                Some(arrived_at)
-            }
-            RequestState::Closed => None,
-        }
+    /// Requests neither answered nor given up on: the open ledger entries.
+    pub fn in_flight(&self) -> u64 {
+        self.ledger.open_count()
     }
 }
 
@@ -252,9 +225,7 @@ impl World<Msg> for FleetWorld {
         let now = kernel.now();
         match event {
             WorldEvent::Arrival => {
-                let id = self.requests.len() as u64;
-                self.requests.push(RequestState::Open { arrived_at: now });
-                self.metrics.arrived += 1;
+                let id = self.ledger.arrive(now);
                 kernel.trace_world(1, id, &event);
                 let ask =
                     Envelope { from: ActorId::EXTERNAL, route: Route::Ask(RequestId(id)), msg: Msg::Request { id } };
@@ -266,10 +237,8 @@ impl World<Msg> for FleetWorld {
                 }
             }
             WorldEvent::ClientTimeout { id } => {
-                if self.close(id).is_some() {
+                if self.ledger.close(id, now, Outcome::Failed(Cause::ClientTimeout)).is_some() {
                     kernel.trace_world(2, id, &event);
-                    self.metrics.failed += 1;
-                    self.metrics.client_timeouts += 1;
                 }
             }
             WorldEvent::AgentCrash { agent } => {
@@ -286,7 +255,7 @@ impl World<Msg> for FleetWorld {
                 let repair = now.saturating_add(self.draw(self.faults.node_mttr_ns));
                 kernel.schedule(repair, WorldEvent::NodeRepair { node });
             }
-            WorldEvent::LlmSlotFreed { llm } => self.services.slot_freed(llm, kernel),
+            WorldEvent::LlmDone { llm, token } => self.services.llm_done(llm, token, &mut self.ledger, kernel),
             WorldEvent::Brownout { entry, on } => {
                 kernel.trace_world(7, entry as u64, &event);
                 if let Some(ScheduledFaultKind::Brownout { llm, latency_x, error_rate_add, .. }) =
@@ -347,10 +316,30 @@ impl World<Msg> for FleetWorld {
         call: ServiceCall,
         kernel: &mut Kernel<Msg, WorldEvent>,
     ) {
-        if !self.keys_seen.insert((call.service.0, call.idempotency_key)) {
+        let attempt = self.attempts.entry((call.service.0, call.idempotency_key)).or_insert(0);
+        *attempt += 1;
+        let attempt = *attempt;
+        if attempt > 1 {
             self.metrics.repeated_calls += 1;
         }
-        self.services.call(Caller { actor: caller, request }, call, kernel);
+        let (id, part, step) = decode_idempotency_key(call.idempotency_key);
+        let span = self.ledger.open_span(Span {
+            request: id,
+            part,
+            step,
+            attempt,
+            service: call.service.0,
+            caller,
+            called_at: kernel.now(),
+            timeout: call.timeout,
+            started_at: None,
+            ended_at: None,
+            status: SpanStatus::Open,
+            input_tokens: call.input_tokens,
+            output_tokens: 0,
+            cost: 0.0,
+        });
+        self.services.call(Caller { actor: caller, request }, call, attempt, span, &mut self.ledger, kernel);
     }
 
     fn on_external_reply(
@@ -361,27 +350,22 @@ impl World<Msg> for FleetWorld {
         kernel: &mut Kernel<Msg, WorldEvent>,
     ) {
         let now = kernel.now();
-        let Some(arrived_at) = self.close(request.0) else {
+        // The answer says how the request ended; anything else from the
+        // gateway is not an answer the client understands.
+        let outcome = match msg {
+            Msg::Outcome { outcome, .. } => outcome,
+            _ => Outcome::Failed(Cause::AgentTimeout),
+        };
+        if self.ledger.close(request.0, now, outcome).is_none() {
             self.metrics.late_answers += 1;
             return;
-        };
+        }
         kernel.trace_world(3, request.0, &msg);
-        match msg {
-            Msg::Outcome { ok: true, .. } => {
-                self.metrics.succeeded += 1;
-                let latency_us = (now - arrived_at) / 1_000;
-                // `record` grows the auto-resizing histogram; only a value
-                // beyond any resize would be clamped.
-                let latency_us = latency_us.max(1);
-                if self.metrics.latency_us.record(latency_us).is_err() {
-                    self.metrics.latency_us.saturating_record(latency_us);
-                }
-                let second = (now / SECOND) as usize;
-                if let Some(bucket) = self.metrics.throughput_timeline.get_mut(second) {
-                    *bucket += 1;
-                }
+        if outcome.is_ok() {
+            let second = (now / SECOND) as usize;
+            if let Some(bucket) = self.metrics.throughput_timeline.get_mut(second) {
+                *bucket += 1;
             }
-            _ => self.metrics.failed += 1,
         }
     }
 }

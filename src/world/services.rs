@@ -1,44 +1,105 @@
 //! The world's services: each LLM and tool of the scenario as a simulated
-//! service (`rehearsal_sim::llm`, `rehearsal_sim::tools`) with its own
-//! random stream, answering the agents' calls through the kernel.
+//! service (`rehearsal_sim::llm`, `rehearsal_sim::tools`), answering the
+//! agents' calls through the kernel, recording each call's span in the
+//! request ledger and tallying per service.
+//!
+//! Common random numbers: every call draws from its own stream, keyed by
+//! (seed, service, idempotency key, attempt) ([`call_stream`]), so a call's
+//! fate does not depend on the calls that came before it, and two
+//! strategies see the same world call by call.
 
-use rehearsal_runtime::{ActorId, Nanos, RequestId, ServiceCall};
+use rehearsal_runtime::{ActorId, Nanos, RequestId, ServiceCall, ServiceOutcome};
 use rehearsal_sim::Kernel;
 use rehearsal_sim::dist::Dist;
 use rehearsal_sim::llm::{
-    Brownout, ColdStart, LlmDecision, LlmModel, LlmService, RateLimits, Start, TokenSource, load_token_trace,
+    Brownout, ColdStart, LlmAnswer, LlmDecision, LlmModel, LlmService, RateLimits, Start, TokenSource, load_token_trace,
 };
-use rehearsal_sim::rng::{StreamRng, stream};
+use rehearsal_sim::rng::{call_stream, fnv1a64};
 use rehearsal_sim::tools::{ToolDecision, ToolModel, ToolService};
+use rustc_hash::FxHashMap;
 
 use super::WorldEvent;
+use super::tally::{self, Tally};
 use crate::fleet::{Msg, ServiceRef};
-use crate::scenario::ServiceModel;
+use crate::ledger::{Ledger, SpanStatus};
+use crate::scenario::{OnAbandon, ServiceModel};
 
-/// Who is waiting for an LLM call.
+/// Who is waiting for a call.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct Caller {
     pub actor: ActorId,
     pub request: RequestId,
 }
 
-/// One LLM service and its stream.
+impl Caller {
+    fn key(self) -> (u64, u64) {
+        (self.actor.to_bits(), self.request.0)
+    }
+}
+
+/// An LLM call holding a slot.
+#[derive(Copy, Clone, Debug)]
+struct Running {
+    caller: Caller,
+    span: usize,
+    started_at: Nanos,
+    /// The answer, due at `started_at + answer.latency`; `None` for a hang.
+    answer: Option<LlmAnswer>,
+}
+
+/// An LLM call the world has open (queued or running), by caller.
+#[derive(Copy, Clone, Debug)]
+struct OpenCall {
+    llm: u16,
+    span: usize,
+    /// The running call's token; `None` while queued.
+    token: Option<u64>,
+    /// The caller gave up on it (the service serves it anyway: `finish`).
+    abandoned: bool,
+}
+
+/// One LLM service in the world.
 #[derive(Debug)]
 pub struct Llm {
     pub name: String,
     pub service: LlmService<Caller>,
-    rng: StreamRng,
-    /// How long a hung call holds its slot: the caller's timeout (after
-    /// which a real client would have closed the connection).
-    hang_hold: Nanos,
+    /// Stream id of `llm:NAME`, for per-call streams.
+    stream: u64,
+    on_abandon: OnAbandon,
+    running: FxHashMap<u64, Running>,
+    next_token: u64,
+    /// Slot-time integral (ns x calls holding a slot), for busy fraction.
+    busy_area: u128,
+    last_change: Nanos,
+    pub tally: Tally,
 }
 
-/// One tool and its stream.
+impl Llm {
+    /// Accumulate the slot-time integral up to `now` (call before any
+    /// change of the number of calls holding a slot).
+    fn advance(&mut self, now: Nanos) {
+        let dt = now.saturating_sub(self.last_change);
+        self.busy_area += u128::from(dt) * u128::from(self.service.in_flight());
+        self.last_change = now;
+    }
+
+    /// Mean fraction of the slots busy over `[0, end)`; `None` without a
+    /// concurrency limit.
+    pub fn busy_fraction(&self, end: Nanos) -> Option<f64> {
+        let slots = self.service.model().max_concurrency?;
+        let area =
+            self.busy_area + u128::from(end.saturating_sub(self.last_change)) * u128::from(self.service.in_flight());
+        Some(area as f64 / (end.max(1) as f64 * f64::from(slots.max(1))))
+    }
+}
+
+/// One tool in the world.
 #[derive(Debug)]
 pub struct Tool {
     pub name: String,
     pub service: ToolService,
-    rng: StreamRng,
+    stream: u64,
+    pub tally: Tally,
 }
 
 /// Why a scenario's service could not be built.
@@ -124,13 +185,15 @@ pub fn tool_model(m: &ServiceModel) -> Result<ToolModel, ServiceSetupError> {
 /// Every service of a run.
 #[derive(Debug)]
 pub struct Services {
+    seed: u64,
     pub llms: Vec<Llm>,
     pub tools: Vec<Tool>,
+    /// LLM calls queued or running, by caller. Looked up, never iterated.
+    open: FxHashMap<(u64, u64), OpenCall>,
 }
 
 impl Services {
-    /// Build the scenario's services; each draws from its own stream
-    /// (`llm:NAME`, `tool:NAME`), so adding a service shifts no other's draws.
+    /// Build the scenario's services.
     pub fn new(seed: u64, llms: &[ServiceModel], tools: &[ServiceModel]) -> Result<Self, ServiceSetupError> {
         let llms = llms
             .iter()
@@ -138,8 +201,13 @@ impl Services {
                 Ok(Llm {
                     name: m.name.clone(),
                     service: LlmService::new(llm_model(m)?),
-                    rng: stream(seed, &format!("llm:{}", m.name)),
-                    hang_hold: m.timeout_ns,
+                    stream: fnv1a64(format!("llm:{}", m.name).as_bytes()),
+                    on_abandon: m.llm.as_ref().map_or(OnAbandon::Cancel, |x| x.on_abandon),
+                    running: FxHashMap::default(),
+                    next_token: 0,
+                    busy_area: 0,
+                    last_change: 0,
+                    tally: Tally::default(),
                 })
             })
             .collect::<Result<Vec<_>, ServiceSetupError>>()?;
@@ -149,45 +217,228 @@ impl Services {
                 Ok(Tool {
                     name: m.name.clone(),
                     service: ToolService::new(tool_model(m)?),
-                    rng: stream(seed, &format!("tool:{}", m.name)),
+                    stream: fnv1a64(format!("tool:{}", m.name).as_bytes()),
+                    tally: Tally::default(),
                 })
             })
             .collect::<Result<Vec<_>, ServiceSetupError>>()?;
-        Ok(Services { llms, tools })
+        Ok(Services { seed, llms, tools, open: FxHashMap::default() })
     }
 
-    /// An agent called a service.
-    pub fn call(&mut self, caller: Caller, call: ServiceCall, kernel: &mut Kernel<Msg, WorldEvent>) {
+    /// An agent called a service: attempt `attempt` of the logical call,
+    /// recorded as ledger span `span`.
+    pub fn call(
+        &mut self,
+        caller: Caller,
+        call: ServiceCall,
+        attempt: u32,
+        span: usize,
+        ledger: &mut Ledger,
+        kernel: &mut Kernel<Msg, WorldEvent>,
+    ) {
         let now = kernel.now();
         match ServiceRef::of(call.service) {
             ServiceRef::Llm(i) => {
+                let seed = self.seed;
                 let Some(llm) = self.llms.get_mut(i as usize) else { return };
-                match llm.service.start(now, &mut llm.rng, caller) {
-                    Start::Started(decision) => started(llm, i, caller, decision, kernel),
-                    Start::Queued => {}
-                    Start::Rejected(c, answer) => kernel.complete_call(now, c.actor, c.request, answer.outcome),
+                llm.tally.calls += 1;
+                let mut rng = call_stream(seed, llm.stream, call.idempotency_key, attempt);
+                llm.advance(now);
+                match llm.service.start(now, &mut rng, caller) {
+                    Start::Started(decision) => {
+                        self.open.insert(caller.key(), OpenCall { llm: i, span, token: None, abandoned: false });
+                        self.started(i, caller, span, decision, ledger, kernel);
+                    }
+                    Start::Queued => {
+                        self.open.insert(caller.key(), OpenCall { llm: i, span, token: None, abandoned: false });
+                    }
+                    Start::Rejected(c, answer) => {
+                        llm.tally.answer(answer.outcome, false);
+                        if let Some(s) = ledger.span_mut(span) {
+                            s.started_at = Some(now);
+                            s.ended_at = Some(now);
+                            s.status = SpanStatus::Answered { ok: false };
+                        }
+                        kernel.complete_call(now, c.actor, c.request, answer.outcome);
+                    }
                 }
             }
             ServiceRef::Tool(i) => {
+                let seed = self.seed;
                 let Some(tool) = self.tools.get_mut(i as usize) else { return };
-                match tool.service.call(now, &mut tool.rng, call.idempotency_key) {
+                tool.tally.calls += 1;
+                let mut rng = call_stream(seed, tool.stream, call.idempotency_key, attempt);
+                let Some(s) = ledger.span_mut(span) else { return };
+                s.started_at = Some(now);
+                let deadline = s.deadline();
+                match tool.service.call(now, &mut rng, call.idempotency_key) {
                     ToolDecision::Answer(a) => {
-                        kernel.complete_call(now.saturating_add(a.latency), caller.actor, caller.request, a.outcome);
+                        let at = now.saturating_add(a.latency);
+                        tool.tally.answer(a.outcome, true);
+                        tally::record(&mut tool.tally.service_time, a.latency);
+                        if at >= deadline {
+                            tool.tally.timeouts += 1;
+                            s.status = SpanStatus::TimedOut;
+                            s.ended_at = Some(deadline);
+                        } else {
+                            s.status = SpanStatus::Answered { ok: matches!(a.outcome, ServiceOutcome::Ok { .. }) };
+                            s.ended_at = Some(at);
+                        }
+                        kernel.complete_call(at, caller.actor, caller.request, a.outcome);
                     }
                     // No answer: the caller's timeout settles it.
-                    ToolDecision::Hang { .. } => {}
+                    ToolDecision::Hang { .. } => {
+                        tool.tally.hang();
+                        tool.tally.timeouts += 1;
+                        s.status = SpanStatus::TimedOut;
+                        s.ended_at = Some(deadline);
+                    }
                 }
             }
         }
     }
 
-    /// An LLM call holding a slot of LLM `i` ended: the next queued call,
-    /// if any, starts now.
-    pub fn slot_freed(&mut self, i: u16, kernel: &mut Kernel<Msg, WorldEvent>) {
+    /// An LLM call of LLM `i` took a slot now: decide when it answers (or
+    /// that it hangs), record its span, and schedule its end.
+    fn started(
+        &mut self,
+        i: u16,
+        caller: Caller,
+        span: usize,
+        decision: LlmDecision,
+        ledger: &mut Ledger,
+        kernel: &mut Kernel<Msg, WorldEvent>,
+    ) {
         let now = kernel.now();
         let Some(llm) = self.llms.get_mut(i as usize) else { return };
-        if let Some((caller, decision)) = llm.service.finish(now, &mut llm.rng) {
-            started(llm, i, caller, decision, kernel);
+        let Some(s) = ledger.span_mut(span) else { return };
+        let abandoned = self.open.get(&caller.key()).is_some_and(|o| o.abandoned);
+        s.started_at = Some(now);
+        let deadline = s.deadline();
+        tally::record(&mut llm.tally.queue_wait, now - s.called_at);
+        // Its caller gave up before it started: the work is wasted.
+        if abandoned || deadline <= now {
+            llm.tally.served_after_abandon += 1;
+        }
+        let (answer, end) = match decision {
+            LlmDecision::Answer(a) => {
+                let at = now.saturating_add(a.latency);
+                llm.tally.answer(a.outcome, false);
+                tally::record(&mut llm.tally.service_time, a.latency);
+                if let ServiceOutcome::Ok { output_tokens } = a.outcome {
+                    tally::record(&mut llm.tally.ttft, a.ttft);
+                    if output_tokens > 1 {
+                        tally::record(
+                            &mut llm.tally.time_per_token,
+                            (a.latency - a.ttft) / u64::from(output_tokens - 1),
+                        );
+                    }
+                }
+                llm.tally.input_tokens += u64::from(a.input_tokens) * u64::from(a.output_tokens > 0);
+                llm.tally.output_tokens += u64::from(a.output_tokens);
+                llm.tally.cost += a.cost;
+                s.input_tokens = a.input_tokens;
+                s.output_tokens = a.output_tokens;
+                s.cost = a.cost;
+                if !abandoned {
+                    if at >= deadline {
+                        llm.tally.timeouts += 1;
+                        s.status = SpanStatus::TimedOut;
+                        s.ended_at = Some(deadline.max(s.called_at));
+                    } else {
+                        s.status = SpanStatus::Answered { ok: matches!(a.outcome, ServiceOutcome::Ok { .. }) };
+                        s.ended_at = Some(at);
+                    }
+                }
+                (Some(a), at)
+            }
+            LlmDecision::Hang { .. } => {
+                llm.tally.hang();
+                if !abandoned {
+                    llm.tally.timeouts += 1;
+                    s.status = SpanStatus::TimedOut;
+                    s.ended_at = Some(deadline);
+                }
+                // A hung call holds its slot as long as its caller waits
+                // (a real client closes the connection then).
+                (None, now.saturating_add(deadline - s.called_at))
+            }
+        };
+        let token = llm.next_token;
+        llm.next_token += 1;
+        llm.running.insert(token, Running { caller, span, started_at: now, answer });
+        if let Some(o) = self.open.get_mut(&caller.key()) {
+            o.token = Some(token);
+        }
+        kernel.schedule(end, WorldEvent::LlmDone { llm: i, token });
+    }
+
+    /// A running call of LLM `i` is due to end: answer it (unless it hung)
+    /// and pass its slot on.
+    pub fn llm_done(&mut self, i: u16, token: u64, ledger: &mut Ledger, kernel: &mut Kernel<Msg, WorldEvent>) {
+        let now = kernel.now();
+        let Some(llm) = self.llms.get_mut(i as usize) else { return };
+        // Gone if it was cancelled (and its slot freed) before.
+        let Some(r) = llm.running.remove(&token) else { return };
+        if let Some(a) = r.answer {
+            kernel.complete_call(now, r.caller.actor, r.caller.request, a.outcome);
+        }
+        self.open.remove(&r.caller.key());
+        self.free_slot(i, ledger, kernel);
+    }
+
+    /// A slot of LLM `i` is free: the next queued call, if any, starts now.
+    fn free_slot(&mut self, i: u16, ledger: &mut Ledger, kernel: &mut Kernel<Msg, WorldEvent>) {
+        let now = kernel.now();
+        let Some(llm) = self.llms.get_mut(i as usize) else { return };
+        llm.advance(now);
+        if let Some((caller, decision)) = llm.service.finish(now) {
+            let span = self.open.get(&caller.key()).map(|o| o.span);
+            if let Some(span) = span {
+                self.started(i, caller, span, decision, ledger, kernel);
+            }
+        }
+    }
+
+    /// The caller gave up on a call (its timeout ran out, it cancelled, or
+    /// it died). LLMs with `on_abandon = "cancel"` drop a queued call and
+    /// stop a running one; tools cannot take back what they did.
+    pub fn cancel(&mut self, caller: Caller, ledger: &mut Ledger, kernel: &mut Kernel<Msg, WorldEvent>) {
+        let now = kernel.now();
+        let Some(open) = self.open.get_mut(&caller.key()) else { return };
+        if open.abandoned {
+            return;
+        }
+        let (i, span, token) = (open.llm, open.span, open.token);
+        let Some(llm) = self.llms.get_mut(i as usize) else { return };
+        let Some(s) = ledger.span_mut(span) else { return };
+        let timed_out = now >= s.deadline();
+        if s.status == SpanStatus::Open {
+            // Queued: it ends now, by timeout or by cancellation.
+            s.ended_at = Some(now);
+            s.status = if timed_out { SpanStatus::TimedOut } else { SpanStatus::Cancelled };
+            llm.tally.timeouts += u64::from(timed_out);
+        } else if !timed_out && s.ended_at.is_some_and(|end| end > now) {
+            s.ended_at = Some(now);
+            s.status = SpanStatus::Cancelled;
+        }
+        if llm.on_abandon == OnAbandon::Finish {
+            llm.tally.served_after_abandon += u64::from(token.is_some());
+            open.abandoned = true;
+            return;
+        }
+        llm.tally.cancelled += 1;
+        self.open.remove(&caller.key());
+        match token {
+            None => {
+                llm.service.cancel(|c| *c == caller);
+            }
+            Some(token) => {
+                if let Some(r) = llm.running.remove(&token) {
+                    charge_partial(llm, r, now, ledger);
+                }
+                self.free_slot(i, ledger, kernel);
+            }
         }
     }
 
@@ -199,16 +450,32 @@ impl Services {
     }
 }
 
-/// A call of LLM `i` took a slot: answer it (or not: a hang), and free the
-/// slot when it is done.
-fn started(llm: &mut Llm, i: u16, caller: Caller, decision: LlmDecision, kernel: &mut Kernel<Msg, WorldEvent>) {
-    let now = kernel.now();
-    let hold = match decision {
-        LlmDecision::Answer(a) => {
-            kernel.complete_call(now.saturating_add(a.latency), caller.actor, caller.request, a.outcome);
-            a.latency
-        }
-        LlmDecision::Hang { .. } => llm.hang_hold,
+/// A running call stopped at `now`, before its answer: only the output
+/// tokens generated so far are charged (a streaming API bills what it sent
+/// before the client closed the connection).
+fn charge_partial(llm: &mut Llm, r: Running, now: Nanos, ledger: &mut Ledger) {
+    let Some(a) = r.answer else { return };
+    let ServiceOutcome::Ok { output_tokens } = a.outcome else { return };
+    if output_tokens == 0 {
+        return;
+    }
+    let elapsed = now.saturating_sub(r.started_at);
+    let generated = if elapsed < a.ttft {
+        0
+    } else if output_tokens == 1 {
+        1
+    } else {
+        let per_token = (a.latency - a.ttft) / u64::from(output_tokens - 1);
+        let after_first = (elapsed - a.ttft).checked_div(per_token).unwrap_or(u64::from(output_tokens));
+        (1 + after_first).min(u64::from(output_tokens)) as u32
     };
-    kernel.schedule(now.saturating_add(hold), WorldEvent::LlmSlotFreed { llm: i });
+    let model = llm.service.model();
+    let unsent = output_tokens - generated;
+    let refund = f64::from(unsent) / 1000.0 * model.cost_per_1k_output;
+    llm.tally.output_tokens -= u64::from(unsent);
+    llm.tally.cost -= refund;
+    if let Some(s) = ledger.span_mut(r.span) {
+        s.output_tokens = generated;
+        s.cost -= refund;
+    }
 }

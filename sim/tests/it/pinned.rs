@@ -164,6 +164,8 @@ fn mixed_run_trace_hash_is_pinned() {
     let (hash, events) = run(7, 3);
     // Re-pinned when supervision arrived: killing is a signal that travels,
     // crashes carry their reason, and parents hear of their children's end.
-    assert_eq!((hash, events), (0x3db7_3dec_4d63_9c43, 10_741), "{hash:#x} {events}");
+    // Re-pinned when service calls began to carry their caller's timeout
+    // (the traced call changed; the events did not).
+    assert_eq!((hash, events), (0x42ba_c429_5e71_7006, 10_741), "{hash:#x} {events}");
     assert_eq!(run(7, 3), (hash, events));
 }

@@ -29,6 +29,7 @@ pub(super) struct RawLlm {
     hang_rate: Option<Spanned<f64>>,
     cold_start: Option<RawColdStart>,
     cost: Option<RawCost>,
+    on_abandon: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -183,6 +184,21 @@ impl Ctx<'_> {
             ),
             None => (0.0, 0.0),
         };
+        let on_abandon = match raw.on_abandon.as_ref() {
+            None => OnAbandon::Cancel,
+            Some(v) => match v.get_ref().as_str() {
+                "cancel" => OnAbandon::Cancel,
+                "finish" => OnAbandon::Finish,
+                other => {
+                    return Err(self.bad(
+                        v,
+                        &p("on_abandon"),
+                        "\"cancel\" or \"finish\"",
+                        Some(choice_hint(other, &["cancel", "finish"])),
+                    ));
+                }
+            },
+        };
         Ok(ServiceModel {
             name: name.to_owned(),
             latency,
@@ -202,6 +218,7 @@ impl Ctx<'_> {
                 cold_start,
                 cost_input_per_1k,
                 cost_output_per_1k,
+                on_abandon,
             }),
             tool: None,
         })

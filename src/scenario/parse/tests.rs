@@ -152,6 +152,7 @@ fn full_file_round_trips() {
                 cold_start: None,
                 cost_input_per_1k: 0.0,
                 cost_output_per_1k: 0.0,
+                on_abandon: OnAbandon::Cancel,
             }),
             tool: None,
         }],

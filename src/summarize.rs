@@ -1,0 +1,212 @@
+//! A finished run -> its [`RunSummary`]. Request figures come from the
+//! world's request ledger, service figures from the world's service models
+//! and tallies, lifecycle figures from the runtime's own bookkeeping (names,
+//! spawns, escalations); nothing is read out of the actors' structs but the
+//! gateway's count of requests re-sent after a crash (the gateway lives on
+//! node 0, which faults never take down).
+
+use std::collections::BTreeMap;
+
+use rehearsal_runtime::Nanos;
+use rehearsal_sim::Sim;
+
+use crate::fleet::{FleetActor, agent_name};
+use crate::hist;
+use crate::ledger::{Cause, Ledger, SpanStatus, latency_with_mean};
+use crate::run::fleet_size;
+use crate::scenario::Scenario;
+use crate::strategy::Strategy;
+use crate::summary::{
+    AgentsSummary, CallCounts, Histograms, RequestCounts, RunSummary, ServiceSummary, SideEffects, SupervisionCounts,
+    TokenCounts,
+};
+use crate::world::FleetWorld;
+
+/// Names of the BUGGIFY sites rehearsal places, for reports.
+fn buggify_site_name(site: u64) -> String {
+    let name = match site {
+        crate::fleet::SITE_AGENT_HESITATES => "agent_hesitates",
+        rehearsal_sim::SITE_SLOW_MESSAGE => "slow_message",
+        _ => return format!("{site:#x}"),
+    };
+    format!("{site:#x} {name}")
+}
+
+/// Summarise a finished run.
+pub fn summarize(
+    scenario: &Scenario,
+    seed: u64,
+    strategy: &Strategy,
+    sim: &Sim<FleetActor, FleetWorld>,
+    initial_spawns: u64,
+) -> RunSummary {
+    let world = &sim.world;
+    let now = sim.kernel.now();
+    let ls = world.ledger.summarize(now, scenario.duration_ns);
+    let observed_s = ls.observed_ns as f64 / 1e9;
+    let cause = |c: Cause| ls.failed_by_cause.get(c.name()).copied().unwrap_or(0);
+
+    // Services: from the world's tallies.
+    let mut services = BTreeMap::new();
+    let mut calls = CallCounts { retries: world.metrics.repeated_calls, ..CallCounts::default() };
+    let mut tokens = TokenCounts::default();
+    let mut add = |key: String, s: ServiceSummary, is_llm: bool| {
+        if is_llm {
+            calls.llm += s.calls;
+        } else {
+            calls.tool += s.calls;
+        }
+        calls.errors +=
+            s.errors_by_kind.iter().filter(|(k, _)| *k != "rate_limited" && *k != "hang").map(|(_, v)| v).sum::<u64>();
+        calls.rate_limited += s.rate_limited;
+        calls.timeouts += s.timeouts;
+        tokens.input += s.input_tokens;
+        tokens.output += s.output_tokens;
+        tokens.cost += s.cost;
+        services.insert(key, s);
+    };
+    for llm in &world.services.llms {
+        add(format!("llm:{}", llm.name), llm.tally.summary("llm", llm.busy_fraction(now).map(round6)), true);
+    }
+    let mut side_effects = SideEffects::default();
+    for tool in &world.services.tools {
+        add(format!("tool:{}", tool.name), tool.tally.summary("tool", None), false);
+        side_effects.performed += tool.service.total_effects();
+        side_effects.duplicates += tool.service.duplicates();
+    }
+    tokens.cost = round6(tokens.cost);
+
+    // Lifecycle: from the runtime's bookkeeping.
+    let stats = sim.system.stats();
+    let by_name = sim.system.name_downtime(now);
+    let downtime: Vec<f64> = (0..fleet_size(scenario))
+        .map(|i| {
+            let name = agent_name(i);
+            let down = by_name.iter().find(|&&(n, _)| n == name).map_or(0, |&(_, d)| d);
+            round3(down as f64 / 1e9)
+        })
+        .collect();
+    let retried_after_crash = sim
+        .system
+        .actors()
+        .find_map(|(_, a)| match a {
+            FleetActor::Gateway(g) => Some(g.stats.retried_after_crash),
+            _ => None,
+        })
+        .unwrap_or(0);
+    let downtime_total = round3(downtime.iter().sum());
+    let downtime_max = downtime.iter().copied().fold(0.0, f64::max);
+    let supervision = SupervisionCounts {
+        crashes: sim.kernel.crashes(),
+        restarts: stats.spawned - initial_spawns,
+        escalations: stats.escalations,
+        lost_to_crash: cause(Cause::AgentCrashed) + cause(Cause::NoDownstream),
+        retried_after_crash,
+        no_agent: cause(Cause::NoAgentAvailable),
+        no_downstream: cause(Cause::NoDownstream),
+        client_timeouts: cause(Cause::ClientTimeout),
+        agent_downtime_s_total: downtime_total,
+        agent_downtime_s_max: downtime_max,
+    };
+    let (busy_mean, busy_max) = agent_busy(&world.ledger, fleet_size(scenario), ls.observed_ns);
+
+    let latency_ms = latency_with_mean(&ls.latency, ls.latency_mean_ns).unwrap_or_default();
+    let arrival_window_s = scenario.duration_ns as f64 / 1e9;
+    RunSummary {
+        scenario: scenario.name.clone(),
+        seed,
+        strategy: strategy.clone(),
+        trace_hash: format!("{:016x}", sim.trace_hash()),
+        events: sim.kernel.events(),
+        sim_time_s: now as f64 / 1e9,
+        requests: RequestCounts {
+            arrived: ls.arrived,
+            succeeded: ls.succeeded,
+            failed: ls.failed,
+            in_flight: ls.open,
+            failed_by_cause: ls.failed_by_cause.clone(),
+        },
+        latency_ms,
+        latency_ms_succeeded: latency_with_mean(&ls.latency_succeeded, ls.latency_mean_ns_succeeded),
+        latency_ms_failed: latency_with_mean(&ls.latency_failed, ls.latency_mean_ns_failed),
+        arrival_rate_per_s: round6(ls.arrived as f64 / observed_s),
+        in_system_mean: round6(ls.in_system_mean),
+        observed_s: round6(observed_s),
+        cost_per_succeeded_request: (ls.succeeded > 0).then(|| round6(tokens.cost / ls.succeeded as f64)),
+        throughput_per_s: round3(ls.succeeded as f64 / arrival_window_s),
+        calls,
+        tokens,
+        dropped_messages: stats.dropped,
+        late_replies: stats.late_replies,
+        throughput_timeline: world.metrics.throughput_timeline.clone(),
+        supervision,
+        buggify_fired: sim.kernel.buggify_fired(),
+        buggify_fired_by_site: sim
+            .kernel
+            .buggify_fired_by_site()
+            .iter()
+            .map(|(&site, &n)| (buggify_site_name(site), n))
+            .collect(),
+        side_effects,
+        agent_downtime_s: downtime,
+        services,
+        agents: AgentsSummary {
+            busy_fraction_mean: busy_mean,
+            busy_fraction_max: busy_max,
+            unavailable_s_total: downtime_total,
+            unavailable_s_max: downtime_max,
+        },
+        timeline: ls.timeline,
+        histograms: Histograms {
+            latency_us: hist::encode(&ls.latency),
+            latency_us_succeeded: hist::encode(&ls.latency_succeeded),
+            latency_us_failed: hist::encode(&ls.latency_failed),
+        },
+    }
+}
+
+/// Agents' busy fraction (mean over `agents`, max over callers) from the
+/// ledger's spans: an agent is busy on a request from its first call for it
+/// to the end of its last (backoff between them included); overlapping
+/// requests (a pipeline stage works on many) count once.
+fn agent_busy(ledger: &Ledger, agents: u32, observed_ns: Nanos) -> (f64, f64) {
+    let mut per_request: BTreeMap<(u64, u64, u32), (Nanos, Nanos)> = BTreeMap::new();
+    for s in ledger.spans() {
+        let end = s.ended_at.unwrap_or(if s.status == SpanStatus::Open { observed_ns } else { s.called_at });
+        let e = per_request.entry((s.caller.to_bits(), s.request, s.part)).or_insert((s.called_at, end));
+        e.0 = e.0.min(s.called_at);
+        e.1 = e.1.max(end);
+    }
+    let mut by_caller: BTreeMap<u64, Vec<(Nanos, Nanos)>> = BTreeMap::new();
+    for ((caller, _, _), span) in per_request {
+        by_caller.entry(caller).or_default().push(span);
+    }
+    let mut total: u128 = 0;
+    let mut max: u128 = 0;
+    for mut spans in by_caller.into_values() {
+        spans.sort_unstable();
+        let mut busy: u128 = 0;
+        let (mut start, mut end) = spans[0];
+        for &(s, e) in &spans[1..] {
+            if s > end {
+                busy += u128::from(end - start);
+                start = s;
+            }
+            end = end.max(e);
+        }
+        busy += u128::from(end.saturating_sub(start));
+        total += busy;
+        max = max.max(busy);
+    }
+    let window = observed_ns.max(1) as f64;
+    (round6(total as f64 / (window * f64::from(agents.max(1)))), round6(max as f64 / window))
+}
+
+/// Round to 3 decimals, so printed figures do not carry float noise.
+fn round3(x: f64) -> f64 {
+    libm::round(x * 1_000.0) / 1_000.0
+}
+
+fn round6(x: f64) -> f64 {
+    libm::round(x * 1e6) / 1e6
+}

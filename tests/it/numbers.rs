@@ -1,0 +1,249 @@
+//! Numbers checked against values computed by hand: micro-scenarios with
+//! constant latencies, error rates of 0 and 1, one node and no network
+//! delay, so that every request's fate can be worked out on paper.
+
+use rehearsal::run::{RunOptions, broken_invariants, run_once};
+use rehearsal::scenario::{self, Scenario};
+use rehearsal::strategy::{Strategy, default_strategy};
+use rehearsal::summary::RunSummary;
+
+/// A one-node scenario: `rate_per_s` Poisson arrivals for 120 s, a workflow
+/// of `steps`, and the given service tables (TOML).
+fn micro(steps: &str, services: &str, extra: &str) -> Scenario {
+    let text = format!(
+        r#"
+name = "micro"
+seeds = 1
+duration = "120s"
+[topology]
+nodes = 1
+agents = 64
+[workload]
+arrivals = {{ process = "poisson", rate_per_s = 1 }}
+steps = {steps}
+request_timeout = "20s"
+[buggify]
+enabled = false
+{services}
+{extra}
+"#
+    );
+    scenario::parse(&text, "micro.toml").unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn run(sc: &Scenario, strategy: &Strategy) -> RunSummary {
+    let s = run_once(sc, 1, strategy, RunOptions::default()).expect("run").summary;
+    assert!(broken_invariants(sc, &s).is_empty(), "{:?}", broken_invariants(sc, &s));
+    s
+}
+
+fn close(a: f64, b: f64, rel: f64) -> bool {
+    (a - b).abs() <= rel * b.abs().max(1e-12)
+}
+
+/// HdrHistogram with 3 significant figures reports the top of a value's
+/// bucket: within 0.1% above it.
+fn hdr(reported_ms: f64, exact_ms: f64) -> bool {
+    reported_ms >= exact_ms && reported_ms <= exact_ms * 1.001
+}
+
+const CONSTANT_SERVICES: &str = r#"
+[llm]
+latency = { dist = "constant", value = "100ms" }
+input_tokens = { dist = "constant", value = 1000 }
+output_tokens = { dist = "constant", value = 200 }
+cost = { input_per_1k = 0.01, output_per_1k = 0.03 }
+timeout = "5s"
+[tool]
+latency = { dist = "constant", value = "50ms" }
+timeout = "5s"
+"#;
+
+/// LLM 100 ms then tool 50 ms, no errors, one node (no network delay):
+/// every request takes exactly 150 ms, and costs 1000 x 0.01/1000 +
+/// 200 x 0.03/1000 = 0.016.
+#[test]
+fn constant_latencies_give_exact_latency_cost_and_littles_law() {
+    let sc = micro(r#"["llm", "tool"]"#, CONSTANT_SERVICES, "");
+    let s = run(&sc, &default_strategy(&sc.strategies));
+    let n = s.requests.arrived;
+    assert!(n > 90, "about 120 arrivals expected, got {n}");
+    assert_eq!((s.requests.succeeded, s.requests.failed, s.requests.in_flight), (n, 0, 0));
+    assert!(s.requests.failed_by_cause.is_empty());
+    let l = s.latency_ms;
+    assert_eq!(l.count, n);
+    assert_eq!(l.mean, 150.0);
+    for p in [l.p50, l.p90, l.p99, l.p999, l.max] {
+        assert!(hdr(p, 150.0), "{l:?}");
+    }
+    assert_eq!(s.latency_ms_succeeded, Some(l));
+    assert_eq!(s.latency_ms_failed, None);
+    // Cost: 0.016 per request, both in total and per succeeded request.
+    assert!(close(s.tokens.cost, 0.016 * n as f64, 1e-9), "{}", s.tokens.cost);
+    assert_eq!(s.cost_per_succeeded_request, Some(0.016));
+    assert_eq!((s.tokens.input, s.tokens.output), (1000 * n, 200 * n));
+    let llm = &s.services["llm:llm"];
+    assert_eq!((llm.calls, llm.succeeded, llm.timeouts, llm.cancelled), (n, n, 0, 0));
+    assert!(hdr(llm.service_time_ms.unwrap().p50, 100.0));
+    assert_eq!(llm.queue_wait_ms.unwrap().max, 0.0, "no concurrency limit, no queue");
+    assert!(hdr(s.services["tool:tool"].service_time_ms.unwrap().max, 50.0));
+    // Little's law: L = lambda W, with lambda = n / T and W = 0.15 s.
+    let lambda = n as f64 / s.observed_s;
+    assert!(close(s.arrival_rate_per_s, lambda, 1e-5));
+    assert!(close(s.in_system_mean, lambda * 0.150, 1e-4), "L {} lambda W {}", s.in_system_mean, lambda * 0.15);
+    // Every agent-second of work: 0.15 s per request, over 64 agents.
+    let busy = 0.150 * n as f64 / (64.0 * s.observed_s);
+    assert!((s.agents.busy_fraction_mean - busy).abs() <= 1e-6, "{:?} vs {busy}", s.agents);
+    // The timeline accounts for every request once.
+    let t = &s.timeline;
+    assert_eq!(t.iter().map(|i| i.offered).sum::<u64>(), n);
+    assert_eq!(t.iter().map(|i| i.succeeded).sum::<u64>(), n);
+    assert_eq!(t.len(), 120, "1 s intervals over a 120 s window");
+}
+
+/// An LLM that always answers 5xx after 100 ms: every request fails with
+/// `llm_error`. Without retries it fails at 100 ms; with `fixed` retries
+/// (3 attempts, 200 ms apart) at 100 + 200 + 100 + 200 + 100 = 700 ms.
+#[test]
+fn every_request_fails_with_its_cause_and_its_latency() {
+    let services = r#"
+[llm]
+latency = { dist = "constant", value = "100ms" }
+error_rate = 1.0
+timeout = "5s"
+[tool]
+latency = { dist = "constant", value = "10ms" }
+"#;
+    let retry = r#"
+[retry]
+max_attempts = 3
+base_delay = "200ms"
+[strategies]
+retry = ["none", "fixed"]
+"#;
+    let sc = micro(r#"["llm"]"#, services, retry);
+    for (value, latency_ms, calls_per_request) in [("none", 100.0, 1), ("fixed", 700.0, 3)] {
+        let strategy: Strategy = [("retry".to_owned(), value.to_owned())].into_iter().collect();
+        let s = run(&sc, &strategy);
+        let n = s.requests.arrived;
+        assert_eq!((s.requests.succeeded, s.requests.failed), (0, n), "{value}");
+        assert_eq!(s.requests.failed_by_cause.len(), 1);
+        assert_eq!(s.requests.failed_by_cause["llm_error"], n);
+        assert_eq!(s.latency_ms_succeeded, None, "null, never zeros");
+        assert_eq!(s.latency_ms.mean, latency_ms, "{value}");
+        assert!(hdr(s.latency_ms.max, latency_ms));
+        assert_eq!(s.latency_ms_failed, Some(s.latency_ms));
+        assert_eq!(s.cost_per_succeeded_request, None);
+        assert_eq!(s.calls.llm, calls_per_request * n);
+        assert_eq!(s.calls.retries, (calls_per_request - 1) * n);
+        assert_eq!(s.services["llm:llm"].errors_by_kind["server_error"], calls_per_request * n);
+    }
+}
+
+/// The tool always fails after the LLM succeeded: `tool_error`, at 150 ms.
+#[test]
+fn tool_errors_are_their_own_cause() {
+    let services = r#"
+[llm]
+latency = { dist = "constant", value = "100ms" }
+[tool]
+latency = { dist = "constant", value = "50ms" }
+error_rate = 1.0
+"#;
+    let sc = micro(r#"["llm", "tool"]"#, services, "");
+    let s = run(&sc, &default_strategy(&sc.strategies));
+    assert_eq!(s.requests.failed_by_cause["tool_error"], s.requests.arrived);
+    assert_eq!(s.latency_ms.mean, 150.0);
+}
+
+/// An LLM that never answers: each call times out at its 2 s timeout
+/// (`call_timeout`), and the request fails then.
+#[test]
+fn hung_calls_fail_at_their_timeout() {
+    let services = r#"
+[llm]
+latency = { dist = "constant", value = "100ms" }
+hang_rate = 1.0
+timeout = "2s"
+[tool]
+latency = { dist = "constant", value = "10ms" }
+"#;
+    let sc = micro(r#"["llm"]"#, services, "");
+    let s = run(&sc, &default_strategy(&sc.strategies));
+    let n = s.requests.arrived;
+    assert_eq!(s.requests.failed_by_cause["call_timeout"], n);
+    assert_eq!(s.latency_ms.mean, 2_000.0);
+    assert_eq!(s.services["llm:llm"].timeouts, n);
+    assert_eq!(s.calls.timeouts, n);
+}
+
+/// A stall longer than `request_timeout`: the only link is clogged from
+/// 10 s to 110 s, so every request arriving in [10 s, 90 s) waits the whole
+/// 20 s and enters `latency_ms` as a client timeout at exactly 20 s.
+#[test]
+fn a_stall_longer_than_the_timeout_shows_in_latency() {
+    let sc = micro(
+        r#"["tool"]"#,
+        CONSTANT_SERVICES,
+        r#"
+[[faults.schedule]]
+at = "10s"
+for = "100s"
+clog_link = [0, 0]
+"#,
+    );
+    let s = run(&sc, &default_strategy(&sc.strategies));
+    let timeouts = s.requests.failed_by_cause["client_timeout"];
+    assert!(timeouts > 50, "{:?}", s.requests);
+    assert_eq!(s.requests.failed, timeouts);
+    let failed = s.latency_ms_failed.unwrap();
+    assert_eq!(failed.mean, 20_000.0);
+    assert!(hdr(failed.p50, 20_000.0));
+    // The timeouts are most of the requests, so the overall p90 is the timeout.
+    assert!(hdr(s.latency_ms.p90, 20_000.0), "{:?}", s.latency_ms);
+    assert_eq!(s.latency_ms.count, s.requests.arrived);
+}
+
+/// A provider limit of 6 requests per minute against 1 request per second:
+/// most calls are answered 429 at once, and the requests fail as
+/// `rate_limited` at 0 ms.
+#[test]
+fn rate_limits_are_their_own_cause() {
+    let services = r#"
+[llm]
+latency = { dist = "constant", value = "100ms" }
+rate_limit = { rpm = 6 }
+[tool]
+latency = { dist = "constant", value = "10ms" }
+"#;
+    let sc = micro(r#"["llm"]"#, services, "");
+    let s = run(&sc, &default_strategy(&sc.strategies));
+    let limited = s.requests.failed_by_cause["rate_limited"];
+    assert_eq!(limited, s.requests.failed);
+    assert_eq!(limited, s.services["llm:llm"].rate_limited);
+    assert!(limited > s.requests.arrived / 2, "{:?}", s.requests);
+    // Succeeded ones took 100 ms; rate-limited ones were refused at once.
+    assert_eq!(s.latency_ms_succeeded.unwrap().mean, 100.0);
+    assert_eq!(s.latency_ms_failed.unwrap().max, 0.0);
+}
+
+/// The request-accounting check compares independent counts: a summary
+/// whose counts disagree is caught.
+#[test]
+fn the_accounting_check_fails_on_a_broken_count() {
+    let sc = micro(r#"["llm", "tool"]"#, CONSTANT_SERVICES, "");
+    let s = run(&sc, &default_strategy(&sc.strategies));
+    assert!(broken_invariants(&sc, &s).is_empty());
+    let mut lost = s.clone();
+    lost.requests.succeeded -= 1;
+    assert!(broken_invariants(&sc, &lost).iter().any(|b| b.starts_with("request accounting")));
+    let mut uncaused = s.clone();
+    uncaused.requests.failed += 1;
+    uncaused.requests.succeeded -= 1;
+    let broken = broken_invariants(&sc, &uncaused);
+    assert!(broken.iter().any(|b| b.contains("failed_by_cause")), "{broken:?}");
+    let mut untimed = s;
+    untimed.timeline[3].offered += 1;
+    let broken = broken_invariants(&sc, &untimed);
+    assert!(broken.iter().any(|b| b.contains("timeline")), "{broken:?}");
+}
