@@ -280,8 +280,9 @@ fn resolve_baseline(scenario: &Scenario, strategies: &[Strategy], name: Option<&
     })
 }
 
-/// The one command that replays a run; `buggify` adds `--buggify on|off`
-/// (see [`replay_buggify`]).
+/// The one command that replays a run; `buggify` adds `--buggify on|off`,
+/// which a run needs when its BUGGIFY setting differs from what `run`
+/// would pick without the flag.
 pub fn replay_command(scenario_path: &Path, seed: u64, strategy: &Strategy, buggify: Option<bool>) -> String {
     let mut cmd = format!("rehearsal run {} --seed {seed}", scenario_path.display());
     if !strategy.is_empty() {
