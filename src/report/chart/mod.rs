@@ -243,11 +243,16 @@ pub fn throughput(a: &Analysis<'_>) -> Result<String, String> {
     })
 }
 
+/// Intervals of the success chart with fewer ended requests (pooled over
+/// the seeds) than this are left out: a rate of 0% or 100% from one or two
+/// requests (the stragglers after the arrival window) says nothing.
+pub const MIN_ENDED_PER_INTERVAL: u64 = 10;
+
 /// Success rate per timeline interval, pooled over `runs`: for each
 /// interval start, summed succeeded / summed (succeeded + failed) of the
-/// requests that ended in it. Intervals where nothing ended are left out
-/// (a gap, not a zero). Sorted by time.
-pub fn pooled_success_timeline(runs: &[&crate::summary::RunSummary]) -> Vec<(f64, f64)> {
+/// requests that ended in it. Intervals where fewer than `min_ended`
+/// requests ended are left out (a gap, not a zero). Sorted by time.
+pub fn pooled_success_timeline(runs: &[&crate::summary::RunSummary], min_ended: u64) -> Vec<(f64, f64)> {
     // Keyed by the interval start in whole milliseconds, so runs agree.
     let mut by_start: BTreeMap<i64, (u64, u64)> = BTreeMap::new();
     for r in runs {
@@ -259,16 +264,35 @@ pub fn pooled_success_timeline(runs: &[&crate::summary::RunSummary]) -> Vec<(f64
     }
     by_start
         .into_iter()
-        .filter(|&(_, (_, ended))| ended > 0)
+        .filter(|&(_, (_, ended))| ended > 0 && ended >= min_ended)
         .map(|(t, (ok, ended))| (t as f64 / 1_000.0, ok as f64 / ended as f64))
         .collect()
+}
+
+/// `line` cut where an interval is missing (a gap wider than 1.5 times the
+/// narrowest step), so a gap is drawn as a gap rather than bridged.
+pub fn segments(line: &[(f64, f64)]) -> Vec<&[(f64, f64)]> {
+    let step = line.windows(2).map(|w| w[1].0 - w[0].0).fold(f64::INFINITY, f64::min);
+    let mut out = Vec::new();
+    let mut start = 0;
+    for k in 1..line.len() {
+        if line[k].0 - line[k - 1].0 > 1.5 * step {
+            out.push(&line[start..k]);
+            start = k;
+        }
+    }
+    if start < line.len() {
+        out.push(&line[start..]);
+    }
+    out
 }
 
 /// `success.svg`: success rate over simulated time from the runs'
 /// timelines, pooled over the seeds used per interval, fault windows
 /// shaded.
 pub fn success(a: &Analysis<'_>) -> Result<String, String> {
-    let lines: Vec<Vec<(f64, f64)>> = a.strategies.iter().map(|s| pooled_success_timeline(&s.runs)).collect();
+    let lines: Vec<Vec<(f64, f64)>> =
+        a.strategies.iter().map(|s| pooled_success_timeline(&s.runs, MIN_ENDED_PER_INTERVAL)).collect();
     let x_max = lines.iter().flatten().map(|p| p.0).fold(0.0, f64::max);
     let x_max = a.cmp.fault_windows.iter().map(|w| w.end_s).fold(x_max, f64::max).max(1.0);
     let legend = entries(a, true);
@@ -288,7 +312,7 @@ pub fn success(a: &Analysis<'_>) -> Result<String, String> {
         chart
             .configure_mesh()
             .x_desc("simulated time (s), interval start")
-            .y_desc("succeeded / ended in the interval")
+            .y_desc(format!("succeeded / ended in the interval (if >= {MIN_ENDED_PER_INTERVAL})"))
             .y_label_formatter(&y_fmt)
             .label_style(LABEL_FONT)
             .draw()
@@ -300,7 +324,13 @@ pub fn success(a: &Analysis<'_>) -> Result<String, String> {
         let mut ends = Vec::new();
         for (i, line) in lines.iter().enumerate() {
             let c = color(i);
-            chart.draw_series(LineSeries::new(line.iter().copied(), c.stroke_width(2))).map_err(err)?;
+            for part in segments(line) {
+                if let [only] = part {
+                    chart.draw_series(std::iter::once(Circle::new(*only, 2, c.filled()))).map_err(err)?;
+                } else {
+                    chart.draw_series(LineSeries::new(part.iter().copied(), c.stroke_width(2))).map_err(err)?;
+                }
+            }
             if let Some(last) = line.last() {
                 ends.push((c, a.keys[i].clone(), chart.backend_coord(last)));
             }
@@ -370,7 +400,13 @@ mod tests {
         (a.timeline[0].succeeded, a.timeline[0].failed) = (3, 1);
         (b.timeline[0].succeeded, b.timeline[0].failed) = (1, 3);
         a.timeline[1].succeeded = 1;
-        assert_eq!(pooled_success_timeline(&[&a, &b]), vec![(0.0, 0.5), (2.0, 1.0)]);
+        assert_eq!(pooled_success_timeline(&[&a, &b], 1), vec![(0.0, 0.5), (2.0, 1.0)]);
+        let line = [(0.0, 1.0), (1.0, 1.0), (3.0, 0.5), (4.0, 0.5)];
+        assert_eq!(segments(&line), vec![&line[..2], &line[2..]]);
+        assert_eq!(segments(&line[..1]), vec![&line[..1]]);
+        assert!(segments(&[]).is_empty());
+        // Too few ended requests: left out.
+        assert_eq!(pooled_success_timeline(&[&a, &b], 2), vec![(0.0, 0.5)]);
     }
 
     #[test]
