@@ -130,8 +130,13 @@ fn versus_baseline(out: &mut String, a: &Analysis<'_>) {
             continue;
         }
         let _ = writeln!(out, "{} {}", a.keys[i], a.labels[i]);
+        let mut identical = Vec::new();
         for &(name, title, scale) in PAIRED_ROWS {
             let (Some(m), Some(p)) = (metric(name), a.paired(i, name)) else { continue };
+            if p.mean_diff == 0.0 && p.ci95.is_some_and(|c| c.width() == 0.0) {
+                identical.push(title);
+                continue;
+            }
             let (diff, ci, unpaired) =
                 (p.mean_diff * scale, p.ci95.map(|c| (c.low * scale, c.high * scale)), p.unpaired_ci95);
             let d = decimals([diff.abs(), ci.map_or(0.0, |(lo, hi)| lo.abs().max(hi.abs()))]);
@@ -148,6 +153,9 @@ fn versus_baseline(out: &mut String, a: &Analysis<'_>) {
                 _ => String::new(),
             };
             let _ = writeln!(out, "  {title:<20} {:>12} {interval:<28} {verdict:<7} {widths}", signed(diff, d));
+        }
+        if !identical.is_empty() {
+            let _ = writeln!(out, "  identical to the baseline on every seed: {}", identical.join(", "));
         }
     }
     let ratios: Vec<String> = PAIRED_ROWS
@@ -184,6 +192,8 @@ mod tests {
             text.contains("paired / unpaired CI width, median over strategies: success rate (pts) 0.00,"),
             "{text}"
         );
+        // tokens.cost is 0.5 on every run: no row, one line.
+        assert!(text.contains("  identical to the baseline on every seed: cost\n"), "{text}");
         // The same input prints the same text.
         assert_eq!(text, render(&Analysis::of(&sample_comparison())));
     }
