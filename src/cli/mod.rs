@@ -1,5 +1,5 @@
 //! The command line: arguments -> a plan -> runs -> output and exit code.
-//! Layered as ripgrep does: clap parses, `Plan`-like helpers validate
+//! Layered as ripgrep does: clap parses, the helpers of `plan` validate
 //! against the scenario, and the commands only execute.
 
 use std::io::IsTerminal;
@@ -9,11 +9,19 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 
+mod plan;
+
+pub use plan::{BUGGIFY_DEFAULT_COMPARE, BUGGIFY_DEFAULT_RUN, BUGGIFY_DEFAULT_SWEEP, replay_command};
+use plan::{
+    OnOff, on_off, parse_seed_range, parse_strategy, replay_buggify, resolve_baseline, resolve_buggify, strategy_arg,
+    with_buggify,
+};
+
 use crate::parallel::{default_jobs, map_parallel};
-use crate::report::{Analysis, Comparison, RunFailure, StrategyRuns, strategy_label, write_reports};
+use crate::report::{Analysis, Comparison, RunFailure, StrategyRuns, write_reports};
 use crate::run::{RunOptions, RunOutput, broken_invariants, run_once};
 use crate::scenario::{self, Scenario};
-use crate::strategy::{Strategy, combinations, default_strategy, known_values};
+use crate::strategy::combinations;
 use crate::summary::RunSummary;
 
 /// `println!` that ends the process quietly when stdout is closed (e.g.
@@ -76,13 +84,6 @@ struct StrategyArg {
     strategy: Option<String>,
 }
 
-/// `on` or `off`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-enum OnOff {
-    On,
-    Off,
-}
-
 #[derive(Debug, Args)]
 struct BuggifyArg {
     /// BUGGIFY fault points on or off, over the scenario's `[buggify] enabled`
@@ -90,37 +91,6 @@ struct BuggifyArg {
     /// `sweep`, off for `compare`).
     #[arg(long, value_name = "on|off")]
     buggify: Option<OnOff>,
-}
-
-/// Whether BUGGIFY is on when neither the flag nor the scenario says: `run`
-/// and `sweep` hunt bugs (on); `compare` measures (off). `run` and `sweep`
-/// agree, so a sweep's replay line needs no flag unless the sweep had one.
-pub const BUGGIFY_DEFAULT_RUN: bool = true;
-pub const BUGGIFY_DEFAULT_SWEEP: bool = true;
-pub const BUGGIFY_DEFAULT_COMPARE: bool = false;
-
-/// The effective BUGGIFY setting: the flag, else the scenario's explicit
-/// `[buggify] enabled`, else the command's default.
-fn resolve_buggify(flag: Option<OnOff>, scenario: &Scenario, command_default: bool) -> bool {
-    flag.map(|f| f == OnOff::On).or(scenario.buggify_enabled).unwrap_or(command_default)
-}
-
-/// `scenario` with fault points set to `on` (the run reads
-/// `scenario.buggify`).
-fn with_buggify(mut scenario: Scenario, on: bool) -> Scenario {
-    scenario.buggify.enabled = on;
-    scenario
-}
-
-/// The `--buggify` a replay line (a `run` command) needs to reproduce a run
-/// made with fault points `on`: none when `run` would resolve the same
-/// without a flag.
-fn replay_buggify(on: bool, scenario: &Scenario) -> Option<bool> {
-    (scenario.buggify_enabled.unwrap_or(BUGGIFY_DEFAULT_RUN) != on).then_some(on)
-}
-
-fn on_off(on: bool) -> &'static str {
-    if on { "on" } else { "off" }
 }
 
 #[derive(Debug, Args)]
@@ -223,77 +193,6 @@ fn load(path: &Path) -> anyhow::Result<Scenario> {
     Ok(scenario::load(path)?)
 }
 
-/// Parse `--strategy` against the scenario's axes, filling unnamed axes
-/// with their first value.
-fn parse_strategy(scenario: &Scenario, text: Option<&str>) -> anyhow::Result<Strategy> {
-    parse_strategy_flag(scenario, text, "--strategy")
-}
-
-/// [`parse_strategy`] for a flag named `flag` (named in errors).
-fn parse_strategy_flag(scenario: &Scenario, text: Option<&str>, flag: &str) -> anyhow::Result<Strategy> {
-    let mut strategy = default_strategy(&scenario.strategies);
-    let Some(text) = text else { return Ok(strategy) };
-    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let Some((axis, value)) = part.split_once('=') else {
-            return Err(usage(format!("{flag}: `{part}` is not AXIS=VALUE (e.g. retry=none)")));
-        };
-        let (axis, value) = (axis.trim(), value.trim());
-        let Some(spec) = scenario.strategies.iter().find(|a| a.name == axis) else {
-            let axes: Vec<&str> = scenario.strategies.iter().map(|a| a.name.as_str()).collect();
-            return Err(usage(format!("{flag}: the scenario has no axis `{axis}` (its axes: {})", axes.join(", "))));
-        };
-        if !spec.values.iter().any(|v| v == value) {
-            let hint = if known_values(axis).contains(&value) {
-                format!("add it to `[strategies] {axis}` in the scenario to run it")
-            } else {
-                format!("known values: {}", known_values(axis).join(", "))
-            };
-            return Err(usage(format!(
-                "{flag}: axis `{axis}` of this scenario has no value `{value}` (its values: {}); {hint}",
-                spec.values.join(", ")
-            )));
-        }
-        strategy.insert(axis.to_string(), value.to_string());
-    }
-    Ok(strategy)
-}
-
-fn strategy_arg(strategy: &Strategy) -> String {
-    strategy.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
-}
-
-/// The baseline of a comparison: `name` as a strategy label or a
-/// `--strategy` string, or the first combination when `None`. A name that
-/// matches no strategy is a usage error.
-fn resolve_baseline(scenario: &Scenario, strategies: &[Strategy], name: Option<&str>) -> anyhow::Result<usize> {
-    let Some(name) = name else { return Ok(0) };
-    if let Some(i) = strategies.iter().position(|s| strategy_label(s) == name.trim()) {
-        return Ok(i);
-    }
-    let wanted = parse_strategy_flag(scenario, Some(name), "--baseline-strategy")?;
-    strategies.iter().position(|s| *s == wanted).ok_or_else(|| {
-        let labels: Vec<String> = strategies.iter().map(strategy_label).collect();
-        usage(format!(
-            "--baseline-strategy: `{name}` matches no strategy of this comparison (its strategies: {})",
-            labels.join("; ")
-        ))
-    })
-}
-
-/// The one command that replays a run; `buggify` adds `--buggify on|off`,
-/// which a run needs when its BUGGIFY setting differs from what `run`
-/// would pick without the flag.
-pub fn replay_command(scenario_path: &Path, seed: u64, strategy: &Strategy, buggify: Option<bool>) -> String {
-    let mut cmd = format!("rehearsal run {} --seed {seed}", scenario_path.display());
-    if !strategy.is_empty() {
-        cmd.push_str(&format!(" --strategy {}", strategy_arg(strategy)));
-    }
-    if let Some(on) = buggify {
-        cmd.push_str(&format!(" --buggify {}", on_off(on)));
-    }
-    cmd
-}
-
 fn cmd_run(args: RunArgs) -> anyhow::Result<u8> {
     let scenario = load(&args.scenario)?;
     let seed = args.seed.or(scenario.seeds.first().copied()).unwrap_or(1);
@@ -389,28 +288,6 @@ fn print_summary(s: &RunSummary) {
         s.calls.errors,
         s.calls.timeouts
     );
-}
-
-/// Parse `A..B` (B excluded) or `A..=B` (B included).
-fn parse_seed_range(text: &str) -> anyhow::Result<Vec<u64>> {
-    let bad = || usage(format!("--seeds: `{text}` is not a range like 1..100 or 1..=100"));
-    let (a, b, inclusive) = if let Some((a, b)) = text.split_once("..=") {
-        (a, b, true)
-    } else if let Some((a, b)) = text.split_once("..") {
-        (a, b, false)
-    } else {
-        return Err(bad());
-    };
-    let a: u64 = a.trim().parse().map_err(|_| bad())?;
-    let b: u64 = b.trim().parse().map_err(|_| bad())?;
-    let end = if inclusive { b.checked_add(1).ok_or_else(bad)? } else { b };
-    if end <= a {
-        return Err(usage(format!("--seeds: `{text}` is empty")));
-    }
-    if end - a > 10_000_000 {
-        return Err(usage(format!("--seeds: `{text}` has more than 10,000,000 seeds")));
-    }
-    Ok((a..end).collect())
 }
 
 fn progress_bar(total: u64, what: &str) -> indicatif::ProgressBar {
@@ -576,80 +453,4 @@ fn cmd_compare(args: CompareArgs) -> anyhow::Result<u8> {
     }
     print_failures(&comparison.errors, &comparison.invariant_failures);
     Ok(if failed { exit::CHECK_FAILED } else { exit::OK })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn seed_ranges() {
-        assert_eq!(parse_seed_range("1..4").unwrap(), vec![1, 2, 3]);
-        assert_eq!(parse_seed_range("1..=3").unwrap(), vec![1, 2, 3]);
-        assert!(parse_seed_range("5..5").is_err());
-        assert!(parse_seed_range("x..3").is_err());
-        assert!(parse_seed_range("7").is_err());
-    }
-
-    const SCENARIO: &str = r#"
-name = "t"
-seeds = 2
-duration = "5s"
-[topology]
-agents = 2
-[workload]
-arrivals = { process = "poisson", rate_per_s = 2 }
-[llm]
-latency = { dist = "constant", value = "100ms" }
-[tool]
-latency = { dist = "constant", value = "10ms" }
-[strategies]
-retry = ["none", "fixed"]
-supervision = ["none", "one_for_one"]
-"#;
-
-    fn scenario(extra: &str) -> Scenario {
-        scenario::parse(&format!("{SCENARIO}{extra}"), "t.toml").unwrap()
-    }
-
-    #[test]
-    fn buggify_resolution_and_replay_flag() {
-        let unset = scenario("");
-        let off = scenario("[buggify]\nenabled = false\n");
-        // Flag > scenario key > command default.
-        assert!(!resolve_buggify(None, &unset, BUGGIFY_DEFAULT_COMPARE));
-        assert!(resolve_buggify(None, &unset, BUGGIFY_DEFAULT_SWEEP));
-        assert!(!resolve_buggify(None, &off, BUGGIFY_DEFAULT_SWEEP));
-        assert!(resolve_buggify(Some(OnOff::On), &off, BUGGIFY_DEFAULT_COMPARE));
-        assert!(!resolve_buggify(Some(OnOff::Off), &unset, BUGGIFY_DEFAULT_RUN));
-        // The replay flag: only when `run` would resolve otherwise.
-        assert_eq!(replay_buggify(true, &unset), None);
-        assert_eq!(replay_buggify(false, &unset), Some(false));
-        assert_eq!(replay_buggify(false, &off), None);
-        assert_eq!(replay_buggify(true, &off), Some(true));
-        assert!(!with_buggify(unset, false).buggify.enabled);
-        let s = Strategy::from([("retry".to_owned(), "fixed".to_owned())]);
-        assert_eq!(
-            replay_command(Path::new("a.toml"), 3, &s, Some(false)),
-            "rehearsal run a.toml --seed 3 --strategy retry=fixed --buggify off"
-        );
-    }
-
-    #[test]
-    fn baseline_by_label_or_strategy_string() {
-        let sc = scenario("");
-        let all = combinations(&sc.strategies);
-        assert_eq!(all.len(), 4);
-        assert_eq!(resolve_baseline(&sc, &all, None).unwrap(), 0);
-        // The label, axes in name order.
-        assert_eq!(resolve_baseline(&sc, &all, Some("retry=fixed,supervision=one_for_one")).unwrap(), 3);
-        // A --strategy string: any order, unnamed axes take their first value.
-        assert_eq!(resolve_baseline(&sc, &all, Some("supervision=one_for_one, retry=fixed")).unwrap(), 3);
-        assert_eq!(resolve_baseline(&sc, &all, Some("retry=fixed")).unwrap(), 2);
-        for bad in ["retry=sometimes", "colour=red", "x"] {
-            let e = resolve_baseline(&sc, &all, Some(bad)).unwrap_err();
-            assert_eq!(exit_code_of(&e), exit::BAD_INPUT, "{bad}");
-            assert!(e.to_string().contains("--baseline-strategy"), "{e}");
-        }
-    }
 }
