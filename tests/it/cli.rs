@@ -497,3 +497,26 @@ fn sweep_replay_lines_carry_a_buggify_flag_only_when_needed() {
         stdout(&off).contains(&format!("replay: rehearsal run {p} --seed 1 --strategy retry=none --buggify off\n"))
     );
 }
+
+/// Reports are byte-identical for identical input, whatever `--jobs`.
+#[test]
+fn compare_reports_do_not_depend_on_jobs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    for (out, jobs) in [(&a, "1"), (&b, "2")] {
+        let o = rehearsal(&[
+            "compare",
+            "scenarios/quickstart.toml",
+            "--seeds",
+            "3",
+            "--jobs",
+            jobs,
+            "--out",
+            &out.to_string_lossy(),
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+    for file in ["report.json", "report.md", "latency.svg", "throughput.svg", "success.svg"] {
+        assert_eq!(std::fs::read(a.join(file)).unwrap(), std::fs::read(b.join(file)).unwrap(), "{file}");
+    }
+}
