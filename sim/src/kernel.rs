@@ -602,17 +602,18 @@ impl<M: Clone + Debug + std::hash::Hash, W: World<M>> Env<M> for SimEnv<'_, M, W
     }
 
     fn signal(&mut self, from_node: NodeId, to_node: NodeId, to: ActorId, signal: Signal) {
-        let k = &mut *self.kernel;
-        let now = k.now;
+        let now = self.kernel.now;
         // News of a node's death crosses to other nodes only when the
         // failure detector notices; everything else takes the link's
         // latency. Signals bypass network faults (loss, duplication,
         // reordering, partitions, clogs): see the `net` module.
         let delay = if signal.is_node_down() && from_node != to_node {
-            k.network.failure_detection
+            self.failure_detection_delay(to_node, from_node)
         } else {
+            let k = &mut *self.kernel;
             k.network.signal_latency(from_node, to_node, &mut k.rng_network)
         };
+        let k = &mut *self.kernel;
         let at = now.saturating_add(delay);
         k.trace.event(TraceKind::Signal, now, to.to_bits(), signal.code(), &(at, signal), || {
             format!("signal to {to} arriving {}: {signal:?}", fmt_nanos(at))
@@ -635,6 +636,13 @@ impl<M: Clone + Debug + std::hash::Hash, W: World<M>> Env<M> for SimEnv<'_, M, W
             format!("{caller} calls {call:?} as request {}", request.0)
         });
         self.world.on_call(caller, node, request, call, self.kernel);
+    }
+
+    /// The network's [`Network::failure_detection`] between two nodes, 0 on
+    /// the same node.
+    #[inline]
+    fn failure_detection_delay(&self, observer: NodeId, subject: NodeId) -> Nanos {
+        if observer == subject { 0 } else { self.kernel.network.failure_detection }
     }
 
     // Always inline: the caller builds one variant, so the match folds away.
