@@ -55,6 +55,11 @@ pub(crate) enum Effect<A: Actor> {
     CancelTimer {
         timer: TimerId,
     },
+    /// Forget an outstanding ask or service call (a service call is
+    /// cancelled at the driver too).
+    Cancel {
+        request: RequestId,
+    },
     Spawn {
         child: ActorId,
         node: NodeId,
@@ -203,12 +208,26 @@ impl<A: Actor> Ctx<'_, A> {
     }
 
     /// Call a service. Its outcome, or a timeout, comes back to
-    /// [`Actor::on_response`] as [`crate::Response::Service`].
+    /// [`Actor::on_response`] as [`crate::Response::Service`]. If the
+    /// timeout fires first, the call is cancelled at the driver
+    /// ([`crate::Env::cancel_call`]), as it is if this actor cancels it
+    /// ([`Ctx::cancel`]) or dies before the answer.
     pub fn call(&mut self, service: ServiceId, input_tokens: u32, idempotency_key: u64, timeout: Nanos) -> RequestId {
         let request = self.ids.next_request();
         let call = ServiceCall { service, input_tokens, idempotency_key };
         self.effects.push(Effect::Call { call, request, timeout });
         request
+    }
+
+    /// Give up on an outstanding ask or service call of this actor (when
+    /// the effect is applied): it is forgotten, so its answer, if one still
+    /// comes, is a late reply (dropped and counted, never given to
+    /// [`Actor::on_response`]), and its timeout does not fire. A service
+    /// call is also cancelled at the driver ([`crate::Env::cancel_call`]);
+    /// for an ask nothing is sent (the callee may still answer). A no-op for
+    /// a request that is already settled or not this actor's.
+    pub fn cancel(&mut self, request: RequestId) {
+        self.effects.push(Effect::Cancel { request });
     }
 
     /// Fire [`Actor::on_timer`] with `tag` after `after` nanoseconds.

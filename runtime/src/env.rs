@@ -47,6 +47,16 @@ pub trait Env<M>: Entropy {
     /// [`crate::System::complete_call`] (or never: a hang).
     fn call_service(&mut self, caller: ActorId, node: NodeId, request: RequestId, call: ServiceCall);
 
+    /// The caller gave up on service call `request`: its timeout fired, it
+    /// cancelled the call ([`crate::Ctx::cancel`]), or it died with the call
+    /// pending (its connection is gone). The runtime no longer waits for an
+    /// answer (one that still comes is a late reply); the driver may stop
+    /// the work. Called at most once per call, and never for a call that
+    /// was answered. The default does nothing.
+    fn cancel_call(&mut self, caller: ActorId, request: RequestId) {
+        let _ = (caller, request);
+    }
+
     /// How long after a node crashes an actor on node `observer` learns it
     /// (the failure detector's delay): node-down news about `subject`
     /// ([`Signal::is_node_down`]), [`crate::Ctx::node_is_up`] and

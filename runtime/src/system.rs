@@ -170,7 +170,11 @@ impl<A: Actor> System<A> {
                 .life
                 .iter()
                 .flatten()
-                .map(|l| size_of::<Life>() + (l.watchers.capacity() + l.links.capacity()) * size_of::<ActorId>())
+                .map(|l| {
+                    size_of::<Life>()
+                        + (l.watchers.capacity() + l.links.capacity()) * size_of::<ActorId>()
+                        + l.calls.capacity() * size_of::<RequestId>()
+                })
                 .sum::<usize>()
             + hash_table_bytes(self.registry.names.capacity(), size_of::<(u64, ActorId)>())
             + hash_table_bytes(self.registry.vacant.capacity(), size_of::<(u64, Vacancy)>())
@@ -427,6 +431,21 @@ impl<A: Actor> System<A> {
         self.life_mut(actor).name = Some(name);
     }
 
+    /// Remove `request` from `id`'s outstanding service calls; whether it
+    /// was one (an ask is not).
+    fn forget_call(&mut self, id: ActorId, request: RequestId) -> bool {
+        let Some(life) = self.life.get_mut(id.index() as usize).and_then(|l| l.as_deref_mut()) else {
+            return false;
+        };
+        match life.calls.iter().position(|&r| r == request) {
+            Some(at) => {
+                life.calls.remove(at);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// `id` failed with `kind`: its decider may resume it; otherwise it ends.
     fn fail<E: Env<A::Msg>>(&mut self, env: &mut E, id: ActorId, kind: FailureKind) {
         let decider = self.life_of(id).and_then(|l| l.decider);
@@ -463,6 +482,12 @@ impl<A: Actor> System<A> {
             self.drop_message(env, id, DropReason::DeadReceiver, &envelope);
         }
         let Some(life) = self.life.get_mut(i).and_then(Option::take) else { return };
+        // Its connections are gone: its service calls are cancelled, in the
+        // order they were made. Their answers or timeouts, if they still
+        // come, find a dead caller and are dropped.
+        for &request in &life.calls {
+            env.cancel_call(id, request);
+        }
         if let Some(name) = life.name
             && self.registry.names.get(&name) == Some(&id)
         {
@@ -573,7 +598,17 @@ impl<A: Actor> System<A> {
             }
         }
         if !self.is_alive(asker) {
+            // Its service calls were cancelled when it died.
             return;
+        }
+        match response {
+            Response::Service(_) => {
+                self.forget_call(asker, request);
+            }
+            // The caller gave up: cancel the call at the service, before
+            // the caller's handler (which may call again) runs.
+            Response::Timeout if self.forget_call(asker, request) => env.cancel_call(asker, request),
+            _ => {}
         }
         let kind = match response {
             Response::Reply(_) => ResponseKind::Reply,
@@ -725,6 +760,7 @@ impl<A: Actor> System<A> {
             }
             Effect::Call { call, request, timeout } => {
                 self.pending.insert(request.0, me);
+                self.life_mut(me).calls.push(request);
                 let timer = self.ids.next_timer();
                 env.schedule_timer(me, timer, TimerKind::RequestTimeout { request }, env.now().saturating_add(timeout));
                 env.call_service(me, my_node, request, call);
@@ -734,6 +770,14 @@ impl<A: Actor> System<A> {
             }
             Effect::CancelTimer { timer } => {
                 self.cancelled.insert(timer.0);
+            }
+            Effect::Cancel { request } => {
+                if self.pending.get(&request.0) == Some(&me) {
+                    self.pending.remove(&request.0);
+                    if self.forget_call(me, request) {
+                        env.cancel_call(me, request);
+                    }
+                }
             }
             Effect::Spawn { child, node, actor, decider } => self.start(env, me, child, node, actor, decider),
             Effect::Exit { reason } => match reason {

@@ -17,6 +17,8 @@ struct TestEnv {
     timers: BTreeMap<(Nanos, u64), (ActorId, TimerId, TimerKind)>,
     external_replies: Vec<(RequestId, Msg)>,
     calls: Vec<(ActorId, RequestId, ServiceCall)>,
+    /// Service calls cancelled, in order.
+    cancels: Vec<(ActorId, RequestId)>,
     /// The failure-detection delay between two different nodes.
     detection: Nanos,
     trace: Vec<String>,
@@ -48,6 +50,9 @@ impl Env<Msg> for TestEnv {
     }
     fn call_service(&mut self, caller: ActorId, _: NodeId, request: RequestId, call: ServiceCall) {
         self.calls.push((caller, request, call));
+    }
+    fn cancel_call(&mut self, caller: ActorId, request: RequestId) {
+        self.cancels.push((caller, request));
     }
     fn failure_detection_delay(&self, observer: NodeId, subject: NodeId) -> Nanos {
         if observer == subject { 0 } else { self.detection }
@@ -94,6 +99,12 @@ enum Msg {
     },
     Spawn,
     Stop,
+    /// Call service 1 with this timeout.
+    Call {
+        timeout: Nanos,
+    },
+    /// Cancel this actor's latest ask or call.
+    CancelLatest,
     /// Record what `whereis(name)` and `node_is_up(node)` say now.
     Look {
         name: u64,
@@ -115,6 +126,8 @@ struct TestActor {
     timers: Vec<u64>,
     undelivered: Vec<Msg>,
     children: Vec<ActorId>,
+    /// Its asks and calls, in order.
+    requests: Vec<RequestId>,
     /// What each `Look` saw: the time, the name's holder, whether the node is up.
     looks: Vec<(Nanos, Option<ActorId>, bool)>,
 }
@@ -132,7 +145,17 @@ impl Actor for TestActor {
             }
             Msg::Pong(_) => {}
             Msg::AskPeer { peer, timeout } => {
-                ctx.ask(peer, Msg::Ping(99), timeout);
+                let r = ctx.ask(peer, Msg::Ping(99), timeout);
+                self.requests.push(r);
+            }
+            Msg::Call { timeout } => {
+                let r = ctx.call(ServiceId(1), 10, 0, timeout);
+                self.requests.push(r);
+            }
+            Msg::CancelLatest => {
+                if let Some(&r) = self.requests.last() {
+                    ctx.cancel(r);
+                }
             }
             Msg::Look { name, node } => self.looks.push((ctx.now(), ctx.whereis(name), ctx.node_is_up(node))),
             Msg::Register(name) => ctx.register(name),
@@ -332,6 +355,94 @@ fn service_calls_go_to_the_driver_and_complete() {
     sys.complete_call(&mut env, caller, request, ServiceOutcome::Ok { output_tokens: 5 });
     assert_eq!(sys.actor(caller).unwrap().0, vec!["Service(Ok { output_tokens: 5 })"]);
     assert_eq!(sys.stats().late_replies, 1, "a second answer is late");
+}
+
+// ---------------------------------------------------------------------
+// Cancelling service calls: by timeout, by `Ctx::cancel`, by death.
+
+fn requests(sys: &System<TestActor>, id: ActorId) -> Vec<RequestId> {
+    sys.actor(id).unwrap().requests.clone()
+}
+
+const OK: ServiceOutcome = ServiceOutcome::Ok { output_tokens: 1 };
+
+#[test]
+fn a_service_call_that_times_out_is_cancelled_once_and_its_answer_is_late() {
+    let (mut sys, mut env, a, _) = setup(SystemConfig::default());
+    tell(&mut env, a, Msg::Call { timeout: 100 });
+    settle(&mut sys, &mut env, 1_000);
+    let r = requests(&sys, a)[0];
+    assert_eq!(env.cancels, vec![(a, r)]);
+    assert_eq!(sys.actor(a).unwrap().responses, vec!["Timeout"]);
+    sys.complete_call(&mut env, a, r, OK);
+    assert_eq!(sys.stats().late_replies, 1);
+    assert_eq!(env.cancels.len(), 1, "a late answer cancels nothing more");
+    assert_eq!(sys.actor(a).unwrap().responses, vec!["Timeout"]);
+}
+
+#[test]
+fn an_answered_call_is_not_cancelled() {
+    let (mut sys, mut env, a, _) = setup(SystemConfig::default());
+    tell(&mut env, a, Msg::Call { timeout: 100 });
+    settle(&mut sys, &mut env, 0);
+    sys.complete_call(&mut env, a, requests(&sys, a)[0], OK);
+    settle(&mut sys, &mut env, 1_000);
+    assert!(env.cancels.is_empty());
+    assert_eq!(sys.actor(a).unwrap().responses, vec!["Service(Ok { output_tokens: 1 })"]);
+    assert_eq!(sys.stats().timeouts, 0);
+}
+
+#[test]
+fn ctx_cancel_cancels_a_call_once_and_its_answer_is_late() {
+    let (mut sys, mut env, a, _) = setup(SystemConfig::default());
+    tell(&mut env, a, Msg::Call { timeout: 100 });
+    tell(&mut env, a, Msg::CancelLatest);
+    tell(&mut env, a, Msg::CancelLatest);
+    settle(&mut sys, &mut env, 0);
+    let r = requests(&sys, a)[0];
+    assert_eq!(env.cancels, vec![(a, r)], "cancelling twice cancels once");
+    assert_eq!(sys.pending_requests(), 0);
+    sys.complete_call(&mut env, a, r, OK);
+    settle(&mut sys, &mut env, 1_000);
+    assert!(sys.actor(a).unwrap().responses.is_empty(), "neither the answer nor the timeout reaches the handler");
+    assert_eq!((sys.stats().late_replies, sys.stats().timeouts), (1, 0));
+    assert_eq!(env.cancels.len(), 1);
+}
+
+#[test]
+fn ctx_cancel_forgets_an_ask_and_sends_nothing() {
+    let (mut sys, mut env, a, b) = setup(SystemConfig::default());
+    // `b` answers at t=200, after `a` gave up on its ask.
+    tell(&mut env, b, Msg::BusyFor(200));
+    tell(&mut env, a, Msg::AskPeer { peer: b, timeout: 1_000 });
+    tell(&mut env, a, Msg::CancelLatest);
+    settle(&mut sys, &mut env, 2_000);
+    assert_eq!(sys.actor(b).unwrap().seen, vec![99], "b got the ask once, and nothing else");
+    assert!(sys.actor(a).unwrap().responses.is_empty());
+    assert_eq!((sys.stats().late_replies, sys.stats().timeouts), (1, 0));
+    assert!(env.cancels.is_empty(), "an ask is not a service call");
+    assert_eq!(sys.pending_requests(), 0);
+}
+
+#[test]
+fn a_dying_actor_s_pending_calls_are_cancelled_in_call_order() {
+    let (mut sys, mut env, a, _) = setup(SystemConfig::default());
+    for _ in 0..3 {
+        tell(&mut env, a, Msg::Call { timeout: 1_000 });
+    }
+    settle(&mut sys, &mut env, 0);
+    let r = requests(&sys, a);
+    sys.complete_call(&mut env, a, r[0], OK);
+    tell(&mut env, a, Msg::Stop);
+    settle(&mut sys, &mut env, 0);
+    assert_eq!(env.cancels, vec![(a, r[1]), (a, r[2])], "the answered call is not cancelled");
+    // An answer for the dead caller is dropped with it (not a late reply),
+    // and the timeouts cancel nothing more.
+    sys.complete_call(&mut env, a, r[1], OK);
+    settle(&mut sys, &mut env, 2_000);
+    assert_eq!(sys.stats().late_replies, 0);
+    assert_eq!(env.cancels.len(), 2);
+    assert_eq!(sys.pending_requests(), 0);
 }
 
 // ---------------------------------------------------------------------

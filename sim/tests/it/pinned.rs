@@ -1,8 +1,9 @@
 //! Pins the trace hash of a run that exercises every runtime path (tells,
 //! asks, replies, timeouts, late replies, full mailboxes and bounces,
-//! postponing, spawns, stops, crashes, cancelled timers, sampled latency),
-//! so that a change to the kernel or runtime that alters what a run does,
-//! or what its trace folds, is caught.
+//! postponing, spawns, stops, crashes, cancelled timers, service calls
+//! cancelled by their timeout, sampled latency), so that a change to the
+//! kernel or runtime that alters what a run does, or what its trace folds,
+//! is caught.
 
 use rehearsal_runtime::{Actor, ActorId, Ctx, NodeId, OverflowPolicy, RequestId, Response, SystemConfig, TimerId};
 use rehearsal_sim::dist::Dist;
@@ -164,6 +165,9 @@ fn mixed_run_trace_hash_is_pinned() {
     let (hash, events) = run(7, 3);
     // Re-pinned when supervision arrived: killing is a signal that travels,
     // crashes carry their reason, and parents hear of their children's end.
-    assert_eq!((hash, events), (0x3db7_3dec_4d63_9c43, 10_741), "{hash:#x} {events}");
+    // Re-pinned when service calls became cancellable: a call that times
+    // out (or whose caller dies) folds a `ServiceCancel` (same events; the
+    // hash without those folds was unchanged).
+    assert_eq!((hash, events), (0xe7a7_23a1_9c33_e516, 10_741), "{hash:#x} {events}");
     assert_eq!(run(7, 3), (hash, events));
 }
