@@ -334,6 +334,12 @@ impl<A: Actor> System<A> {
             self.drain_mailbox(env, to);
             return;
         }
+        if A::is_urgent(&envelope.msg) {
+            // Selective receive: handled now, the backlog keeps its order.
+            self.handle_envelope(env, to, envelope);
+            self.drain_mailbox(env, to);
+            return;
+        }
         let from = envelope.from;
         env.trace(TraceEvent::Enqueue { to, from, msg: &envelope.msg });
         match slot.mailbox.offer(envelope, self.config.mailbox_capacity, self.config.overflow) {
