@@ -90,6 +90,10 @@ pub enum Msg {
     Stage { id: u64, reply: ReplyTo },
     /// Pipeline: a stage subscribes to the stage before it.
     Subscribe { from: ActorId },
+    /// Fan-out: the gateway no longer needs part `part` of request `id`
+    /// (the request's answer is decided): stop working on it. Urgent: it
+    /// reaches a busy agent at once (see [`Actor::is_urgent`]).
+    Cancel { id: u64, part: u32 },
     /// An answer: to a client, or from an agent to the gateway. A failure
     /// carries its cause, as an error response would.
     Outcome { id: u64, outcome: Outcome },
@@ -106,6 +110,11 @@ pub enum FleetActor {
 
 impl Actor for FleetActor {
     type Msg = Msg;
+
+    #[inline]
+    fn is_urgent(msg: &Msg) -> bool {
+        matches!(msg, Msg::Cancel { .. })
+    }
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, Self>) {
         match self {
@@ -169,6 +178,8 @@ pub struct GatewayStats {
     pub no_agent: u64,
     /// Requests an agent's full mailbox refused.
     pub rejected: u64,
+    /// Fan-out parts cancelled once their request's answer was decided.
+    pub parts_cancelled: u64,
 }
 
 /// How a fan-out request is answered from its parts.
@@ -183,14 +194,15 @@ pub enum FanOutPolicy {
 }
 
 /// A fan-out request waiting for its parts.
-#[derive(Copy, Clone, Debug)]
+#[derive(Clone, Debug)]
 struct FanOut {
     reply: ReplyTo,
     ok: u32,
     failed: u32,
     /// The cause of the latest failed part.
     cause: Cause,
-    answered: bool,
+    /// The asks made for its parts (some may be settled already).
+    asks: Vec<RequestId>,
 }
 
 /// What the gateway does with a request.
@@ -252,7 +264,7 @@ impl Gateway {
     fn handle(&mut self, msg: Msg, ctx: &mut Ctx<'_, FleetActor>) {
         let (Msg::Request { id }, Some(reply)) = (msg, ctx.reply_to()) else { return };
         if let Mode::FanOut { parts, .. } = self.mode {
-            self.fanouts.insert(id, FanOut { reply, ok: 0, failed: 0, cause: Cause::AgentTimeout, answered: false });
+            self.fanouts.insert(id, FanOut { reply, ok: 0, failed: 0, cause: Cause::AgentTimeout, asks: Vec::new() });
             for part in 0..parts {
                 self.dispatch(id, part, reply, 1, ctx);
             }
@@ -277,7 +289,11 @@ impl Gateway {
             let name = agent_name(self.next % self.agents);
             self.next = self.next.wrapping_add(1);
             if let Some(agent) = ctx.whereis(name) {
-                self.tasks.ask(ctx, agent, Msg::Work { id, part }, self.work_timeout, (id, part, reply), attempt);
+                let ask =
+                    self.tasks.ask(ctx, agent, Msg::Work { id, part }, self.work_timeout, (id, part, reply), attempt);
+                if let Some(fan) = self.fanouts.get_mut(&id) {
+                    fan.asks.push(ask);
+                }
                 return;
             }
         }
@@ -305,14 +321,22 @@ impl Gateway {
             FanOutPolicy::Quorum => parts / 2 + 1,
             FanOutPolicy::First => 1,
         };
-        if !fan.answered && (fan.ok >= needed || fan.failed > parts - needed) {
-            fan.answered = true;
+        if fan.ok >= needed || fan.failed > parts - needed {
             // A failed fan-out fails with the cause of the part that decided it.
             let outcome = if fan.ok >= needed { Outcome::Succeeded } else { Outcome::Failed(fan.cause) };
             ctx.reply(fan.reply, Msg::Outcome { id, outcome });
-        }
-        if fan.ok + fan.failed >= parts {
-            self.fanouts.remove(&id);
+            // Decided: the parts still running are not needed any more.
+            // Forget their asks and tell their agents to stop (and cancel
+            // their calls), so they neither hold agents nor cost tokens.
+            if let Some(fan) = self.fanouts.remove(&id) {
+                for ask in fan.asks {
+                    if let Some(task) = self.tasks.settle(ask) {
+                        ctx.cancel(ask);
+                        ctx.tell(task.callee, Msg::Cancel { id, part: task.key.1 });
+                        self.stats.parts_cancelled += 1;
+                    }
+                }
+            }
         }
     }
 
@@ -361,6 +385,8 @@ pub struct AgentStats {
     pub rate_limited: u64,
     pub requests_done: u64,
     pub requests_failed: u64,
+    /// Requests dropped because the gateway cancelled them.
+    pub requests_cancelled: u64,
     /// Pipeline: finished work with no downstream subscriber to take it.
     pub no_downstream: u64,
 }
@@ -448,16 +474,39 @@ pub struct Agent {
     retry: RetryPolicy,
     job: Option<Job>,
     next_tag: u64,
+    /// Work cancelled before it was started, to skip when it comes.
+    cancelled: std::collections::VecDeque<(u64, u32)>,
     pub stats: AgentStats,
 }
 
+/// How many cancelled-before-started parts an agent remembers (a bounded
+/// memory: a cancellation older than that is forgotten and the work done).
+const CANCELLED_MEMORY: usize = 64;
+
 impl Agent {
     pub fn new(index: u32, steps: Vec<StepSpec>, retry: RetryPolicy) -> Self {
-        Agent { index, steps, retry, job: None, next_tag: 0, stats: AgentStats::default() }
+        Agent {
+            index,
+            steps,
+            retry,
+            job: None,
+            next_tag: 0,
+            cancelled: std::collections::VecDeque::new(),
+            stats: AgentStats::default(),
+        }
     }
 
     fn handle(&mut self, msg: Msg, ctx: &mut Ctx<'_, FleetActor>) {
+        if let Msg::Cancel { id, part } = msg {
+            return self.cancel(id, part, ctx);
+        }
         let (Msg::Work { id, part }, Some(reply)) = (msg, ctx.reply_to()) else { return };
+        if let Some(i) = self.cancelled.iter().position(|&c| c == (id, part)) {
+            // Cancelled while it waited in the mailbox: skip it.
+            self.cancelled.remove(i);
+            self.stats.requests_cancelled += 1;
+            return;
+        }
         ctx.set_accepting(false);
         self.job =
             Some(Job { id, part, reply, step: 0, failures: 0, call: None, backoff_tag: 0, cause: Cause::LlmError });
@@ -519,6 +568,25 @@ impl Agent {
             Some(job) if job.backoff_tag == tag && job.call.is_none() => self.attempt(ctx),
             _ => {}
         }
+    }
+
+    /// The gateway no longer needs this work: drop it, cancel the call in
+    /// flight, and take the next request. No answer (nobody waits for it).
+    fn cancel(&mut self, id: u64, part: u32, ctx: &mut Ctx<'_, FleetActor>) {
+        let Some(job) = self.job.filter(|j| (j.id, j.part) == (id, part)) else {
+            // Not started yet (waiting in the mailbox): remember to skip it.
+            if self.cancelled.len() == CANCELLED_MEMORY {
+                self.cancelled.pop_front();
+            }
+            self.cancelled.push_back((id, part));
+            return;
+        };
+        if let Some(call) = job.call {
+            ctx.cancel(call);
+        }
+        self.job = None;
+        self.stats.requests_cancelled += 1;
+        ctx.set_accepting(true);
     }
 
     fn finish(&mut self, outcome: Outcome, ctx: &mut Ctx<'_, FleetActor>) {

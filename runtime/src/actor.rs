@@ -34,6 +34,17 @@ pub trait Actor: Sized + 'static {
     /// `Some` when it is an ask).
     fn handle(&mut self, msg: Self::Msg, ctx: &mut Ctx<'_, Self>);
 
+    /// Whether `msg` reaches [`Actor::handle`] even while the actor is not
+    /// accepting ([`Ctx::set_accepting`]) or has a backlog, instead of
+    /// waiting in the mailbox: selective receive, as a `gen_statem`
+    /// postpones most events in a busy state yet handles a cancellation at
+    /// once. The default: no message is urgent.
+    #[inline]
+    fn is_urgent(msg: &Self::Msg) -> bool {
+        let _ = msg;
+        false
+    }
+
     /// The answer to one of this actor's own asks or service calls, or the
     /// reason there is none (timeout, the callee was gone or refused it).
     fn on_response(&mut self, request: RequestId, response: Response<Self::Msg>, ctx: &mut Ctx<'_, Self>) {

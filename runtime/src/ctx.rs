@@ -2,10 +2,12 @@
 //! that the [`crate::System`] drains after the handler returns.
 
 use crate::actor::Actor;
+use crate::env::Env;
 use crate::envelope::ReplyTo;
 use crate::id::{ActorId, Nanos, NodeId, RequestId, ServiceId, TimerId};
 use crate::ids::Ids;
 use crate::lifecycle::{Decider, ExitReason, FailureKind, Signal};
+use crate::registry::Registry;
 use crate::service::ServiceCall;
 
 /// A source of randomness, provided by the driver (a seeded stream in the
@@ -52,6 +54,11 @@ pub(crate) enum Effect<A: Actor> {
     },
     CancelTimer {
         timer: TimerId,
+    },
+    /// Forget an outstanding ask or service call (a service call is
+    /// cancelled at the driver too).
+    Cancel {
+        request: RequestId,
     },
     Spawn {
         child: ActorId,
@@ -107,11 +114,12 @@ pub struct Ctx<'a, A: Actor> {
     pub(crate) reply_to: Option<ReplyTo>,
     pub(crate) effects: &'a mut Vec<Effect<A>>,
     pub(crate) ids: &'a mut Ids,
-    pub(crate) entropy: &'a mut dyn Entropy,
-    /// Which nodes are down, by node index.
-    pub(crate) down_nodes: &'a [bool],
-    /// Registered names (as of the start of this turn).
-    pub(crate) names: &'a rustc_hash::FxHashMap<u64, ActorId>,
+    /// The driver: randomness, and the failure detector's delay (a virtual
+    /// call, made only when a handler asks for randomness or about a node
+    /// or name whose death news may not have arrived yet).
+    pub(crate) env: &'a mut dyn Env<A::Msg>,
+    /// Registered names and down nodes (as of the start of this turn).
+    pub(crate) registry: &'a Registry,
 }
 
 impl<A: Actor> std::fmt::Debug for Ctx<'_, A> {
@@ -147,7 +155,7 @@ impl<A: Actor> Ctx<'_, A> {
     /// A random `u64` from the driver's seeded stream for actors.
     #[inline]
     pub fn random_u64(&mut self) -> u64 {
-        self.entropy.next_u64()
+        self.env.next_u64()
     }
 
     /// A random integer uniform in `[0, bound)` (`bound > 0`), without
@@ -156,7 +164,7 @@ impl<A: Actor> Ctx<'_, A> {
         debug_assert!(bound > 0);
         let threshold = bound.wrapping_neg() % bound;
         loop {
-            let m = (self.entropy.next_u64() as u128) * (bound as u128);
+            let m = (self.env.next_u64() as u128) * (bound as u128);
             if (m as u64) >= threshold {
                 return (m >> 64) as u64;
             }
@@ -170,7 +178,7 @@ impl<A: Actor> Ctx<'_, A> {
     /// enabled site fires with the scenario's probability. Always `false`
     /// outside simulation or when the scenario turns fault points off.
     pub fn buggify(&mut self, site: u64) -> bool {
-        self.entropy.buggify(site)
+        self.env.buggify(site)
     }
 
     /// Where to send the answer if the current message is an ask.
@@ -200,12 +208,26 @@ impl<A: Actor> Ctx<'_, A> {
     }
 
     /// Call a service. Its outcome, or a timeout, comes back to
-    /// [`Actor::on_response`] as [`crate::Response::Service`].
+    /// [`Actor::on_response`] as [`crate::Response::Service`]. If the
+    /// timeout fires first, the call is cancelled at the driver
+    /// ([`crate::Env::cancel_call`]), as it is if this actor cancels it
+    /// ([`Ctx::cancel`]) or dies before the answer.
     pub fn call(&mut self, service: ServiceId, input_tokens: u32, idempotency_key: u64, timeout: Nanos) -> RequestId {
         let request = self.ids.next_request();
         let call = ServiceCall { service, input_tokens, idempotency_key, timeout };
         self.effects.push(Effect::Call { call, request, timeout });
         request
+    }
+
+    /// Give up on an outstanding ask or service call of this actor (when
+    /// the effect is applied): it is forgotten, so its answer, if one still
+    /// comes, is a late reply (dropped and counted, never given to
+    /// [`Actor::on_response`]), and its timeout does not fire. A service
+    /// call is also cancelled at the driver ([`crate::Env::cancel_call`]);
+    /// for an ask nothing is sent (the callee may still answer). A no-op for
+    /// a request that is already settled or not this actor's.
+    pub fn cancel(&mut self, request: RequestId) {
+        self.effects.push(Effect::Cancel { request });
     }
 
     /// Fire [`Actor::on_timer`] with `tag` after `after` nanoseconds.
@@ -316,14 +338,29 @@ impl<A: Actor> Ctx<'_, A> {
         self.effects.push(Effect::TellNamed { name, msg });
     }
 
-    /// Who holds `name` now (as of the start of this turn), if anyone.
+    /// Who holds `name` now (as of the start of this turn), as this actor
+    /// can know it. A new registration is seen at once. A holder's death is
+    /// seen at once, except when the holder died because its node went down
+    /// and this actor is on another node: then, until the failure-detection
+    /// delay ([`crate::Env::failure_detection_delay`]) has passed since the
+    /// crash (or the node restarts), this still returns the dead holder (a
+    /// tell to it is dropped as sent to a dead receiver, an ask to it times
+    /// out). A crash of one actor on a live node is seen at once everywhere:
+    /// its node's runtime reports it promptly.
+    #[inline]
     pub fn whereis(&self, name: u64) -> Option<ActorId> {
-        self.names.get(&name).copied()
+        self.registry.whereis(&*self.env, self.node, self.now, name)
     }
 
-    /// Whether `node` is up (as far as the runtime knows now).
+    /// Whether `node` is up, as this actor can know it: a crash is seen at
+    /// once on the node itself and, from another node, only once the
+    /// failure-detection delay has passed since the crash; a restart is
+    /// seen at once. So a node may be down yet look up: spawning there
+    /// then fails at once ([`Ctx::spawn_on`]), and the news of that comes
+    /// after the delay.
+    #[inline]
     pub fn node_is_up(&self, node: NodeId) -> bool {
-        !self.down_nodes.get(node.0 as usize).copied().unwrap_or(false)
+        self.registry.node_is_up(&*self.env, self.node, self.now, node)
     }
 
     /// While `false`, new messages wait in the bounded mailbox instead of

@@ -33,7 +33,8 @@ pub trait Env<M>: Entropy {
     /// Carry a system signal to actor `to` on `to_node`; the driver calls
     /// [`crate::System::deliver_signal`] when it arrives. News of a node's
     /// death ([`Signal::is_node_down`]) reaches other nodes only after the
-    /// driver's failure-detection delay.
+    /// driver's failure-detection delay
+    /// ([`Env::failure_detection_delay`]`(to_node, from_node)`).
     fn signal(&mut self, from_node: NodeId, to_node: NodeId, to: ActorId, signal: Signal);
 
     /// An actor answered an ask that came from outside the system.
@@ -45,6 +46,27 @@ pub trait Env<M>: Entropy {
     /// Start a service call; the driver answers it later with
     /// [`crate::System::complete_call`] (or never: a hang).
     fn call_service(&mut self, caller: ActorId, node: NodeId, request: RequestId, call: ServiceCall);
+
+    /// The caller gave up on service call `request`: its timeout fired, it
+    /// cancelled the call ([`crate::Ctx::cancel`]), or it died with the call
+    /// pending (its connection is gone). The runtime no longer waits for an
+    /// answer (one that still comes is a late reply); the driver may stop
+    /// the work. Called at most once per call, and never for a call that
+    /// was answered. The default does nothing.
+    fn cancel_call(&mut self, caller: ActorId, request: RequestId) {
+        let _ = (caller, request);
+    }
+
+    /// How long after a node crashes an actor on node `observer` learns it
+    /// (the failure detector's delay): node-down news about `subject`
+    /// ([`Signal::is_node_down`]), [`crate::Ctx::node_is_up`] and
+    /// [`crate::Ctx::whereis`] about actors that died with `subject` follow
+    /// it. Should be 0 when `observer == subject`. The default, 0, is a
+    /// driver that learns of crashes at once.
+    fn failure_detection_delay(&self, observer: NodeId, subject: NodeId) -> Nanos {
+        let _ = (observer, subject);
+        0
+    }
 
     /// Something happened that a run's trace must record.
     fn trace(&mut self, event: TraceEvent<'_, M>);

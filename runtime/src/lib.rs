@@ -16,6 +16,7 @@ mod id;
 mod ids;
 mod lifecycle;
 mod mailbox;
+mod registry;
 pub mod retry;
 mod service;
 pub mod supervisor;

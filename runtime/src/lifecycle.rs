@@ -6,7 +6,7 @@
 //! (`'DOWN'`), links and `trap_exit`; Akka's `Terminated` and supervisor
 //! directives (`Resume`, `Restart`, `Stop`, `Escalate`).
 
-use crate::id::ActorId;
+use crate::id::{ActorId, RequestId};
 
 /// Why an actor ended.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
@@ -188,6 +188,11 @@ pub(crate) struct Life {
     /// Set by the supervisor at spawn; `None`: every failure ends the actor.
     pub(crate) decider: Option<Decider>,
     pub(crate) name: Option<u64>,
+    /// This actor's outstanding service calls, in call order: cancelled at
+    /// the driver if it dies before they are settled. Short (an actor has
+    /// few calls in flight); the capacity is kept, so steady state
+    /// allocates nothing.
+    pub(crate) calls: Vec<RequestId>,
 }
 
 #[cfg(test)]

@@ -8,10 +8,11 @@ use crate::actor::{Actor, Response};
 use crate::ctx::{Ctx, Effect};
 use crate::env::{Env, TimerKind};
 use crate::envelope::{Envelope, ReplyTo, Route};
-use crate::id::{ActorId, NodeId, RequestId, TimerId};
+use crate::id::{ActorId, Nanos, NodeId, RequestId, TimerId};
 use crate::ids::Ids;
 use crate::lifecycle::{Decider, Directive, ExitReason, FailureKind, Life, Signal};
 use crate::mailbox::{Mailbox, Offer, OverflowPolicy};
+use crate::registry::{Registry, Vacancy};
 use crate::service::ServiceOutcome;
 use crate::trace::{DropReason, ResponseKind, TraceEvent};
 
@@ -98,14 +99,13 @@ pub struct System<A: Actor> {
     /// any (a parent, watchers, links, a name, a decider), so that the hot
     /// actor table stays small.
     life: Vec<Option<Box<Life>>>,
-    /// Registered names. Looked up, never iterated.
-    names: FxHashMap<u64, ActorId>,
-    /// Per registered name: when its holder ended (if nobody holds it now)
-    /// and the total time it went unheld: a name's unavailability.
-    name_down_since: FxHashMap<u64, u64>,
+    /// Registered names (live holders, and the last holder of each unheld
+    /// name: since when it is unheld) and down nodes.
+    registry: Registry,
+    /// Per registered name: the total time it went unheld before its
+    /// current holder registered (a name's unavailability; the current
+    /// spell, if unheld, is in the registry's vacancies).
     name_downtime: FxHashMap<u64, u64>,
-    /// Down nodes, by node index.
-    down_nodes: Vec<bool>,
     config: SystemConfig,
     stats: RuntimeStats,
 }
@@ -130,10 +130,8 @@ impl<A: Actor> System<A> {
             cancelled: FxHashSet::default(),
             spare_effects: Vec::new(),
             life: Vec::new(),
-            names: FxHashMap::default(),
-            name_down_since: FxHashMap::default(),
+            registry: Registry::default(),
             name_downtime: FxHashMap::default(),
-            down_nodes: Vec::new(),
             config,
             stats: RuntimeStats::default(),
         }
@@ -172,10 +170,15 @@ impl<A: Actor> System<A> {
                 .life
                 .iter()
                 .flatten()
-                .map(|l| size_of::<Life>() + (l.watchers.capacity() + l.links.capacity()) * size_of::<ActorId>())
+                .map(|l| {
+                    size_of::<Life>()
+                        + (l.watchers.capacity() + l.links.capacity()) * size_of::<ActorId>()
+                        + l.calls.capacity() * size_of::<RequestId>()
+                })
                 .sum::<usize>()
-            + hash_table_bytes(self.names.capacity(), size_of::<(u64, ActorId)>())
-            + self.down_nodes.capacity();
+            + hash_table_bytes(self.registry.names.capacity(), size_of::<(u64, ActorId)>())
+            + hash_table_bytes(self.registry.vacant.capacity(), size_of::<(u64, Vacancy)>())
+            + self.registry.down_since.capacity() * size_of::<Option<Nanos>>();
         size_of::<Self>() + slots + ids + tables + effects + life
     }
 
@@ -204,27 +207,30 @@ impl<A: Actor> System<A> {
         id
     }
 
-    /// Who holds `name` now, if anyone alive.
+    /// Who holds `name` now, if anyone alive: the true state (the world's
+    /// view, e.g. to crash a named actor), not what an actor on another
+    /// node may know yet ([`Ctx::whereis`]).
     pub fn whereis(&self, name: u64) -> Option<ActorId> {
-        self.names.get(&name).copied().filter(|&id| self.is_alive(id))
+        self.registry.names.get(&name).copied().filter(|&id| self.is_alive(id))
     }
 
     /// How long each registered name went without a live holder, up to
     /// `now`, sorted by name: the unavailability of named actors.
     pub fn name_downtime(&self, now: u64) -> Vec<(u64, u64)> {
-        let mut out: std::collections::BTreeMap<u64, u64> = self.names.keys().map(|&n| (n, 0)).collect();
+        let mut out: std::collections::BTreeMap<u64, u64> = self.registry.names.keys().map(|&n| (n, 0)).collect();
         for (&name, &down) in &self.name_downtime {
             *out.entry(name).or_insert(0) += down;
         }
-        for (&name, &since) in &self.name_down_since {
-            *out.entry(name).or_insert(0) += now.saturating_sub(since);
+        for (&name, vacancy) in &self.registry.vacant {
+            *out.entry(name).or_insert(0) += now.saturating_sub(vacancy.since);
         }
         out.into_iter().collect()
     }
 
-    /// Whether `node` is up.
+    /// Whether `node` is up: the true state, not what an actor on another
+    /// node may know yet ([`Ctx::node_is_up`]).
     pub fn node_is_up(&self, node: NodeId) -> bool {
-        !self.down_nodes.get(node.0 as usize).copied().unwrap_or(false)
+        self.registry.down_since(node).is_none()
     }
 
     /// A fault: `id` crashes (ends with [`FailureKind::Crash`]; deciders do
@@ -235,13 +241,17 @@ impl<A: Actor> System<A> {
 
     /// A fault: `node` crashes. Every actor on it ends at once with
     /// [`ExitReason::NodeDown`], in slot order; until [`System::restart_node`],
-    /// actors spawned there end at once too.
+    /// actors spawned there end at once too. Actors on other nodes learn of
+    /// it after the failure-detection delay ([`Ctx::node_is_up`],
+    /// [`Ctx::whereis`], exit signals).
     pub fn crash_node<E: Env<A::Msg>>(&mut self, env: &mut E, node: NodeId) {
         let n = node.0 as usize;
-        if self.down_nodes.len() <= n {
-            self.down_nodes.resize(n + 1, false);
+        let down = &mut self.registry.down_since;
+        if down.len() <= n {
+            down.resize(n + 1, None);
         }
-        self.down_nodes[n] = true;
+        // A crash of a node that is already down changes nothing.
+        down[n].get_or_insert(env.now());
         for i in 0..self.slots.len() {
             let slot = &self.slots[i];
             if slot.node == node && slot.actor.is_some() {
@@ -252,10 +262,11 @@ impl<A: Actor> System<A> {
     }
 
     /// `node` is back: actors may be spawned on it again (nothing restarts
-    /// by itself; supervisors do that).
+    /// by itself; supervisors do that). Every actor knows it at once, and
+    /// knows at once of the deaths its crash caused.
     pub fn restart_node(&mut self, node: NodeId) {
-        if let Some(down) = self.down_nodes.get_mut(node.0 as usize) {
-            *down = false;
+        if let Some(down) = self.registry.down_since.get_mut(node.0 as usize) {
+            *down = None;
         }
     }
 
@@ -319,6 +330,12 @@ impl<A: Actor> System<A> {
         }
         let slot = &mut self.slots[to.index() as usize];
         if slot.accepting && slot.mailbox.len() == 0 {
+            self.handle_envelope(env, to, envelope);
+            self.drain_mailbox(env, to);
+            return;
+        }
+        if A::is_urgent(&envelope.msg) {
+            // Selective receive: handled now, the backlog keeps its order.
             self.handle_envelope(env, to, envelope);
             self.drain_mailbox(env, to);
             return;
@@ -410,6 +427,31 @@ impl<A: Actor> System<A> {
         self.life[i].get_or_insert_with(Box::default)
     }
 
+    /// `actor` holds `name` from `now` (replacing any earlier holder); the
+    /// name's unheld spell, if any, ends.
+    fn register(&mut self, now: Nanos, name: u64, actor: ActorId) {
+        if let Some(vacancy) = self.registry.vacant.remove(&name) {
+            *self.name_downtime.entry(name).or_insert(0) += now.saturating_sub(vacancy.since);
+        }
+        self.registry.names.insert(name, actor);
+        self.life_mut(actor).name = Some(name);
+    }
+
+    /// Remove `request` from `id`'s outstanding service calls; whether it
+    /// was one (an ask is not).
+    fn forget_call(&mut self, id: ActorId, request: RequestId) -> bool {
+        let Some(life) = self.life.get_mut(id.index() as usize).and_then(|l| l.as_deref_mut()) else {
+            return false;
+        };
+        match life.calls.iter().position(|&r| r == request) {
+            Some(at) => {
+                life.calls.remove(at);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// `id` failed with `kind`: its decider may resume it; otherwise it ends.
     fn fail<E: Env<A::Msg>>(&mut self, env: &mut E, id: ActorId, kind: FailureKind) {
         let decider = self.life_of(id).and_then(|l| l.decider);
@@ -446,11 +488,18 @@ impl<A: Actor> System<A> {
             self.drop_message(env, id, DropReason::DeadReceiver, &envelope);
         }
         let Some(life) = self.life.get_mut(i).and_then(Option::take) else { return };
+        // Its connections are gone: its service calls are cancelled, in the
+        // order they were made. Their answers or timeouts, if they still
+        // come, find a dead caller and are dropped.
+        for &request in &life.calls {
+            env.cancel_call(id, request);
+        }
         if let Some(name) = life.name
-            && self.names.get(&name) == Some(&id)
+            && self.registry.names.get(&name) == Some(&id)
         {
-            self.names.remove(&name);
-            self.name_down_since.insert(name, env.now());
+            self.registry.names.remove(&name);
+            let vacancy = Vacancy { holder: id, node, since: env.now(), node_down: reason == ExitReason::NodeDown };
+            self.registry.vacant.insert(name, vacancy);
         }
         if let Some(parent) = life.parent {
             self.signal(env, node, parent, Signal::ChildExited { child: id, reason });
@@ -555,7 +604,17 @@ impl<A: Actor> System<A> {
             }
         }
         if !self.is_alive(asker) {
+            // Its service calls were cancelled when it died.
             return;
+        }
+        match response {
+            Response::Service(_) => {
+                self.forget_call(asker, request);
+            }
+            // The caller gave up: cancel the call at the service, before
+            // the caller's handler (which may call again) runs.
+            Response::Timeout if self.forget_call(asker, request) => env.cancel_call(asker, request),
+            _ => {}
         }
         let kind = match response {
             Response::Reply(_) => ResponseKind::Reply,
@@ -655,9 +714,8 @@ impl<A: Actor> System<A> {
             reply_to,
             effects: &mut effects,
             ids: &mut self.ids,
-            entropy: env,
-            down_nodes: &self.down_nodes,
-            names: &self.names,
+            env,
+            registry: &self.registry,
         };
         // A panic is a failure of this actor, not of the run: catch it,
         // discard the failed turn's effects, and let the decider (or the
@@ -708,6 +766,7 @@ impl<A: Actor> System<A> {
             }
             Effect::Call { call, request, timeout } => {
                 self.pending.insert(request.0, me);
+                self.life_mut(me).calls.push(request);
                 let timer = self.ids.next_timer();
                 env.schedule_timer(me, timer, TimerKind::RequestTimeout { request }, env.now().saturating_add(timeout));
                 env.call_service(me, my_node, request, call);
@@ -717,6 +776,14 @@ impl<A: Actor> System<A> {
             }
             Effect::CancelTimer { timer } => {
                 self.cancelled.insert(timer.0);
+            }
+            Effect::Cancel { request } => {
+                if self.pending.get(&request.0) == Some(&me) {
+                    self.pending.remove(&request.0);
+                    if self.forget_call(me, request) {
+                        env.cancel_call(me, request);
+                    }
+                }
             }
             Effect::Spawn { child, node, actor, decider } => self.start(env, me, child, node, actor, decider),
             Effect::Exit { reason } => match reason {
@@ -751,20 +818,15 @@ impl<A: Actor> System<A> {
                 }
             }
             Effect::TrapExits { trap } => self.life_mut(me).trap_exits = trap,
-            Effect::Register { name } => {
-                if let Some(since) = self.name_down_since.remove(&name) {
-                    *self.name_downtime.entry(name).or_insert(0) += env.now().saturating_sub(since);
-                }
-                self.names.insert(name, me);
-                self.life_mut(me).name = Some(name);
-            }
+            Effect::Register { name } => self.register(env.now(), name, me),
             Effect::RegisterActor { name, actor } => {
                 if self.is_alive(actor) {
-                    self.names.insert(name, actor);
-                    self.life_mut(actor).name = Some(name);
+                    self.register(env.now(), name, actor);
                 }
             }
-            Effect::TellNamed { name, msg } => match self.whereis(name) {
+            // The name as this actor knows it (a dead holder whose node's
+            // crash is not detected yet gets the message, and drops it).
+            Effect::TellNamed { name, msg } => match self.registry.whereis(&*env, my_node, env.now(), name) {
                 Some(to) => self.send(env, my_node, me, to, Route::Tell, msg),
                 None => {
                     let envelope = Envelope { from: me, route: Route::Tell, msg };

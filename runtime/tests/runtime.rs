@@ -17,6 +17,10 @@ struct TestEnv {
     timers: BTreeMap<(Nanos, u64), (ActorId, TimerId, TimerKind)>,
     external_replies: Vec<(RequestId, Msg)>,
     calls: Vec<(ActorId, RequestId, ServiceCall)>,
+    /// Service calls cancelled, in order.
+    cancels: Vec<(ActorId, RequestId)>,
+    /// The failure-detection delay between two different nodes.
+    detection: Nanos,
     trace: Vec<String>,
     counter: u64,
 }
@@ -46,6 +50,12 @@ impl Env<Msg> for TestEnv {
     }
     fn call_service(&mut self, caller: ActorId, _: NodeId, request: RequestId, call: ServiceCall) {
         self.calls.push((caller, request, call));
+    }
+    fn cancel_call(&mut self, caller: ActorId, request: RequestId) {
+        self.cancels.push((caller, request));
+    }
+    fn failure_detection_delay(&self, observer: NodeId, subject: NodeId) -> Nanos {
+        if observer == subject { 0 } else { self.detection }
     }
     fn trace(&mut self, event: TraceEvent<'_, Msg>) {
         self.trace.push(format!("{event:?}"));
@@ -89,6 +99,19 @@ enum Msg {
     },
     Spawn,
     Stop,
+    /// Call service 1 with this timeout.
+    Call {
+        timeout: Nanos,
+    },
+    /// Cancel this actor's latest ask or call.
+    CancelLatest,
+    /// Record what `whereis(name)` and `node_is_up(node)` say now.
+    Look {
+        name: u64,
+        node: NodeId,
+    },
+    /// Register under this name.
+    Register(u64),
 }
 
 /// Timer tag that makes a busy actor accept messages again.
@@ -103,6 +126,10 @@ struct TestActor {
     timers: Vec<u64>,
     undelivered: Vec<Msg>,
     children: Vec<ActorId>,
+    /// Its asks and calls, in order.
+    requests: Vec<RequestId>,
+    /// What each `Look` saw: the time, the name's holder, whether the node is up.
+    looks: Vec<(Nanos, Option<ActorId>, bool)>,
 }
 
 impl Actor for TestActor {
@@ -118,8 +145,20 @@ impl Actor for TestActor {
             }
             Msg::Pong(_) => {}
             Msg::AskPeer { peer, timeout } => {
-                ctx.ask(peer, Msg::Ping(99), timeout);
+                let r = ctx.ask(peer, Msg::Ping(99), timeout);
+                self.requests.push(r);
             }
+            Msg::Call { timeout } => {
+                let r = ctx.call(ServiceId(1), 10, 0, timeout);
+                self.requests.push(r);
+            }
+            Msg::CancelLatest => {
+                if let Some(&r) = self.requests.last() {
+                    ctx.cancel(r);
+                }
+            }
+            Msg::Look { name, node } => self.looks.push((ctx.now(), ctx.whereis(name), ctx.node_is_up(node))),
+            Msg::Register(name) => ctx.register(name),
             Msg::BusyFor(after) => {
                 ctx.set_accepting(false);
                 ctx.set_timer(after, READY);
@@ -316,6 +355,173 @@ fn service_calls_go_to_the_driver_and_complete() {
     sys.complete_call(&mut env, caller, request, ServiceOutcome::Ok { output_tokens: 5 });
     assert_eq!(sys.actor(caller).unwrap().0, vec!["Service(Ok { output_tokens: 5 })"]);
     assert_eq!(sys.stats().late_replies, 1, "a second answer is late");
+}
+
+// ---------------------------------------------------------------------
+// Cancelling service calls: by timeout, by `Ctx::cancel`, by death.
+
+fn requests(sys: &System<TestActor>, id: ActorId) -> Vec<RequestId> {
+    sys.actor(id).unwrap().requests.clone()
+}
+
+const OK: ServiceOutcome = ServiceOutcome::Ok { output_tokens: 1 };
+
+#[test]
+fn a_service_call_that_times_out_is_cancelled_once_and_its_answer_is_late() {
+    let (mut sys, mut env, a, _) = setup(SystemConfig::default());
+    tell(&mut env, a, Msg::Call { timeout: 100 });
+    settle(&mut sys, &mut env, 1_000);
+    let r = requests(&sys, a)[0];
+    assert_eq!(env.cancels, vec![(a, r)]);
+    assert_eq!(sys.actor(a).unwrap().responses, vec!["Timeout"]);
+    sys.complete_call(&mut env, a, r, OK);
+    assert_eq!(sys.stats().late_replies, 1);
+    assert_eq!(env.cancels.len(), 1, "a late answer cancels nothing more");
+    assert_eq!(sys.actor(a).unwrap().responses, vec!["Timeout"]);
+}
+
+#[test]
+fn an_answered_call_is_not_cancelled() {
+    let (mut sys, mut env, a, _) = setup(SystemConfig::default());
+    tell(&mut env, a, Msg::Call { timeout: 100 });
+    settle(&mut sys, &mut env, 0);
+    sys.complete_call(&mut env, a, requests(&sys, a)[0], OK);
+    settle(&mut sys, &mut env, 1_000);
+    assert!(env.cancels.is_empty());
+    assert_eq!(sys.actor(a).unwrap().responses, vec!["Service(Ok { output_tokens: 1 })"]);
+    assert_eq!(sys.stats().timeouts, 0);
+}
+
+#[test]
+fn ctx_cancel_cancels_a_call_once_and_its_answer_is_late() {
+    let (mut sys, mut env, a, _) = setup(SystemConfig::default());
+    tell(&mut env, a, Msg::Call { timeout: 100 });
+    tell(&mut env, a, Msg::CancelLatest);
+    tell(&mut env, a, Msg::CancelLatest);
+    settle(&mut sys, &mut env, 0);
+    let r = requests(&sys, a)[0];
+    assert_eq!(env.cancels, vec![(a, r)], "cancelling twice cancels once");
+    assert_eq!(sys.pending_requests(), 0);
+    sys.complete_call(&mut env, a, r, OK);
+    settle(&mut sys, &mut env, 1_000);
+    assert!(sys.actor(a).unwrap().responses.is_empty(), "neither the answer nor the timeout reaches the handler");
+    assert_eq!((sys.stats().late_replies, sys.stats().timeouts), (1, 0));
+    assert_eq!(env.cancels.len(), 1);
+}
+
+#[test]
+fn ctx_cancel_forgets_an_ask_and_sends_nothing() {
+    let (mut sys, mut env, a, b) = setup(SystemConfig::default());
+    // `b` answers at t=200, after `a` gave up on its ask.
+    tell(&mut env, b, Msg::BusyFor(200));
+    tell(&mut env, a, Msg::AskPeer { peer: b, timeout: 1_000 });
+    tell(&mut env, a, Msg::CancelLatest);
+    settle(&mut sys, &mut env, 2_000);
+    assert_eq!(sys.actor(b).unwrap().seen, vec![99], "b got the ask once, and nothing else");
+    assert!(sys.actor(a).unwrap().responses.is_empty());
+    assert_eq!((sys.stats().late_replies, sys.stats().timeouts), (1, 0));
+    assert!(env.cancels.is_empty(), "an ask is not a service call");
+    assert_eq!(sys.pending_requests(), 0);
+}
+
+#[test]
+fn a_dying_actor_s_pending_calls_are_cancelled_in_call_order() {
+    let (mut sys, mut env, a, _) = setup(SystemConfig::default());
+    for _ in 0..3 {
+        tell(&mut env, a, Msg::Call { timeout: 1_000 });
+    }
+    settle(&mut sys, &mut env, 0);
+    let r = requests(&sys, a);
+    sys.complete_call(&mut env, a, r[0], OK);
+    tell(&mut env, a, Msg::Stop);
+    settle(&mut sys, &mut env, 0);
+    assert_eq!(env.cancels, vec![(a, r[1]), (a, r[2])], "the answered call is not cancelled");
+    // An answer for the dead caller is dropped with it (not a late reply),
+    // and the timeouts cancel nothing more.
+    sys.complete_call(&mut env, a, r[1], OK);
+    settle(&mut sys, &mut env, 2_000);
+    assert_eq!(sys.stats().late_replies, 0);
+    assert_eq!(env.cancels.len(), 2);
+    assert_eq!(sys.pending_requests(), 0);
+}
+
+// ---------------------------------------------------------------------
+// What an actor knows of remote liveness comes through the failure detector.
+
+const NAME: u64 = 5;
+
+/// `a` on node 0 looks up `NAME` and node 1 at `now`.
+fn look(sys: &mut System<TestActor>, env: &mut TestEnv, a: ActorId, now: Nanos) -> (Nanos, Option<ActorId>, bool) {
+    env.now = now;
+    tell(env, a, Msg::Look { name: NAME, node: NodeId(1) });
+    settle(sys, env, now);
+    *sys.actor(a).unwrap().looks.last().unwrap()
+}
+
+/// Spawn an actor on `node` that registers `NAME`.
+fn holder(sys: &mut System<TestActor>, env: &mut TestEnv, node: u16) -> ActorId {
+    let w = sys.spawn(env, NodeId(node), TestActor::default());
+    tell(env, w, Msg::Register(NAME));
+    settle(sys, env, env.now);
+    w
+}
+
+#[test]
+fn a_node_crash_is_seen_from_other_nodes_after_the_failure_detection_delay() {
+    let mut env = TestEnv { detection: 100, ..TestEnv::default() };
+    let mut sys = System::new(SystemConfig::default());
+    let a = sys.spawn(&mut env, NodeId(0), TestActor::default());
+    let w = holder(&mut sys, &mut env, 1);
+    env.now = 10;
+    sys.crash_node(&mut env, NodeId(1));
+    assert_eq!(sys.whereis(NAME), None, "the world's view is the truth");
+    assert!(!sys.node_is_up(NodeId(1)));
+    assert_eq!(look(&mut sys, &mut env, a, 10), (10, Some(w), true));
+    assert_eq!(look(&mut sys, &mut env, a, 109), (109, Some(w), true));
+    assert_eq!(look(&mut sys, &mut env, a, 110), (110, None, false));
+}
+
+#[test]
+fn a_restart_a_new_registration_and_a_single_crash_are_seen_at_once() {
+    let mut env = TestEnv { detection: 100, ..TestEnv::default() };
+    let mut sys = System::new(SystemConfig::default());
+    let a = sys.spawn(&mut env, NodeId(0), TestActor::default());
+    let w = holder(&mut sys, &mut env, 1);
+    env.now = 10;
+    sys.crash_node(&mut env, NodeId(1));
+    assert_eq!(look(&mut sys, &mut env, a, 20), (20, Some(w), true));
+    // The node restarts before the crash is detected: up at once, and the
+    // deaths of its crash known at once.
+    sys.restart_node(NodeId(1));
+    assert_eq!(look(&mut sys, &mut env, a, 20), (20, None, true));
+    // A new holder is seen at once; the crash of one actor on a live node
+    // too (its node's runtime reports it).
+    env.now = 30;
+    let w2 = holder(&mut sys, &mut env, 1);
+    assert_eq!(look(&mut sys, &mut env, a, 30), (30, Some(w2), true));
+    sys.crash(&mut env, w2);
+    assert_eq!(look(&mut sys, &mut env, a, 30), (30, None, true));
+    // A holder dies with its node, and another registers the name on a
+    // third node before the crash is detected: the new holder is seen.
+    let w3 = holder(&mut sys, &mut env, 1);
+    env.now = 40;
+    sys.crash_node(&mut env, NodeId(1));
+    assert_eq!(look(&mut sys, &mut env, a, 41), (41, Some(w3), true));
+    let w4 = holder(&mut sys, &mut env, 2);
+    assert_eq!(look(&mut sys, &mut env, a, 42), (42, Some(w4), true));
+    assert_eq!(look(&mut sys, &mut env, a, 140), (140, Some(w4), false));
+}
+
+#[test]
+fn a_death_on_the_observer_s_own_node_is_seen_at_once() {
+    let mut env = TestEnv { detection: 100, ..TestEnv::default() };
+    let mut sys = System::new(SystemConfig::default());
+    let a = sys.spawn(&mut env, NodeId(0), TestActor::default());
+    let w = holder(&mut sys, &mut env, 0);
+    assert_eq!(look(&mut sys, &mut env, a, 0), (0, Some(w), true));
+    env.now = 10;
+    sys.crash(&mut env, w);
+    assert_eq!(look(&mut sys, &mut env, a, 10), (10, None, true));
 }
 
 /// The runtime's absence of clocks, randomness and I/O, checked on its

@@ -171,6 +171,17 @@ pub trait World<M>: Sized {
 
     /// An actor answered a request that came from outside.
     fn on_external_reply(&mut self, from: ActorId, request: RequestId, msg: M, kernel: &mut Kernel<M, Self::Event>);
+
+    /// Service call `request` of `caller` is cancelled: the caller's
+    /// timeout fired, it cancelled the call ([`rehearsal_runtime::Ctx::cancel`])
+    /// or it died with the call pending. The runtime no longer waits for
+    /// the answer (one that still comes with [`Kernel::complete_call`] is a
+    /// late reply); the world may stop the work (free a slot, stop billing).
+    /// Called at most once per call, never for one the runtime has settled.
+    /// The default does nothing.
+    fn on_cancel(&mut self, caller: ActorId, request: RequestId, kernel: &mut Kernel<M, Self::Event>) {
+        let _ = (caller, request, kernel);
+    }
 }
 
 /// A world with nothing in it: service calls are never answered (they time
@@ -607,17 +618,18 @@ impl<M: Clone + Debug + std::hash::Hash, W: World<M>> Env<M> for SimEnv<'_, M, W
     }
 
     fn signal(&mut self, from_node: NodeId, to_node: NodeId, to: ActorId, signal: Signal) {
-        let k = &mut *self.kernel;
-        let now = k.now;
+        let now = self.kernel.now;
         // News of a node's death crosses to other nodes only when the
         // failure detector notices; everything else takes the link's
         // latency. Signals bypass network faults (loss, duplication,
         // reordering, partitions, clogs): see the `net` module.
         let delay = if signal.is_node_down() && from_node != to_node {
-            k.network.failure_detection
+            self.failure_detection_delay(to_node, from_node)
         } else {
+            let k = &mut *self.kernel;
             k.network.signal_latency(from_node, to_node, &mut k.rng_network)
         };
+        let k = &mut *self.kernel;
         let at = now.saturating_add(delay);
         k.trace.event(TraceKind::Signal, now, to.to_bits(), signal.code(), &(at, signal), || {
             format!("signal to {to} arriving {}: {signal:?}", fmt_nanos(at))
@@ -640,6 +652,21 @@ impl<M: Clone + Debug + std::hash::Hash, W: World<M>> Env<M> for SimEnv<'_, M, W
             format!("{caller} calls {call:?} as request {}", request.0)
         });
         self.world.on_call(caller, node, request, call, self.kernel);
+    }
+
+    fn cancel_call(&mut self, caller: ActorId, request: RequestId) {
+        let now = self.kernel.now;
+        self.kernel.trace.event(TraceKind::ServiceCancel, now, caller.to_bits(), request.0, &(), || {
+            format!("{caller} cancels request {}", request.0)
+        });
+        self.world.on_cancel(caller, request, self.kernel);
+    }
+
+    /// The network's [`Network::failure_detection`] between two nodes, 0 on
+    /// the same node.
+    #[inline]
+    fn failure_detection_delay(&self, observer: NodeId, subject: NodeId) -> Nanos {
+        if observer == subject { 0 } else { self.kernel.network.failure_detection }
     }
 
     // Always inline: the caller builds one variant, so the match folds away.

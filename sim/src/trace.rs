@@ -33,6 +33,9 @@ pub enum TraceKind {
     NetworkRelease,
     /// The network delivers a second copy of a message.
     NetworkDuplicate,
+    /// A service call is cancelled: its caller timed out, cancelled it
+    /// or died.
+    ServiceCancel,
 }
 
 const K: u64 = 0x517c_c1b7_2722_0a95;

@@ -207,11 +207,6 @@ impl FleetWorld {
         }
     }
 
-    /// The caller of service call `request` gave up on it.
-    pub fn cancel_call(&mut self, caller: ActorId, request: RequestId, kernel: &mut Kernel<Msg, WorldEvent>) {
-        self.services.cancel(Caller { actor: caller, request }, &mut self.ledger, kernel);
-    }
-
     /// Requests neither answered nor given up on: the open ledger entries.
     pub fn in_flight(&self) -> u64 {
         self.ledger.open_count()
@@ -340,6 +335,10 @@ impl World<Msg> for FleetWorld {
             cost: 0.0,
         });
         self.services.call(Caller { actor: caller, request }, call, attempt, span, &mut self.ledger, kernel);
+    }
+
+    fn on_cancel(&mut self, caller: ActorId, request: RequestId, kernel: &mut Kernel<Msg, WorldEvent>) {
+        self.services.cancel(Caller { actor: caller, request }, &mut self.ledger, kernel);
     }
 
     fn on_external_reply(

@@ -247,3 +247,89 @@ fn the_accounting_check_fails_on_a_broken_count() {
     let broken = broken_invariants(&sc, &untimed);
     assert!(broken.iter().any(|b| b.contains("timeline")), "{broken:?}");
 }
+
+/// One slot, calls of 3 s against a 2 s timeout: every call times out. With
+/// `on_abandon = "cancel"` each is stopped (or dropped from the queue) at its
+/// caller's deadline, before its first token: nothing is charged. With
+/// `"finish"` the server serves them anyway, one every 3 s, at 1.0 each.
+#[test]
+fn abandoned_calls_are_cancelled_or_served_as_configured() {
+    let services = |on_abandon: &str| {
+        format!(
+            r#"
+[llm]
+latency = {{ dist = "constant", value = "3s" }}
+input_tokens = {{ dist = "constant", value = 0 }}
+output_tokens = {{ dist = "constant", value = 1000 }}
+cost = {{ input_per_1k = 0.0, output_per_1k = 1.0 }}
+concurrency = 1
+timeout = "2s"
+on_abandon = "{on_abandon}"
+[tool]
+latency = {{ dist = "constant", value = "10ms" }}
+"#
+        )
+    };
+    let sc = micro(r#"["llm"]"#, &services("cancel"), "");
+    let s = run(&sc, &default_strategy(&sc.strategies));
+    let n = s.requests.arrived;
+    let llm = &s.services["llm:llm"];
+    assert_eq!(s.requests.failed_by_cause["call_timeout"], n);
+    assert_eq!((llm.calls, llm.timeouts, llm.cancelled, llm.served_after_abandon), (n, n, n, 0));
+    assert_eq!((s.tokens.output, s.tokens.cost), (0, 0.0));
+    assert_eq!(s.latency_ms.mean, 2_000.0);
+
+    let sc = micro(r#"["llm"]"#, &services("finish"), "");
+    let s = run(&sc, &default_strategy(&sc.strategies));
+    let llm = &s.services["llm:llm"];
+    assert_eq!(llm.cancelled, 0);
+    assert!(llm.served_after_abandon > 30, "{llm:?}");
+    // Served one after another, 3 s each: the slot is busy from the first
+    // arrival to the end of the run.
+    assert!(llm.busy_fraction.unwrap() > 0.95, "{llm:?}");
+    assert_eq!(s.tokens.cost, llm.succeeded as f64);
+    assert_eq!(s.tokens.output, 1000 * llm.succeeded);
+}
+
+/// A streaming answer of 200 tokens (first after 100 ms, then one every
+/// 10 ms: 2,090 ms in all) against a 1 s timeout: cancelled at 1,000 ms,
+/// after 1 + (1000 - 100) / 10 = 91 tokens, which are all that is charged.
+#[test]
+fn a_call_stopped_mid_answer_pays_for_the_tokens_streamed() {
+    let services = r#"
+[llm]
+ttft = { dist = "constant", value = "100ms" }
+per_token = { dist = "constant", value = "10ms" }
+input_tokens = { dist = "constant", value = 500 }
+output_tokens = { dist = "constant", value = 200 }
+cost = { input_per_1k = 0.002, output_per_1k = 1.0 }
+timeout = "1s"
+[tool]
+latency = { dist = "constant", value = "10ms" }
+"#;
+    let sc = micro(r#"["llm"]"#, services, "");
+    let s = run(&sc, &default_strategy(&sc.strategies));
+    let n = s.requests.arrived;
+    assert_eq!(s.services["llm:llm"].cancelled, n);
+    assert_eq!(s.tokens.output, 91 * n);
+    assert!(close(s.tokens.cost, n as f64 * (500.0 * 0.002 + 91.0 * 1.0) / 1000.0, 1e-9), "{:?}", s.tokens);
+}
+
+/// Fan-out to 3 agents answered by the `first` success cancels the two
+/// parts still running: they stop, and their tokens are not all paid for.
+#[test]
+fn decided_fan_outs_cancel_the_parts_still_running() {
+    let sc =
+        scenario::load(&std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios/partition-fanout.toml"))
+            .unwrap();
+    let with = |fanout: &str| -> RunSummary {
+        let mut strategy = default_strategy(&sc.strategies);
+        strategy.insert("fanout".into(), fanout.into());
+        run(&sc, &strategy)
+    };
+    let (all, first) = (with("all"), with("first"));
+    assert_eq!(all.services["llm:llm"].cancelled, 0);
+    assert!(first.services["llm:llm"].cancelled > first.requests.succeeded / 2, "{:?}", first.services);
+    assert!(first.tokens.output * 10 < all.tokens.output * 6, "{} vs {}", first.tokens.output, all.tokens.output);
+    assert!(first.tokens.cost < all.tokens.cost);
+}

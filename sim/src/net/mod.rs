@@ -74,7 +74,9 @@ pub struct Network {
     pub remote: Latency,
     /// How long until other nodes learn that a node died (a failure
     /// detector's timeout): watchers, links and parents elsewhere get the
-    /// news this long after the crash.
+    /// news this long after the crash, and until then actors elsewhere see
+    /// the node as up and the names its actors held as still held by them
+    /// (`Ctx::node_is_up`, `Ctx::whereis`).
     pub failure_detection: Nanos,
     /// Default probability that a message between two different nodes is lost.
     pub loss: f64,

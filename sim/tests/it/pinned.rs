@@ -1,8 +1,9 @@
 //! Pins the trace hash of a run that exercises every runtime path (tells,
 //! asks, replies, timeouts, late replies, full mailboxes and bounces,
-//! postponing, spawns, stops, crashes, cancelled timers, sampled latency),
-//! so that a change to the kernel or runtime that alters what a run does,
-//! or what its trace folds, is caught.
+//! postponing, spawns, stops, crashes, cancelled timers, service calls
+//! cancelled by their timeout, sampled latency), so that a change to the
+//! kernel or runtime that alters what a run does, or what its trace folds,
+//! is caught.
 
 use rehearsal_runtime::{Actor, ActorId, Ctx, NodeId, OverflowPolicy, RequestId, Response, SystemConfig, TimerId};
 use rehearsal_sim::dist::Dist;
@@ -165,7 +166,8 @@ fn mixed_run_trace_hash_is_pinned() {
     // Re-pinned when supervision arrived: killing is a signal that travels,
     // crashes carry their reason, and parents hear of their children's end.
     // Re-pinned when service calls began to carry their caller's timeout
-    // (the traced call changed; the events did not).
-    assert_eq!((hash, events), (0x42ba_c429_5e71_7006, 10_741), "{hash:#x} {events}");
+    // (the traced call changed) and became cancellable: a call that times
+    // out (or whose caller dies) folds a `ServiceCancel` (same events).
+    assert_eq!((hash, events), (0x2648_6559_1679_c374, 10_741), "{hash:#x} {events}");
     assert_eq!(run(7, 3), (hash, events));
 }

@@ -637,6 +637,28 @@ fn node_crash_is_learned_after_failure_detection_and_children_move_to_a_live_nod
 }
 
 #[test]
+fn a_restart_on_a_down_node_not_yet_detected_fails_at_once_and_moves_once_the_crash_is_known() {
+    let mut sp =
+        spec(Strategy::OneForOne, vec![ChildSpec { node: NodeId(1), register: true, ..child(1, Restart::Permanent) }]);
+    sp.fallback_nodes = vec![NodeId(1), NodeId(2)];
+    let (mut sim, s) = start(sp);
+    take_log();
+    let first = sup(&sim, s).child(1).unwrap();
+    // The child crashes alone at 1 ms; its node crashes at 1.5 ms, before the
+    // news of the child's crash reaches the supervisor (2 ms). Node 1 still
+    // looks up from node 0: the restart goes there and ends at once, and the
+    // news of that comes after failure detection, when node 1 is known down.
+    sim.kernel.fault_at(MS, Fault::CrashActor(first));
+    sim.kernel.fault_at(MS + MS / 2, Fault::CrashNode(NodeId(1)));
+    sim.run().unwrap();
+    let detection = SimConfig::default().network.failure_detection;
+    assert_eq!(take_log(), vec![Ev::Start { id: 1, inc: 2, at: 2 * MS + detection, node: 2 }]);
+    assert_eq!(sup(&sim, s).stats().restarts, 2);
+    assert_eq!(sim.system.stats().spawned, 4, "the supervisor, the child, the failed restart, the restart on node 2");
+    assert_eq!(sim.system.whereis(1), sup(&sim, s).child(1));
+}
+
+#[test]
 fn restarting_on_a_down_node_without_fallback_fails_at_once_and_counts_towards_intensity() {
     let mut sp = spec(Strategy::OneForOne, vec![ChildSpec { node: NodeId(1), ..child(1, Restart::Permanent) }]);
     sp.intensity = Intensity { max_restarts: 1, period: 100_000 * MS };
