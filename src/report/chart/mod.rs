@@ -243,17 +243,20 @@ pub fn throughput(a: &Analysis<'_>) -> Result<String, String> {
     })
 }
 
-/// Intervals of the success chart with fewer ended requests (pooled over
-/// the seeds) than this are left out: a rate of 0% or 100% from one or two
+/// Bins of the success chart with fewer ended requests (pooled over the
+/// seeds) than this are left out: a rate of 0% or 100% from one or two
 /// requests (the stragglers after the arrival window) says nothing.
-pub const MIN_ENDED_PER_INTERVAL: u64 = 10;
+pub const MIN_ENDED_PER_BIN: u64 = 10;
 
-/// Success rate per timeline interval, pooled over `runs`: for each
-/// interval start, summed succeeded / summed (succeeded + failed) of the
-/// requests that ended in it. Intervals where fewer than `min_ended`
-/// requests ended are left out (a gap, not a zero). Sorted by time.
-pub fn pooled_success_timeline(runs: &[&crate::summary::RunSummary], min_ended: u64) -> Vec<(f64, f64)> {
-    // Keyed by the interval start in whole milliseconds, so runs agree.
+/// The success chart merges consecutive timeline intervals into bins so
+/// that a bin holds about this many ended requests on average (per
+/// strategy, pooled over the seeds): a rate from a handful of requests is
+/// noise.
+pub const TARGET_ENDED_PER_BIN: u64 = 40;
+
+/// Ended requests per timeline interval start (whole milliseconds, so runs
+/// agree), pooled over `runs`: (succeeded, succeeded + failed).
+fn ended_by_start(runs: &[&crate::summary::RunSummary]) -> BTreeMap<i64, (u64, u64)> {
     let mut by_start: BTreeMap<i64, (u64, u64)> = BTreeMap::new();
     for r in runs {
         for iv in &r.timeline {
@@ -263,10 +266,50 @@ pub fn pooled_success_timeline(runs: &[&crate::summary::RunSummary], min_ended: 
         }
     }
     by_start
-        .into_iter()
+}
+
+/// The success chart's bin width in milliseconds: a whole number of
+/// timeline intervals (the narrowest step between interval starts, 1 s
+/// without one), enough for [`TARGET_ENDED_PER_BIN`] ended requests per bin
+/// on average over the strategies.
+pub fn success_bin_ms(strategies: &[&[&crate::summary::RunSummary]]) -> i64 {
+    let pooled: Vec<BTreeMap<i64, (u64, u64)>> = strategies.iter().map(|runs| ended_by_start(runs)).collect();
+    let step = pooled
+        .iter()
+        .flat_map(|m| m.keys().zip(m.keys().skip(1)).map(|(a, b)| b - a))
+        .filter(|&d| d > 0)
+        .min()
+        .unwrap_or(1_000);
+    let intervals: u64 = pooled.iter().map(|m| m.len() as u64).sum();
+    let ended: u64 = pooled.iter().flat_map(|m| m.values().map(|v| v.1)).sum();
+    if ended == 0 || intervals == 0 {
+        return step;
+    }
+    let k = (TARGET_ENDED_PER_BIN * intervals).div_ceil(ended).max(1);
+    step * k as i64
+}
+
+/// Success rate over time, pooled over `runs`: for each bin of `bin_ms`
+/// (from 0), summed succeeded / summed (succeeded + failed) of the requests
+/// that ended in its intervals, at the bin's start (seconds). Bins where
+/// fewer than `min_ended` requests ended are left out (a gap, not a zero).
+pub fn pooled_success_timeline(runs: &[&crate::summary::RunSummary], bin_ms: i64, min_ended: u64) -> Vec<(f64, f64)> {
+    let mut bins: BTreeMap<i64, (u64, u64)> = BTreeMap::new();
+    for (start, (ok, ended)) in ended_by_start(runs) {
+        let e = bins.entry(start.div_euclid(bin_ms.max(1))).or_insert((0, 0));
+        e.0 += ok;
+        e.1 += ended;
+    }
+    bins.into_iter()
         .filter(|&(_, (_, ended))| ended > 0 && ended >= min_ended)
-        .map(|(t, (ok, ended))| (t as f64 / 1_000.0, ok as f64 / ended as f64))
+        .map(|(bin, (ok, ended))| ((bin * bin_ms) as f64 / 1_000.0, ok as f64 / ended as f64))
         .collect()
+}
+
+/// Milliseconds as seconds without trailing zeros (`1000` -> `1`, `2500` -> `2.5`).
+fn fixed_s(ms: i64) -> String {
+    let text = format!("{:.3}", ms as f64 / 1_000.0);
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
 /// `line` cut where an interval is missing (a gap wider than 1.5 times the
@@ -291,8 +334,10 @@ pub fn segments(line: &[(f64, f64)]) -> Vec<&[(f64, f64)]> {
 /// timelines, pooled over the seeds used per interval, fault windows
 /// shaded.
 pub fn success(a: &Analysis<'_>) -> Result<String, String> {
+    let runs: Vec<&[&crate::summary::RunSummary]> = a.strategies.iter().map(|s| s.runs.as_slice()).collect();
+    let bin_ms = success_bin_ms(&runs);
     let lines: Vec<Vec<(f64, f64)>> =
-        a.strategies.iter().map(|s| pooled_success_timeline(&s.runs, MIN_ENDED_PER_INTERVAL)).collect();
+        runs.iter().map(|r| pooled_success_timeline(r, bin_ms, MIN_ENDED_PER_BIN)).collect();
     let x_max = lines.iter().flatten().map(|p| p.0).fold(0.0, f64::max);
     let x_max = a.cmp.fault_windows.iter().map(|w| w.end_s).fold(x_max, f64::max).max(1.0);
     let legend = entries(a, true);
@@ -311,8 +356,8 @@ pub fn success(a: &Analysis<'_>) -> Result<String, String> {
         let y_fmt = |y: &f64| format!("{:.0}%", y * 100.0);
         chart
             .configure_mesh()
-            .x_desc("simulated time (s), interval start")
-            .y_desc(format!("succeeded / ended in the interval (if >= {MIN_ENDED_PER_INTERVAL})"))
+            .x_desc(format!("simulated time (s), start of {} s bins", fixed_s(bin_ms)))
+            .y_desc(format!("succeeded / ended in the bin (if >= {MIN_ENDED_PER_BIN})"))
             .y_label_formatter(&y_fmt)
             .label_style(LABEL_FONT)
             .draw()
@@ -400,13 +445,28 @@ mod tests {
         (a.timeline[0].succeeded, a.timeline[0].failed) = (3, 1);
         (b.timeline[0].succeeded, b.timeline[0].failed) = (1, 3);
         a.timeline[1].succeeded = 1;
-        assert_eq!(pooled_success_timeline(&[&a, &b], 1), vec![(0.0, 0.5), (2.0, 1.0)]);
+        assert_eq!(pooled_success_timeline(&[&a, &b], 2_000, 1), vec![(0.0, 0.5), (2.0, 1.0)]);
+        // Bins of two intervals: 0-4 s has 5 of 9.
+        assert_eq!(pooled_success_timeline(&[&a, &b], 4_000, 1), vec![(0.0, 5.0 / 9.0)]);
+        // The bin width: intervals 2 s apart, 9 requests over 2 strategies x
+        // 5 intervals: 40 * 10 / 9 -> 45 intervals per bin.
+        assert_eq!(success_bin_ms(&[&[&a], &[&b]]), 45 * 2_000);
+        // The sample: 100 ended per run in 5 intervals, 3 seeds: 60 per
+        // interval, one interval per bin.
+        let cmp = sample_comparison();
+        let an = Analysis::of(&cmp);
+        let runs: Vec<&[&crate::summary::RunSummary]> = an.strategies.iter().map(|s| s.runs.as_slice()).collect();
+        assert_eq!(success_bin_ms(&runs), 2_000);
+        assert_eq!(
+            (fixed_s(1_000), fixed_s(2_500), fixed_s(90_000)),
+            ("1".to_owned(), "2.5".to_owned(), "90".to_owned())
+        );
         let line = [(0.0, 1.0), (1.0, 1.0), (3.0, 0.5), (4.0, 0.5)];
         assert_eq!(segments(&line), vec![&line[..2], &line[2..]]);
         assert_eq!(segments(&line[..1]), vec![&line[..1]]);
         assert!(segments(&[]).is_empty());
         // Too few ended requests: left out.
-        assert_eq!(pooled_success_timeline(&[&a, &b], 2), vec![(0.0, 0.5)]);
+        assert_eq!(pooled_success_timeline(&[&a, &b], 2_000, 2), vec![(0.0, 0.5)]);
     }
 
     #[test]
