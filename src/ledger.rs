@@ -95,15 +95,28 @@ impl Outcome {
     }
 }
 
-/// One request's entry.
+/// A time that has not happened (yet).
+const NEVER: Nanos = Nanos::MAX;
+/// No span.
+const NO_SPAN: u32 = u32::MAX;
+
+/// One request's entry (24 bytes: a long run holds millions).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
     /// Intended start: the scheduled arrival.
     pub arrived_at: Nanos,
+    end_at: Nanos,
+    /// The latest span made for the request (`NO_SPAN` if none), the head
+    /// of the chain of its spans through [`Span`]'s `prev`.
+    last_span: u32,
+    outcome: Outcome,
+}
+
+impl Entry {
     /// End and outcome; `None` while open.
-    pub end: Option<(Nanos, Outcome)>,
-    /// Service calls made for the request (retries included).
-    pub attempts: u32,
+    pub fn end(&self) -> Option<(Nanos, Outcome)> {
+        (self.end_at != NEVER).then_some((self.end_at, self.outcome))
+    }
 }
 
 /// What happened to one service call.
@@ -120,37 +133,76 @@ pub enum SpanStatus {
 }
 
 /// One service call made for a request: which service, who called, when,
-/// how long it queued and was served, what it produced and cost.
-#[derive(Copy, Clone, Debug, PartialEq)]
+/// how long it queued and was served, what it produced (72 bytes). Its cost
+/// is its tokens at the service's prices.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct Span {
     pub request: u64,
-    /// Fan-out part (0 otherwise) and workflow step.
-    pub part: u32,
-    pub step: u32,
+    pub caller: ActorId,
+    pub called_at: Nanos,
+    /// When the caller gives up on it: the call time plus its timeout.
+    pub deadline: Nanos,
+    started_at: Nanos,
+    ended_at: Nanos,
+    pub input_tokens: u32,
+    pub output_tokens: u32,
     /// 1 for the first attempt of this (request, part, step) at this
     /// service, 2 for the first retry, ...
     pub attempt: u32,
+    /// The request's previous span.
+    prev: u32,
     /// Index into the world's services (see [`crate::fleet::ServiceRef`]).
     pub service: u16,
-    pub caller: ActorId,
-    pub called_at: Nanos,
-    /// The caller's timeout for this call (it gives up at `called_at +
-    /// timeout`).
-    pub timeout: Nanos,
-    /// When a slot was taken (`called_at` without a concurrency queue).
-    pub started_at: Option<Nanos>,
-    /// When the caller got its answer or gave up.
-    pub ended_at: Option<Nanos>,
+    /// Fan-out part (0 otherwise) and workflow step.
+    pub part: u16,
+    pub step: u16,
     pub status: SpanStatus,
-    pub input_tokens: u32,
-    pub output_tokens: u32,
-    pub cost: f64,
 }
 
 impl Span {
+    /// A call made now, not yet started.
+    pub fn new(request: u64, caller: ActorId, called_at: Nanos, timeout: Nanos, service: u16) -> Span {
+        Span {
+            request,
+            caller,
+            called_at,
+            deadline: called_at.saturating_add(timeout),
+            started_at: NEVER,
+            ended_at: NEVER,
+            input_tokens: 0,
+            output_tokens: 0,
+            attempt: 1,
+            prev: NO_SPAN,
+            service,
+            part: 0,
+            step: 0,
+            status: SpanStatus::Open,
+        }
+    }
+
     /// When the caller gives up on this call.
     pub fn deadline(&self) -> Nanos {
-        self.called_at.saturating_add(self.timeout)
+        self.deadline
+    }
+
+    /// When it took a slot at the service.
+    pub fn started_at(&self) -> Option<Nanos> {
+        (self.started_at != NEVER).then_some(self.started_at)
+    }
+
+    pub fn set_started(&mut self, at: Nanos) {
+        self.started_at = at;
+    }
+
+    /// When the caller got its answer or gave up.
+    pub fn ended_at(&self) -> Option<Nanos> {
+        (self.ended_at != NEVER).then_some(self.ended_at)
+    }
+
+    /// It ends at `at` with `status`.
+    pub fn end(&mut self, at: Nanos, status: SpanStatus) {
+        self.ended_at = at;
+        self.status = status;
     }
 }
 
@@ -191,7 +243,7 @@ pub struct LedgerSummary {
 impl Ledger {
     /// A request arrives now; returns its id.
     pub fn arrive(&mut self, now: Nanos) -> u64 {
-        self.entries.push(Entry { arrived_at: now, end: None, attempts: 0 });
+        self.entries.push(Entry { arrived_at: now, end_at: NEVER, last_span: NO_SPAN, outcome: Outcome::Succeeded });
         self.open += 1;
         self.entries.len() as u64 - 1
     }
@@ -200,10 +252,11 @@ impl Ledger {
     /// `None` if it had ended already (a late answer) or is unknown.
     pub fn close(&mut self, id: u64, now: Nanos, outcome: Outcome) -> Option<Nanos> {
         let entry = self.entries.get_mut(id as usize)?;
-        if entry.end.is_some() {
+        if entry.end_at != NEVER {
             return None;
         }
-        entry.end = Some((now, outcome));
+        entry.end_at = now;
+        entry.outcome = outcome;
         self.open -= 1;
         match outcome {
             Outcome::Succeeded => self.succeeded += 1,
@@ -223,13 +276,37 @@ impl Ledger {
         &self.entries
     }
 
-    /// Record a call made for a request; returns the span's index.
-    pub fn open_span(&mut self, span: Span) -> usize {
+    /// Record a call made for a request, as attempt 1 + the number of
+    /// earlier spans of the request with the same service, part and step
+    /// (found along the request's chain of spans: a request has few);
+    /// returns the span's index.
+    pub fn open_span(&mut self, mut span: Span) -> usize {
+        let index = u32::try_from(self.spans.len()).unwrap_or(NO_SPAN - 1);
         if let Some(e) = self.entries.get_mut(span.request as usize) {
-            e.attempts += 1;
+            let mut at = e.last_span;
+            while let Some(earlier) = self.spans.get(at as usize) {
+                if (earlier.service, earlier.part, earlier.step) == (span.service, span.part, span.step) {
+                    span.attempt = earlier.attempt.saturating_add(1);
+                    break;
+                }
+                at = earlier.prev;
+            }
+            span.prev = e.last_span;
+            e.last_span = index;
         }
         self.spans.push(span);
         self.spans.len() - 1
+    }
+
+    /// Service calls made for request `id` (retries included).
+    pub fn attempts(&self, id: u64) -> u32 {
+        let mut n = 0;
+        let mut at = self.entries.get(id as usize).map_or(NO_SPAN, |e| e.last_span);
+        while let Some(s) = self.spans.get(at as usize) {
+            n += 1;
+            at = s.prev;
+        }
+        n
     }
 
     pub fn span_mut(&mut self, index: usize) -> Option<&mut Span> {
@@ -256,7 +333,7 @@ impl Ledger {
         // (sum, count) of latencies: all, succeeded, failed.
         let mut sums = [(0u128, 0u64); 3];
         for e in &self.entries {
-            if let Some((at, outcome)) = e.end {
+            if let Some((at, outcome)) = e.end() {
                 let l = at - e.arrived_at;
                 hist::record_ns(&mut latency, l);
                 let by_outcome = if outcome.is_ok() {
@@ -282,7 +359,7 @@ impl Ledger {
             .entries
             .iter()
             .map(|e| {
-                let end = e.end.map_or(observed_ns, |(at, _)| at).min(observed_ns);
+                let end = e.end().map_or(observed_ns, |(at, _)| at).min(observed_ns);
                 u128::from(end.saturating_sub(e.arrived_at))
             })
             .sum();
@@ -318,7 +395,7 @@ impl Ledger {
         let bucket = |t: Nanos| ((t / interval_ns) as usize).min(count - 1);
         for e in &self.entries {
             out[bucket(e.arrived_at)].offered += 1;
-            let end = match e.end {
+            let end = match e.end() {
                 Some((at, outcome)) => {
                     let b = &mut out[bucket(at)];
                     if outcome.is_ok() {
@@ -412,6 +489,28 @@ mod tests {
         assert_eq!(s.timeline[1].succeeded + s.timeline[1].failed, 2, "ends at 2 s fall in the last interval");
         assert!((s.timeline[0].in_system - 1.0).abs() < 1e-12);
         assert!((s.timeline[1].in_system - 2.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn attempts_count_along_the_requests_chain() {
+        let mut l = Ledger::default();
+        let (a, b) = (l.arrive(0), l.arrive(0));
+        let caller = ActorId::EXTERNAL;
+        let span = |request, service, step| {
+            let mut s = Span::new(request, caller, 0, S, service);
+            s.step = step;
+            s
+        };
+        let first = l.open_span(span(a, 0, 0));
+        l.open_span(span(b, 0, 0));
+        let retry = l.open_span(span(a, 0, 0));
+        let next_step = l.open_span(span(a, 0, 1));
+        let third = l.open_span(span(a, 0, 0));
+        let attempts: Vec<u32> = [first, retry, next_step, third].iter().map(|&i| l.spans()[i].attempt).collect();
+        assert_eq!(attempts, [1, 2, 1, 3]);
+        assert_eq!((l.attempts(a), l.attempts(b)), (4, 1));
+        assert_eq!(std::mem::size_of::<Span>(), 72);
+        assert_eq!(std::mem::size_of::<Entry>(), 24);
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use rehearsal_runtime::Nanos;
 use rehearsal_sim::Sim;
+use rustc_hash::FxHashMap;
 
 use crate::fleet::{FleetActor, agent_name};
 use crate::hist;
@@ -166,38 +167,35 @@ pub fn summarize(
 }
 
 /// Agents' busy fraction (mean over `agents`, max over callers) from the
-/// ledger's spans: an agent is busy on a request from its first call for it
-/// to the end of its last (backoff between them included); overlapping
-/// requests (a pipeline stage works on many) count once.
+/// ledger's spans: an agent is busy from the start of a call to its end,
+/// and between consecutive calls for the same request (backoff, or the
+/// next step); overlapping work (a pipeline stage works on many requests at
+/// once) counts once. One pass over the spans, which are in call order.
 fn agent_busy(ledger: &Ledger, agents: u32, observed_ns: Nanos) -> (f64, f64) {
-    let mut per_request: BTreeMap<(u64, u64, u32), (Nanos, Nanos)> = BTreeMap::new();
+    #[derive(Clone, Copy)]
+    struct Busy {
+        work: (u64, u16),
+        start: Nanos,
+        end: Nanos,
+        total: u128,
+    }
+    let mut by_caller: FxHashMap<u64, Busy> = FxHashMap::default();
     for s in ledger.spans() {
-        let end = s.ended_at.unwrap_or(if s.status == SpanStatus::Open { observed_ns } else { s.called_at });
-        let e = per_request.entry((s.caller.to_bits(), s.request, s.part)).or_insert((s.called_at, end));
-        e.0 = e.0.min(s.called_at);
-        e.1 = e.1.max(end);
-    }
-    let mut by_caller: BTreeMap<u64, Vec<(Nanos, Nanos)>> = BTreeMap::new();
-    for ((caller, _, _), span) in per_request {
-        by_caller.entry(caller).or_default().push(span);
-    }
-    let mut total: u128 = 0;
-    let mut max: u128 = 0;
-    for mut spans in by_caller.into_values() {
-        spans.sort_unstable();
-        let mut busy: u128 = 0;
-        let (mut start, mut end) = spans[0];
-        for &(s, e) in &spans[1..] {
-            if s > end {
-                busy += u128::from(end - start);
-                start = s;
-            }
-            end = end.max(e);
+        let end = s.ended_at().unwrap_or(if s.status == SpanStatus::Open { observed_ns } else { s.called_at });
+        let work = (s.request, s.part);
+        let b = by_caller.entry(s.caller.to_bits()).or_insert(Busy { work, start: s.called_at, end, total: 0 });
+        if b.work != work && s.called_at > b.end {
+            b.total += u128::from(b.end - b.start);
+            b.start = s.called_at;
         }
-        busy += u128::from(end.saturating_sub(start));
-        total += busy;
-        max = max.max(busy);
+        b.end = b.end.max(end);
+        b.work = work;
     }
+    // Order-independent folds (a sum and a max) over the lookup table.
+    let (total, max) = by_caller.values().fold((0u128, 0u128), |(total, max), b| {
+        let busy = b.total + u128::from(b.end - b.start);
+        (total + busy, max.max(busy))
+    });
     let window = observed_ns.max(1) as f64;
     (round6(total as f64 / (window * f64::from(agents.max(1)))), round6(max as f64 / window))
 }

@@ -9,8 +9,6 @@ pub mod tally;
 
 pub use services::{Caller, ServiceSetupError, Services};
 
-use std::collections::BTreeMap;
-
 use rehearsal_runtime::{ActorId, Envelope, Nanos, NodeId, RequestId, Route, ServiceCall};
 use rehearsal_sim::dist::Dist;
 use rehearsal_sim::llm::Brownout;
@@ -19,7 +17,7 @@ use rehearsal_sim::services::PoissonArrivals;
 use rehearsal_sim::{Fault, Kernel, World};
 
 use crate::fleet::{Msg, agent_name, decode_idempotency_key};
-use crate::ledger::{Cause, Ledger, Outcome, Span, SpanStatus};
+use crate::ledger::{Cause, Ledger, Outcome, Span};
 use crate::scenario::{Faults, ScheduledFaultKind, ServiceModel};
 
 const SECOND: Nanos = 1_000_000_000;
@@ -37,9 +35,9 @@ pub enum WorldEvent {
     NodeCrash { node: u32 },
     /// A crashed node is repaired.
     NodeRepair { node: u32 },
-    /// Running call `token` of LLM `llm` is due to end (answer and free its
-    /// slot), unless it was cancelled before.
-    LlmDone { llm: u16, token: u64 },
+    /// The running call of LLM `llm` by (actor bits, request) is due to
+    /// end (answer and free its slot), unless it was cancelled before.
+    LlmDone { llm: u16, actor: u64, request: u64 },
     /// Scheduled fault `entry` (a brownout) begins (`on`) or ends.
     Brownout { entry: u32, on: bool },
     /// A random partition cutting `node` off begins, or heals.
@@ -86,8 +84,6 @@ pub struct FleetWorld {
     faults: Faults,
     agents: u32,
     nodes: u32,
-    /// Attempts so far per (service, idempotency key).
-    attempts: BTreeMap<(u16, u64), u32>,
     pub ledger: Ledger,
     pub metrics: Metrics,
 }
@@ -121,7 +117,6 @@ impl FleetWorld {
             faults: spec.faults,
             agents: spec.agents,
             nodes: spec.nodes,
-            attempts: BTreeMap::new(),
             ledger: Ledger::default(),
             metrics: Metrics::new(seconds),
         })
@@ -250,7 +245,9 @@ impl World<Msg> for FleetWorld {
                 let repair = now.saturating_add(self.draw(self.faults.node_mttr_ns));
                 kernel.schedule(repair, WorldEvent::NodeRepair { node });
             }
-            WorldEvent::LlmDone { llm, token } => self.services.llm_done(llm, token, &mut self.ledger, kernel),
+            WorldEvent::LlmDone { llm, actor, request } => {
+                self.services.llm_done(llm, (actor, request), &mut self.ledger, kernel)
+            }
             WorldEvent::Brownout { entry, on } => {
                 kernel.trace_world(7, entry as u64, &event);
                 if let Some(ScheduledFaultKind::Brownout { llm, latency_x, error_rate_add, .. }) =
@@ -311,29 +308,16 @@ impl World<Msg> for FleetWorld {
         call: ServiceCall,
         kernel: &mut Kernel<Msg, WorldEvent>,
     ) {
-        let attempt = self.attempts.entry((call.service.0, call.idempotency_key)).or_insert(0);
-        *attempt += 1;
-        let attempt = *attempt;
+        let (id, part, step) = decode_idempotency_key(call.idempotency_key);
+        let mut span = Span::new(id, caller, kernel.now(), call.timeout, call.service.0);
+        span.part = part as u16;
+        span.step = step as u16;
+        span.input_tokens = call.input_tokens;
+        let span = self.ledger.open_span(span);
+        let attempt = self.ledger.spans()[span].attempt;
         if attempt > 1 {
             self.metrics.repeated_calls += 1;
         }
-        let (id, part, step) = decode_idempotency_key(call.idempotency_key);
-        let span = self.ledger.open_span(Span {
-            request: id,
-            part,
-            step,
-            attempt,
-            service: call.service.0,
-            caller,
-            called_at: kernel.now(),
-            timeout: call.timeout,
-            started_at: None,
-            ended_at: None,
-            status: SpanStatus::Open,
-            input_tokens: call.input_tokens,
-            output_tokens: 0,
-            cost: 0.0,
-        });
         self.services.call(Caller { actor: caller, request }, call, attempt, span, &mut self.ledger, kernel);
     }
 

@@ -37,23 +37,15 @@ impl Caller {
     }
 }
 
-/// An LLM call holding a slot.
-#[derive(Copy, Clone, Debug)]
-struct Running {
-    caller: Caller,
-    span: usize,
-    started_at: Nanos,
-    /// The answer, due at `started_at + answer.latency`; `None` for a hang.
-    answer: Option<LlmAnswer>,
-}
-
 /// An LLM call the world has open (queued or running), by caller.
 #[derive(Copy, Clone, Debug)]
 struct OpenCall {
+    caller: Caller,
     llm: u16,
     span: usize,
-    /// The running call's token; `None` while queued.
-    token: Option<u64>,
+    /// When it took a slot, and its answer (`None`: a hang); `None` while
+    /// queued.
+    running: Option<(Nanos, Option<LlmAnswer>)>,
     /// The caller gave up on it (the service serves it anyway: `finish`).
     abandoned: bool,
 }
@@ -66,8 +58,6 @@ pub struct Llm {
     /// Stream id of `llm:NAME`, for per-call streams.
     stream: u64,
     on_abandon: OnAbandon,
-    running: FxHashMap<u64, Running>,
-    next_token: u64,
     /// Slot-time integral (ns x calls holding a slot), for busy fraction.
     busy_area: u128,
     last_change: Nanos,
@@ -203,8 +193,6 @@ impl Services {
                     service: LlmService::new(llm_model(m)?),
                     stream: fnv1a64(format!("llm:{}", m.name).as_bytes()),
                     on_abandon: m.llm.as_ref().map_or(OnAbandon::Cancel, |x| x.on_abandon),
-                    running: FxHashMap::default(),
-                    next_token: 0,
                     busy_area: 0,
                     last_change: 0,
                     tally: Tally::default(),
@@ -246,18 +234,19 @@ impl Services {
                 llm.advance(now);
                 match llm.service.start(now, &mut rng, caller) {
                     Start::Started(decision) => {
-                        self.open.insert(caller.key(), OpenCall { llm: i, span, token: None, abandoned: false });
+                        self.open
+                            .insert(caller.key(), OpenCall { caller, llm: i, span, running: None, abandoned: false });
                         self.started(i, caller, span, decision, ledger, kernel);
                     }
                     Start::Queued => {
-                        self.open.insert(caller.key(), OpenCall { llm: i, span, token: None, abandoned: false });
+                        self.open
+                            .insert(caller.key(), OpenCall { caller, llm: i, span, running: None, abandoned: false });
                     }
                     Start::Rejected(c, answer) => {
                         llm.tally.answer(answer.outcome, false);
                         if let Some(s) = ledger.span_mut(span) {
-                            s.started_at = Some(now);
-                            s.ended_at = Some(now);
-                            s.status = SpanStatus::Answered { ok: false };
+                            s.set_started(now);
+                            s.end(now, SpanStatus::Answered { ok: false });
                         }
                         kernel.complete_call(now, c.actor, c.request, answer.outcome);
                     }
@@ -269,7 +258,7 @@ impl Services {
                 tool.tally.calls += 1;
                 let mut rng = call_stream(seed, tool.stream, call.idempotency_key, attempt);
                 let Some(s) = ledger.span_mut(span) else { return };
-                s.started_at = Some(now);
+                s.set_started(now);
                 let deadline = s.deadline();
                 match tool.service.call(now, &mut rng, call.idempotency_key) {
                     ToolDecision::Answer(a) => {
@@ -278,11 +267,9 @@ impl Services {
                         tally::record(&mut tool.tally.service_time, a.latency);
                         if at >= deadline {
                             tool.tally.timeouts += 1;
-                            s.status = SpanStatus::TimedOut;
-                            s.ended_at = Some(deadline);
+                            s.end(deadline, SpanStatus::TimedOut);
                         } else {
-                            s.status = SpanStatus::Answered { ok: matches!(a.outcome, ServiceOutcome::Ok { .. }) };
-                            s.ended_at = Some(at);
+                            s.end(at, SpanStatus::Answered { ok: matches!(a.outcome, ServiceOutcome::Ok { .. }) });
                         }
                         kernel.complete_call(at, caller.actor, caller.request, a.outcome);
                     }
@@ -290,8 +277,7 @@ impl Services {
                     ToolDecision::Hang { .. } => {
                         tool.tally.hang();
                         tool.tally.timeouts += 1;
-                        s.status = SpanStatus::TimedOut;
-                        s.ended_at = Some(deadline);
+                        s.end(deadline, SpanStatus::TimedOut);
                     }
                 }
             }
@@ -312,8 +298,9 @@ impl Services {
         let now = kernel.now();
         let Some(llm) = self.llms.get_mut(i as usize) else { return };
         let Some(s) = ledger.span_mut(span) else { return };
-        let abandoned = self.open.get(&caller.key()).is_some_and(|o| o.abandoned);
-        s.started_at = Some(now);
+        let Some(open) = self.open.get_mut(&caller.key()) else { return };
+        let abandoned = open.abandoned;
+        s.set_started(now);
         let deadline = s.deadline();
         tally::record(&mut llm.tally.queue_wait, now - s.called_at);
         // Its caller gave up before it started: the work is wasted.
@@ -339,15 +326,12 @@ impl Services {
                 llm.tally.cost += a.cost;
                 s.input_tokens = a.input_tokens;
                 s.output_tokens = a.output_tokens;
-                s.cost = a.cost;
                 if !abandoned {
                     if at >= deadline {
                         llm.tally.timeouts += 1;
-                        s.status = SpanStatus::TimedOut;
-                        s.ended_at = Some(deadline.max(s.called_at));
+                        s.end(deadline.max(s.called_at), SpanStatus::TimedOut);
                     } else {
-                        s.status = SpanStatus::Answered { ok: matches!(a.outcome, ServiceOutcome::Ok { .. }) };
-                        s.ended_at = Some(at);
+                        s.end(at, SpanStatus::Answered { ok: matches!(a.outcome, ServiceOutcome::Ok { .. }) });
                     }
                 }
                 (Some(a), at)
@@ -356,34 +340,27 @@ impl Services {
                 llm.tally.hang();
                 if !abandoned {
                     llm.tally.timeouts += 1;
-                    s.status = SpanStatus::TimedOut;
-                    s.ended_at = Some(deadline);
+                    s.end(deadline, SpanStatus::TimedOut);
                 }
                 // A hung call holds its slot as long as its caller waits
                 // (a real client closes the connection then).
                 (None, now.saturating_add(deadline - s.called_at))
             }
         };
-        let token = llm.next_token;
-        llm.next_token += 1;
-        llm.running.insert(token, Running { caller, span, started_at: now, answer });
-        if let Some(o) = self.open.get_mut(&caller.key()) {
-            o.token = Some(token);
-        }
-        kernel.schedule(end, WorldEvent::LlmDone { llm: i, token });
+        open.running = Some((now, answer));
+        let (actor, request) = caller.key();
+        kernel.schedule(end, WorldEvent::LlmDone { llm: i, actor, request });
     }
 
-    /// A running call of LLM `i` is due to end: answer it (unless it hung)
-    /// and pass its slot on.
-    pub fn llm_done(&mut self, i: u16, token: u64, ledger: &mut Ledger, kernel: &mut Kernel<Msg, WorldEvent>) {
+    /// The running call of `caller` at LLM `i` is due to end: answer it
+    /// (unless it hung) and pass its slot on.
+    pub fn llm_done(&mut self, i: u16, caller: (u64, u64), ledger: &mut Ledger, kernel: &mut Kernel<Msg, WorldEvent>) {
         let now = kernel.now();
-        let Some(llm) = self.llms.get_mut(i as usize) else { return };
         // Gone if it was cancelled (and its slot freed) before.
-        let Some(r) = llm.running.remove(&token) else { return };
-        if let Some(a) = r.answer {
-            kernel.complete_call(now, r.caller.actor, r.caller.request, a.outcome);
+        let Some(open) = self.open.remove(&caller) else { return };
+        if let Some((_, Some(a))) = open.running {
+            kernel.complete_call(now, open.caller.actor, open.caller.request, a.outcome);
         }
-        self.open.remove(&r.caller.key());
         self.free_slot(i, ledger, kernel);
     }
 
@@ -409,34 +386,30 @@ impl Services {
         if open.abandoned {
             return;
         }
-        let (i, span, token) = (open.llm, open.span, open.token);
+        let (i, span, running) = (open.llm, open.span, open.running);
         let Some(llm) = self.llms.get_mut(i as usize) else { return };
         let Some(s) = ledger.span_mut(span) else { return };
         let timed_out = now >= s.deadline();
         if s.status == SpanStatus::Open {
             // Queued: it ends now, by timeout or by cancellation.
-            s.ended_at = Some(now);
-            s.status = if timed_out { SpanStatus::TimedOut } else { SpanStatus::Cancelled };
+            s.end(now, if timed_out { SpanStatus::TimedOut } else { SpanStatus::Cancelled });
             llm.tally.timeouts += u64::from(timed_out);
-        } else if !timed_out && s.ended_at.is_some_and(|end| end > now) {
-            s.ended_at = Some(now);
-            s.status = SpanStatus::Cancelled;
+        } else if !timed_out && s.ended_at().is_some_and(|end| end > now) {
+            s.end(now, SpanStatus::Cancelled);
         }
         if llm.on_abandon == OnAbandon::Finish {
-            llm.tally.served_after_abandon += u64::from(token.is_some());
+            llm.tally.served_after_abandon += u64::from(running.is_some());
             open.abandoned = true;
             return;
         }
         llm.tally.cancelled += 1;
         self.open.remove(&caller.key());
-        match token {
+        match running {
             None => {
                 llm.service.cancel(|c| *c == caller);
             }
-            Some(token) => {
-                if let Some(r) = llm.running.remove(&token) {
-                    charge_partial(llm, r, now, ledger);
-                }
+            Some((started_at, answer)) => {
+                charge_partial(llm, started_at, answer, span, now, ledger);
                 self.free_slot(i, ledger, kernel);
             }
         }
@@ -453,13 +426,20 @@ impl Services {
 /// A running call stopped at `now`, before its answer: only the output
 /// tokens generated so far are charged (a streaming API bills what it sent
 /// before the client closed the connection).
-fn charge_partial(llm: &mut Llm, r: Running, now: Nanos, ledger: &mut Ledger) {
-    let Some(a) = r.answer else { return };
+fn charge_partial(
+    llm: &mut Llm,
+    started_at: Nanos,
+    answer: Option<LlmAnswer>,
+    span: usize,
+    now: Nanos,
+    ledger: &mut Ledger,
+) {
+    let Some(a) = answer else { return };
     let ServiceOutcome::Ok { output_tokens } = a.outcome else { return };
     if output_tokens == 0 {
         return;
     }
-    let elapsed = now.saturating_sub(r.started_at);
+    let elapsed = now.saturating_sub(started_at);
     let generated = if elapsed < a.ttft {
         0
     } else if output_tokens == 1 {
@@ -474,8 +454,7 @@ fn charge_partial(llm: &mut Llm, r: Running, now: Nanos, ledger: &mut Ledger) {
     let refund = f64::from(unsent) / 1000.0 * model.cost_per_1k_output;
     llm.tally.output_tokens -= u64::from(unsent);
     llm.tally.cost -= refund;
-    if let Some(s) = ledger.span_mut(r.span) {
+    if let Some(s) = ledger.span_mut(span) {
         s.output_tokens = generated;
-        s.cost -= refund;
     }
 }
