@@ -509,8 +509,8 @@ mod tests {
         let attempts: Vec<u32> = [first, retry, next_step, third].iter().map(|&i| l.spans()[i].attempt).collect();
         assert_eq!(attempts, [1, 2, 1, 3]);
         assert_eq!((l.attempts(a), l.attempts(b)), (4, 1));
-        assert_eq!(std::mem::size_of::<Span>(), 72);
-        assert_eq!(std::mem::size_of::<Entry>(), 24);
+        assert_eq!(size_of::<Span>(), 72);
+        assert_eq!(size_of::<Entry>(), 24);
     }
 
     #[test]
