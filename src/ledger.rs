@@ -429,6 +429,30 @@ impl Ledger {
     }
 }
 
+impl Ledger {
+    /// Succeeded requests per second of simulated time, from 0 to the
+    /// later of `from_ns` and the last success, at most `max_seconds`
+    /// buckets: storage follows what happened, not the run's horizon.
+    pub fn successes_per_second(&self, from_ns: Nanos, max_seconds: usize) -> Vec<u32> {
+        const S: Nanos = 1_000_000_000;
+        let last = self
+            .entries
+            .iter()
+            .filter_map(|e| e.end().filter(|(_, o)| o.is_ok()).map(|(at, _)| at))
+            .max()
+            .unwrap_or(0)
+            .max(from_ns);
+        let len = ((last / S) as usize).saturating_add(1).min(max_seconds);
+        let mut out = vec![0u32; len];
+        for (at, _) in self.entries.iter().filter_map(|e| e.end()).filter(|(_, o)| o.is_ok()) {
+            if let Some(b) = out.get_mut((at / S) as usize) {
+                *b = b.saturating_add(1);
+            }
+        }
+        out
+    }
+}
+
 /// Percentiles of an exact histogram with the exact mean replacing the
 /// histogram's (which is only 3 significant figures per value).
 pub fn latency_with_mean(h: &LatencyHistogram, mean_ns: Option<f64>) -> Option<LatencyMs> {

@@ -3,6 +3,7 @@
 //! of `rehearsal-runtime`. See ARCHITECTURE.md for the map.
 
 pub mod cli;
+pub mod determinism;
 pub mod fleet;
 pub mod hist;
 pub mod ledger;

@@ -4,7 +4,7 @@
 use rehearsal_runtime::retry::{RetryPolicy, RetryStrategy};
 use rehearsal_runtime::{NodeId, SystemConfig};
 use rehearsal_sim::net::{Latency, LinkModel, Network};
-use rehearsal_sim::trace::TraceRecord;
+use rehearsal_sim::trace::{TraceMode, TraceRecord};
 use rehearsal_sim::{Limits, Sim, SimConfig, SimError};
 
 use std::rc::Rc;
@@ -54,16 +54,22 @@ pub enum RunError {
 /// How to run.
 #[derive(Copy, Clone, Debug, Default)]
 pub struct RunOptions {
-    /// Record every event's text, for determinism checks.
+    /// Record every event's text (`--trace-out`). Same as `trace:
+    /// TraceMode::Record`.
     pub record_trace: bool,
+    /// What the trace keeps beyond its hash (checkpoints, a window).
+    pub trace: TraceMode,
 }
 
 /// A finished run.
 #[derive(Debug)]
 pub struct RunOutput {
     pub summary: RunSummary,
-    /// Every event, when recorded (see [`RunOptions::record_trace`]).
+    /// The recorded events (see [`RunOptions::record_trace`] and
+    /// [`TraceMode::Window`]).
     pub trace: Vec<TraceRecord>,
+    /// The trace hash after every N events ([`TraceMode::Checkpoints`]).
+    pub checkpoints: Vec<u64>,
 }
 
 /// The retry policy a strategy selects.
@@ -122,6 +128,7 @@ pub fn run_once(
             ..Network::default()
         },
         record_trace: options.record_trace,
+        trace: options.trace,
         buggify: scenario.buggify,
     };
     let world = FleetWorld::new(WorldSpec {
@@ -144,7 +151,8 @@ pub fn run_once(
     sim.run_until(horizon_ns(scenario)).map_err(|source| RunError::Sim { seed, source })?;
     let summary = crate::summarize::summarize(scenario, seed, strategy, &sim, initial_spawns);
     let trace = sim.kernel.take_trace_records();
-    Ok(RunOutput { summary, trace })
+    let checkpoints = sim.kernel.take_trace_checkpoints();
+    Ok(RunOutput { summary, trace, checkpoints })
 }
 
 /// Agents (pool) or stages (pipeline): what faults and downtime count over.

@@ -23,6 +23,11 @@ use crate::summary::{
 };
 use crate::world::FleetWorld;
 
+/// `throughput_timeline` covers at most a day of simulated time (one
+/// bucket per second); `timeline` covers the whole run in at most 600
+/// intervals.
+pub const THROUGHPUT_TIMELINE_MAX_S: usize = 86_400;
+
 /// Names of the BUGGIFY sites rehearsal places, for reports.
 fn buggify_site_name(site: u64) -> String {
     let name = match site {
@@ -79,13 +84,9 @@ pub fn summarize(
 
     // Lifecycle: from the runtime's bookkeeping.
     let stats = sim.system.stats();
-    let by_name = sim.system.name_downtime(now);
+    let by_name: BTreeMap<u64, u64> = sim.system.name_downtime(now).into_iter().collect();
     let downtime: Vec<f64> = (0..fleet_size(scenario))
-        .map(|i| {
-            let name = agent_name(i);
-            let down = by_name.iter().find(|&&(n, _)| n == name).map_or(0, |&(_, d)| d);
-            round3(down as f64 / 1e9)
-        })
+        .map(|i| round3(by_name.get(&agent_name(i)).copied().unwrap_or(0) as f64 / 1e9))
         .collect();
     let retried_after_crash = sim
         .system
@@ -139,7 +140,7 @@ pub fn summarize(
         tokens,
         dropped_messages: stats.dropped,
         late_replies: stats.late_replies,
-        throughput_timeline: world.metrics.throughput_timeline.clone(),
+        throughput_timeline: world.ledger.successes_per_second(scenario.duration_ns, THROUGHPUT_TIMELINE_MAX_S),
         supervision,
         buggify_fired: sim.kernel.buggify_fired(),
         buggify_fired_by_site: sim

@@ -108,6 +108,9 @@ pub struct System<A: Actor> {
     name_downtime: FxHashMap<u64, u64>,
     config: SystemConfig,
     stats: RuntimeStats,
+    /// Messages waiting in mailboxes, over all actors (the driver counts
+    /// them against its queue limit: a backlog is queued work too).
+    mailboxed: usize,
 }
 
 impl<A: Actor> std::fmt::Debug for System<A> {
@@ -134,6 +137,7 @@ impl<A: Actor> System<A> {
             name_downtime: FxHashMap::default(),
             config,
             stats: RuntimeStats::default(),
+            mailboxed: 0,
         }
     }
 
@@ -180,6 +184,12 @@ impl<A: Actor> System<A> {
             + hash_table_bytes(self.registry.vacant.capacity(), size_of::<(u64, Vacancy)>())
             + self.registry.down_since.capacity() * size_of::<Option<Nanos>>();
         size_of::<Self>() + slots + ids + tables + effects + life
+    }
+
+    /// Messages waiting in mailboxes, over all actors.
+    #[inline]
+    pub fn mailboxed(&self) -> usize {
+        self.mailboxed
     }
 
     /// Requests (asks and calls) still waiting for an answer or a timeout.
@@ -344,6 +354,7 @@ impl<A: Actor> System<A> {
         env.trace(TraceEvent::Enqueue { to, from, msg: &envelope.msg });
         match slot.mailbox.offer(envelope, self.config.mailbox_capacity, self.config.overflow) {
             Offer::Queued => {
+                self.mailboxed += 1;
                 let len = slot.mailbox.len() as u32;
                 self.stats.mailbox_high_water = self.stats.mailbox_high_water.max(len);
             }
@@ -476,6 +487,7 @@ impl<A: Actor> System<A> {
         slot.accepting = true;
         let node = slot.node;
         let queued = slot.mailbox.take_all();
+        self.mailboxed -= queued.len();
         self.ids.release_actor(id);
         self.stats.stopped += 1;
         if reason.is_abnormal() {
@@ -578,7 +590,10 @@ impl<A: Actor> System<A> {
             let envelope = match self.slots.get_mut(id.index() as usize) {
                 Some(slot) if slot.accepting && slot.generation == id.generation() && slot.actor.is_some() => {
                     match slot.mailbox.pop() {
-                        Some(envelope) => envelope,
+                        Some(envelope) => {
+                            self.mailboxed -= 1;
+                            envelope
+                        }
                         None => return,
                     }
                 }

@@ -16,7 +16,7 @@ use crate::fmt_nanos;
 use crate::net::{LossReason, Network, PartitionId, Transit};
 use crate::queue::EventQueue;
 use crate::rng::{StreamRng, stream};
-use crate::trace::{Trace, TraceKind};
+use crate::trace::{Trace, TraceKind, TraceMode};
 
 /// Bounds on one run. Hitting one ends the run with a [`SimError`] that
 /// names it: a run never hangs and never grows without bound.
@@ -26,13 +26,14 @@ pub struct Limits {
     pub max_events: u64,
     /// Simulated time an event may be scheduled at.
     pub max_sim_time: Nanos,
-    /// Events waiting in the queue at once.
+    /// Events waiting in the queue and messages waiting in mailboxes, at
+    /// once (the default, 2,000,000, keeps a runaway under about 300 MB).
     pub max_queued_events: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_events: 50_000_000, max_sim_time: 24 * 3_600 * 1_000_000_000, max_queued_events: 16_000_000 }
+        Limits { max_events: 50_000_000, max_sim_time: 24 * 3_600 * 1_000_000_000, max_queued_events: 2_000_000 }
     }
 }
 
@@ -43,7 +44,7 @@ pub enum SimError {
     EventLimit { limit: u64, at: String },
     #[error("limit `max_sim_time` reached: an event is due at {due}, after the limit of {limit}")]
     TimeLimit { limit: String, due: String },
-    #[error("limit `max_queued_events` reached: {limit} events waiting at simulated time {at}")]
+    #[error("limit `max_queued_events` reached: {limit} events and mailboxed messages waiting at simulated time {at}")]
     QueueLimit { limit: usize, at: String },
 }
 
@@ -283,6 +284,11 @@ impl<M: Debug + std::hash::Hash, WE: Debug> Kernel<M, WE> {
         self.trace.take_records()
     }
 
+    /// The trace's checkpoints (see [`TraceMode::Checkpoints`]).
+    pub fn take_trace_checkpoints(&mut self) -> Vec<u64> {
+        self.trace.take_checkpoints()
+    }
+
     /// Schedule a world event.
     pub fn schedule(&mut self, at: Nanos, event: WE) {
         self.queue.push(at, Event::World(event));
@@ -440,8 +446,11 @@ pub struct SimConfig {
     pub limits: Limits,
     pub system: SystemConfig,
     pub network: Network,
-    /// Record every event's text (for determinism checks); slower.
+    /// Record every event's text (for determinism checks); slower. Same
+    /// as `trace: TraceMode::Record`.
     pub record_trace: bool,
+    /// What the trace keeps beyond its hash.
+    pub trace: TraceMode,
     /// BUGGIFY fault points.
     pub buggify: BuggifyConfig,
 }
@@ -456,7 +465,7 @@ impl<A: Actor, W: World<A::Msg>> Sim<A, W> {
                 events: 0,
                 crashes: 0,
                 limits: config.limits,
-                trace: if config.record_trace { Trace::recording() } else { Trace::default() },
+                trace: Trace::new(if config.record_trace { TraceMode::Record } else { config.trace }),
                 network: {
                     let mut network = config.network;
                     network.touch();
@@ -529,7 +538,8 @@ impl<A: Actor, W: World<A::Msg>> Sim<A, W> {
         if due > k.limits.max_sim_time {
             return Err(SimError::TimeLimit { limit: fmt_nanos(k.limits.max_sim_time), due: fmt_nanos(due) });
         }
-        if k.queue.len() > k.limits.max_queued_events || k.queue.is_exhausted() {
+        // Messages waiting in mailboxes are queued work too.
+        if k.queue.len() + self.system.mailboxed() > k.limits.max_queued_events || k.queue.is_exhausted() {
             return Err(SimError::QueueLimit { limit: k.limits.max_queued_events, at: fmt_nanos(k.now) });
         }
         Ok(())

@@ -40,12 +40,40 @@ pub enum TraceKind {
 
 const K: u64 = 0x517c_c1b7_2722_0a95;
 
+/// What a run's trace keeps beyond the running hash.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub enum TraceMode {
+    /// The hash only (the fast default).
+    #[default]
+    Hash,
+    /// Every event's text (memory grows with the run).
+    Record,
+    /// The hash after every `every` events: a determinism check compares
+    /// two runs' checkpoints in constant memory per event.
+    Checkpoints { every: u64 },
+    /// The text of the events with index in `[from, to)` only: where two
+    /// runs' checkpoints first differ.
+    Window { from: u64, to: u64 },
+}
+
 /// The running hash, plus an optional event-by-event record.
 #[derive(Debug, Default)]
 pub struct Trace {
     hash: u64,
     events: u64,
-    record: Option<Vec<TraceRecord>>,
+    record: Option<Box<Recorder>>,
+}
+
+/// What a trace keeps beyond its hash (see [`TraceMode`]).
+#[derive(Debug, Default)]
+struct Recorder {
+    records: Vec<TraceRecord>,
+    /// Record the text of events with index in `[from, to)`.
+    from: u64,
+    to: u64,
+    /// Keep the hash after every `every` events (0: never).
+    every: u64,
+    checkpoints: Vec<u64>,
 }
 
 /// One recorded event: its position, time and a description.
@@ -67,7 +95,24 @@ impl Trace {
     /// A trace that also records every event's text (for determinism checks
     /// and replays; slower, and memory grows with the run).
     pub fn recording() -> Trace {
-        Trace { record: Some(Vec::new()), ..Trace::default() }
+        Trace::new(TraceMode::Record)
+    }
+
+    /// A trace in `mode`.
+    pub fn new(mode: TraceMode) -> Trace {
+        let recorder = |from, to, every| Some(Box::new(Recorder { from, to, every, ..Recorder::default() }));
+        let record = match mode {
+            TraceMode::Hash => None,
+            TraceMode::Record => recorder(0, u64::MAX, 0),
+            TraceMode::Checkpoints { every } => recorder(0, 0, every.max(1)),
+            TraceMode::Window { from, to } => recorder(from, to, 0),
+        };
+        Trace { record, ..Trace::default() }
+    }
+
+    /// The hash after every `every` events so far (checkpoint mode).
+    pub fn take_checkpoints(&mut self) -> Vec<u64> {
+        self.record.as_mut().map(|r| std::mem::take(&mut r.checkpoints)).unwrap_or_default()
     }
 
     /// The hash of everything traced so far.
@@ -91,11 +136,11 @@ impl Trace {
 
     /// The recorded events (empty unless recording).
     pub fn records(&self) -> &[TraceRecord] {
-        self.record.as_deref().unwrap_or(&[])
+        self.record.as_deref().map_or(&[], |r| &r.records)
     }
 
     pub fn take_records(&mut self) -> Vec<TraceRecord> {
-        self.record.take().unwrap_or_default()
+        self.record.as_mut().map(|r| std::mem::take(&mut r.records)).unwrap_or_default()
     }
 
     #[inline]
@@ -129,9 +174,15 @@ impl Trace {
             ^ payload_hash.0;
         self.word(fields);
         self.events += 1;
-        if let Some(record) = self.record.as_mut() {
-            let hash = fmix64(self.hash);
-            record.push(TraceRecord { index: self.events - 1, time, hash, text: describe() });
+        if let Some(r) = self.record.as_mut() {
+            let index = self.events - 1;
+            if (r.from..r.to).contains(&index) {
+                let hash = fmix64(self.hash);
+                r.records.push(TraceRecord { index, time, hash, text: describe() });
+            }
+            if r.every > 0 && self.events % r.every == 0 {
+                r.checkpoints.push(fmix64(self.hash ^ self.events));
+            }
         }
     }
 }
@@ -227,6 +278,25 @@ pub fn first_divergence(first: &[TraceRecord], second: &[TraceRecord]) -> Option
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn checkpoints_and_windows() {
+        let feed = |t: &mut Trace| {
+            for i in 0..10u64 {
+                t.event(TraceKind::Send, i, i, 0, &(), || format!("e{i}"));
+            }
+        };
+        let mut all = Trace::recording();
+        feed(&mut all);
+        let mut cp = Trace::new(TraceMode::Checkpoints { every: 4 });
+        feed(&mut cp);
+        assert_eq!(cp.take_checkpoints().len(), 2, "after events 4 and 8");
+        assert!(cp.records().is_empty());
+        assert_eq!(cp.hash(), all.hash(), "keeping more never changes the hash");
+        let mut w = Trace::new(TraceMode::Window { from: 3, to: 5 });
+        feed(&mut w);
+        assert_eq!(w.records(), &all.records()[3..5]);
+    }
 
     #[test]
     fn hash_depends_on_every_field_and_on_order() {

@@ -90,6 +90,7 @@ pub fn ring_sim(p: &RingParams) -> Sim<RingActor, EmptyWorld> {
         system: SystemConfig::default(),
         network: Network::uniform(Latency::Fixed(p.hop_latency_ns)),
         record_trace: false,
+        trace: Default::default(),
         buggify: crate::buggify::BuggifyConfig::off(),
     };
     let mut sim = Sim::new(config, EmptyWorld);

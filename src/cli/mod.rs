@@ -19,7 +19,7 @@ use plan::{
 
 use crate::parallel::{default_jobs, map_parallel};
 use crate::report::{Analysis, Comparison, RunFailure, StrategyRuns, write_reports};
-use crate::run::{RunOptions, RunOutput, broken_invariants, run_once};
+use crate::run::{RunOptions, broken_invariants, run_once};
 use crate::scenario::{self, Scenario};
 use crate::strategy::combinations;
 use crate::summary::RunSummary;
@@ -200,9 +200,13 @@ fn cmd_run(args: RunArgs) -> anyhow::Result<u8> {
     let buggify = resolve_buggify(args.buggify.buggify, &scenario, BUGGIFY_DEFAULT_RUN);
     let replay = replay_command(&args.scenario, seed, &strategy, replay_buggify(buggify, &scenario));
     let scenario = with_buggify(scenario, buggify);
-    let record = args.check_determinism || args.trace_out.is_some();
-    let first = run_once(&scenario, seed, &strategy, RunOptions { record_trace: record })
-        .with_context(|| format!("replay with: {replay}"))?;
+    if args.check_determinism {
+        let verdict =
+            crate::determinism::check(&scenario, seed, &strategy).with_context(|| format!("replay with: {replay}"))?;
+        return Ok(report_determinism(seed, verdict, &replay));
+    }
+    let options = RunOptions { record_trace: args.trace_out.is_some(), ..RunOptions::default() };
+    let first = run_once(&scenario, seed, &strategy, options).with_context(|| format!("replay with: {replay}"))?;
     if let Some(path) = &args.trace_out {
         let mut text = String::new();
         for record in &first.trace {
@@ -211,11 +215,6 @@ fn cmd_run(args: RunArgs) -> anyhow::Result<u8> {
         }
         crate::report::write_atomic(path, text.as_bytes())?;
         eprintln!("trace: {} events written to {}", first.trace.len(), path.display());
-    }
-    if args.check_determinism {
-        let second = run_once(&scenario, seed, &strategy, RunOptions { record_trace: true })
-            .with_context(|| format!("replay with: {replay}"))?;
-        return Ok(report_determinism(&first, &second, &replay));
     }
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&first.summary)?);
@@ -230,24 +229,24 @@ fn cmd_run(args: RunArgs) -> anyhow::Result<u8> {
     Ok(if broken.is_empty() { exit::OK } else { exit::CHECK_FAILED })
 }
 
-fn report_determinism(first: &RunOutput, second: &RunOutput, replay: &str) -> u8 {
-    match rehearsal_sim::trace::first_divergence(&first.trace, &second.trace) {
-        None if first.summary == second.summary => {
+fn report_determinism(seed: u64, verdict: crate::determinism::Verdict, replay: &str) -> u8 {
+    use crate::determinism::Verdict;
+    match verdict {
+        Verdict::Deterministic(summary) => {
             outln!(
-                "deterministic: two runs of seed {} gave the same {} events, trace hash {}",
-                first.summary.seed,
-                first.summary.events,
-                first.summary.trace_hash
+                "deterministic: two runs of seed {seed} gave the same {} events, trace hash {}",
+                summary.events,
+                summary.trace_hash
             );
             exit::OK
         }
-        None => {
+        Verdict::SummariesDiffer(first, second) => {
             outln!("NOT deterministic: the traces match but the summaries differ");
-            outln!("  first:  {:?}\n  second: {:?}", first.summary, second.summary);
+            outln!("  first:  {first:?}\n  second: {second:?}");
             outln!("replay: {replay}");
             exit::CHECK_FAILED
         }
-        Some(divergence) => {
+        Verdict::Diverged(divergence) => {
             outln!("NOT deterministic: {divergence}");
             outln!("replay: {replay}");
             exit::CHECK_FAILED

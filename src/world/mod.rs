@@ -20,14 +20,13 @@ use crate::fleet::{Msg, agent_name, decode_idempotency_key};
 use crate::ledger::{Cause, Ledger, Outcome, Span};
 use crate::scenario::{Faults, ScheduledFaultKind, ServiceModel};
 
-const SECOND: Nanos = 1_000_000_000;
-
 /// The world's own events.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum WorldEvent {
     /// The next client request arrives.
     Arrival,
-    /// A client stops waiting for request `id`.
+    /// Clients stop waiting for the requests whose timeout is due now,
+    /// from request `id` on (one such event is pending at a time).
     ClientTimeout { id: u64 },
     /// A random crash of agent `agent` is due.
     AgentCrash { agent: u32 },
@@ -61,13 +60,11 @@ pub struct Metrics {
     /// Calls whose idempotency key was seen before: retries, and re-runs
     /// of work whose first runner died.
     pub repeated_calls: u64,
-    /// Succeeded requests per second of simulated time.
-    pub throughput_timeline: Vec<u32>,
 }
 
 impl Metrics {
-    fn new(seconds: usize) -> Self {
-        Metrics { late_answers: 0, repeated_calls: 0, throughput_timeline: vec![0; seconds] }
+    fn new() -> Self {
+        Metrics { late_answers: 0, repeated_calls: 0 }
     }
 }
 
@@ -85,6 +82,8 @@ pub struct FleetWorld {
     agents: u32,
     nodes: u32,
     pub ledger: Ledger,
+    /// Whether a `ClientTimeout` event is in the queue.
+    timeout_pending: bool,
     pub metrics: Metrics,
 }
 
@@ -105,7 +104,6 @@ pub struct WorldSpec {
 
 impl FleetWorld {
     pub fn new(spec: WorldSpec) -> Result<Self, ServiceSetupError> {
-        let seconds = (spec.arrivals_end.saturating_add(spec.request_timeout) / SECOND + 1) as usize;
         Ok(FleetWorld {
             gateway: ActorId::EXTERNAL,
             arrivals: PoissonArrivals::new(spec.arrival_rate_per_s),
@@ -118,7 +116,8 @@ impl FleetWorld {
             agents: spec.agents,
             nodes: spec.nodes,
             ledger: Ledger::default(),
-            metrics: Metrics::new(seconds),
+            timeout_pending: false,
+            metrics: Metrics::new(),
         })
     }
 
@@ -202,6 +201,34 @@ impl FleetWorld {
         }
     }
 
+    /// Client timeouts are due in arrival order (every request waits the
+    /// same `request_timeout`), so instead of one queued event per request
+    /// one event walks the ledger: it times out every open request from
+    /// `first` on whose deadline has come, then schedules itself for the
+    /// next deadline. The queue holds one timeout, whatever the load.
+    fn client_timeouts(&mut self, first: u64, kernel: &mut Kernel<Msg, WorldEvent>) {
+        let now = kernel.now();
+        let mut id = first;
+        while let Some(entry) = self.ledger.entry(id) {
+            if entry.end().is_some() {
+                // Answered already: nothing to time out.
+                id += 1;
+                continue;
+            }
+            let due = entry.arrived_at.saturating_add(self.request_timeout);
+            if due > now {
+                kernel.schedule(due, WorldEvent::ClientTimeout { id });
+                return;
+            }
+            self.ledger.close(id, now, Outcome::Failed(Cause::ClientTimeout));
+            kernel.trace_world(2, id, &WorldEvent::ClientTimeout { id });
+            id += 1;
+        }
+        // Every request so far has ended or timed out: the next arrival
+        // schedules the next timeout.
+        self.timeout_pending = false;
+    }
+
     /// Requests neither answered nor given up on: the open ledger entries.
     pub fn in_flight(&self) -> u64 {
         self.ledger.open_count()
@@ -220,17 +247,16 @@ impl World<Msg> for FleetWorld {
                 let ask =
                     Envelope { from: ActorId::EXTERNAL, route: Route::Ask(RequestId(id)), msg: Msg::Request { id } };
                 kernel.deliver_at(now, self.gateway, ask);
-                kernel.schedule(now.saturating_add(self.request_timeout), WorldEvent::ClientTimeout { id });
+                if !self.timeout_pending {
+                    self.timeout_pending = true;
+                    kernel.schedule(now.saturating_add(self.request_timeout), WorldEvent::ClientTimeout { id });
+                }
                 let next = now.saturating_add(self.arrivals.next_gap(&mut self.rng_workload));
                 if next < self.arrivals_end {
                     kernel.schedule(next, WorldEvent::Arrival);
                 }
             }
-            WorldEvent::ClientTimeout { id } => {
-                if self.ledger.close(id, now, Outcome::Failed(Cause::ClientTimeout)).is_some() {
-                    kernel.trace_world(2, id, &event);
-                }
-            }
+            WorldEvent::ClientTimeout { id } => self.client_timeouts(id, kernel),
             WorldEvent::AgentCrash { agent } => {
                 kernel.trace_world(4, agent as u64, &event);
                 kernel.fault_at(now, Fault::CrashNamed(agent_name(agent)));
@@ -339,16 +365,15 @@ impl World<Msg> for FleetWorld {
             Msg::Outcome { outcome, .. } => outcome,
             _ => Outcome::Failed(Cause::AgentTimeout),
         };
+        // An answer at the very instant the client gives up is too late, as
+        // a call's answer at its timeout is: the client timed out.
+        let deadline =
+            self.ledger.entry(request.0).map_or(Nanos::MAX, |e| e.arrived_at.saturating_add(self.request_timeout));
+        let outcome = if now >= deadline { Outcome::Failed(Cause::ClientTimeout) } else { outcome };
         if self.ledger.close(request.0, now, outcome).is_none() {
             self.metrics.late_answers += 1;
             return;
         }
         kernel.trace_world(3, request.0, &msg);
-        if outcome.is_ok() {
-            let second = (now / SECOND) as usize;
-            if let Some(bucket) = self.metrics.throughput_timeline.get_mut(second) {
-                *bucket += 1;
-            }
-        }
     }
 }

@@ -62,8 +62,17 @@ fn recording_the_trace_does_not_change_the_run() {
     let sc = scenario::load(&root().join("scenarios/quickstart.toml")).unwrap();
     let strategy = default_strategy(&sc.strategies);
     let plain = run_once(&sc, 3, &strategy, RunOptions::default()).unwrap();
-    let recorded = run_once(&sc, 3, &strategy, RunOptions { record_trace: true }).unwrap();
+    let recorded = run_once(&sc, 3, &strategy, RunOptions { record_trace: true, ..RunOptions::default() }).unwrap();
     assert_eq!(plain.summary, recorded.summary);
+    let checkpointed = rehearsal_sim::trace::TraceMode::Checkpoints { every: 100 };
+    let checked = run_once(&sc, 3, &strategy, RunOptions { trace: checkpointed, ..RunOptions::default() }).unwrap();
+    assert_eq!(plain.summary, checked.summary);
+    assert_eq!(checked.checkpoints.len(), recorded.trace.len() / 100);
+    // A window records exactly those events of the full recording.
+    let window = rehearsal_sim::trace::TraceMode::Window { from: 50, to: 80 };
+    let windowed = run_once(&sc, 3, &strategy, RunOptions { trace: window, ..RunOptions::default() }).unwrap();
+    assert_eq!(plain.summary, windowed.summary);
+    assert_eq!(windowed.trace, recorded.trace[50..80]);
     assert_eq!(recorded.trace.len() as u64, recorded.trace.last().map_or(0, |r| r.index + 1));
 }
 

@@ -83,6 +83,7 @@ fn config(seed: u64, network: Network, record_trace: bool) -> SimConfig {
         system: SystemConfig::default(),
         network,
         record_trace,
+        trace: Default::default(),
         // These tests count messages exactly: no fault points.
         buggify: rehearsal_sim::buggify::BuggifyConfig::off(),
     }

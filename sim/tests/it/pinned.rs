@@ -139,6 +139,7 @@ fn run(seed: u64, nodes: u16) -> (u64, u64) {
             ..Network::default()
         },
         record_trace: false,
+        trace: Default::default(),
         buggify: rehearsal_sim::buggify::BuggifyConfig::off(),
     };
     let mut sim: Sim<Mixer, EmptyWorld> = Sim::new(config, EmptyWorld);
