@@ -56,14 +56,34 @@ impl ServiceRef {
 /// busy process would; legal, rare, and good at shaking out timing bugs.
 pub const SITE_AGENT_HESITATES: u64 = 0xa9e7_0001;
 
-/// The idempotency key of step `step` of part `part` of request `id`.
+/// The idempotency key of step `step` of part `part` of request `id`: 32
+/// bits of request, 16 of part, 16 of step. The scenario's limits keep
+/// every field in range (a run ends long before 2^32 requests; fan-outs
+/// and workflows are capped below 2^16), so two calls share a key only if
+/// they are the same logical call.
 pub fn idempotency_key(id: u64, part: u32, step: u32) -> u64 {
-    (id << 20) | (u64::from(part & 0xfff) << 8) | u64::from(step & 0xff)
+    debug_assert!(id < 1 << 32 && part < 1 << 16 && step < 1 << 16, "key fields out of range");
+    (id << 32) | (u64::from(part & 0xffff) << 16) | u64::from(step & 0xffff)
 }
 
 /// The `(request, part, step)` an idempotency key was made from.
 pub fn decode_idempotency_key(key: u64) -> (u64, u32, u32) {
-    (key >> 20, ((key >> 8) & 0xfff) as u32, (key & 0xff) as u32)
+    (key >> 32, ((key >> 16) & 0xffff) as u32, (key & 0xffff) as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idempotency_keys_round_trip_and_do_not_alias() {
+        for (id, part, step) in [(0, 0, 0), (7, 3, 2), (u32::MAX as u64, 65_535, 65_535), (1, 4_096, 256)] {
+            assert_eq!(decode_idempotency_key(idempotency_key(id, part, step)), (id, part, step));
+        }
+        // The old layout (12 bits of part, 8 of step) made these collide.
+        assert_ne!(idempotency_key(1, 0, 256), idempotency_key(1, 1, 0));
+        assert_ne!(idempotency_key(1, 4_096, 0), idempotency_key(2, 0, 0));
+    }
 }
 
 /// The registered name of agent (or pipeline stage) `index`.

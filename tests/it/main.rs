@@ -4,3 +4,4 @@
 
 mod cli;
 mod numbers;
+mod runaways;

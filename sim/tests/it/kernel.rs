@@ -83,3 +83,35 @@ fn events_are_plain_data() {
     use rehearsal_sim::workloads::Token;
     assert!(!std::mem::needs_drop::<Event<Token, ()>>());
 }
+
+/// Never accepts: everything sent to it waits in its mailbox.
+#[derive(Debug)]
+struct Busy;
+
+impl Actor for Busy {
+    type Msg = u64;
+    fn on_start(&mut self, ctx: &mut Ctx<'_, Self>) {
+        ctx.set_accepting(false);
+    }
+    fn handle(&mut self, _: u64, _: &mut Ctx<'_, Self>) {}
+}
+
+/// A mailbox backlog is queued work too: it counts against
+/// `max_queued_events`, although the event queue itself stays short.
+#[test]
+fn mailbox_backlog_counts_against_the_queue_limit() {
+    let mut sim: Sim<Busy, EmptyWorld> = Sim::new(SimConfig::default(), EmptyWorld);
+    sim.set_limits(Limits { max_queued_events: 100, ..Limits::default() });
+    let a = sim.spawn(NodeId(0), Busy);
+    // One message due at a time: the queue never holds more than a few.
+    for i in 0..500u64 {
+        sim.kernel.deliver_at(i, a, Envelope { from: ActorId::EXTERNAL, route: Route::Tell, msg: i });
+        if sim.run_until(i).is_err() {
+            break;
+        }
+    }
+    assert!(sim.system.mailboxed() > 0);
+    let err = sim.run().unwrap_err();
+    assert_eq!(err.limit_name(), "max_queued_events");
+    assert!(sim.system.mailboxed() + 1 >= 100, "{}", sim.system.mailboxed());
+}
