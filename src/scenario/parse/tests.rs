@@ -32,6 +32,7 @@ duration = "1m30s"
 [limits]
 max_events = 1_000_000
 max_sim_time = "15m"
+max_queued_events = 500_000
 mailbox_capacity = 64
 mailbox_overflow = "drop_oldest"
 
@@ -111,7 +112,7 @@ fn full_file_round_trips() {
         limits: Limits {
             max_events: 1_000_000,
             max_sim_time_ns: 900_000_000_000,
-            max_queued_events: 4_000_000,
+            max_queued_events: 500_000,
             mailbox_capacity: 64,
             mailbox_overflow: OverflowPolicy::DropOldest,
         },
