@@ -87,6 +87,28 @@ impl Ctx<'_> {
         }
     }
 
+    /// Chances of outcomes of one call that exclude each other (an error, a
+    /// hang...): each is a probability (checked before), and they sum to at
+    /// most 1. The error is at the last of them in the file.
+    fn exclusive_rates(&self, rates: &[(&str, Option<&Spanned<f64>>)], table: &str) -> Result<()> {
+        let given: Vec<(&str, &Spanned<f64>)> = rates.iter().filter_map(|(k, v)| v.map(|v| (*k, v))).collect();
+        let sum: f64 = given.iter().map(|(_, v)| *v.get_ref()).sum();
+        if sum <= 1.0 {
+            return Ok(());
+        }
+        let Some(&(key, last)) = given.iter().max_by_key(|(_, v)| v.span().start) else { return Ok(()) };
+        let keys: Vec<String> = given.iter().map(|(k, _)| format!("`{k}`")).collect();
+        Err(self.bad(
+            last,
+            &format!("{table}.{key}"),
+            "chances that sum to at most 1",
+            Some(format!(
+                "{} are chances of different outcomes of one call, so together at most 1; here they sum to {sum}",
+                keys.join(" + ")
+            )),
+        ))
+    }
+
     fn rate_opt(&self, v: Option<&Spanned<f64>>, path: &str) -> Result<f64> {
         v.map_or(Ok(0.0), |v| self.probability(v, path))
     }
@@ -291,6 +313,9 @@ impl Ctx<'_> {
                 }
             },
         };
+        let error_rate = self.rate_opt(raw.error_rate.as_ref(), &p("error_rate"))?;
+        let hang_rate = self.rate_opt(raw.hang_rate.as_ref(), &p("hang_rate"))?;
+        self.exclusive_rates(&[("error_rate", raw.error_rate.as_ref()), ("hang_rate", raw.hang_rate.as_ref())], table)?;
         let (tokens_csv, token_trace) = match &raw.tokens_csv {
             Some(v) => {
                 let (file, pairs) = self.token_trace(v, &p("tokens_csv"))?;
@@ -301,7 +326,7 @@ impl Ctx<'_> {
         Ok(ServiceModel {
             name: name.to_owned(),
             latency,
-            error_rate: self.rate_opt(raw.error_rate.as_ref(), &p("error_rate"))?,
+            error_rate,
             timeout_ns: self.timeout_or_default(raw.timeout.as_ref(), &p("timeout"))?,
             tokens,
             llm: Some(LlmExtras {
@@ -314,7 +339,7 @@ impl Ctx<'_> {
                 queue_limit,
                 rpm,
                 tpm,
-                hang_rate: self.rate_opt(raw.hang_rate.as_ref(), &p("hang_rate"))?,
+                hang_rate,
                 cold_start,
                 cost_input_per_1k,
                 cost_output_per_1k,
@@ -326,6 +351,16 @@ impl Ctx<'_> {
 
     fn tool(&self, name: &str, table: &str, raw: &RawTool) -> Result<ServiceModel> {
         let p = |key: &str| format!("{table}.{key}");
+        let rates = [
+            ("error_rate", raw.error_rate.as_ref()),
+            ("timeout_rate", raw.timeout_rate.as_ref()),
+            ("crash_rate", raw.crash_rate.as_ref()),
+            ("timeout_after_effect", raw.timeout_after_effect.as_ref()),
+        ];
+        for (key, v) in rates {
+            self.rate_opt(v, &p(key))?;
+        }
+        self.exclusive_rates(&rates, table)?;
         Ok(ServiceModel {
             name: name.to_owned(),
             latency: self.dist(&raw.latency, &p("latency"), DistKind::Latency)?,

@@ -1120,3 +1120,14 @@ fn control_characters_are_not_echoed() {
     assert!(!g.shown.contains('\u{1b}'), "{}", g.shown);
     assert_eq!(caret(&g.shown).0, "seeds = \u{FFFD}[2J20");
 }
+
+#[test]
+fn exclusive_chances_sum_to_at_most_one() {
+    // Accepted by the loader before, then every run failed to set up (exit 1).
+    let src = edit("p99 = \"6s\" }", "p99 = \"6s\" }\nerror_rate = 0.8\nhang_rate = 0.5");
+    check(&src, "0.5", 0, &["llm.hang_rate"], &["`error_rate` + `hang_rate`", "1.3"]);
+    let src = plus("timeout_rate = 0.5\ncrash_rate = 0.6\n");
+    check(&src, "0.6", 0, &["tool.crash_rate"], &["sum to 1.1"]);
+    let src = plus("timeout_rate = 0.5\ncrash_rate = 0.5\n");
+    parse(&src, "x.toml").unwrap();
+}
