@@ -26,8 +26,8 @@ pub use duration::{DurationError, parse_duration};
 pub use error::{MAX_ECHO_CHARS, ScenarioError};
 pub use model::*;
 pub use parse::{
-    MAX_AGENTS, MAX_COST_PER_1K, MAX_NAME_CHARS, MAX_NODES, MAX_QUEUED_EVENTS, MAX_SEED_COUNT, MAX_TOKEN_PARAM, parse,
-    parse_in,
+    DEFAULT_MAX_QUEUED_EVENTS, MAX_AGENTS, MAX_COST_PER_1K, MAX_NAME_CHARS, MAX_NODES, MAX_QUEUED_EVENTS,
+    MAX_SEED_COUNT, MAX_TOKEN_PARAM, parse, parse_in,
 };
 
 /// The largest scenario file [`load`] reads: 1 MiB.
