@@ -190,8 +190,8 @@ pub struct Limits {
     /// a run). A value set in the file is at least `duration`, and may be
     /// below the run's end: then it is the limit that stops the run.
     pub max_sim_time_ns: u64,
-    /// `max_queued_events` (default 4,000,000, at most 1,000,000,000):
-    /// events waiting in the kernel's queue at once, the bound on a run's
+    /// `max_queued_events` (default 2,000,000, at most 1,000,000,000):
+    /// events and mailboxed messages waiting at once, the bound on a run's
     /// memory for runaway arrivals and backlogs.
     pub max_queued_events: usize,
     /// `mailbox_capacity` (default 1024), per actor.

@@ -44,7 +44,7 @@ pub const MAX_TOKEN_PARAM: f64 = 10_000_000.0;
 /// one call costs at most about 8.6e12, so no sum of calls reaches infinity.
 pub const MAX_COST_PER_1K: f64 = 1e6;
 /// `limits.max_queued_events` when the file leaves it out.
-pub const DEFAULT_MAX_QUEUED_EVENTS: usize = 4_000_000;
+pub const DEFAULT_MAX_QUEUED_EVENTS: usize = 2_000_000;
 /// The margin the default `max_sim_time` leaves after the run's end
 /// (`duration` + `request_timeout`).
 const SIM_TIME_MARGIN_NS: u64 = 600 * NS_PER_S;
@@ -1308,7 +1308,7 @@ fn example_for(path: &[String]) -> Option<String> {
         "llm.latency" => "latency = { dist = \"lognormal\", median = \"800ms\", p99 = \"6s\" }",
         "tool.latency" => "latency = { dist = \"exponential\", mean = \"250ms\" }",
         "limits.max_events" => "max_events = 50_000_000",
-        "limits.max_queued_events" => "max_queued_events = 4_000_000",
+        "limits.max_queued_events" => "max_queued_events = 2_000_000",
         "limits.mailbox_capacity" => "mailbox_capacity = 1024",
         "limits.mailbox_overflow" => "mailbox_overflow = \"reject\"",
         "retry.max_attempts" => "max_attempts = 4",

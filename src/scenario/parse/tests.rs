@@ -219,7 +219,7 @@ fn minimal_file_gets_the_defaults() {
             max_events: 50_000_000,
             // duration (60s) + request_timeout (2m) + 10m
             max_sim_time_ns: 780_000_000_000,
-            max_queued_events: 4_000_000,
+            max_queued_events: 2_000_000,
             mailbox_capacity: 1024,
             mailbox_overflow: OverflowPolicy::Reject,
         }
