@@ -46,8 +46,17 @@ fn err(message: impl Into<String>, hint: impl Into<String>) -> DurationError {
 /// `s`, `m` (minutes), `h`. A part may have a decimal fraction as long as
 /// the result is a whole number of nanoseconds. Surrounding whitespace is
 /// ignored. Returns nanoseconds, or an error if the text is malformed or
-/// the total does not fit in a `u64` (about 584 years).
+/// the total does not fit in a `u64` (about 584 years). An error quotes at
+/// most [`MAX_ECHO_CHARS`](super::MAX_ECHO_CHARS) characters of the text
+/// in its message and in its hint.
 pub fn parse_duration(text: &str) -> Result<u64, DurationError> {
+    parse_unclipped(text).map_err(|e| DurationError {
+        message: super::error::clip(&e.message, 2 * super::error::MAX_ECHO_CHARS),
+        hint: e.hint.map(|h| super::error::clip(&h, 2 * super::error::MAX_ECHO_CHARS)),
+    })
+}
+
+fn parse_unclipped(text: &str) -> Result<u64, DurationError> {
     let s = text.trim();
     if s.is_empty() {
         return Err(err("empty duration", "write a number followed by a unit, e.g. \"450ms\" or \"1m30s\""));
@@ -61,7 +70,7 @@ pub fn parse_duration(text: &str) -> Result<u64, DurationError> {
     if s.chars().any(char::is_whitespace) {
         let joined: String = s.chars().filter(|c| !c.is_whitespace()).collect();
         // First say what is wrong with the parts themselves (e.g. an unknown unit).
-        parse_duration(&joined)?;
+        parse_unclipped(&joined)?;
         return Err(err(
             format!("spaces inside duration `{s}`"),
             format!("write the parts together, e.g. \"{joined}\""),

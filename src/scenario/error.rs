@@ -55,6 +55,7 @@ impl ScenarioError {
 fn read_hint(e: &io::Error) -> &'static str {
     match e.kind() {
         io::ErrorKind::NotFound => "check the path; relative paths are resolved from the current directory",
+        io::ErrorKind::FileTooLarge => "a scenario is a short text file; check that the path names the right file",
         io::ErrorKind::PermissionDenied => "check the file's permissions",
         io::ErrorKind::InvalidData => "scenario files must be UTF-8 text",
         io::ErrorKind::IsADirectory => "pass the path of a `.toml` file, not a directory",
@@ -79,11 +80,11 @@ impl fmt::Display for Invalid<'_> {
         let gutter = self.line.to_string().len();
         let pad = " ".repeat(gutter);
         writeln!(f, "{pad} |")?;
-        writeln!(f, "{} | {}", self.line, self.source_line)?;
+        let (shown, column) = window(self.source_line, self.column);
+        writeln!(f, "{} | {}", self.line, shown)?;
         // Copy tabs from the source line so the caret lines up.
-        let want = self.column.saturating_sub(1);
-        let mut caret_pad: String =
-            self.source_line.chars().take(want).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
+        let want = column.saturating_sub(1);
+        let mut caret_pad: String = shown.chars().take(want).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
         let have = caret_pad.chars().count();
         caret_pad.extend(std::iter::repeat_n(' ', want.saturating_sub(have)));
         writeln!(f, "{pad} | {caret_pad}^")?;
@@ -93,4 +94,57 @@ impl fmt::Display for Invalid<'_> {
         }
         Ok(())
     }
+}
+
+/// At most this many characters of the input are echoed in an error: the
+/// source line under the caret, and any value, key or name quoted in the
+/// message or the hint. Longer text is cut, with `…` where it was cut.
+pub const MAX_ECHO_CHARS: usize = 200;
+
+/// `s` cut to at most `max` characters (the last one `…` when cut).
+pub(crate) fn clip(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        None => s.to_owned(),
+        Some(_) => {
+            let keep = max.saturating_sub(1);
+            let end = s.char_indices().nth(keep).map_or(s.len(), |(i, _)| i);
+            format!("{}…", &s[..end])
+        }
+    }
+}
+
+/// `s` cut to [`MAX_ECHO_CHARS`]: for input quoted in a message.
+pub(crate) fn echo(s: &str) -> String {
+    clip(s, MAX_ECHO_CHARS)
+}
+
+/// The part of `line` shown under an error's header, and the 1-based
+/// column of the caret in it: the whole line when it is at most
+/// [`MAX_ECHO_CHARS`] characters long; otherwise that many characters
+/// around `column`, with `…` at each end that was cut. Control characters
+/// but tabs are shown as `�` (one character for one, so the caret still
+/// lines up), never sent to the terminal.
+pub(crate) fn window(line: &str, column: usize) -> (std::borrow::Cow<'_, str>, usize) {
+    let visible = |c: char| if c.is_control() && c != '\t' { '\u{FFFD}' } else { c };
+    let n = line.chars().count();
+    if n <= MAX_ECHO_CHARS {
+        if line.chars().any(|c| c.is_control() && c != '\t') {
+            return (line.chars().map(visible).collect::<String>().into(), column);
+        }
+        return (line.into(), column);
+    }
+    let at = column.saturating_sub(1).min(n);
+    let start = at.saturating_sub(MAX_ECHO_CHARS / 2).min(n - MAX_ECHO_CHARS);
+    let end = start + MAX_ECHO_CHARS;
+    let mut shown = String::with_capacity(MAX_ECHO_CHARS * 4 + 6);
+    let mut caret = at - start + 1;
+    if start > 0 {
+        shown.push('…');
+        caret += 1;
+    }
+    shown.extend(line.chars().skip(start).take(MAX_ECHO_CHARS).map(visible));
+    if end < n {
+        shown.push('…');
+    }
+    (shown.into(), caret)
 }

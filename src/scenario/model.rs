@@ -11,11 +11,13 @@ use rehearsal_sim::dist::Dist;
 /// value is one the harness knows.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Scenario {
-    /// `name`: used in report paths (`reports/out/<name>/`); `[a-z0-9_-]+`.
+    /// `name`: used in report paths (`reports/out/<name>/`); `[a-z0-9_-]+`,
+    /// 1 to 64 characters.
     pub name: String,
     /// `description`: free text, shown in reports. Empty when absent.
     pub description: String,
-    /// `seeds`: a count `N` means seeds `1..=N`; a list is taken as is.
+    /// `seeds`: a count `N` means seeds `1..=N`; a list is taken as is. At
+    /// most 1,000,000 either way.
     pub seeds: Vec<u64>,
     /// `duration`: how long requests keep arriving, in simulated ns.
     pub duration_ns: u64,
@@ -183,8 +185,15 @@ pub struct LinkSpec {
 pub struct Limits {
     /// `max_events` (default 50_000_000).
     pub max_events: u64,
-    /// `max_sim_time` (default: `duration` + 10 minutes of drain).
+    /// `max_sim_time` (default: `duration` + `request_timeout` + 10
+    /// minutes, saturating: past the run's end, so the default never stops
+    /// a run). A value set in the file is at least `duration`, and may be
+    /// below the run's end: then it is the limit that stops the run.
     pub max_sim_time_ns: u64,
+    /// `max_queued_events` (default 2,000,000, at most 1,000,000,000):
+    /// events and mailboxed messages waiting at once, the bound on a run's
+    /// memory for runaway arrivals and backlogs.
+    pub max_queued_events: usize,
     /// `mailbox_capacity` (default 1024), per actor.
     pub mailbox_capacity: u32,
     /// `mailbox_overflow` (default `reject`): `reject`, `drop_newest`, `drop_oldest`.
@@ -194,20 +203,25 @@ pub struct Limits {
 /// `[topology]`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Topology {
-    /// `nodes` (>= 1, default 1).
+    /// `nodes` (1 to 65,536, default 1): node ids are 16 bits. Every node
+    /// index in the scenario (links, faults) is below `nodes`, so it fits
+    /// a `u16`.
     pub nodes: u32,
-    /// `agents` (>= 1): agent actors, spread round-robin over the nodes.
+    /// `agents` (1 to 10,000,000): agent actors, spread round-robin over
+    /// the nodes.
     pub agents: u32,
     /// `network.latency`: one-way latency between two different nodes, ns.
     /// Default: constant 1 ms. Messages within one node take no time.
-    /// `network.latency_csv = "file"` gives an empirical distribution.
+    /// `network.latency_csv = "file"` gives an empirical distribution, read
+    /// when the scenario loads.
     pub network_latency: Dist,
     /// `network.loss`, `network.duplicate`, `network.reorder`: rates on
     /// every link between nodes (default 0).
     pub loss: f64,
     pub duplicate: f64,
     pub reorder: f64,
-    /// `[[topology.links]]`: per-link overrides.
+    /// `[[topology.links]]`: per-link overrides; `from != to`, each
+    /// directed link at most once.
     pub links: Vec<LinkSpec>,
 }
 
@@ -267,9 +281,14 @@ pub struct LlmExtras {
     /// `ttft` and `per_token`: latency = ttft + (output tokens - 1) x per_token.
     pub ttft: Option<Dist>,
     pub per_token: Option<Dist>,
-    /// `tokens_csv`: (input, output) token pairs resampled from this CSV
-    /// (Azure trace format, or two columns), instead of the token dists.
+    /// `tokens_csv`: the CSV file the token pairs of `token_trace` were
+    /// read from, resolved from the scenario file's directory (for
+    /// messages; nothing reads it again).
     pub tokens_csv: Option<std::path::PathBuf>,
+    /// The `(input, output)` token pairs of `tokens_csv` (Azure trace
+    /// format, or two columns), read once when the scenario loads; calls
+    /// resample them instead of drawing from the token dists. Never empty.
+    pub token_trace: Option<std::sync::Arc<[(u32, u32)]>>,
     /// `concurrency`: calls served at once; more wait in a FIFO queue.
     pub concurrency: Option<u32>,
     /// `queue_limit`: calls that may wait; beyond, answered 429.
@@ -281,7 +300,8 @@ pub struct LlmExtras {
     pub hang_rate: f64,
     /// `cold_start = { probability, extra }`: an extra TTFT now and then.
     pub cold_start: Option<(f64, Dist)>,
-    /// `cost = { input_per_1k, output_per_1k }`, currency units per 1,000 tokens.
+    /// `cost = { input_per_1k, output_per_1k }`, currency units per 1,000
+    /// tokens, each from 0 to 1e6.
     pub cost_input_per_1k: f64,
     pub cost_output_per_1k: f64,
     /// `on_abandon`: what the service does with a call whose caller gave up
@@ -316,7 +336,9 @@ pub struct ToolExtras {
     pub timeout_after_effect: f64,
 }
 
-/// Token counts of one LLM call.
+/// Token counts of one LLM call. Every parameter is at most 10,000,000
+/// tokens, and a log-normal draws over `u32::MAX` (where draws are
+/// clamped) less than once in a million calls.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TokenModel {
     pub input: Dist,

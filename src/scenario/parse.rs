@@ -8,6 +8,7 @@
 
 use std::fmt;
 use std::ops::Range;
+use std::path::Path;
 
 use rehearsal_runtime::OverflowPolicy;
 use rehearsal_sim::dist::Dist;
@@ -17,17 +18,51 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::duration::parse_duration;
-use super::error::ScenarioError;
+use super::error::{ScenarioError, clip, echo};
 use super::model::*;
 use crate::strategy::KNOWN_AXES;
 
 const NS_PER_S: u64 = 1_000_000_000;
-/// Upper bound on `seeds = N`, so a typo cannot allocate gigabytes.
+/// Upper bound on `seeds = N` and on the length of a `seeds = [...]` list,
+/// so a typo cannot allocate gigabytes.
 pub const MAX_SEED_COUNT: i64 = 1_000_000;
+/// Upper bound on `topology.nodes`: node ids are 16 bits (`NodeId(u16)`),
+/// so nodes are numbered 0 to 65,535.
+pub const MAX_NODES: u32 = 1 << 16;
+/// Upper bound on `topology.agents`: ten million agent actors.
+pub const MAX_AGENTS: u32 = 10_000_000;
+/// Upper bound on the length of `name` (it becomes a directory name) and of
+/// the names of `[llms.NAME]` and `[tools.NAME]`, in characters.
+pub const MAX_NAME_CHARS: usize = 64;
+/// Upper bound on `limits.max_queued_events`.
+pub const MAX_QUEUED_EVENTS: u64 = 1_000_000_000;
+/// Upper bound on every parameter of a token-count distribution
+/// (`input_tokens`, `output_tokens`), in tokens per call.
+pub const MAX_TOKEN_PARAM: f64 = 10_000_000.0;
+/// Upper bound on a price (`cost.input_per_1k`, `cost.output_per_1k`), in
+/// currency units per 1,000 tokens. With at most `u32::MAX` tokens per call,
+/// one call costs at most about 8.6e12, so no sum of calls reaches infinity.
+pub const MAX_COST_PER_1K: f64 = 1e6;
+/// `limits.max_queued_events` when the file leaves it out.
+pub const DEFAULT_MAX_QUEUED_EVENTS: usize = 2_000_000;
+/// The margin the default `max_sim_time` leaves after the run's end
+/// (`duration` + `request_timeout`).
+const SIM_TIME_MARGIN_NS: u64 = 600 * NS_PER_S;
 
-/// Parses and checks a scenario. `file_name` is only used in error messages.
+/// Parses and checks a scenario. `file_name` names the file in error
+/// messages, and its directory is where relative paths in the file
+/// (`tokens_csv`, `network.latency_csv`) are resolved from: the current
+/// directory for a bare file name. Use [`parse_in`] to say where instead.
 pub fn parse(source: &str, file_name: &str) -> Result<Scenario, ScenarioError> {
-    let ctx = Ctx { source, file: file_name };
+    parse_in(source, file_name, Path::new(file_name).parent().unwrap_or(Path::new("")))
+}
+
+/// Parses and checks a scenario whose relative paths (`tokens_csv`,
+/// `network.latency_csv`) are resolved from `base` (the scenario file's
+/// directory; an empty path is the current directory). The CSV files are
+/// read here, once, each at most [`MAX_CSV_BYTES`](super::MAX_CSV_BYTES).
+pub fn parse_in(source: &str, file_name: &str, base: &Path) -> Result<Scenario, ScenarioError> {
+    let ctx = Ctx { source, file: file_name, base };
     let doc = match DeTable::parse(source) {
         Ok(doc) => doc,
         Err(e) => return Err(ctx.syntax_error(&e)),
@@ -54,8 +89,8 @@ struct RawScenario {
     workload: RawWorkload,
     llm: services::RawLlm,
     tool: services::RawTool,
-    llms: Option<std::collections::BTreeMap<String, services::RawLlm>>,
-    tools: Option<std::collections::BTreeMap<String, services::RawTool>>,
+    llms: Option<std::collections::BTreeMap<Spanned<String>, services::RawLlm>>,
+    tools: Option<std::collections::BTreeMap<Spanned<String>, services::RawTool>>,
     retry: Option<RawRetry>,
     strategies: Option<RawStrategies>,
     supervision: Option<faults::RawSupervision>,
@@ -75,6 +110,7 @@ struct RawInvariants {
 struct RawLimits {
     max_events: Option<Spanned<i64>>,
     max_sim_time: Option<Spanned<RawDuration>>,
+    max_queued_events: Option<Spanned<i64>>,
     mailbox_capacity: Option<Spanned<i64>>,
     mailbox_overflow: Option<Spanned<String>>,
 }
@@ -251,6 +287,8 @@ type Result<T, E = ScenarioError> = std::result::Result<T, E>;
 struct Ctx<'a> {
     source: &'a str,
     file: &'a str,
+    /// Where relative paths in the file are resolved from.
+    base: &'a Path,
 }
 
 /// Which unit a distribution's parameters are in.
@@ -270,13 +308,14 @@ impl Ctx<'_> {
         hint: Option<String>,
     ) -> ScenarioError {
         let (line, column, source_line) = locate(self.source, at);
+        // Quoted input is cut where it is quoted; this bounds the rest.
         ScenarioError::Invalid {
             file: self.file.to_owned(),
             line,
             column,
-            message: message.into(),
-            expected: expected.into(),
-            hint,
+            message: clip(&message.into(), 2 * super::error::MAX_ECHO_CHARS),
+            expected: clip(&expected.into(), 2 * super::error::MAX_ECHO_CHARS),
+            hint: hint.map(|h| clip(&h, 4 * super::error::MAX_ECHO_CHARS)),
             source_line: source_line.to_owned(),
         }
     }
@@ -312,7 +351,7 @@ impl Ctx<'_> {
              quotes, lists use `[a, b]`, inline tables `{ k = v }` (see docs/scenario.md)"
                 .to_owned()
         };
-        self.err(at, format!("TOML syntax error: {what}"), expected, Some(hint))
+        self.err(at, format!("TOML syntax error: {}", echo(what)), echo(&expected), Some(hint))
     }
 
     /// Maps a serde error (unknown key, wrong type, missing key...) to a
@@ -326,6 +365,7 @@ impl Ctx<'_> {
         if let Some(rest) = msg.strip_prefix("unknown field `") {
             let (key, tail) = rest.split_once('`').unwrap_or((rest, ""));
             let valid = backticked(tail);
+            let shown_key = echo(key);
             let table = &path[..path.len().saturating_sub(1)];
             let table_name = table_display(table);
             let mut hint = String::new();
@@ -342,7 +382,7 @@ impl Ctx<'_> {
             }
             return self.err(
                 at,
-                format!("unknown key `{key}` in {table_name}"),
+                format!("unknown key `{shown_key}` in {table_name}"),
                 format!("one of the keys of {table_name}"),
                 Some(hint),
             );
@@ -375,7 +415,7 @@ impl Ctx<'_> {
             return self.err(at, format!("missing required key `{key}` in {table_name}"), expected, hint);
         }
 
-        let path_s = path.join(".");
+        let path_s = echo(&path.join("."));
         let where_ = if path_s.is_empty() { String::new() } else { format!(" for `{path_s}`") };
         if let Some(rest) = msg.strip_prefix("invalid type: ") {
             let (found, serde_expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
@@ -386,7 +426,7 @@ impl Ctx<'_> {
                 && !expected.contains("duration")
                 && !expected.contains("name")
             {
-                hint = Some(format!("write the number without quotes: {}", inner.trim()));
+                hint = Some(format!("write the number without quotes: {}", echo(inner.trim())));
             }
             if hint.is_none() {
                 hint = Some(match example_for(&path) {
@@ -394,14 +434,14 @@ impl Ctx<'_> {
                     None => "see docs/scenario.md for the type of each key".to_owned(),
                 });
             }
-            return self.err(at, format!("wrong type{where_}: found {}", found_display(found)), expected, hint);
+            return self.err(at, format!("wrong type{where_}: found {}", echo(&found_display(found))), expected, hint);
         }
 
         // Anything else (custom visitor messages, integer overflow...).
         let expected = expected_for(&path).unwrap_or_else(|| "a valid value".to_owned());
         self.err(
             at,
-            format!("invalid value{where_}: {msg}"),
+            format!("invalid value{where_}: {}", echo(msg)),
             expected,
             example_for(&path).map(|ex| format!("for example: {ex}")),
         )
@@ -419,13 +459,13 @@ impl Ctx<'_> {
                 Some("`duration` is how long requests keep arriving; it must be > 0".into()),
             ));
         }
-        let limits = self.limits(raw.limits.as_ref(), duration_ns)?;
         let topology = self.topology(&raw.topology)?;
         let llms = self.llms(&raw.llm, raw.llms.as_ref())?;
         let tools = self.tools(&raw.tool, raw.tools.as_ref())?;
-        let workload = self.workload(&raw.workload, &llms, &tools)?;
+        let workload = self.workload(&raw.workload, &llms, &tools, &raw.duration, duration_ns)?;
+        let limits = self.limits(raw.limits.as_ref(), duration_ns, workload.request_timeout_ns)?;
         let retry = self.retry(raw.retry.as_ref())?;
-        let strategies = self.strategies(raw.strategies.as_ref())?;
+        let strategies = self.strategies(raw.strategies.as_ref(), &raw.workload)?;
         let supervision = self.supervision(raw.supervision.as_ref())?;
         let faults = self.faults(raw.faults.as_ref(), &topology, &workload, &llms)?;
         let buggify = self.buggify(raw.buggify.as_ref())?;
@@ -457,19 +497,25 @@ impl Ctx<'_> {
 
     fn name(&self, v: &Spanned<String>) -> Result<String> {
         let s = v.get_ref();
+        let chars = s.chars().count();
+        if chars > MAX_NAME_CHARS {
+            return Err(self.bad(
+                v,
+                "name",
+                format!("a name of at most {MAX_NAME_CHARS} characters"),
+                Some(format!(
+                    "this one has {chars}; the name becomes a directory name in report paths \
+                     (reports/out/<name>/), so keep it short, e.g. name = \"{}\"",
+                    slug(s).chars().take(24).collect::<String>().trim_end_matches('-')
+                )),
+            ));
+        }
         let ok =
             !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
         if ok {
             return Ok(s.clone());
         }
-        let mut slug = String::new();
-        for c in s.chars().flat_map(char::to_lowercase) {
-            if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-' {
-                slug.push(c);
-            } else if !slug.ends_with('-') {
-                slug.push('-');
-            }
-        }
+        let slug = slug(s);
         let slug = slug.trim_matches('-');
         let hint = if slug.is_empty() {
             "the name is used in report paths; e.g. name = \"my-scenario\"".to_owned()
@@ -507,6 +553,14 @@ impl Ctx<'_> {
                         "seeds",
                         expected_text("seeds"),
                         Some("list at least one seed, e.g. seeds = [1, 7, 42]".into()),
+                    ));
+                }
+                if list.len() as u64 > MAX_SEED_COUNT as u64 {
+                    return Err(self.bad(
+                        v,
+                        "seeds",
+                        expected_text("seeds"),
+                        Some(format!("this list has {} seeds; at most {MAX_SEED_COUNT} per scenario", list.len())),
                     ));
                 }
                 let mut out: Vec<u64> = Vec::with_capacity(list.len());
@@ -567,12 +621,24 @@ impl Ctx<'_> {
         Ok(n)
     }
 
-    fn limits(&self, raw: Option<&RawLimits>, duration_ns: u64) -> Result<Limits> {
-        let default_sim_time = duration_ns.saturating_add(600 * NS_PER_S);
+    /// An integer in `1..=max`, with a hint saying why it is capped.
+    fn capped_int(&self, v: &Spanned<i64>, path: &str, max: u64, low_hint: &str, why: &str) -> Result<u64> {
+        let n = *v.get_ref();
+        if n >= 1 && n as u64 > max {
+            return Err(self.bad(v, path, expected_text(path), Some(format!("it can be at most {max}: {why}"))));
+        }
+        self.positive_int(v, path, max, low_hint)
+    }
+
+    fn limits(&self, raw: Option<&RawLimits>, duration_ns: u64, request_timeout_ns: u64) -> Result<Limits> {
+        // A run lasts until `duration` + `request_timeout` (every request
+        // answered or given up on); the default leaves 10 minutes more.
+        let default_sim_time = duration_ns.saturating_add(request_timeout_ns).saturating_add(SIM_TIME_MARGIN_NS);
         let Some(raw) = raw else {
             return Ok(Limits {
                 max_events: 50_000_000,
                 max_sim_time_ns: default_sim_time,
+                max_queued_events: DEFAULT_MAX_QUEUED_EVENTS,
                 mailbox_capacity: 1024,
                 mailbox_overflow: OverflowPolicy::Reject,
             });
@@ -591,7 +657,7 @@ impl Ctx<'_> {
                         expected_text("limits.max_sim_time"),
                         Some(
                             "every run would stop before requests stop arriving; make it at \
-                             least `duration` (the default is `duration` + 10m)"
+                             least `duration` (the default is `duration` + `request_timeout` + 10m)"
                                 .into(),
                         ),
                     ));
@@ -599,6 +665,15 @@ impl Ctx<'_> {
                 ns
             }
             None => default_sim_time,
+        };
+        let max_queued_events = match &raw.max_queued_events {
+            Some(v) => self.positive_int(
+                v,
+                "limits.max_queued_events",
+                MAX_QUEUED_EVENTS,
+                "max_queued_events must be at least 1 event",
+            )? as usize,
+            None => DEFAULT_MAX_QUEUED_EVENTS,
         };
         let mailbox_capacity = match &raw.mailbox_capacity {
             Some(v) => self.positive_int(
@@ -626,21 +701,26 @@ impl Ctx<'_> {
             },
             None => OverflowPolicy::Reject,
         };
-        Ok(Limits { max_events, max_sim_time_ns, mailbox_capacity, mailbox_overflow })
+        Ok(Limits { max_events, max_sim_time_ns, max_queued_events, mailbox_capacity, mailbox_overflow })
     }
 
     fn topology(&self, raw: &RawTopology) -> Result<Topology> {
         let nodes = match &raw.nodes {
-            Some(v) => {
-                self.positive_int(v, "topology.nodes", u64::from(u32::MAX), "a topology needs at least 1 node")? as u32
-            }
+            Some(v) => self.capped_int(
+                v,
+                "topology.nodes",
+                u64::from(MAX_NODES),
+                "a topology needs at least 1 node",
+                "node ids are 16 bits, so nodes are numbered 0 to 65535",
+            )? as u32,
             None => 1,
         };
-        let agents = self.positive_int(
+        let agents = self.capped_int(
             &raw.agents,
             "topology.agents",
-            u64::from(u32::MAX),
+            u64::from(MAX_AGENTS),
             "a topology needs at least 1 agent",
+            "a fleet has at most 10,000,000 agents",
         )? as u32;
         let net = raw.network.as_ref();
         let network_latency = match (net.and_then(|n| n.latency.as_ref()), net.and_then(|n| n.latency_csv.as_ref())) {
@@ -663,7 +743,7 @@ impl Ctx<'_> {
         let loss = rate(net.and_then(|n| n.loss.as_ref()), "topology.network.loss")?;
         let duplicate = rate(net.and_then(|n| n.duplicate.as_ref()), "topology.network.duplicate")?;
         let reorder = rate(net.and_then(|n| n.reorder.as_ref()), "topology.network.reorder")?;
-        let mut links = Vec::new();
+        let mut links: Vec<LinkSpec> = Vec::new();
         for l in raw.links.iter().flatten() {
             let node = |v: &Spanned<i64>, path: &str| -> Result<u32> {
                 match u32::try_from(*v.get_ref()) {
@@ -676,9 +756,34 @@ impl Ctx<'_> {
                     )),
                 }
             };
+            let from = node(&l.from, "topology.links.from")?;
+            let to = node(&l.to, "topology.links.to")?;
+            if from == to {
+                return Err(self.bad(
+                    &l.to,
+                    "topology.links.to",
+                    format!("a node other than `from` ({from})"),
+                    Some(
+                        "a link joins two different nodes; messages within one node never cross the \
+                         network (they take no time and are never lost)"
+                            .into(),
+                    ),
+                ));
+            }
+            if links.iter().any(|x| x.from == from && x.to == to) {
+                return Err(self.bad(
+                    &l.from,
+                    "topology.links",
+                    "each directed link at most once",
+                    Some(format!(
+                        "the link {from} -> {to} is already set above; merge the two entries (the \
+                         reverse direction, {to} -> {from}, is a separate link)"
+                    )),
+                ));
+            }
             links.push(LinkSpec {
-                from: node(&l.from, "topology.links.from")?,
-                to: node(&l.to, "topology.links.to")?,
+                from,
+                to,
                 latency: match &l.latency {
                     Some(d) => Some(self.dist(d, "topology.links.latency", DistKind::Latency)?),
                     None => None,
@@ -692,7 +797,14 @@ impl Ctx<'_> {
         Ok(Topology { nodes, agents, network_latency, loss, duplicate, reorder, links })
     }
 
-    fn workload(&self, raw: &RawWorkload, llms: &[ServiceModel], tools: &[ServiceModel]) -> Result<Workload> {
+    fn workload(
+        &self,
+        raw: &RawWorkload,
+        llms: &[ServiceModel],
+        tools: &[ServiceModel],
+        duration: &Spanned<RawDuration>,
+        duration_ns: u64,
+    ) -> Result<Workload> {
         let process = &raw.arrivals.process;
         if process.get_ref() != "poisson" {
             return Err(self.bad(
@@ -734,6 +846,19 @@ impl Ctx<'_> {
             Some(v) => self.positive_duration(v, "workload.request_timeout")?,
             None => 120 * NS_PER_S,
         };
+        // A run lasts until `duration` + `request_timeout`: the sum must be
+        // a time.
+        if duration_ns.checked_add(request_timeout_ns).is_none() {
+            let hint = Some(format!(
+                "a run lasts until `duration` + `request_timeout`, which must be at most about 584 years \
+                 (2^64 - 1 ns); `duration` is {}",
+                self.text(&duration.span())
+            ));
+            return Err(match &raw.request_timeout {
+                Some(v) => self.bad(v, "workload.request_timeout", "a shorter duration", hint),
+                None => self.bad(duration, "duration", "a shorter duration", hint),
+            });
+        }
         let shape = match &raw.shape {
             None => Shape::Pool,
             Some(v) => match v.get_ref().as_str() {
@@ -797,7 +922,7 @@ impl Ctx<'_> {
         Ok(p)
     }
 
-    fn strategies(&self, raw: Option<&RawStrategies>) -> Result<Vec<Axis>> {
+    fn strategies(&self, raw: Option<&RawStrategies>, workload: &RawWorkload) -> Result<Vec<Axis>> {
         let axes = match raw {
             Some(RawStrategies(axes)) if !axes.is_empty() => axes,
             _ => {
@@ -823,11 +948,25 @@ impl Ctx<'_> {
                 );
                 return Err(self.err(
                     key.span().start,
-                    format!("unknown strategy axis `{name}`"),
+                    format!("unknown strategy axis `{}`", echo(name)),
                     format!("one of the known axes: {}", list(&names)),
                     Some(hint),
                 ));
             };
+            let shape = workload.shape.as_ref().map_or("pool", |s| s.get_ref().as_str());
+            if name == "fanout" && shape != "fanout" {
+                return Err(self.err(
+                    key.span().start,
+                    format!("strategy axis `fanout` with a `{}`-shaped workload", echo(shape)),
+                    "no `fanout` axis, or `shape = \"fanout\"` in `[workload]`",
+                    Some(
+                        "the `fanout` axis chooses how a fan-out gateway answers (all, quorum, first); \
+                         without `shape = \"fanout\"` it changes nothing. Add `shape = \"fanout\"` to \
+                         `[workload]` or remove the axis"
+                            .into(),
+                    ),
+                ));
+            }
             if values.get_ref().is_empty() {
                 return Err(self.err(
                     values.span().start,
@@ -842,7 +981,7 @@ impl Ctx<'_> {
                 if !known.contains(&s.as_str()) {
                     return Err(self.err(
                         v.span().start,
-                        format!("unknown value `{s}` for strategy axis `{name}`"),
+                        format!("unknown value `{}` for strategy axis `{name}`", echo(s)),
                         format!("one of {}", list(known)),
                         Some(choice_hint(s, known)),
                     ));
@@ -923,7 +1062,7 @@ impl Ctx<'_> {
             DistKind::Latency => "duration",
             DistKind::Tokens => "token count",
         };
-        Ok(match tag {
+        let dist = match tag {
             "constant" => Dist::Constant { value: vals[0] },
             "uniform" => {
                 if vals[0] > vals[1] {
@@ -970,7 +1109,26 @@ impl Ctx<'_> {
                 }
                 Dist::lognormal_from_median_p99(vals[0], vals[1])
             }
-        })
+        };
+        // Token counts are `u32`: a draw above is clamped to `u32::MAX`.
+        // Only a log-normal's tail reaches that from parameters within
+        // `MAX_TOKEN_PARAM`; reject one that does more than once in a
+        // million calls, rather than clamp it silently.
+        // (The other kinds stay below 2e8 when their parameters are within
+        // `MAX_TOKEN_PARAM`.)
+        if kind == DistKind::Tokens && tag == "lognormal" && dist.quantile(1.0 - 1e-6) > f64::from(u32::MAX) {
+            return Err(self.bad(
+                param("p99"),
+                &format!("{path}.p99"),
+                "a token-count distribution whose draws fit 32 bits",
+                Some(format!(
+                    "with this median and p99, more than one call in a million would draw over {} tokens \
+                     (the most a call can have); bring `median` and `p99` closer together",
+                    u32::MAX
+                )),
+            ));
+        }
+        Ok(dist)
     }
 }
 
@@ -994,6 +1152,17 @@ impl DistParam for f64 {
                 path,
                 "a non-negative number of tokens",
                 Some("token counts are plain numbers >= 0, e.g. 1020".into()),
+            ));
+        }
+        if x > MAX_TOKEN_PARAM {
+            return Err(ctx.bad(
+                v,
+                path,
+                "a number of tokens from 0 to 10000000",
+                Some(
+                    "a call has at most 10,000,000 tokens in and out (the largest context windows are a few million)"
+                        .into(),
+                ),
             ));
         }
         Ok(x)
@@ -1092,10 +1261,11 @@ fn expected_text(path: &str) -> &'static str {
         "faults.schedule.for" => "a positive duration such as \"30s\"",
         "limits.max_events" => "a positive integer number of events",
         "limits.max_sim_time" => "a duration such as \"15m\", at least `duration`",
+        "limits.max_queued_events" => "a positive integer number of events, at most 1_000_000_000",
         "limits.mailbox_capacity" => "a positive integer number of messages",
         "limits.mailbox_overflow" => "one of \"reject\", \"drop_newest\", \"drop_oldest\"",
-        "topology.nodes" => "a positive integer number of nodes",
-        "topology.agents" => "a positive integer number of agents",
+        "topology.nodes" => "an integer number of nodes from 1 to 65536",
+        "topology.agents" => "an integer number of agents from 1 to 10000000",
         "topology.network" => "a table with a `latency` distribution",
         "workload.arrivals" => "an inline table { process = \"poisson\", rate_per_s = <number> }",
         "workload.arrivals.process" => "\"poisson\"",
@@ -1138,6 +1308,7 @@ fn example_for(path: &[String]) -> Option<String> {
         "llm.latency" => "latency = { dist = \"lognormal\", median = \"800ms\", p99 = \"6s\" }",
         "tool.latency" => "latency = { dist = \"exponential\", mean = \"250ms\" }",
         "limits.max_events" => "max_events = 50_000_000",
+        "limits.max_queued_events" => "max_queued_events = 2_000_000",
         "limits.mailbox_capacity" => "mailbox_capacity = 1024",
         "limits.mailbox_overflow" => "mailbox_overflow = \"reject\"",
         "retry.max_attempts" => "max_attempts = 4",
@@ -1158,6 +1329,24 @@ fn example_for(path: &[String]) -> Option<String> {
 
 // ---------------------------------------------------------------------------
 // Helpers.
+
+/// The error for a scenario file that is not UTF-8: located at the first
+/// invalid byte, `valid_up_to` (the line's text up to there is shown).
+pub(crate) fn not_utf8(bytes: &[u8], valid_up_to: usize, file: &str) -> ScenarioError {
+    let valid = std::str::from_utf8(&bytes[..valid_up_to]).unwrap_or("");
+    let (line, column, _) = locate(valid, valid.len());
+    let line_start = valid.rfind('\n').map_or(0, |i| i + 1);
+    let byte = bytes.get(valid_up_to).copied().unwrap_or(0);
+    ScenarioError::Invalid {
+        file: file.to_owned(),
+        line,
+        column,
+        message: format!("the file is not UTF-8 text: invalid byte 0x{byte:02X}"),
+        expected: "UTF-8 text".to_owned(),
+        hint: Some("save the file as UTF-8 (scenario files are TOML, which is UTF-8)".to_owned()),
+        source_line: valid[line_start..].trim_end_matches('\r').to_owned(),
+    }
+}
 
 /// 1-based line and column (in characters) of byte offset `at`, and the
 /// text of that line. Offsets past the end point just after the last char.
@@ -1206,6 +1395,20 @@ fn path_in(table: &DeTable<'_>, at: usize) -> Option<Vec<String>> {
     None
 }
 
+/// `s` as a name made of `[a-z0-9_-]`: lowercase, with a `-` for each run
+/// of other characters.
+fn slug(s: &str) -> String {
+    let mut slug = String::new();
+    for c in s.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-' {
+            slug.push(c);
+        } else if !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    slug
+}
+
 /// The names in backticks in `text`, e.g. from "expected one of `a`, `b`".
 fn backticked(text: &str) -> Vec<String> {
     text.split('`').skip(1).step_by(2).map(str::to_owned).collect()
@@ -1216,7 +1419,7 @@ fn list<S: AsRef<str>>(items: &[S]) -> String {
 }
 
 fn table_display(table: &[String]) -> String {
-    if table.is_empty() { "the top level".to_owned() } else { format!("`[{}]`", table.join(".")) }
+    if table.is_empty() { "the top level".to_owned() } else { format!("`[{}]`", echo(&table.join("."))) }
 }
 
 /// "did you mean `x`? valid values: ..." for a closed set of choices.
@@ -1230,6 +1433,11 @@ fn choice_hint(got: &str, options: &[&str]) -> String {
 /// The closest candidate, if it is close enough to be a likely typo (a few
 /// edits, or a prefix of at least three characters).
 fn did_you_mean<'a>(got: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    // Nothing we suggest is this long; and the edit distance's table grows
+    // with the product of the lengths.
+    if got.len() > 2 * MAX_NAME_CHARS {
+        return None;
+    }
     let got_l = got.to_ascii_lowercase();
     let mut best: Option<(usize, &str)> = None;
     for c in candidates {

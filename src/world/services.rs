@@ -12,7 +12,7 @@ use rehearsal_runtime::{ActorId, Nanos, RequestId, ServiceCall, ServiceOutcome};
 use rehearsal_sim::Kernel;
 use rehearsal_sim::dist::Dist;
 use rehearsal_sim::llm::{
-    Brownout, ColdStart, LlmAnswer, LlmDecision, LlmModel, LlmService, RateLimits, Start, TokenSource, load_token_trace,
+    Brownout, ColdStart, LlmAnswer, LlmDecision, LlmModel, LlmService, RateLimits, Start, TokenSource,
 };
 use rehearsal_sim::rng::{call_stream, fnv1a64};
 use rehearsal_sim::tools::{ToolDecision, ToolModel, ToolService};
@@ -126,20 +126,9 @@ pub fn llm_model(m: &ServiceModel) -> Result<LlmModel, ServiceSetupError> {
     if let Some(t) = &m.tokens {
         model.tokens = TokenSource::Dists { input: t.input.clone(), output: t.output.clone() };
     }
-    if let Some(path) = &x.tokens_csv {
-        let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ServiceSetupError::TokensCsvUnreadable {
-            name: m.name.clone(),
-            path: shown.clone(),
-            source,
-        })?;
-        let pairs = load_token_trace(&text).map_err(|e| ServiceSetupError::TokensCsvInvalid {
-            name: m.name.clone(),
-            path: shown,
-            line: e.line,
-            message: e.message,
-        })?;
-        model.tokens = TokenSource::Trace(pairs);
+    // `tokens_csv` was read when the scenario loaded; no I/O here.
+    if let Some(pairs) = &x.token_trace {
+        model.tokens = TokenSource::Trace(pairs.clone());
     }
     model.max_concurrency = x.concurrency;
     model.queue_limit = x.queue_limit;

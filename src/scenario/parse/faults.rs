@@ -55,7 +55,7 @@ struct RawScheduled {
     at: Spanned<RawDuration>,
     crash_agent: Option<Spanned<i64>>,
     crash_node: Option<Spanned<i64>>,
-    partition: Option<Spanned<Vec<Vec<i64>>>>,
+    partition: Option<Spanned<Vec<RawGroup>>>,
     one_way: Option<bool>,
     clog_node: Option<Spanned<i64>>,
     clog_link: Option<Spanned<Vec<i64>>>,
@@ -63,6 +63,9 @@ struct RawScheduled {
     #[serde(rename = "for")]
     down_for: Option<Spanned<RawDuration>>,
 }
+
+/// One group of a `partition`, e.g. `[0, 1]`, with the span of each node.
+type RawGroup = Spanned<Vec<Spanned<i64>>>;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -230,6 +233,28 @@ impl Ctx<'_> {
         for entry in raw.schedule.iter().flatten() {
             let at_ns = self.duration(&entry.at, "faults.schedule.at")?;
             let kind = self.scheduled(entry, topology, agents, llms)?;
+            let lasts = match &kind {
+                ScheduledFaultKind::CrashAgent(_) => None,
+                ScheduledFaultKind::CrashNode { down_for_ns, .. } => *down_for_ns,
+                ScheduledFaultKind::Partition { for_ns, .. }
+                | ScheduledFaultKind::ClogNode { for_ns, .. }
+                | ScheduledFaultKind::ClogLink { for_ns, .. }
+                | ScheduledFaultKind::Brownout { for_ns, .. } => Some(*for_ns),
+            };
+            // The fault ends at `at` + `for`: that must be a time.
+            if let (Some(for_ns), Some(v)) = (lasts, &entry.down_for)
+                && at_ns.checked_add(for_ns).is_none()
+            {
+                return Err(self.bad(
+                    v,
+                    "faults.schedule.for",
+                    "a duration that ends within 2^64 - 1 ns (about 584 years) of the start",
+                    Some(format!(
+                        "the fault ends at `at` + `for`, past the last representable time; `at` is {}",
+                        self.text(&entry.at.span())
+                    )),
+                ));
+            }
             f.schedule.push(ScheduledFault { at_ns, kind });
         }
         Ok(f)
@@ -317,21 +342,42 @@ impl Ctx<'_> {
             return Ok(ScheduledFaultKind::CrashNode { node, down_for_ns });
         }
         if let Some(v) = &e.partition {
-            let mut groups = Vec::new();
+            let mut groups: Vec<Vec<u32>> = Vec::new();
             for g in v.get_ref() {
+                if g.get_ref().is_empty() {
+                    return Err(self.bad(
+                        g,
+                        "faults.schedule.partition",
+                        "groups of at least one node each",
+                        Some("an empty group cuts nothing off; e.g. partition = [[0, 1], [2, 3]]".into()),
+                    ));
+                }
                 let mut group = Vec::new();
-                for &n in g {
-                    match u32::try_from(n) {
-                        Ok(n) if n < nodes => group.push(n),
+                for s in g.get_ref() {
+                    let n = *s.get_ref();
+                    let node = match u32::try_from(n) {
+                        Ok(n) if n < nodes => n,
                         _ => {
                             return Err(self.bad(
-                                v,
+                                s,
                                 "faults.schedule.partition",
                                 format!("groups of node indices below {nodes}"),
                                 Some(format!("node {n} does not exist; e.g. partition = [[0, 1], [2, 3]]")),
                             ));
                         }
+                    };
+                    if groups.iter().chain([&group]).any(|earlier| earlier.contains(&node)) {
+                        return Err(self.bad(
+                            s,
+                            "faults.schedule.partition",
+                            "each node in at most one group",
+                            Some(format!(
+                                "node {node} is listed twice; a partition splits the nodes into disjoint \
+                                 groups (nodes in no group keep talking to every group)"
+                            )),
+                        ));
                     }
+                    group.push(node);
                 }
                 groups.push(group);
             }

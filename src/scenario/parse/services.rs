@@ -4,12 +4,19 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use rehearsal_sim::dist::Dist;
-use rehearsal_sim::llm::LlmModel;
+use rehearsal_sim::llm::{LlmModel, load_token_trace};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Ctx, DistKind, NS_PER_S, RawDist, RawDuration, Result, choice_hint, expected_text};
+use super::{
+    Ctx, DistKind, MAX_COST_PER_1K, MAX_NAME_CHARS, NS_PER_S, RawDist, RawDuration, Result, choice_hint, echo,
+    expected_text,
+};
 use crate::scenario::model::*;
+use crate::scenario::{MAX_CSV_BYTES, read_capped};
+
+/// `(input, output)` token pairs of a `tokens_csv` file.
+type TokenTrace = std::sync::Arc<[(u32, u32)]>;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -80,6 +87,28 @@ impl Ctx<'_> {
         }
     }
 
+    /// Chances of outcomes of one call that exclude each other (an error, a
+    /// hang...): each is a probability (checked before), and they sum to at
+    /// most 1. The error is at the last of them in the file.
+    fn exclusive_rates(&self, rates: &[(&str, Option<&Spanned<f64>>)], table: &str) -> Result<()> {
+        let given: Vec<(&str, &Spanned<f64>)> = rates.iter().filter_map(|(k, v)| v.map(|v| (*k, v))).collect();
+        let sum: f64 = given.iter().map(|(_, v)| *v.get_ref()).sum();
+        if sum <= 1.0 {
+            return Ok(());
+        }
+        let Some(&(key, last)) = given.iter().max_by_key(|(_, v)| v.span().start) else { return Ok(()) };
+        let keys: Vec<String> = given.iter().map(|(k, _)| format!("`{k}`")).collect();
+        Err(self.bad(
+            last,
+            &format!("{table}.{key}"),
+            "chances that sum to at most 1",
+            Some(format!(
+                "{} are chances of different outcomes of one call, so together at most 1; here they sum to {sum}",
+                keys.join(" + ")
+            )),
+        ))
+    }
+
     fn rate_opt(&self, v: Option<&Spanned<f64>>, path: &str) -> Result<f64> {
         v.map_or(Ok(0.0), |v| self.probability(v, path))
     }
@@ -91,15 +120,81 @@ impl Ctx<'_> {
         }
     }
 
-    /// An empirical distribution read from a CSV file named in the scenario
-    /// (relative to the working directory).
-    pub(super) fn empirical_csv(&self, v: &Spanned<String>, path: &str) -> Result<Dist> {
-        let file = v.get_ref();
-        let text = std::fs::read_to_string(file).map_err(|e| {
-            self.bad(v, path, "a readable CSV file of latencies", Some(format!("could not read `{file}`: {e}")))
+    /// The text of the CSV file named by `v` (key `path`), resolved from the
+    /// scenario's directory (an absolute path stays as is) and read through
+    /// a reader capped at [`MAX_CSV_BYTES`]. Errors are located at `v`.
+    fn read_csv(&self, v: &Spanned<String>, path: &str, what: &str) -> Result<(PathBuf, String)> {
+        let file = self.base.join(v.get_ref());
+        let shown = echo(&file.display().to_string());
+        let expected = format!("a readable CSV file of {what}");
+        let bytes = read_capped(&file, MAX_CSV_BYTES, "CSV files").map_err(|e| {
+            let mut hint = format!("cannot read `{shown}`: {e}");
+            if e.kind() == std::io::ErrorKind::NotFound && std::path::Path::new(v.get_ref()).is_relative() {
+                hint.push_str("; a relative path is resolved from the scenario file's directory");
+            }
+            self.bad(v, path, expected.as_str(), Some(hint))
         })?;
-        rehearsal_sim::dist::empirical_from_csv(&text, None)
-            .map_err(|e| self.bad(v, path, "a CSV file of latencies in nanoseconds", Some(format!("`{file}`: {e}"))))
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let line = e.as_bytes()[..e.utf8_error().valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
+            self.bad(v, path, expected.as_str(), Some(format!("`{shown}` line {line}: not UTF-8 text")))
+        })?;
+        Ok((file, text))
+    }
+
+    /// An empirical distribution read from a CSV file named in the scenario.
+    pub(super) fn empirical_csv(&self, v: &Spanned<String>, path: &str) -> Result<Dist> {
+        let (file, text) = self.read_csv(v, path, "latencies in nanoseconds")?;
+        rehearsal_sim::dist::empirical_from_csv(&text, None).map_err(|e| {
+            let shown = echo(&file.display().to_string());
+            self.bad(
+                v,
+                path,
+                "a CSV file of latencies in nanoseconds",
+                Some(format!("`{shown}`: {}", echo(&e.to_string()))),
+            )
+        })
+    }
+
+    /// `(input, output)` token pairs read from the CSV file of `tokens_csv`,
+    /// and the file's resolved path.
+    fn token_trace(&self, v: &Spanned<String>, path: &str) -> Result<(PathBuf, TokenTrace)> {
+        let (file, text) = self.read_csv(v, path, "token counts")?;
+        let pairs = load_token_trace(&text).map_err(|e| {
+            let shown = echo(&file.display().to_string());
+            self.bad(
+                v,
+                path,
+                "a CSV file of token counts: `TIMESTAMP,ContextTokens,GeneratedTokens` or `input,output` rows",
+                Some(format!("`{shown}` line {}: {}", e.line, echo(&e.message))),
+            )
+        })?;
+        Ok((file, pairs))
+    }
+
+    /// A service's name (`[llms.NAME]`, `[tools.NAME]`): at most
+    /// [`MAX_NAME_CHARS`] characters, not empty, and not the name of the
+    /// default service (`default`), which `"kind"` steps call.
+    fn service_name(&self, v: &Spanned<String>, kind: &str, default: &str) -> Result<String> {
+        let name = v.get_ref();
+        let table = format!("{kind}s");
+        let problem = if name.is_empty() {
+            Some("the name is empty".to_owned())
+        } else if name.chars().count() > MAX_NAME_CHARS {
+            Some(format!("the name has {} characters, more than {MAX_NAME_CHARS}", name.chars().count()))
+        } else if name == default {
+            Some(format!("`[{kind}]` is already the service named `{default}`; steps call it as \"{kind}\""))
+        } else {
+            None
+        };
+        match problem {
+            None => Ok(name.clone()),
+            Some(p) => Err(self.err(
+                v.span().start,
+                format!("invalid name for `[{table}.NAME]`: `{}`", echo(name)),
+                format!("a name of 1 to {MAX_NAME_CHARS} characters, other than `{default}`"),
+                Some(format!("{p}; steps name this service as \"{kind}:NAME\", e.g. [{table}.planner]")),
+            )),
+        }
     }
 
     fn llm(&self, name: &str, table: &str, raw: &RawLlm) -> Result<ServiceModel> {
@@ -154,11 +249,23 @@ impl Ctx<'_> {
                 .filter(|&n| n > 0)
                 .ok_or_else(|| self.bad(v, &p(key), "a positive whole number", Some("use at least 1".into())))
         };
-        let concurrency = raw.concurrency.as_ref().map(|v| count(v, "concurrency").map(|n| n as u32)).transpose()?;
-        let queue_limit = raw.queue_limit.as_ref().map(|v| count(v, "queue_limit").map(|n| n as u32)).transpose()?;
+        // Counts the model keeps in 32 bits.
+        let count32 = |v: &Spanned<i64>, key: &str| -> Result<u32> {
+            let n = count(v, key)?;
+            u32::try_from(n).map_err(|_| {
+                self.bad(
+                    v,
+                    &p(key),
+                    format!("a positive whole number up to {}", u32::MAX),
+                    Some(format!("it can be at most {}; leave the key out for no limit", u32::MAX)),
+                )
+            })
+        };
+        let concurrency = raw.concurrency.as_ref().map(|v| count32(v, "concurrency")).transpose()?;
+        let queue_limit = raw.queue_limit.as_ref().map(|v| count32(v, "queue_limit")).transpose()?;
         let (rpm, tpm) = match &raw.rate_limit {
             Some(r) => (
-                r.rpm.as_ref().map(|v| count(v, "rate_limit.rpm").map(|n| n as u32)).transpose()?,
+                r.rpm.as_ref().map(|v| count32(v, "rate_limit.rpm")).transpose()?,
                 r.tpm.as_ref().map(|v| count(v, "rate_limit.tpm")).transpose()?,
             ),
             None => (None, None),
@@ -170,10 +277,17 @@ impl Ctx<'_> {
             )),
             None => None,
         };
+        // Prices are capped so that no cost, summed over every call of a
+        // run, can reach infinity (`MAX_COST_PER_1K`).
         let cost_of = |v: Option<&Spanned<f64>>, key: &str| -> Result<f64> {
             match v {
-                Some(v) if v.get_ref().is_finite() && *v.get_ref() >= 0.0 => Ok(*v.get_ref()),
-                Some(v) => Err(self.bad(v, &p(key), "a non-negative price per 1,000 tokens", None)),
+                Some(v) if (0.0..=MAX_COST_PER_1K).contains(v.get_ref()) => Ok(*v.get_ref()),
+                Some(v) => Err(self.bad(
+                    v,
+                    &p(key),
+                    "a price per 1,000 tokens from 0 to 1000000",
+                    Some("a price in currency units per 1,000 tokens, e.g. 0.0007; at most 1e6".into()),
+                )),
                 None => Ok(0.0),
             }
         };
@@ -199,22 +313,33 @@ impl Ctx<'_> {
                 }
             },
         };
+        let error_rate = self.rate_opt(raw.error_rate.as_ref(), &p("error_rate"))?;
+        let hang_rate = self.rate_opt(raw.hang_rate.as_ref(), &p("hang_rate"))?;
+        self.exclusive_rates(&[("error_rate", raw.error_rate.as_ref()), ("hang_rate", raw.hang_rate.as_ref())], table)?;
+        let (tokens_csv, token_trace) = match &raw.tokens_csv {
+            Some(v) => {
+                let (file, pairs) = self.token_trace(v, &p("tokens_csv"))?;
+                (Some(file), Some(pairs))
+            }
+            None => (None, None),
+        };
         Ok(ServiceModel {
             name: name.to_owned(),
             latency,
-            error_rate: self.rate_opt(raw.error_rate.as_ref(), &p("error_rate"))?,
+            error_rate,
             timeout_ns: self.timeout_or_default(raw.timeout.as_ref(), &p("timeout"))?,
             tokens,
             llm: Some(LlmExtras {
                 profile,
                 ttft,
                 per_token,
-                tokens_csv: raw.tokens_csv.as_ref().map(|v| PathBuf::from(v.get_ref())),
+                tokens_csv,
+                token_trace,
                 concurrency,
                 queue_limit,
                 rpm,
                 tpm,
-                hang_rate: self.rate_opt(raw.hang_rate.as_ref(), &p("hang_rate"))?,
+                hang_rate,
                 cold_start,
                 cost_input_per_1k,
                 cost_output_per_1k,
@@ -226,6 +351,16 @@ impl Ctx<'_> {
 
     fn tool(&self, name: &str, table: &str, raw: &RawTool) -> Result<ServiceModel> {
         let p = |key: &str| format!("{table}.{key}");
+        let rates = [
+            ("error_rate", raw.error_rate.as_ref()),
+            ("timeout_rate", raw.timeout_rate.as_ref()),
+            ("crash_rate", raw.crash_rate.as_ref()),
+            ("timeout_after_effect", raw.timeout_after_effect.as_ref()),
+        ];
+        for (key, v) in rates {
+            self.rate_opt(v, &p(key))?;
+        }
+        self.exclusive_rates(&rates, table)?;
         Ok(ServiceModel {
             name: name.to_owned(),
             latency: self.dist(&raw.latency, &p("latency"), DistKind::Latency)?,
@@ -241,10 +376,15 @@ impl Ctx<'_> {
         })
     }
 
-    pub(super) fn llms(&self, default: &RawLlm, named: Option<&BTreeMap<String, RawLlm>>) -> Result<Vec<ServiceModel>> {
+    pub(super) fn llms(
+        &self,
+        default: &RawLlm,
+        named: Option<&BTreeMap<Spanned<String>, RawLlm>>,
+    ) -> Result<Vec<ServiceModel>> {
         let mut out = vec![self.llm("llm", "llm", default)?];
         for (name, raw) in named.into_iter().flatten() {
-            out.push(self.llm(name, &format!("llms.{name}"), raw)?);
+            let name = self.service_name(name, "llm", "llm")?;
+            out.push(self.llm(&name, &format!("llms.{name}"), raw)?);
         }
         Ok(out)
     }
@@ -252,11 +392,12 @@ impl Ctx<'_> {
     pub(super) fn tools(
         &self,
         default: &RawTool,
-        named: Option<&BTreeMap<String, RawTool>>,
+        named: Option<&BTreeMap<Spanned<String>, RawTool>>,
     ) -> Result<Vec<ServiceModel>> {
         let mut out = vec![self.tool("tool", "tool", default)?];
         for (name, raw) in named.into_iter().flatten() {
-            out.push(self.tool(name, &format!("tools.{name}"), raw)?);
+            let name = self.service_name(name, "tool", "tool")?;
+            out.push(self.tool(&name, &format!("tools.{name}"), raw)?);
         }
         Ok(out)
     }
@@ -281,7 +422,7 @@ impl Ctx<'_> {
             let mut known = vec!["\"llm\"".to_owned(), "\"tool\"".to_owned()];
             known.extend([names(llms, "llm"), names(tools, "tool")].into_iter().filter(|s| !s.is_empty()));
             let hint = if kind == "llm" || kind == "tool" {
-                format!("no `[{kind}s.{name}]` table; steps can name: {}", known.join(", "))
+                format!("no `[{kind}s.{}]` table; steps can name: {}", echo(name), known.join(", "))
             } else {
                 choice_hint(kind, &["llm", "tool"])
             };

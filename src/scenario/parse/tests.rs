@@ -2,6 +2,7 @@
 //! never-panics property tests.
 
 use super::*;
+use crate::scenario::MAX_ECHO_CHARS;
 use proptest::prelude::*;
 
 /// The smallest valid file: every optional key left out.
@@ -31,6 +32,7 @@ duration = "1m30s"
 [limits]
 max_events = 1_000_000
 max_sim_time = "15m"
+max_queued_events = 500_000
 mailbox_capacity = 64
 mailbox_overflow = "drop_oldest"
 
@@ -110,6 +112,7 @@ fn full_file_round_trips() {
         limits: Limits {
             max_events: 1_000_000,
             max_sim_time_ns: 900_000_000_000,
+            max_queued_events: 500_000,
             mailbox_capacity: 64,
             mailbox_overflow: OverflowPolicy::DropOldest,
         },
@@ -144,6 +147,7 @@ fn full_file_round_trips() {
                 ttft: None,
                 per_token: None,
                 tokens_csv: None,
+                token_trace: None,
                 concurrency: None,
                 queue_limit: None,
                 rpm: None,
@@ -213,7 +217,9 @@ fn minimal_file_gets_the_defaults() {
         s.limits,
         Limits {
             max_events: 50_000_000,
-            max_sim_time_ns: 660_000_000_000,
+            // duration (60s) + request_timeout (2m) + 10m
+            max_sim_time_ns: 780_000_000_000,
+            max_queued_events: 2_000_000,
             mailbox_capacity: 1024,
             mailbox_overflow: OverflowPolicy::Reject,
         }
@@ -693,7 +699,7 @@ fn show_samples() {
     ] {
         println!("{}\n", fail(&src).shown);
     }
-    println!("{}", super::super::load(std::path::Path::new("scenarios/nope.toml")).unwrap_err());
+    println!("{}", super::super::load(Path::new("scenarios/nope.toml")).unwrap_err());
 }
 
 #[test]
@@ -717,4 +723,411 @@ fn supervision_values_are_checked() {
     let bad = format!("{MINIMAL}\n[strategies]\nsupervision = [\"one_for_none\"]\n");
     let e = parse(&bad, "s.toml").unwrap_err().to_string();
     assert!(e.contains("one_for_one"), "{e}");
+}
+
+// ---------------------------------------------------------------------------
+// Issue 8: numbers within what the model represents, input read once and
+// capped, echoed input cut.
+
+/// `MINIMAL` plus `extra` appended.
+fn plus(extra: &str) -> String {
+    format!("{MINIMAL}{extra}")
+}
+
+#[test]
+fn nodes_fit_16_bit_ids() {
+    let src = edit("agents = 16", "agents = 16\nnodes = 65537");
+    check(&src, "65537", 0, &["topology.nodes", "65537"], &["at most 65536", "16 bits"]);
+    let src = edit("agents = 16", "agents = 16\nnodes = 4294967295");
+    check(&src, "4294967295", 0, &["topology.nodes"], &["at most 65536"]);
+    let ok = parse(&edit("agents = 16", "agents = 16\nnodes = 65536"), "x.toml").unwrap();
+    assert_eq!(ok.topology.nodes, 65_536);
+    // Every node reference is below `nodes`, so it fits 16 bits.
+    let big = edit("agents = 16", "agents = 16\nnodes = 65536");
+    let src = format!("{big}[[faults.schedule]]\nat = \"1s\"\ncrash_node = 65536\n");
+    check(&src, "crash_node = 65536", 13, &["faults.schedule.crash_node"], &["this topology has 65536"]);
+    let src = format!("{big}[[faults.schedule]]\nat = \"1s\"\nclog_node = 70000\nfor = \"1s\"\n");
+    check(&src, "70000", 0, &["faults.schedule.clog_node"], &[]);
+    let src = format!("{big}[[faults.schedule]]\nat = \"1s\"\nclog_link = [0, 65536]\nfor = \"1s\"\n");
+    check(&src, "[0, 65536]", 0, &["faults.schedule.clog_link"], &[]);
+    let src = format!("{big}[[faults.schedule]]\nat = \"1s\"\npartition = [[0], [65536]]\nfor = \"1s\"\n");
+    check(&src, "65536]]", 0, &["faults.schedule.partition"], &["node 65536 does not exist"]);
+    let src = format!("{big}[[topology.links]]\nfrom = 65536\nto = 0\n");
+    check(&src, "65536\nto", 0, &["topology.links.from"], &[]);
+    let last = format!("{big}[[faults.schedule]]\nat = \"1s\"\ncrash_node = 65535\n");
+    let s = parse(&last, "x.toml").unwrap();
+    assert_eq!(s.faults.schedule[0].kind, ScheduledFaultKind::CrashNode { node: 65_535, down_for_ns: None });
+}
+
+#[test]
+fn agents_are_capped_at_ten_million() {
+    let src = edit("agents = 16", "agents = 10000001");
+    check(&src, "10000001", 0, &["topology.agents"], &["at most 10000000"]);
+    assert_eq!(parse(&edit("agents = 16", "agents = 10_000_000"), "x.toml").unwrap().topology.agents, MAX_AGENTS);
+}
+
+#[test]
+fn default_max_sim_time_covers_the_runs_end() {
+    let src = edit("rate_per_s = 20 }", "rate_per_s = 20 }\nrequest_timeout = \"15m\"");
+    let s = parse(&src, "x.toml").unwrap();
+    // duration 60s + request_timeout 15m + 10m
+    assert_eq!(s.limits.max_sim_time_ns, (60 + 900 + 600) * NS_PER_S);
+    assert!(s.limits.max_sim_time_ns >= s.duration_ns + s.workload.request_timeout_ns);
+    // Saturating: the longest durations still give a limit, not an overflow.
+    let src = edit("rate_per_s = 20 }", "rate_per_s = 20 }\nrequest_timeout = \"18446744012709551615ns\"");
+    let s = parse(&src, "x.toml").unwrap();
+    assert_eq!(s.duration_ns + s.workload.request_timeout_ns, u64::MAX - NS_PER_S);
+    assert_eq!(s.limits.max_sim_time_ns, u64::MAX);
+    // A limit set below the run's end is allowed: it is a limit.
+    let src = format!("{src}[limits]\nmax_sim_time = \"2m\"\n");
+    assert_eq!(parse(&src, "x.toml").unwrap().limits.max_sim_time_ns, 120 * NS_PER_S);
+}
+
+#[test]
+fn max_queued_events_is_settable() {
+    assert_eq!(parse(MINIMAL, "x.toml").unwrap().limits.max_queued_events, DEFAULT_MAX_QUEUED_EVENTS);
+    let s = parse(&plus("[limits]\nmax_queued_events = 123_456\n"), "x.toml").unwrap();
+    assert_eq!(s.limits.max_queued_events, 123_456);
+    let src = plus("[limits]\nmax_queued_events = 0\n");
+    check(&src, "= 0", 2, &["limits.max_queued_events"], &["at least 1"]);
+    let src = plus("[limits]\nmax_queued_events = 1_000_000_001\n");
+    check(&src, "1_000_000_001", 0, &["limits.max_queued_events"], &["at most 1000000000"]);
+}
+
+#[test]
+fn sums_of_durations_must_not_overflow() {
+    let src = edit("rate_per_s = 20 }", "rate_per_s = 20 }\nrequest_timeout = \"18446744073709551615ns\"");
+    check(&src, "\"18446744073709551615ns\"", 0, &["workload.request_timeout"], &["`duration` + `request_timeout`"]);
+    let src = plus("[[faults.schedule]]\nat = \"5124095h\"\nclog_node = 0\nfor = \"1h\"\n");
+    check(&src, "\"1h\"", 0, &["faults.schedule.for"], &["`at` + `for`", "\"5124095h\""]);
+    let src = plus("[[faults.schedule]]\nat = \"5124095h\"\ncrash_node = 0\nfor = \"2h\"\n");
+    check(&src, "\"2h\"", 0, &["faults.schedule.for"], &["`at` + `for`"]);
+    // Up to the last representable time is fine.
+    let src = plus("[[faults.schedule]]\nat = \"5124094h\"\nclog_node = 0\nfor = \"1h\"\n");
+    parse(&src, "x.toml").unwrap();
+}
+
+#[test]
+fn name_fits_a_directory_name() {
+    let long = "a".repeat(300);
+    let src = edit("name = \"quickstart\"", &format!("name = \"{long}\""));
+    let g = check(&src, "\"aaa", 0, &["`name`"], &["300", "report paths"]);
+    assert!(g.expected.contains("at most 64 characters"), "{}", g.shown);
+    assert!(g.shown.len() < 1000, "{}", g.shown);
+    let ok = "b".repeat(MAX_NAME_CHARS);
+    assert_eq!(parse(&edit("name = \"quickstart\"", &format!("name = \"{ok}\"")), "x.toml").unwrap().name, ok);
+}
+
+#[test]
+fn service_names_are_short_and_distinct() {
+    let long = "p".repeat(65);
+    let src = plus(&format!("[llms.{long}]\nprofile = \"llama-2-70b\"\n"));
+    check(&src, &long, 0, &["invalid name for `[llms.NAME]`"], &["65 characters"]);
+    let src = plus("[tools.tool]\nlatency = { dist = \"constant\", value = \"1ms\" }\n");
+    check(
+        &src,
+        "tool]\nlatency = { dist = \"constant\"",
+        0,
+        &["`[tools.NAME]`"],
+        &["already the service named `tool`"],
+    );
+    let s = parse(&plus("[llms.planner]\nprofile = \"llama-2-70b\"\n"), "x.toml").unwrap();
+    assert_eq!(s.llms[1].name, "planner");
+}
+
+#[test]
+fn prices_are_finite_and_bounded() {
+    let src = edit("p99 = \"6s\" }", "p99 = \"6s\" }\ncost = { input_per_1k = 1e308 }");
+    check(&src, "1e308", 0, &["llm.cost.input_per_1k"], &["at most 1e6"]);
+    let src = edit("p99 = \"6s\" }", "p99 = \"6s\" }\ncost = { output_per_1k = inf }");
+    check(&src, "inf", 0, &["llm.cost.output_per_1k"], &[]);
+    let src = edit("p99 = \"6s\" }", "p99 = \"6s\" }\ncost = { input_per_1k = 1e6, output_per_1k = 1e6 }");
+    let s = parse(&src, "x.toml").unwrap();
+    let x = s.llms[0].llm.as_ref().unwrap();
+    // The most a call can cost, times more calls than a run can make, is finite.
+    let per_call = f64::from(u32::MAX) / 1000.0 * (x.cost_input_per_1k + x.cost_output_per_1k);
+    assert!((per_call * u64::MAX as f64).is_finite());
+}
+
+#[test]
+fn token_counts_fit_32_bits() {
+    let src = edit("p99 = \"6s\" }", "p99 = \"6s\" }\ninput_tokens = { dist = \"constant\", value = 1e12 }");
+    check(&src, "1e12", 0, &["llm.input_tokens.value"], &["10,000,000"]);
+    let src = edit("p99 = \"6s\" }", "p99 = \"6s\" }\noutput_tokens = { dist = \"uniform\", min = 1, max = 5e9 }");
+    check(&src, "5e9", 0, &["llm.output_tokens.max"], &["10,000,000"]);
+    // Parameters within the bound, but a tail that reaches past u32 too often.
+    let src =
+        edit("p99 = \"6s\" }", "p99 = \"6s\" }\noutput_tokens = { dist = \"lognormal\", median = 1, p99 = 10000000 }");
+    check(&src, "10000000 }", 0, &["llm.output_tokens.p99"], &["one call in a million", "4294967295"]);
+    let src = edit(
+        "p99 = \"6s\" }",
+        "p99 = \"6s\" }\ninput_tokens = { dist = \"lognormal\", median = 100000, p99 = 10000000 }",
+    );
+    parse(&src, "x.toml").unwrap();
+}
+
+#[test]
+fn counts_kept_in_32_bits_are_checked() {
+    let src = edit("p99 = \"6s\" }", "p99 = \"6s\" }\nconcurrency = 4294967296");
+    check(&src, "4294967296", 0, &["llm.concurrency"], &["at most 4294967295"]);
+    let src = edit("p99 = \"6s\" }", "p99 = \"6s\" }\nrate_limit = { rpm = 8589934592 }");
+    check(&src, "8589934592", 0, &["llm.rate_limit.rpm"], &[]);
+}
+
+#[test]
+fn partition_groups_are_disjoint_and_not_empty() {
+    let base = edit("agents = 16", "agents = 16\nnodes = 4");
+    let src = format!("{base}[[faults.schedule]]\nat = \"1s\"\npartition = [[0, 1], [2, 1]]\nfor = \"5s\"\n");
+    check(&src, "1]]", 0, &["faults.schedule.partition"], &["node 1 is listed twice"]);
+    let src = format!("{base}[[faults.schedule]]\nat = \"1s\"\npartition = [[0, 0], [2]]\nfor = \"5s\"\n");
+    check(&src, "0], [2]]", 0, &["faults.schedule.partition"], &["node 0 is listed twice"]);
+    let src = format!("{base}[[faults.schedule]]\nat = \"1s\"\npartition = [[0, 1], []]\nfor = \"5s\"\n");
+    check(&src, "[]]", 0, &["faults.schedule.partition"], &["empty group"]);
+    let ok = format!("{base}[[faults.schedule]]\nat = \"1s\"\npartition = [[0, 1], [3]]\nfor = \"5s\"\n");
+    parse(&ok, "x.toml").unwrap();
+}
+
+#[test]
+fn fanout_axis_needs_a_fanout_workload() {
+    let src = plus("[strategies]\nretry = [\"none\"]\nfanout = [\"all\", \"quorum\"]\n");
+    check(&src, "fanout = [", 0, &["strategy axis `fanout`", "`pool`-shaped"], &["shape = \"fanout\""]);
+    let pipeline = edit("rate_per_s = 20 }", "rate_per_s = 20 }\nshape = \"pipeline\"");
+    let src = format!("{pipeline}[strategies]\nfanout = [\"all\"]\n");
+    check(&src, "fanout = [", 0, &["`pipeline`-shaped"], &[]);
+    let fanout = edit("rate_per_s = 20 }", "rate_per_s = 20 }\nshape = \"fanout\"");
+    let s = parse(&format!("{fanout}[strategies]\nfanout = [\"all\", \"first\"]\n"), "x.toml").unwrap();
+    assert_eq!(s.strategies[0].values, ["all", "first"]);
+}
+
+#[test]
+fn links_join_two_different_nodes_once() {
+    let base = edit("agents = 16", "agents = 16\nnodes = 3");
+    let src = format!("{base}[[topology.links]]\nfrom = 0\nto = 0\nloss = 0.5\n");
+    check(&src, "0\nloss", 0, &["topology.links.to"], &["two different nodes", "within one node"]);
+    let src = format!("{base}[[topology.links]]\nfrom = 0\nto = 2\n\n[[topology.links]]\nfrom = 0\nto = 2\n");
+    let g = fail(&src);
+    let (l, c, _) = locate(&src, src.rfind("from = 0").unwrap() + 7);
+    assert_eq!((g.line, g.column), (l, c), "{}", g.shown);
+    assert!(g.hint.contains("already set above"), "{}", g.shown);
+    let ok = format!("{base}[[topology.links]]\nfrom = 0\nto = 2\n\n[[topology.links]]\nfrom = 2\nto = 0\n");
+    assert_eq!(parse(&ok, "x.toml").unwrap().topology.links.len(), 2);
+}
+
+#[test]
+fn seed_lists_are_capped() {
+    let seeds: Vec<String> = (0..=MAX_SEED_COUNT).map(|i| i.to_string()).collect();
+    let src = edit("seeds = 20", &format!("seeds = [{}]", seeds.join(",")));
+    let g = fail(&src);
+    assert_eq!((g.line, g.column), (2, 9), "{}", g.shown);
+    assert!(g.hint.contains("at most 1000000"), "{}", g.shown);
+    // The source line is 6.9 MB; the error shows a window of it.
+    assert!(g.shown.len() < 2000, "{} bytes", g.shown.len());
+}
+
+/// The column (1-based, in chars) of the caret in a rendered diagnostic,
+/// and the text of the line above it.
+fn caret(shown: &str) -> (String, usize) {
+    let lines: Vec<&str> = shown.lines().collect();
+    let i = lines.iter().position(|l| l.trim_start().starts_with("| ") && l.trim_end().ends_with('^')).unwrap();
+    let source = lines[i - 1].split_once("| ").unwrap().1.to_owned();
+    let col = lines[i].split_once("| ").unwrap().1.chars().count();
+    (source, col)
+}
+
+/// The caret of `g` is under the character its header's line and column name.
+fn assert_caret(src: &str, g: &Got) {
+    let line = src.lines().nth(g.line - 1).unwrap();
+    let (shown_line, col) = caret(&g.shown);
+    assert_eq!(shown_line.chars().nth(col - 1), line.chars().nth(g.column - 1), "{}", g.shown);
+}
+
+#[test]
+fn echoed_input_is_cut_and_the_caret_still_points_at_it() {
+    // A 50,000-character line with the bad value in the middle.
+    let pad = "x".repeat(25_000);
+    let src = edit("seeds = 20", &format!("description = \"{pad}\"; seeds = 20 # {pad}"));
+    let g = fail(&src);
+    assert!(g.shown.len() < 1500, "{} bytes:\n{}", g.shown.len(), g.shown);
+    let (shown_line, col) = caret(&g.shown);
+    assert!(shown_line.chars().count() <= MAX_ECHO_CHARS + 2, "{shown_line}");
+    assert!(shown_line.starts_with('…') && shown_line.ends_with('…'), "{shown_line}");
+    // The caret is under the character the header's column names.
+    let (_, c) = at(&src, "; seeds", 0);
+    assert_eq!(g.column, c, "{}", g.shown);
+    assert_eq!(shown_line.chars().nth(col - 1), Some(';'), "{}", g.shown);
+    assert_caret(&src, &g);
+
+    // At the end of a long line, and at its start.
+    let src = edit("seeds = 20", &format!("seeds = 20 {pad}"));
+    let g = fail(&src);
+    let (shown_line, col) = caret(&g.shown);
+    assert_eq!(shown_line.chars().nth(col - 1), Some('2'), "{}", g.shown);
+    assert_caret(&src, &g);
+    assert!(g.shown.len() < 1500);
+    let src = edit("seeds = 20", &format!("seeds = \"{pad}\""));
+    let g = fail(&src);
+    let (shown_line, col) = caret(&g.shown);
+    assert_eq!(shown_line.chars().nth(col - 1), Some('"'), "{}", g.shown);
+    assert_caret(&src, &g);
+    assert!(!shown_line.starts_with('…') && shown_line.ends_with('…'), "{}", g.shown);
+    assert!(g.shown.len() < 1500, "{}", g.shown);
+
+    // Long keys, values, units and names quoted in messages and hints.
+    for src in [
+        edit("seeds = 20", &format!("seeds = 20\n{pad} = 1")),
+        edit("duration = \"60s\"", &format!("duration = \"60{pad}\"")),
+        edit("duration = \"60s\"", &format!("duration = \"6 0{pad}\"")),
+        edit("rate_per_s = 20", &format!("rate_per_s = \"{pad}\"")),
+        plus(&format!("[strategies]\n{pad} = [\"none\"]\n")),
+        plus(&format!("[strategies]\nretry = [\"{pad}\"]\n")),
+        edit("rate_per_s = 20 }", &format!("rate_per_s = 20 }}\nsteps = [\"llm:{pad}\"]")),
+        edit("rate_per_s = 20 }", &format!("rate_per_s = 20 }}\nshape = \"{pad}\"")),
+        plus(&format!("[llms.{pad}]\nprofile = \"llama-2-70b\"\n")),
+        plus(&format!("[llms.{pad}]\nprofile = \"llama-2-70b\"\nbad_key = 1\n")),
+        plus(&format!("[llms.{pad}]\nprofile = 3\n")),
+        plus(&format!("[faults]\n[[faults.schedule]]\nat = \"1s\"\nbrownout = {{ llm = \"{pad}\" }}\nfor = \"1s\"\n")),
+        edit("p99 = \"6s\" }", &format!("p99 = \"6s\" }}\ntokens_csv = \"{pad}.csv\"")),
+        edit("name = \"quickstart\"", &format!("name = \"Q {pad}\"")),
+    ] {
+        let g = fail(&src);
+        assert!(g.shown.len() < 2000, "{} bytes:\n{}", g.shown.len(), g.shown);
+        assert_caret(&src, &g);
+    }
+}
+
+#[test]
+fn clip_and_window() {
+    use super::super::error::{clip, window};
+    assert_eq!(clip("abc", 3), "abc");
+    assert_eq!(clip("abcd", 3), "ab…");
+    assert_eq!(clip("ééé", 2), "é…");
+    assert_eq!(window("short", 3), ("short".into(), 3));
+    let line: String = (0..1000).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+    for col in [1, 2, 100, 101, 500, 999, 1000, 1001] {
+        let (shown, c) = window(&line, col);
+        assert!(shown.chars().count() <= MAX_ECHO_CHARS + 2);
+        if col <= 1000 {
+            assert_eq!(shown.chars().nth(c - 1), line.chars().nth(col - 1), "col {col}: {shown}");
+        } else {
+            assert_eq!(c, shown.chars().count() + 1, "just past the end");
+        }
+    }
+}
+
+#[test]
+fn non_utf8_files_name_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    let mut bytes = MINIMAL.as_bytes().to_vec();
+    let at = MINIMAL.find("agents").unwrap() + 3;
+    bytes.insert(at, 0xFF);
+    std::fs::write(&path, &bytes).unwrap();
+    let e = super::super::load(&path).unwrap_err();
+    assert_eq!(e.exit_code(), 2);
+    let shown = e.to_string();
+    assert!(shown.starts_with(&format!("{}:6:4: the file is not UTF-8 text", path.display())), "{shown}");
+    assert!(shown.contains("invalid byte 0xFF") && shown.contains("6 | age"), "{shown}");
+}
+
+#[test]
+fn scenario_files_are_read_with_a_cap() {
+    let e = super::super::load(Path::new("/dev/zero")).unwrap_err();
+    assert_eq!(e.exit_code(), 2);
+    let shown = e.to_string();
+    assert!(shown.contains("larger than 1 MiB, the limit for scenario files"), "{shown}");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.toml");
+    let filler = format!("# {}\n", "x".repeat(1000));
+    std::fs::write(&path, format!("{MINIMAL}{}", filler.repeat(1100))).unwrap();
+    let shown = super::super::load(&path).unwrap_err().to_string();
+    assert!(shown.contains("1 MiB"), "{shown}");
+}
+
+/// A scenario in a temporary directory, with `extra` appended to its
+/// `[llm]` table and `csv` written next to it as `tokens.csv`.
+fn scenario_with_csv(llm_extra: &str, csv: Option<&str>) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    let path = sub.join("s.toml");
+    std::fs::write(&path, edit("p99 = \"6s\" }", &format!("p99 = \"6s\" }}\n{llm_extra}"))).unwrap();
+    if let Some(csv) = csv {
+        std::fs::write(sub.join("tokens.csv"), csv).unwrap();
+    }
+    (dir, path)
+}
+
+#[test]
+fn tokens_csv_is_read_once_relative_to_the_scenario() {
+    let (_dir, path) = scenario_with_csv("tokens_csv = \"tokens.csv\"", Some("input,output\n10,2\n30,4\n"));
+    // Loaded from anywhere: the path is the scenario's directory's.
+    let s = super::super::load(&path).unwrap();
+    let x = s.llms[0].llm.as_ref().unwrap();
+    assert_eq!(x.token_trace.as_deref(), Some(&[(10, 2), (30, 4)][..]));
+    assert_eq!(x.tokens_csv.as_deref(), Some(path.parent().unwrap().join("tokens.csv").as_path()));
+    // An absolute path stays.
+    let abs = path.parent().unwrap().join("tokens.csv");
+    let (_d2, p2) = scenario_with_csv(&format!("tokens_csv = \"{}\"", abs.display()), None);
+    assert!(super::super::load(&p2).unwrap().llms[0].llm.as_ref().unwrap().token_trace.is_some());
+}
+
+#[test]
+fn tokens_csv_errors_are_located_at_the_key() {
+    let (_dir, path) = scenario_with_csv("tokens_csv = \"no-such-file.csv\"", None);
+    let e = super::super::load(&path).unwrap_err();
+    assert_eq!(e.exit_code(), 2);
+    let shown = e.to_string();
+    let src = std::fs::read_to_string(&path).unwrap();
+    let (l, c) = at(&src, "\"no-such-file.csv\"", 0);
+    assert!(shown.starts_with(&format!("{}:{l}:{c}: invalid value for `llm.tokens_csv`", path.display())), "{shown}");
+    assert!(shown.contains("cannot read") && shown.contains("scenario file's directory"), "{shown}");
+
+    let (_dir, path) = scenario_with_csv("tokens_csv = \"tokens.csv\"", Some("10,2\n20,3\n30,x\n"));
+    let shown = super::super::load(&path).unwrap_err().to_string();
+    assert!(shown.contains("llm.tokens_csv") && shown.contains("line 3: output tokens"), "{shown}");
+
+    let (_dir, path) = scenario_with_csv("tokens_csv = \"tokens.csv\"", Some(""));
+    let shown = super::super::load(&path).unwrap_err().to_string();
+    assert!(shown.contains("no requests"), "{shown}");
+
+    let (_dir, path) = scenario_with_csv("tokens_csv = \"/dev/zero\"", None);
+    let shown = super::super::load(&path).unwrap_err().to_string();
+    assert!(shown.contains("larger than 64 MiB, the limit for CSV files"), "{shown}");
+}
+
+#[test]
+fn latency_csv_is_relative_to_the_scenario_and_capped() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.toml");
+    let net = "agents = 16\nnetwork = { latency_csv = \"lat.csv\" }";
+    std::fs::write(&path, edit("agents = 16", net)).unwrap();
+    std::fs::write(dir.path().join("lat.csv"), "ns\n1000\n3000\n").unwrap();
+    let s = super::super::load(&path).unwrap();
+    assert_eq!(s.topology.network_latency, Dist::Empirical(vec![1000.0, 3000.0].into()));
+    std::fs::write(&path, edit("agents = 16", "agents = 16\nnetwork = { latency_csv = \"/dev/zero\" }")).unwrap();
+    let shown = super::super::load(&path).unwrap_err().to_string();
+    assert!(shown.contains("topology.network.latency_csv") && shown.contains("64 MiB"), "{shown}");
+    std::fs::write(dir.path().join("lat.csv"), b"1000\n\xff\n").unwrap();
+    std::fs::write(&path, edit("agents = 16", net)).unwrap();
+    let shown = super::super::load(&path).unwrap_err().to_string();
+    assert!(shown.contains("line 2: not UTF-8"), "{shown}");
+}
+
+#[test]
+fn control_characters_are_not_echoed() {
+    let src = edit("seeds = 20", "seeds = \u{1b}[2J20");
+    let g = fail(&src);
+    assert!(!g.shown.contains('\u{1b}'), "{}", g.shown);
+    assert_eq!(caret(&g.shown).0, "seeds = \u{FFFD}[2J20");
+}
+
+#[test]
+fn exclusive_chances_sum_to_at_most_one() {
+    // Accepted by the loader before, then every run failed to set up (exit 1).
+    let src = edit("p99 = \"6s\" }", "p99 = \"6s\" }\nerror_rate = 0.8\nhang_rate = 0.5");
+    check(&src, "0.5", 0, &["llm.hang_rate"], &["`error_rate` + `hang_rate`", "1.3"]);
+    let src = plus("timeout_rate = 0.5\ncrash_rate = 0.6\n");
+    check(&src, "0.6", 0, &["tool.crash_rate"], &["sum to 1.1"]);
+    let src = plus("timeout_rate = 0.5\ncrash_rate = 0.5\n");
+    parse(&src, "x.toml").unwrap();
 }
