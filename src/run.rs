@@ -116,7 +116,11 @@ pub fn run_once(
     let topology = &scenario.topology;
     let config = SimConfig {
         seed,
-        limits: Limits { max_events: limits.max_events, max_sim_time: limits.max_sim_time_ns, ..Limits::default() },
+        limits: Limits {
+            max_events: limits.max_events,
+            max_sim_time: limits.max_sim_time_ns,
+            max_queued_events: limits.max_queued_events,
+        },
         system: SystemConfig { mailbox_capacity: limits.mailbox_capacity, overflow: limits.mailbox_overflow },
         network: Network {
             local: Latency::Fixed(0),

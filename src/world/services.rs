@@ -95,15 +95,6 @@ pub struct Tool {
 /// Why a scenario's service could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceSetupError {
-    #[error("LLM `{name}`: cannot read `{path}`: {source}")]
-    TokensCsvUnreadable {
-        name: String,
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("LLM `{name}`: `{path}` line {line}: {message}")]
-    TokensCsvInvalid { name: String, path: String, line: usize, message: String },
     #[error("{kind} `{name}`: {message}")]
     Invalid { kind: &'static str, name: String, message: String },
 }
