@@ -1,6 +1,8 @@
 //! Number formatting shared by the Markdown and terminal renderers: fixed
 //! precision per column (so equal input prints equal text), signed
-//! differences, percentages, and percentiles a sample cannot support.
+//! differences, percentages, and percentiles a sample cannot support; and
+//! escaping of user text (scenario name, description, strategy labels,
+//! reasons) for Markdown, HTML and SVG.
 
 use crate::hist;
 
@@ -102,9 +104,86 @@ pub fn compact_seeds(seeds: &[u64]) -> String {
     parts.join(", ")
 }
 
+/// `s` with the characters HTML and XML give meaning to as entities
+/// (`&`, `<`, `>`, `"`, `'`).
+pub fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// User text as inline Markdown that renders as the same text and nothing
+/// else: one line (control characters become spaces), no raw HTML (`<`,
+/// `>`, `&` as entities), no links, images, code spans or table cells
+/// (`[`, `]`, backticks, `|`, `\` backslash-escaped), no heading, list,
+/// quote or rule at its start (`#` everywhere, a leading `-`, `+`, `*`,
+/// `=` or `1.` escaped).
+pub fn markdown_text(s: &str) -> String {
+    let s: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let s = s.trim();
+    let mut out = String::with_capacity(s.len() + 8);
+    // A leading list marker, rule or setext underline; an ordered-list
+    // number (`12.` / `12)`).
+    let digits = s.chars().take_while(char::is_ascii_digit).count();
+    let ordered = digits > 0 && matches!(s[digits..].chars().next(), Some('.' | ')'));
+    for (i, c) in s.chars().enumerate() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\\' | '`' | '[' | ']' | '|' | '#' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '-' | '+' | '*' | '=' if i == 0 => {
+                out.push('\\');
+                out.push(c);
+            }
+            '.' | ')' if ordered && i == digits => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// User text for an SVG `<text>` element drawn by plotters, which escapes
+/// markup itself: control characters (which XML 1.0 does not allow)
+/// become spaces.
+pub fn svg_text(s: &str) -> String {
+    s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn user_text_is_escaped_for_markdown() {
+        let hostile = "<script>alert(1)</script> [x](javascript:alert(1))";
+        let md = markdown_text(hostile);
+        assert_eq!(md, "&lt;script&gt;alert(1)&lt;/script&gt; \\[x\\](javascript:alert(1))");
+        assert!(!md.contains('<') && !md.contains("[x]"));
+        assert_eq!(markdown_text("# Title\n| a | b |\n---"), "\\# Title \\| a \\| b \\| ---");
+        assert_eq!(markdown_text("- item"), "\\- item");
+        assert_eq!(markdown_text("12. item"), "12\\. item");
+        assert_eq!(markdown_text("a `code` & <b>"), "a \\`code\\` &amp; &lt;b&gt;");
+        assert_eq!(markdown_text("Two retry policies under a flaky LLM."), "Two retry policies under a flaky LLM.");
+        assert_eq!(markdown_text("one_for_one: 3-2 = 1"), "one_for_one: 3-2 = 1");
+        assert_eq!(html_escape("<a href=\"x\">'&'</a>"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+        assert_eq!(svg_text("a\u{1b}[31mb\n"), "a [31mb ");
+    }
 
     #[test]
     fn seeds_compact() {

@@ -18,6 +18,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::analysis::Analysis;
+use super::format::svg_text;
 use layout::{Entry, KEY_COLUMN, KeyedAxis, LegendGrid, PLOT_HEIGHT, WIDTH, draw_end_keys, draw_legend};
 
 const CAPTION_FONT: (&str, u32) = ("sans-serif", 22);
@@ -46,7 +47,7 @@ fn entries(a: &Analysis<'_>, faults: bool) -> Vec<Entry> {
         .enumerate()
         .map(|(i, l)| {
             let base = if a.baseline == Some(i) && a.labels.len() > 1 { " (baseline)" } else { "" };
-            Entry { color: color(i), key: a.keys[i].clone(), label: format!("{l}{base}"), area: false }
+            Entry { color: color(i), key: a.keys[i].clone(), label: svg_text(&format!("{l}{base}")), area: false }
         })
         .collect();
     if faults && !a.cmp.fault_windows.is_empty() {
@@ -55,7 +56,7 @@ fn entries(a: &Analysis<'_>, faults: bool) -> Vec<Entry> {
         if label.chars().count() > 90 {
             label = format!("scheduled faults ({})", names.len());
         }
-        v.push(Entry { color: FAULT_SHADE, key: String::new(), label, area: true });
+        v.push(Entry { color: FAULT_SHADE, key: String::new(), label: svg_text(&label), area: true });
     }
     v
 }
@@ -125,7 +126,8 @@ pub fn latency(a: &Analysis<'_>) -> Result<String, String> {
     let y_max = curves.iter().flatten().map(|p| p.1).fold(0.0, f64::max);
     let legend = entries(a, false);
     render(&legend, |root, plot| {
-        let caption = format!("Latency by percentile, pooled over {} seeds: {}", a.seeds_used.len(), a.cmp.scenario);
+        let caption =
+            format!("Latency by percentile, pooled over {} seeds: {}", a.seeds_used.len(), svg_text(&a.cmp.scenario));
         let keys: Vec<f64> = (0..=x_max as usize).map(|k| k as f64).collect();
         let mut chart = ChartBuilder::on(plot)
             .caption(caption, CAPTION_FONT)
@@ -212,7 +214,7 @@ pub fn throughput(a: &Analysis<'_>) -> Result<String, String> {
     render(&legend, |root, plot| {
         let mut chart = ChartBuilder::on(plot)
             .caption(
-                format!("Throughput over time: {} (mean over {} seeds)", a.cmp.scenario, a.seeds_used.len()),
+                format!("Throughput over time: {} (mean over {} seeds)", svg_text(&a.cmp.scenario), a.seeds_used.len()),
                 CAPTION_FONT,
             )
             .margin(16)
@@ -344,7 +346,11 @@ pub fn success(a: &Analysis<'_>) -> Result<String, String> {
     render(&legend, |root, plot| {
         let mut chart = ChartBuilder::on(plot)
             .caption(
-                format!("Success rate over time: {} (pooled over {} seeds)", a.cmp.scenario, a.seeds_used.len()),
+                format!(
+                    "Success rate over time: {} (pooled over {} seeds)",
+                    svg_text(&a.cmp.scenario),
+                    a.seeds_used.len()
+                ),
                 CAPTION_FONT,
             )
             .margin(16)
@@ -413,6 +419,23 @@ mod tests {
             assert!(lat.contains(&format!("\n{tick}\n</text>")), "{tick}");
         }
         assert!(success(&a).unwrap().contains("scheduled faults: partition"));
+    }
+
+    #[test]
+    fn user_text_in_svg_is_escaped_and_valid_xml() {
+        let mut cmp = sample_comparison();
+        cmp.scenario = "<script>alert(1)</script> & \"q\" \u{1b}[31m".into();
+        cmp.results[0].strategy = strategy(&[("retry", "<b>x</b>\u{0}")]);
+        cmp.fault_windows[0].label = "<i>partition</i>".into();
+        let a = Analysis::of(&cmp);
+        for (name, svg) in all(&a) {
+            for bad in ["<script", "<b>", "<i>", "\u{1b}", "\u{0}"] {
+                assert!(!svg.contains(bad), "{name}: {bad:?}");
+            }
+            assert!(svg.contains("&lt;b&gt;x&lt;/b&gt;"), "{name}");
+        }
+        assert!(latency(&a).unwrap().contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;q&quot;"));
+        assert!(success(&a).unwrap().contains("&lt;i&gt;partition&lt;/i&gt;"));
     }
 
     #[test]

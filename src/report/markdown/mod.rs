@@ -12,7 +12,7 @@ mod tables;
 use std::fmt::Write as _;
 
 use super::analysis::Analysis;
-use super::format::{compact_seeds, decimals, fixed, percent, percentile_cell, signed, verdict_cell};
+use super::format::{compact_seeds, decimals, fixed, markdown_text, percent, percentile_cell, signed, verdict_cell};
 use super::metrics::{Metric, metric, success_rate};
 use super::stats::Summary;
 use super::{RunFailure, strategy_label};
@@ -35,9 +35,9 @@ pub const PAIRED_SHOWN: &[&str] = &[
 pub fn render(a: &Analysis<'_>, charts: &[&str]) -> String {
     let cmp = a.cmp;
     let mut out = String::new();
-    let _ = writeln!(out, "# Comparison: {}\n", cmp.scenario);
+    let _ = writeln!(out, "# Comparison: {}\n", markdown_text(&cmp.scenario));
     if !cmp.description.trim().is_empty() {
-        let _ = writeln!(out, "{}\n", cmp.description.trim());
+        let _ = writeln!(out, "{}\n", markdown_text(&cmp.description));
     }
     let plural = |n: usize| if n == 1 { "" } else { "s" };
     let _ =
@@ -186,11 +186,11 @@ fn failures_table(out: &mut String, title: &str, list: &[RunFailure]) {
     for f in list {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | `{}` |",
+            "| {} | {} | {} | {} |",
             code(&strategy_label(&f.strategy)),
             f.seed,
             cell(&f.reason),
-            f.replay.replace('|', "\\|")
+            code(&f.replay)
         );
     }
     out.push('\n');
@@ -287,14 +287,17 @@ fn chart_title(file: &str) -> &str {
     }
 }
 
-/// A strategy label as inline code, safe inside a table cell.
+/// A strategy label (or a replay line) as inline code when it holds only
+/// characters with no meaning in Markdown, tables and HTML; else as
+/// escaped text ([`markdown_text`]).
 fn code(label: &str) -> String {
-    format!("`{}`", label.replace('|', "\\|"))
+    let plain = label.chars().all(|c| c.is_ascii_alphanumeric() || " _=,.:/+-@%()".contains(c));
+    if plain { format!("`{label}`") } else { markdown_text(label) }
 }
 
 /// Free text made safe inside a table cell.
 fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
+    markdown_text(text)
 }
 
 #[cfg(test)]
@@ -377,6 +380,31 @@ mod tests {
         );
         // Per-seed tables still show every seed, with a dash for the missing run.
         assert!(md.contains("| 3 | 120.0 | — |"), "{md}");
+    }
+
+    #[test]
+    fn user_text_cannot_inject_markup() {
+        let mut cmp = sample_comparison();
+        cmp.description = "<script>alert(1)</script> [x](javascript:alert(1))\n# Injected\n| a | b |".into();
+        cmp.scenario = "<b>name</b>".into();
+        let evil = crate::report::test_support::strategy(&[("retry", "`<img src=x onerror=alert(1)>`|")]);
+        cmp.results[1].strategy = evil.clone();
+        cmp.errors.push(RunFailure {
+            strategy: evil,
+            seed: 3,
+            reason: "<script>x</script>\n## heading".into(),
+            replay: "rehearsal run <x>.toml --seed 3".into(),
+        });
+        let md = md(&cmp);
+        for bad in ["<script", "<img", "<b>", "[x](", "\n# Injected", "\n## heading", "| a | b |"] {
+            assert!(!md.contains(bad), "{bad:?} in {md}");
+        }
+        assert!(md.contains("&lt;script&gt;alert(1)&lt;/script&gt; \\[x\\](javascript:alert(1)) \\# Injected"), "{md}");
+        assert!(md.starts_with("# Comparison: &lt;b&gt;name&lt;/b&gt;\n"), "{md}");
+        // Every table row keeps its column count (no injected `|`).
+        let strategies = section(&md, "## Strategies");
+        let unescaped_pipes = |l: &str| l.match_indices('|').filter(|&(i, _)| !l[..i].ends_with('\\')).count();
+        assert!(strategies.lines().filter(|l| l.starts_with('|')).all(|l| unescaped_pipes(l) == 3), "{strategies}");
     }
 
     #[test]

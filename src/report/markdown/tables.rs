@@ -201,10 +201,14 @@ pub(super) fn per_seed_table(
 ) {
     let _ = writeln!(out, "### {title}\n");
     strategy_columns_header(out, "seed", a);
+    // Each strategy's runs by seed, looked up once (not a scan per seed:
+    // a million seeds stay linear).
+    let by_seed: Vec<std::collections::BTreeMap<u64, &crate::summary::RunSummary>> =
+        a.cmp.results.iter().map(|sr| sr.runs.iter().rev().map(|r| (r.seed, r)).collect()).collect();
     for &seed in &a.cmp.seeds {
         let _ = write!(out, "| {seed} |");
-        for sr in &a.cmp.results {
-            let c = sr.runs.iter().find(|r| r.seed == seed).map_or_else(|| "—".to_owned(), &value);
+        for runs in &by_seed {
+            let c = runs.get(&seed).map_or_else(|| "—".to_owned(), |r| value(r));
             let _ = write!(out, " {c} |");
         }
         out.push('\n');
