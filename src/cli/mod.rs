@@ -6,22 +6,19 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 mod plan;
 
-pub use plan::{BUGGIFY_DEFAULT_COMPARE, BUGGIFY_DEFAULT_RUN, BUGGIFY_DEFAULT_SWEEP, replay_command};
+pub use plan::{BUGGIFY_DEFAULT_COMPARE, BUGGIFY_DEFAULT_RUN, BUGGIFY_DEFAULT_SWEEP, MAX_RUNS, replay_command};
 use plan::{
-    OnOff, on_off, parse_seed_range, parse_strategy, replay_buggify, resolve_baseline, resolve_buggify, strategy_arg,
-    with_buggify,
+    OnOff, on_off, parse_seed_range, parse_strategy, replay_buggify, resolve_baseline, resolve_buggify, resolve_jobs,
+    strategy_arg, with_buggify,
 };
 
-use crate::parallel::{default_jobs, map_parallel};
-use crate::report::{Analysis, Comparison, RunFailure, StrategyRuns, write_reports};
 use crate::run::{RunOptions, broken_invariants, run_once};
 use crate::scenario::{self, Scenario};
-use crate::strategy::combinations;
 use crate::summary::RunSummary;
 
 /// `println!` that ends the process quietly when stdout is closed (e.g.
@@ -34,6 +31,9 @@ macro_rules! outln {
         }
     }};
 }
+
+mod batch;
+mod interrupt;
 
 /// Exit codes: the contract with scripts and CI.
 pub mod exit {
@@ -119,26 +119,42 @@ struct RunArgs {
 struct SweepArgs {
     /// The scenario file.
     scenario: PathBuf,
-    /// Seeds as A..B (B excluded) or A..=B (B included).
+    /// Seeds as A..B (B excluded) or A..=B (B included); at most 1,000,000.
     #[arg(long, value_name = "A..B")]
     seeds: String,
-    /// Worker threads (default: the number of CPUs). Results do not depend on it.
+    /// Worker threads (default: the number of CPUs; at most 1024). Results do not depend on it.
     #[arg(long)]
     jobs: Option<usize>,
     #[command(flatten)]
     strategy: StrategyArg,
     #[command(flatten)]
     buggify: BuggifyArg,
+    /// Where the journal of finished runs goes (default:
+    /// reports/out/<scenario name>.sweep).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    resume: ResumeArg,
+}
+
+#[derive(Debug, Args)]
+struct ResumeArg {
+    /// Continue an interrupted command from its journal: run only the runs
+    /// it has not finished (same arguments; the output is the same as an
+    /// uninterrupted run's).
+    #[arg(long)]
+    resume: bool,
 }
 
 #[derive(Debug, Args)]
 struct CompareArgs {
     /// The scenario file.
     scenario: PathBuf,
-    /// Seeds per strategy: 1..=N (default: the scenario's seeds).
+    /// Seeds per strategy: 1..=N (default: the scenario's seeds); at most
+    /// 1,000,000 runs in all (strategies x seeds).
     #[arg(long, value_name = "N")]
     seeds: Option<u64>,
-    /// Worker threads (default: the number of CPUs). Results do not depend on it.
+    /// Worker threads (default: the number of CPUs; at most 1024). Results do not depend on it.
     #[arg(long)]
     jobs: Option<usize>,
     /// Where to write the reports (default: reports/out/<scenario name>).
@@ -151,6 +167,8 @@ struct CompareArgs {
     baseline_strategy: Option<String>,
     #[command(flatten)]
     buggify: BuggifyArg,
+    #[command(flatten)]
+    resume: ResumeArg,
 }
 
 /// Parse arguments, run, print, and turn the outcome into an exit code.
@@ -175,9 +193,14 @@ pub fn main() -> ExitCode {
 }
 
 fn exit_code_of(error: &anyhow::Error) -> u8 {
-    let bad_input = error
-        .chain()
-        .any(|e| e.is::<scenario::ScenarioError>() || e.is::<UsageError>() || e.is::<crate::run::StrategyError>());
+    let bad_input = error.chain().any(|e| {
+        e.is::<scenario::ScenarioError>()
+            || e.is::<UsageError>()
+            || e.is::<crate::run::StrategyError>()
+            || e.downcast_ref::<crate::output::OutputError>().is_some_and(crate::output::OutputError::is_bad_input)
+            || e.downcast_ref::<crate::report::ReportError>().is_some_and(crate::report::ReportError::is_bad_input)
+            || e.downcast_ref::<crate::journal::JournalError>().is_some_and(crate::journal::JournalError::is_bad_input)
+    });
     if bad_input { exit::BAD_INPUT } else { exit::CHECK_FAILED }
 }
 
@@ -199,6 +222,10 @@ fn cmd_run(args: RunArgs) -> anyhow::Result<u8> {
     let strategy = parse_strategy(&scenario, args.strategy.strategy.as_deref())?;
     let buggify = resolve_buggify(args.buggify.buggify, &scenario, BUGGIFY_DEFAULT_RUN);
     let replay = replay_command(&args.scenario, seed, &strategy, replay_buggify(buggify, &scenario));
+    if let Some(path) = &args.trace_out {
+        // A path that cannot take the trace is bad input: say so before running.
+        crate::output::resolve(path)?;
+    }
     let scenario = with_buggify(scenario, buggify);
     if args.check_determinism {
         let verdict =
@@ -213,7 +240,7 @@ fn cmd_run(args: RunArgs) -> anyhow::Result<u8> {
             text.push_str(&record.to_string());
             text.push('\n');
         }
-        crate::report::write_atomic(path, text.as_bytes())?;
+        crate::output::write_output(path, text.as_bytes())?;
         eprintln!("trace: {} events written to {}", first.trace.len(), path.display());
     }
     if args.json {
@@ -303,153 +330,9 @@ fn progress_bar(total: u64, what: &str) -> indicatif::ProgressBar {
 }
 
 fn cmd_sweep(args: SweepArgs) -> anyhow::Result<u8> {
-    let scenario = load(&args.scenario)?;
-    let seeds = parse_seed_range(&args.seeds)?;
-    let strategy = parse_strategy(&scenario, args.strategy.strategy.as_deref())?;
-    let jobs = args.jobs.unwrap_or_else(default_jobs);
-    if jobs == 0 {
-        bail!(usage("--jobs must be at least 1"));
-    }
-    let buggify = resolve_buggify(args.buggify.buggify, &scenario, BUGGIFY_DEFAULT_SWEEP);
-    let replay_flag = replay_buggify(buggify, &scenario);
-    let scenario = with_buggify(scenario, buggify);
-    let bar = progress_bar(seeds.len() as u64, "sweep");
-    let results =
-        map_parallel(&seeds, jobs, |&seed| run_once(&scenario, seed, &strategy, RunOptions::default()), |_| bar.inc(1));
-    bar.finish_and_clear();
-
-    let mut failures = Vec::new();
-    let mut hashes = Vec::new();
-    for (seed, result) in seeds.iter().zip(&results) {
-        match result {
-            Ok(out) => {
-                hashes.push(out.summary.trace_hash.clone());
-                let broken = broken_invariants(&scenario, &out.summary);
-                if !broken.is_empty() {
-                    failures.push((*seed, broken.join("; ")));
-                }
-            }
-            Err(e) => failures.push((*seed, error_chain(e))),
-        }
-    }
-    outln!(
-        "sweep {}: {} seeds ({}), strategy {}, BUGGIFY {}: {} passed, {} failed",
-        scenario.name,
-        seeds.len(),
-        args.seeds,
-        strategy_arg(&strategy),
-        on_off(buggify),
-        seeds.len() - failures.len(),
-        failures.len()
-    );
-    outln!("sweep hash {:016x}", rehearsal_sim::rng::fnv1a64(hashes.join(",").as_bytes()));
-    for (seed, why) in &failures {
-        outln!("FAILED seed {seed}: {why}");
-        outln!("  replay: {}", replay_command(&args.scenario, *seed, &strategy, replay_flag));
-    }
-    Ok(if failures.is_empty() { exit::OK } else { exit::CHECK_FAILED })
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
+    batch::sweep(args)
 }
 
 fn cmd_compare(args: CompareArgs) -> anyhow::Result<u8> {
-    let scenario = load(&args.scenario)?;
-    let seeds: Vec<u64> = match args.seeds {
-        Some(0) => return Err(usage("--seeds must be at least 1")),
-        Some(n) => (1..=n).collect(),
-        None => scenario.seeds.clone(),
-    };
-    let jobs = args.jobs.unwrap_or_else(default_jobs);
-    if jobs == 0 {
-        return Err(usage("--jobs must be at least 1"));
-    }
-    let strategies = combinations(&scenario.strategies);
-    let baseline = resolve_baseline(&scenario, &strategies, args.baseline_strategy.as_deref())?;
-    let buggify = resolve_buggify(args.buggify.buggify, &scenario, BUGGIFY_DEFAULT_COMPARE);
-    let replay_flag = replay_buggify(buggify, &scenario);
-    let scenario = with_buggify(scenario, buggify);
-    let work: Vec<(usize, u64)> =
-        (0..strategies.len()).flat_map(|s| seeds.iter().map(move |&seed| (s, seed))).collect();
-    let bar = progress_bar(work.len() as u64, "compare");
-    let results = map_parallel(
-        &work,
-        jobs,
-        |&(s, seed)| run_once(&scenario, seed, &strategies[s], RunOptions::default()),
-        |_| bar.inc(1),
-    );
-    bar.finish_and_clear();
-
-    let mut runs_by_strategy: Vec<Vec<RunSummary>> = vec![Vec::new(); strategies.len()];
-    let mut errors = Vec::new();
-    let mut invariant_failures = Vec::new();
-    for (&(s, seed), result) in work.iter().zip(results) {
-        let failure = |reason: String| RunFailure {
-            strategy: strategies[s].clone(),
-            seed,
-            reason,
-            replay: replay_command(&args.scenario, seed, &strategies[s], replay_flag),
-        };
-        match result {
-            Ok(out) => {
-                let broken = broken_invariants(&scenario, &out.summary);
-                if !broken.is_empty() {
-                    invariant_failures.push(failure(broken.join("; ")));
-                }
-                runs_by_strategy[s].push(out.summary);
-            }
-            Err(e) => errors.push(failure(error_chain(&e))),
-        }
-    }
-    let print_failures = |errors: &[RunFailure], invariant_failures: &[RunFailure]| {
-        for f in errors.iter().chain(invariant_failures) {
-            outln!("FAILED seed {} ({}): {}", f.seed, strategy_arg(&f.strategy), f.reason);
-            outln!("  replay: {}", f.replay);
-        }
-    };
-    if runs_by_strategy.iter().all(Vec::is_empty) {
-        outln!(
-            "{}: every run failed ({} strategies x {} seeds); no reports written",
-            scenario.name,
-            strategies.len(),
-            seeds.len()
-        );
-        print_failures(&errors, &invariant_failures);
-        return Ok(exit::CHECK_FAILED);
-    }
-    let failed = !errors.is_empty() || !invariant_failures.is_empty();
-    let comparison = Comparison {
-        scenario: scenario.name.clone(),
-        description: scenario.description.clone(),
-        seeds: seeds.clone(),
-        results: strategies
-            .iter()
-            .zip(runs_by_strategy)
-            .map(|(strategy, runs)| StrategyRuns { strategy: strategy.clone(), runs })
-            .collect(),
-        fault_windows: crate::run::fault_windows(&scenario),
-        errors,
-        invariant_failures,
-        baseline,
-        buggify: Some(buggify),
-    };
-    let out_dir = args.out.unwrap_or_else(|| Path::new("reports").join("out").join(&scenario.name));
-    let paths = write_reports(&comparison, &out_dir)?;
-    outln!("{}", crate::report::terminal::render(&Analysis::of(&comparison)).trim_end());
-    outln!("reports:");
-    outln!("  {}", paths.json.display());
-    outln!("  {}", paths.markdown.display());
-    for chart in &paths.charts {
-        outln!("  {}", chart.display());
-    }
-    print_failures(&comparison.errors, &comparison.invariant_failures);
-    Ok(if failed { exit::CHECK_FAILED } else { exit::OK })
+    batch::compare(args)
 }

@@ -9,6 +9,7 @@ use crate::scenario::Scenario;
 use crate::strategy::{Strategy, default_strategy, known_values};
 
 use super::usage;
+use crate::parallel::{MAX_JOBS, default_jobs};
 
 /// `on` or `off`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -123,9 +124,38 @@ pub fn replay_command(scenario_path: &Path, seed: u64, strategy: &Strategy, bugg
     cmd
 }
 
-/// Parse `A..B` (B excluded) or `A..=B` (B included).
-pub(super) fn parse_seed_range(text: &str) -> anyhow::Result<Vec<u64>> {
-    let bad = || usage(format!("--seeds: `{text}` is not a range like 1..100 or 1..=100"));
+/// The most runs one `sweep` or `compare` may have (seeds x strategies):
+/// results stream, but `compare` keeps every run's summary for its
+/// reports, and a journal line per run.
+pub const MAX_RUNS: u64 = 1_000_000;
+
+/// Seeds `start..start + count`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct SeedRange {
+    pub start: u64,
+    pub count: u64,
+}
+
+impl SeedRange {
+    /// The `i`-th seed.
+    pub fn seed(&self, i: u64) -> u64 {
+        self.start + i
+    }
+
+    /// `a..=b` (or one seed), as reports print seed lists.
+    pub fn compact(&self) -> String {
+        if self.count == 1 {
+            self.start.to_string()
+        } else {
+            format!("{}..={}", self.start, self.start + self.count - 1)
+        }
+    }
+}
+
+/// Parse `A..B` (B excluded) or `A..=B` (B included), at most
+/// [`MAX_RUNS`] seeds.
+pub(super) fn parse_seed_range(text: &str) -> anyhow::Result<SeedRange> {
+    let bad = || usage(format!("--seeds: `{}` is not a range like 1..100 or 1..=100", cut(text)));
     let (a, b, inclusive) = if let Some((a, b)) = text.split_once("..=") {
         (a, b, true)
     } else if let Some((a, b)) = text.split_once("..") {
@@ -135,14 +165,74 @@ pub(super) fn parse_seed_range(text: &str) -> anyhow::Result<Vec<u64>> {
     };
     let a: u64 = a.trim().parse().map_err(|_| bad())?;
     let b: u64 = b.trim().parse().map_err(|_| bad())?;
-    let end = if inclusive { b.checked_add(1).ok_or_else(bad)? } else { b };
-    if end <= a {
-        return Err(usage(format!("--seeds: `{text}` is empty")));
+    // The count of a..=b is b - a + 1, which may not fit when a is 0.
+    let count = if inclusive { (b.checked_sub(a)).map(|d| d as u128 + 1) } else { b.checked_sub(a).map(u128::from) };
+    let count = match count {
+        Some(c) if c > 0 => c,
+        _ => return Err(usage(format!("--seeds: `{}` is empty", cut(text)))),
+    };
+    if count > u128::from(MAX_RUNS) {
+        return Err(usage(format!(
+            "--seeds: `{}` has {count} seeds; at most {} per command (split it into several sweeps)",
+            cut(text),
+            thousands(MAX_RUNS)
+        )));
     }
-    if end - a > 10_000_000 {
-        return Err(usage(format!("--seeds: `{text}` has more than 10,000,000 seeds")));
+    Ok(SeedRange { start: a, count: count as u64 })
+}
+
+/// Checks `compare`'s size: `seeds` per strategy (from `--seeds`, when
+/// given) and strategies x seeds within [`MAX_RUNS`].
+pub(super) fn check_runs(seeds_flag: Option<u64>, seeds: u64, strategies: u64) -> anyhow::Result<()> {
+    if let Some(n) = seeds_flag {
+        if n > MAX_RUNS {
+            return Err(usage(format!("--seeds {n}: at most {} seeds per command", thousands(MAX_RUNS))));
+        }
     }
-    Ok((a..end).collect())
+    let runs = u128::from(seeds) * u128::from(strategies);
+    if runs > u128::from(MAX_RUNS) {
+        return Err(usage(format!(
+            "{strategies} strategies x {seeds} seeds = {runs} runs; at most {} runs per command (use fewer seeds)",
+            thousands(MAX_RUNS)
+        )));
+    }
+    Ok(())
+}
+
+/// `--jobs`: at least 1, at most [`MAX_JOBS`]; the machine's parallelism
+/// when not given.
+pub(super) fn resolve_jobs(flag: Option<usize>) -> anyhow::Result<usize> {
+    match flag {
+        None => Ok(default_jobs()),
+        Some(0) => Err(usage("--jobs must be at least 1")),
+        Some(n) if n > MAX_JOBS => Err(usage(format!(
+            "--jobs {n}: at most {} worker threads (runs are single-threaded; more threads than CPUs only add memory)",
+            thousands(MAX_JOBS as u64)
+        ))),
+        Some(n) => Ok(n),
+    }
+}
+
+/// `1000000` -> `1,000,000`.
+pub(super) fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// At most 60 characters of user input echoed in an error.
+fn cut(text: &str) -> String {
+    if text.chars().count() <= 60 {
+        text.to_owned()
+    } else {
+        format!("{}...", text.chars().take(57).collect::<String>())
+    }
 }
 
 #[cfg(test)]
@@ -154,11 +244,39 @@ mod tests {
 
     #[test]
     fn seed_ranges() {
-        assert_eq!(parse_seed_range("1..4").unwrap(), vec![1, 2, 3]);
-        assert_eq!(parse_seed_range("1..=3").unwrap(), vec![1, 2, 3]);
+        assert_eq!(parse_seed_range("1..4").unwrap(), SeedRange { start: 1, count: 3 });
+        assert_eq!(parse_seed_range("1..=3").unwrap(), SeedRange { start: 1, count: 3 });
+        assert_eq!(parse_seed_range("1..=3").unwrap().compact(), "1..=3");
+        assert_eq!(parse_seed_range("7..=7").unwrap().compact(), "7");
         assert!(parse_seed_range("5..5").is_err());
+        assert!(parse_seed_range("6..5").is_err());
         assert!(parse_seed_range("x..3").is_err());
         assert!(parse_seed_range("7").is_err());
+    }
+
+    #[test]
+    fn caps_are_usage_errors_naming_the_cap() {
+        for bad in ["0..=18446744073709551615", "1..1000002", "0..18446744073709551615"] {
+            let e = parse_seed_range(bad).unwrap_err();
+            assert_eq!(exit_code_of(&e), exit::BAD_INPUT);
+            assert!(e.to_string().contains("at most 1,000,000"), "{e}");
+        }
+        assert_eq!(parse_seed_range("1..=1000000").unwrap().count, 1_000_000);
+        let max = parse_seed_range("18446744073709551615..=18446744073709551615").unwrap();
+        assert_eq!(max.seed(0), u64::MAX);
+        let e = check_runs(Some(u64::MAX), u64::MAX, 4).unwrap_err();
+        assert!(e.to_string().contains("--seeds 18446744073709551615: at most 1,000,000"), "{e}");
+        let e = check_runs(Some(400_000), 400_000, 4).unwrap_err();
+        assert!(e.to_string().contains("1600000 runs; at most 1,000,000"), "{e}");
+        check_runs(None, 250_000, 4).unwrap();
+        assert_eq!(resolve_jobs(Some(1024)).unwrap(), 1024);
+        for bad in [0, 1025, 100_000] {
+            let e = resolve_jobs(Some(bad)).unwrap_err();
+            assert_eq!(exit_code_of(&e), exit::BAD_INPUT, "{bad}");
+        }
+        assert!(resolve_jobs(Some(100_000)).unwrap_err().to_string().contains("at most 1,024"));
+        assert_eq!(thousands(1_000_000), "1,000,000");
+        assert_eq!(thousands(999), "999");
     }
 
     const SCENARIO: &str = r#"

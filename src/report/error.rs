@@ -20,6 +20,25 @@ pub enum ReportError {
         #[source]
         source: std::io::Error,
     },
+    /// The output path exists and is not a directory.
+    #[error("cannot write reports into {}: it is not a directory", path.display())]
+    NotADirectory { path: PathBuf },
+    /// The output directory holds files rehearsal did not write: a report
+    /// set replaces the whole directory, so it is refused.
+    #[error(
+        "cannot write reports into {}: it holds files rehearsal did not write ({}); reports replace the whole \
+         directory, so give a new directory, or one that holds only an earlier report set",
+        path.display(),
+        list(names)
+    )]
+    ForeignFiles { path: PathBuf, names: Vec<String> },
+    /// Swapping the new report set in (or recovering a killed run's) failed.
+    #[error("cannot swap the new report set into {}: {source}", path.display())]
+    Swap {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     /// Serialising `report.json` failed.
     #[error("cannot serialise {}: {source}", path.display())]
     Json {
@@ -38,8 +57,35 @@ impl ReportError {
         match self {
             ReportError::CreateDir { path, .. }
             | ReportError::Write { path, .. }
+            | ReportError::NotADirectory { path }
+            | ReportError::ForeignFiles { path, .. }
+            | ReportError::Swap { path, .. }
             | ReportError::Json { path, .. }
             | ReportError::Chart { path, .. } => path,
         }
     }
+}
+
+impl ReportError {
+    /// Whether the error lies in the output path the user gave (exit code
+    /// 2): not a directory, under a regular file, not writable, holding
+    /// other files. A full disk or a rendering bug is not (exit code 1).
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            ReportError::NotADirectory { .. } | ReportError::ForeignFiles { .. } => true,
+            ReportError::CreateDir { source, .. }
+            | ReportError::Write { source, .. }
+            | ReportError::Swap { source, .. } => crate::output::is_bad_path(source),
+            ReportError::Json { .. } | ReportError::Chart { .. } => false,
+        }
+    }
+}
+
+/// At most five names, then how many more.
+fn list(names: &[String]) -> String {
+    let mut shown: Vec<String> = names.iter().take(5).map(|n| format!("`{n}`")).collect();
+    if names.len() > 5 {
+        shown.push(format!("and {} more", names.len() - 5));
+    }
+    shown.join(", ")
 }

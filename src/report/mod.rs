@@ -8,7 +8,8 @@
 //! against the baseline, seed by seed), [`metrics`] (which metrics, which
 //! direction is better), [`analysis`] (all of it computed once for a
 //! comparison), [`json`], [`markdown`], [`terminal`], [`chart`] (renderers
-//! to strings), [`atomic`] (crash-safe file replacement) and [`error`].
+//! to strings), [`atomic`] (crash-safe file replacement), [`set`] (a report
+//! set swapped in as a whole) and [`error`].
 //!
 //! What each figure means is documented for users in `docs/reports.md`.
 
@@ -23,6 +24,7 @@ pub mod metrics;
 pub mod paired;
 pub mod pooled;
 pub mod proportion;
+pub mod set;
 pub mod stats;
 pub mod terminal;
 
@@ -107,40 +109,61 @@ pub const LATENCY_CHART: &str = "latency.svg";
 pub const THROUGHPUT_CHART: &str = "throughput.svg";
 pub const SUCCESS_CHART: &str = "success.svg";
 
-/// Writes every report for `cmp` into `out_dir` (created if missing). Each
-/// file is replaced atomically; identical input gives byte-identical files.
-pub fn write_reports(cmp: &Comparison, out_dir: &Path) -> Result<ReportPaths, ReportError> {
-    std::fs::create_dir_all(out_dir)
-        .map_err(|source| ReportError::CreateDir { path: out_dir.to_path_buf(), source })?;
+/// The report files of a set, in the order [`render_reports`] gives them.
+pub const REPORT_FILES: [&str; 5] = [JSON_FILE, MARKDOWN_FILE, LATENCY_CHART, THROUGHPUT_CHART, SUCCESS_CHART];
 
+impl ReportPaths {
+    /// Where the files of a set written into `out_dir` are.
+    pub fn in_dir(out_dir: &Path) -> ReportPaths {
+        ReportPaths {
+            json: out_dir.join(JSON_FILE),
+            markdown: out_dir.join(MARKDOWN_FILE),
+            charts: [LATENCY_CHART, THROUGHPUT_CHART, SUCCESS_CHART].iter().map(|c| out_dir.join(c)).collect(),
+        }
+    }
+}
+
+/// Renders every report of `cmp`: (file name, content), in the order of
+/// [`REPORT_FILES`]. `out_dir` only names files in errors. Identical input
+/// gives byte-identical files.
+pub fn render_reports(cmp: &Comparison, out_dir: &Path) -> Result<Vec<(&'static str, String)>, ReportError> {
     let analysis = Analysis::of(cmp);
-    let json_path = out_dir.join(JSON_FILE);
-    let json = json::render(&analysis).map_err(|source| ReportError::Json { path: json_path.clone(), source })?;
-
+    let json = json::render(&analysis).map_err(|source| ReportError::Json { path: out_dir.join(JSON_FILE), source })?;
+    let md = markdown::render(&analysis, &[LATENCY_CHART, THROUGHPUT_CHART, SUCCESS_CHART]);
+    let mut files = vec![(JSON_FILE, json), (MARKDOWN_FILE, md)];
     type Render = fn(&Analysis<'_>) -> Result<String, String>;
     let charts: [(&str, Render); 3] =
         [(LATENCY_CHART, chart::latency), (THROUGHPUT_CHART, chart::throughput), (SUCCESS_CHART, chart::success)];
-    let mut chart_paths = Vec::with_capacity(charts.len());
-    let mut rendered = Vec::with_capacity(charts.len());
     for (name, render) in charts {
-        let path = out_dir.join(name);
-        let svg = render(&analysis).map_err(|message| ReportError::Chart { path: path.clone(), message })?;
-        rendered.push((path.clone(), svg));
-        chart_paths.push(path);
+        let svg = render(&analysis).map_err(|message| ReportError::Chart { path: out_dir.join(name), message })?;
+        files.push((name, svg));
     }
+    Ok(files)
+}
 
-    let md_path = out_dir.join(MARKDOWN_FILE);
-    let md = markdown::render(&analysis, &[LATENCY_CHART, THROUGHPUT_CHART, SUCCESS_CHART]);
+/// Writes every report for `cmp` into `out_dir` (created if missing) as a
+/// set ([`set`]): everything is rendered first, then written into a staging
+/// directory and swapped in, so a rendering error or a crash leaves the
+/// previous set whole. The journal in `out_dir` is carried over.
+pub fn write_reports(cmp: &Comparison, out_dir: &Path) -> Result<ReportPaths, ReportError> {
+    let dir = set::ReportDir::prepare(out_dir)?;
+    write_reports_into(cmp, dir, out_dir)
+}
 
-    // Render everything first, then write: a rendering error leaves the
-    // previous set of reports untouched.
-    for (path, svg) in &rendered {
-        write_atomic(path, svg.as_bytes())?;
-    }
-    write_atomic(&json_path, json.as_bytes())?;
-    write_atomic(&md_path, md.as_bytes())?;
-
-    Ok(ReportPaths { json: json_path, markdown: md_path, charts: chart_paths })
+/// [`write_reports`] into a directory already prepared (before the runs, so
+/// a bad `--out` is found before any run starts). `shown` is `out_dir` as
+/// the user named it, for the paths returned.
+pub fn write_reports_into(cmp: &Comparison, dir: set::ReportDir, shown: &Path) -> Result<ReportPaths, ReportError> {
+    let files = match render_reports(cmp, shown) {
+        Ok(files) => files,
+        Err(e) => {
+            dir.abandon();
+            return Err(e);
+        }
+    };
+    let files: Vec<(&str, &[u8])> = files.iter().map(|(n, c)| (*n, c.as_bytes())).collect();
+    dir.commit(&files, &[crate::journal::JOURNAL_FILE])?;
+    Ok(ReportPaths::in_dir(shown))
 }
 
 /// A short name for a strategy: `axis=value` pairs in axis order, joined by
@@ -395,6 +418,7 @@ mod tests {
         std::fs::write(&file, b"x").unwrap();
         let e = write_reports(&sample_comparison(), &file.join("sub")).unwrap_err();
         assert!(matches!(e, ReportError::CreateDir { .. }));
+        assert!(e.is_bad_input());
         assert_eq!(e.path(), file.join("sub"));
     }
 }

@@ -1,0 +1,521 @@
+//! `sweep` and `compare`: many runs, streamed in job order, journaled as
+//! they finish, stopped cleanly by SIGINT/SIGTERM and continued with
+//! `--resume`.
+//!
+//! stdout carries only what an uninterrupted command prints (so a resumed
+//! command prints the same bytes); notes about the journal, resuming and
+//! interrupts go to stderr.
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use super::interrupt::{Interrupt, resume_command};
+use super::plan::{SeedRange, check_runs, thousands};
+use super::{
+    CompareArgs, SweepArgs, exit, load, on_off, parse_seed_range, parse_strategy, progress_bar, replay_buggify,
+    replay_command, resolve_baseline, resolve_buggify, resolve_jobs, strategy_arg, with_buggify,
+};
+use crate::journal::{Header, JOURNAL_FILE, Journal, JournalError, Record, Resumed, scenario_hash};
+use crate::parallel::{Outcome, run_ordered};
+use crate::report::format::compact_seeds;
+use crate::report::set::ReportDir;
+use crate::report::{Analysis, Comparison, RunFailure, StrategyRuns, strategy_label, write_reports_into};
+use crate::run::{RunOptions, broken_invariants, run_once};
+use crate::scenario::Scenario;
+use crate::strategy::combinations;
+use crate::summary::RunSummary;
+
+/// A finished run of a sweep, as journaled: its trace hash (none when it
+/// stopped with an error) and why it failed (broken invariants or the
+/// error), if it did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct SweepRecord {
+    i: u64,
+    seed: u64,
+    trace_hash: Option<String>,
+    failure: Option<String>,
+}
+
+impl Record for SweepRecord {
+    fn index(&self) -> u64 {
+        self.i
+    }
+}
+
+/// A finished run of a comparison, as journaled: its summary, or the error
+/// it stopped with.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct CompareRecord {
+    i: u64,
+    strategy: String,
+    seed: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    summary: Option<RunSummary>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+impl Record for CompareRecord {
+    fn index(&self) -> u64 {
+        self.i
+    }
+}
+
+/// A run's result on its way from a worker: the record, and the journal
+/// line to append (none when it came from the journal, or when it would
+/// not read back exactly: that run runs again on resume).
+struct Done<R> {
+    record: R,
+    line: Option<String>,
+}
+
+fn header(
+    command: &str,
+    scenario: &Scenario,
+    seeds: String,
+    strategies: Vec<String>,
+    buggify: bool,
+    runs: u64,
+) -> Header {
+    Header {
+        rehearsal_journal: crate::journal::FORMAT,
+        rehearsal: env!("CARGO_PKG_VERSION").to_owned(),
+        command: command.to_owned(),
+        scenario: scenario.name.clone(),
+        scenario_hash: scenario_hash(scenario),
+        seeds,
+        strategies,
+        buggify,
+        runs,
+    }
+}
+
+/// Opens the journal: continued with `--resume`, else started afresh (an
+/// unfinished journal it replaces is said on stderr). `shown` is its path
+/// as printed.
+fn open_journal<R: Record>(
+    path: &Path,
+    shown: &Path,
+    header: &Header,
+    resume: bool,
+) -> Result<(Journal, BTreeMap<u64, R>), JournalError> {
+    if resume {
+        let Resumed { journal, records, found } = Journal::resume::<R>(path, header)?;
+        if found {
+            eprintln!(
+                "resuming: {} of {} runs already done, from {}",
+                thousands(records.len() as u64),
+                thousands(header.runs),
+                shown.display()
+            );
+        } else {
+            eprintln!("note: no journal at {}: running everything", shown.display());
+        }
+        return Ok((journal, records));
+    }
+    if let Some(lines) = count_lines(path) {
+        if lines > 0 && lines < header.runs + 1 {
+            eprintln!(
+                "note: replacing the unfinished journal at {} (add --resume to continue it instead)",
+                shown.display()
+            );
+        }
+    }
+    Ok((Journal::start(path, header)?, BTreeMap::new()))
+}
+
+/// Complete lines in a file, if it can be read.
+fn count_lines(path: &Path) -> Option<u64> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).ok()?;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut n = 0u64;
+    loop {
+        let k = f.read(&mut buf).ok()?;
+        if k == 0 {
+            return Some(n);
+        }
+        n += buf[..k].iter().filter(|&&b| b == b'\n').count() as u64;
+    }
+}
+
+/// What [`run_journaled`] runs: how many jobs, on how many threads, named
+/// how on the progress bar, stopped by which interrupt.
+struct Batch<'a> {
+    jobs: u64,
+    threads: usize,
+    what: &'static str,
+    interrupt: &'a Interrupt,
+}
+
+/// Runs `jobs` jobs through [`run_ordered`] with a journal and an interrupt:
+/// `work` makes a job's record (taken from `journaled` when it is there),
+/// `in_order` folds records in job order. Returns the outcome, or the
+/// journal's write error.
+fn run_journaled<R, W, O>(
+    batch: Batch<'_>,
+    journaled: BTreeMap<u64, R>,
+    journal: &mut Journal,
+    work: W,
+    in_order: O,
+) -> anyhow::Result<(Outcome, u64)>
+where
+    R: Record + Send,
+    W: Fn(u64, Option<R>) -> Done<R> + Sync,
+    O: FnMut(usize, Done<R>),
+{
+    let Batch { jobs, threads, what, interrupt } = batch;
+    let already = journaled.len() as u64;
+    let journaled = Mutex::new(journaled);
+    let bar = progress_bar(jobs, what);
+    bar.inc(already);
+    let failed: RefCell<Option<JournalError>> = RefCell::new(None);
+    let finished = Cell::new(already);
+    let announced = Cell::new(false);
+    let outcome = run_ordered(
+        usize::try_from(jobs).unwrap_or(usize::MAX),
+        threads,
+        |i| {
+            let i = i as u64;
+            let from_journal = journaled.lock().unwrap_or_else(|p| p.into_inner()).remove(&i);
+            work(i, from_journal)
+        },
+        |_, done: &Done<R>| {
+            if let Some(line) = &done.line {
+                if failed.borrow().is_none() {
+                    if let Err(e) = journal.append_line(line) {
+                        failed.replace(Some(e));
+                    }
+                }
+                finished.set(finished.get() + 1);
+                bar.inc(1);
+            }
+        },
+        in_order,
+        || {
+            let Some(signal) = interrupt.requested() else { return failed.borrow().is_some() };
+            if !announced.replace(true) {
+                bar.suspend(|| {
+                    eprintln!(
+                        "{}: finishing the runs in flight, then stopping (send it again to stop at once)",
+                        signal.name()
+                    );
+                });
+            }
+            true
+        },
+    )?;
+    bar.finish_and_clear();
+    if outcome.threads < threads.min(usize::try_from(jobs).unwrap_or(usize::MAX)) {
+        eprintln!("note: the system started only {} of {threads} worker threads", outcome.threads);
+    }
+    if let Some(e) = failed.into_inner() {
+        return Err(e.into());
+    }
+    journal.sync()?;
+    Ok((outcome, finished.get()))
+}
+
+/// After an interrupt: what is kept and the command that continues.
+fn interrupted(interrupt: &Interrupt, finished: u64, runs: u64, journal: &Path) -> u8 {
+    let signal = interrupt.requested().map_or(super::interrupt::Signal::Int, |s| s);
+    eprintln!(
+        "interrupted by {}: {} of {} runs finished, kept in the journal {}",
+        signal.name(),
+        thousands(finished),
+        thousands(runs),
+        journal.display()
+    );
+    eprintln!("continue with: {}", resume_command());
+    signal.exit_code()
+}
+
+/// Incremental FNV-1a 64 of strings joined by commas (the sweep hash):
+/// equal to `fnv1a64(hashes.join(","))`.
+struct JoinedHash {
+    h: u64,
+    first: bool,
+}
+
+impl JoinedHash {
+    fn new() -> JoinedHash {
+        JoinedHash { h: 0xcbf2_9ce4_8422_2325, first: true }
+    }
+
+    fn push(&mut self, s: &str) {
+        if !self.first {
+            self.bytes(b",");
+        }
+        self.first = false;
+        self.bytes(s.as_bytes());
+    }
+
+    fn bytes(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.h ^= u64::from(b);
+            self.h = self.h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+}
+
+pub(super) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// Creates a journal directory; a path that cannot be one is bad input.
+fn journal_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)
+        .map_err(|source| crate::output::OutputError::Io { path: dir.to_path_buf(), source })?;
+    Ok(())
+}
+
+pub(super) fn sweep(args: SweepArgs) -> anyhow::Result<u8> {
+    let scenario = load(&args.scenario)?;
+    let seeds: SeedRange = parse_seed_range(&args.seeds)?;
+    let strategy = parse_strategy(&scenario, args.strategy.strategy.as_deref())?;
+    let jobs = resolve_jobs(args.jobs)?;
+    let buggify = resolve_buggify(args.buggify.buggify, &scenario, BUGGIFY_DEFAULT_SWEEP);
+    let replay_flag = replay_buggify(buggify, &scenario);
+    let scenario = with_buggify(scenario, buggify);
+    let out_dir = args.out.clone().unwrap_or_else(|| default_sweep_dir(&scenario.name));
+    journal_dir(&out_dir)?;
+    let journal_path = out_dir.join(JOURNAL_FILE);
+    let header = header("sweep", &scenario, seeds.compact(), vec![strategy_label(&strategy)], buggify, seeds.count);
+    let (mut journal, journaled) =
+        open_journal::<SweepRecord>(&journal_path, &journal_path, &header, args.resume.resume)?;
+    let interrupt = Interrupt::install();
+
+    let mut hash = JoinedHash::new();
+    let mut failures: Vec<(u64, String)> = Vec::new();
+    let batch = Batch { jobs: seeds.count, threads: jobs, what: "sweep", interrupt: &interrupt };
+    let (outcome, finished) = run_journaled(
+        batch,
+        journaled,
+        &mut journal,
+        |i, from_journal: Option<SweepRecord>| {
+            let seed = seeds.seed(i);
+            if let Some(record) = from_journal.filter(|r| r.seed == seed) {
+                return Done { record, line: None };
+            }
+            let record = match run_once(&scenario, seed, &strategy, RunOptions::default()) {
+                Ok(out) => {
+                    let broken = broken_invariants(&scenario, &out.summary);
+                    let failure = (!broken.is_empty()).then(|| broken.join("; "));
+                    SweepRecord { i, seed, trace_hash: Some(out.summary.trace_hash), failure }
+                }
+                Err(e) => SweepRecord { i, seed, trace_hash: None, failure: Some(error_chain(&e)) },
+            };
+            let line = serde_json::to_string(&record).ok();
+            Done { record, line }
+        },
+        |_, done| {
+            let r = done.record;
+            if let Some(h) = &r.trace_hash {
+                hash.push(h);
+            }
+            if let Some(why) = r.failure {
+                failures.push((r.seed, why));
+            }
+        },
+    )?;
+    drop(journal);
+    if outcome.stopped {
+        return Ok(interrupted(&interrupt, finished, seeds.count, &journal_path));
+    }
+
+    outln!(
+        "sweep {}: {} seeds ({}), strategy {}, BUGGIFY {}: {} passed, {} failed",
+        scenario.name,
+        seeds.count,
+        args.seeds,
+        strategy_arg(&strategy),
+        on_off(buggify),
+        seeds.count - failures.len() as u64,
+        failures.len()
+    );
+    outln!("sweep hash {:016x}", hash.h);
+    for (seed, why) in &failures {
+        outln!("FAILED seed {seed}: {why}");
+        outln!("  replay: {}", replay_command(&args.scenario, *seed, &strategy, replay_flag));
+    }
+    Ok(if failures.is_empty() { exit::OK } else { exit::CHECK_FAILED })
+}
+
+/// `reports/out/<name>.sweep`: beside `compare`'s `reports/out/<name>`
+/// (names have no dot, so it is no other scenario's).
+fn default_sweep_dir(name: &str) -> PathBuf {
+    Path::new("reports").join("out").join(format!("{name}.sweep"))
+}
+
+pub(super) fn compare(args: CompareArgs) -> anyhow::Result<u8> {
+    let scenario = load(&args.scenario)?;
+    let strategies = combinations(&scenario.strategies);
+    let seed_count = match args.seeds {
+        Some(0) => return Err(super::usage("--seeds must be at least 1")),
+        Some(n) => n,
+        None => scenario.seeds.len() as u64,
+    };
+    check_runs(args.seeds, seed_count, strategies.len() as u64)?;
+    let seeds: Vec<u64> = match args.seeds {
+        Some(n) => (1..=n).collect(),
+        None => scenario.seeds.clone(),
+    };
+    let jobs = resolve_jobs(args.jobs)?;
+    let baseline = resolve_baseline(&scenario, &strategies, args.baseline_strategy.as_deref())?;
+    let buggify = resolve_buggify(args.buggify.buggify, &scenario, BUGGIFY_DEFAULT_COMPARE);
+    let replay_flag = replay_buggify(buggify, &scenario);
+    let scenario = with_buggify(scenario, buggify);
+    let out_dir = args.out.clone().unwrap_or_else(|| Path::new("reports").join("out").join(&scenario.name));
+    // A bad --out is found (exit 2) before any run starts.
+    let set = ReportDir::prepare(&out_dir)?;
+    let journal_path = set.dir().join(JOURNAL_FILE);
+    let journal_shown = out_dir.join(JOURNAL_FILE);
+    let labels: Vec<String> = strategies.iter().map(strategy_label).collect();
+    let runs = seeds.len() as u64 * strategies.len() as u64;
+    let header = header("compare", &scenario, compact_seeds(&seeds), labels.clone(), buggify, runs);
+    let (mut journal, journaled) =
+        match open_journal::<CompareRecord>(&journal_path, &journal_shown, &header, args.resume.resume) {
+            Ok(j) => j,
+            Err(e) => {
+                set.abandon();
+                return Err(e.into());
+            }
+        };
+    let interrupt = Interrupt::install();
+
+    let n_seeds = seeds.len() as u64;
+    let mut runs_by_strategy: Vec<Vec<RunSummary>> = vec![Vec::new(); strategies.len()];
+    let mut errors = Vec::new();
+    let mut invariant_failures = Vec::new();
+    let failure = |s: usize, seed: u64, reason: String| RunFailure {
+        strategy: strategies[s].clone(),
+        seed,
+        reason,
+        replay: replay_command(&args.scenario, seed, &strategies[s], replay_flag),
+    };
+    let batch = Batch { jobs: runs, threads: jobs, what: "compare", interrupt: &interrupt };
+    let result = run_journaled(
+        batch,
+        journaled,
+        &mut journal,
+        |i, from_journal: Option<CompareRecord>| {
+            let (s, seed) = ((i / n_seeds) as usize, seeds[(i % n_seeds) as usize]);
+            let fits = |r: &CompareRecord| {
+                r.seed == seed && r.strategy == labels[s] && (r.summary.is_some() != r.error.is_some())
+            };
+            if let Some(record) = from_journal.filter(fits) {
+                return Done { record, line: None };
+            }
+            let mut record = CompareRecord { i, strategy: labels[s].clone(), seed, summary: None, error: None };
+            match run_once(&scenario, seed, &strategies[s], RunOptions::default()) {
+                Ok(out) => record.summary = Some(out.summary),
+                Err(e) => record.error = Some(error_chain(&e)),
+            }
+            // Journal the run only if it reads back exactly (a summary
+            // holding a NaN would not): resume must give the same bytes.
+            let line = serde_json::to_string(&record)
+                .ok()
+                .filter(|line| serde_json::from_str::<CompareRecord>(line).is_ok_and(|back| back == record));
+            Done { record, line }
+        },
+        |_, done| {
+            let r = done.record;
+            let s = (r.i / n_seeds) as usize;
+            match (r.summary, r.error) {
+                (Some(summary), _) => {
+                    let broken = broken_invariants(&scenario, &summary);
+                    if !broken.is_empty() {
+                        invariant_failures.push(failure(s, r.seed, broken.join("; ")));
+                    }
+                    runs_by_strategy[s].push(summary);
+                }
+                (None, error) => errors.push(failure(s, r.seed, error.unwrap_or_default())),
+            }
+        },
+    );
+    drop(journal);
+    let (outcome, finished) = match result {
+        Ok(r) => r,
+        Err(e) => {
+            set.abandon();
+            return Err(e);
+        }
+    };
+    if outcome.stopped {
+        set.abandon();
+        return Ok(interrupted(&interrupt, finished, runs, &journal_shown));
+    }
+
+    let print_failures = |errors: &[RunFailure], invariant_failures: &[RunFailure]| {
+        for f in errors.iter().chain(invariant_failures) {
+            outln!("FAILED seed {} ({}): {}", f.seed, strategy_arg(&f.strategy), f.reason);
+            outln!("  replay: {}", f.replay);
+        }
+    };
+    if runs_by_strategy.iter().all(Vec::is_empty) {
+        set.abandon();
+        outln!(
+            "{}: every run failed ({} strategies x {} seeds); no reports written",
+            scenario.name,
+            strategies.len(),
+            seeds.len()
+        );
+        print_failures(&errors, &invariant_failures);
+        return Ok(exit::CHECK_FAILED);
+    }
+    let failed = !errors.is_empty() || !invariant_failures.is_empty();
+    let comparison = Comparison {
+        scenario: scenario.name.clone(),
+        description: scenario.description.clone(),
+        seeds,
+        results: strategies
+            .iter()
+            .zip(runs_by_strategy)
+            .map(|(strategy, runs)| StrategyRuns { strategy: strategy.clone(), runs })
+            .collect(),
+        fault_windows: crate::run::fault_windows(&scenario),
+        errors,
+        invariant_failures,
+        baseline,
+        buggify: Some(buggify),
+    };
+    let paths = write_reports_into(&comparison, set, &out_dir)?;
+    outln!("{}", crate::report::terminal::render(&Analysis::of(&comparison)).trim_end());
+    outln!("reports:");
+    outln!("  {}", paths.json.display());
+    outln!("  {}", paths.markdown.display());
+    for chart in &paths.charts {
+        outln!("  {}", chart.display());
+    }
+    print_failures(&comparison.errors, &comparison.invariant_failures);
+    Ok(if failed { exit::CHECK_FAILED } else { exit::OK })
+}
+
+use super::{BUGGIFY_DEFAULT_COMPARE, BUGGIFY_DEFAULT_SWEEP};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn joined_hash_is_fnv_of_the_joined_strings() {
+        for parts in [vec![], vec!["a"], vec!["0123abcd", "ffff", ""]] {
+            let mut h = JoinedHash::new();
+            for p in &parts {
+                h.push(p);
+            }
+            assert_eq!(h.h, rehearsal_sim::rng::fnv1a64(parts.join(",").as_bytes()), "{parts:?}");
+        }
+    }
+}
