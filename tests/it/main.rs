@@ -1,9 +1,12 @@
 //! The `rehearsal` package's one integration-test binary: the command
-//! line's contracts and every bundled scenario (`cli`), and numbers checked
-//! against values computed by hand (`numbers`), and bad input that must get
-//! a clear error, never a panic (`hardening_input`).
+//! line's contracts and every bundled scenario (`cli`), numbers checked
+//! against values computed by hand (`numbers`), bad input that must get
+//! a clear error, never a panic (`hardening_input`), and output that must
+//! never be destroyed or lost: output paths, report sets, interrupts and
+//! `--resume`, caps, escaping (`hardening_io`).
 
 mod cli;
 mod hardening_input;
+mod hardening_io;
 mod numbers;
 mod runaways;
