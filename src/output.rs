@@ -5,7 +5,7 @@
 //!
 //! | the path is | what happens |
 //! |---|---|
-//! | missing, or a regular file | replaced atomically: a temporary file in the same directory, fsync, rename ([`write_atomic`]) |
+//! | missing, or a regular file | replaced atomically: a temporary file in the same directory, fsync, rename ([`write_atomic`](crate::report::write_atomic)) |
 //! | a symlink to a regular (or missing) file | the target is replaced atomically in the target's directory; the symlink stays |
 //! | a FIFO or a character device (`/dev/null`, a terminal), directly or through symlinks | a plain write: opened for writing, never created, truncated or renamed |
 //! | `/dev/stdout`, `/dev/stderr`, `/dev/fd/N`, `/proc/self/fd/N` | written to that file descriptor's stream (appended to a regular file) |
