@@ -32,6 +32,16 @@ macro_rules! outln {
     }};
 }
 
+/// `eprintln!` that never panics: with stderr closed (piped into a
+/// finished `head`), a note is lost, the command goes on and its exit code
+/// stays the command's own.
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod batch;
 mod interrupt;
 
@@ -183,9 +193,9 @@ pub fn main() -> ExitCode {
     match execute(cli) {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
-            eprintln!("error: {error}");
+            errln!("error: {error}");
             for cause in error.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
+                errln!("  caused by: {cause}");
             }
             ExitCode::from(exit_code_of(&error))
         }
@@ -241,7 +251,7 @@ fn cmd_run(args: RunArgs) -> anyhow::Result<u8> {
             text.push('\n');
         }
         crate::output::write_output(path, text.as_bytes())?;
-        eprintln!("trace: {} events written to {}", first.trace.len(), path.display());
+        errln!("trace: {} events written to {}", first.trace.len(), path.display());
     }
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&first.summary)?);
@@ -250,9 +260,9 @@ fn cmd_run(args: RunArgs) -> anyhow::Result<u8> {
     }
     let broken = broken_invariants(&scenario, &first.summary);
     for b in &broken {
-        eprintln!("invariant broken: {b}");
+        errln!("invariant broken: {b}");
     }
-    eprintln!("replay: {replay}");
+    errln!("replay: {replay}");
     Ok(if broken.is_empty() { exit::OK } else { exit::CHECK_FAILED })
 }
 
