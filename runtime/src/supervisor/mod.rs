@@ -40,10 +40,20 @@
 //!
 //! # Determinism
 //!
-//! Children are kept in a `Vec` in start order; time comes from
-//! [`Ctx::now`] and the backoff jitter from [`Ctx::random_u64`].
+//! Children are kept in a `Vec` in start order, with maps from id and from
+//! address to their place that are only looked up, never iterated; time
+//! comes from [`Ctx::now`] and the backoff jitter from [`Ctx::random_u64`].
+//!
+//! # Cost
+//!
+//! Starting `n` children costs O(n); handling a child's exit, restarting
+//! it, adding or removing one costs O(1) (amortized: see `children.rs`).
+//! A `one_for_all` or `rest_for_one` restart costs O(n) once per failure:
+//! it terminates and restarts up to `n` children, each in O(1).
 
 use std::collections::VecDeque;
+
+use rustc_hash::FxHashSet;
 
 use crate::actor::Actor;
 use crate::ctx::Ctx;
@@ -51,7 +61,9 @@ use crate::id::{ActorId, Nanos, NodeId, TimerId};
 #[cfg(doc)]
 use crate::lifecycle::Decider;
 use crate::lifecycle::{Directive, ExitReason, FailureKind, Signal};
+use children::{Child, Children};
 
+mod children;
 mod spec;
 
 pub use spec::{Backoff, ChildSpec, Intensity, Restart, StartFn, Strategy, SupervisorSpec, SupervisorStats, WhenDown};
@@ -63,44 +75,6 @@ pub const SUPERVISOR_TAG_BIT: u64 = 1 << 63;
 const TAG_SHUTDOWN: u64 = SUPERVISOR_TAG_BIT | 1;
 /// Tag of a backoff delay.
 const TAG_BACKOFF: u64 = SUPERVISOR_TAG_BIT | 2;
-
-#[derive(Debug)]
-struct Child {
-    id: u64,
-    /// Index of its spec in `SupervisorSpec::children`.
-    spec: usize,
-    actor: Option<ActorId>,
-    incarnation: u32,
-    /// Restarts of this child (Ray `max_restarts` counts these).
-    restarts: u32,
-    /// A cap was reached: never restarted again.
-    gave_up: bool,
-    started_at: Nanos,
-    down_since: Option<Nanos>,
-    downtime: Nanos,
-    /// Consecutive restarts, for the backoff delay.
-    backoff_count: u32,
-    backoff_timer: Option<TimerId>,
-}
-
-impl Child {
-    /// Child `id` of spec `spec`, not started yet.
-    fn new(id: u64, spec: usize) -> Self {
-        Child {
-            id,
-            spec,
-            actor: None,
-            incarnation: 0,
-            restarts: 0,
-            gave_up: false,
-            started_at: 0,
-            down_since: None,
-            downtime: 0,
-            backoff_count: 0,
-            backoff_timer: None,
-        }
-    }
-}
 
 /// What to do once the children being terminated are all gone.
 #[derive(Debug)]
@@ -120,11 +94,46 @@ struct Current {
     timer: Option<TimerId>,
 }
 
+/// Ids of children still to terminate, in start order: the last is next.
+/// Whether an id is queued, and taking it out, cost O(1): a taken-out id
+/// stays in `order` and is skipped when its turn comes.
+#[derive(Debug)]
+struct Queue {
+    order: Vec<u64>,
+    /// The ids in `order` still to terminate (lookup only).
+    queued: FxHashSet<u64>,
+}
+
+impl Queue {
+    fn new(order: Vec<u64>) -> Self {
+        let queued = order.iter().copied().collect();
+        Queue { order, queued }
+    }
+
+    fn contains(&self, id: u64) -> bool {
+        self.queued.contains(&id)
+    }
+
+    /// Take `id` out: it is not terminated.
+    fn remove(&mut self, id: u64) {
+        self.queued.remove(&id);
+    }
+
+    /// The next id to terminate.
+    fn pop(&mut self) -> Option<u64> {
+        while let Some(id) = self.order.pop() {
+            if self.queued.remove(&id) {
+                return Some(id);
+            }
+        }
+        None
+    }
+}
+
 /// Children being terminated one at a time.
 #[derive(Debug)]
 struct Op {
-    /// Ids still to terminate, in start order: the last is next.
-    queue: Vec<u64>,
+    queue: Queue,
     current: Option<Current>,
     then: Then,
     /// Exits of children outside this operation, handled once it is done
@@ -145,7 +154,7 @@ enum Phase {
 #[derive(Debug)]
 pub struct Supervisor<A: Actor> {
     spec: SupervisorSpec<A>,
-    children: Vec<Child>,
+    children: Children,
     phase: Phase,
     /// Restart times within the intensity period (OTP `restarts`).
     window: VecDeque<Nanos>,
@@ -170,12 +179,12 @@ impl<A: Actor> Supervisor<A> {
                 "a backoff supervisor has exactly one child spec and strategy OneForOne"
             );
         }
-        for (i, c) in spec.children.iter().enumerate() {
-            assert!(spec.children[..i].iter().all(|d| d.id != c.id), "duplicate child id {}", c.id);
+        if let Some(id) = first_duplicate(&spec.children) {
+            panic!("duplicate child id {id}");
         }
         Supervisor {
             spec,
-            children: Vec::new(),
+            children: Children::default(),
             phase: Phase::Running,
             window: VecDeque::new(),
             restart_log: Vec::new(),
@@ -196,6 +205,7 @@ impl<A: Actor> Supervisor<A> {
         if self.spec.strategy == Strategy::SimpleOneForOne {
             return;
         }
+        self.children.reserve(self.spec.children.len());
         for spec in 0..self.spec.children.len() {
             let id = self.spec.children[spec].id;
             self.children.push(Child::new(id, spec));
@@ -209,7 +219,7 @@ impl<A: Actor> Supervisor<A> {
     pub fn start_child(&mut self, ctx: &mut Ctx<'_, A>, id: u64) -> Option<ActorId> {
         if self.spec.strategy != Strategy::SimpleOneForOne
             || !matches!(self.phase, Phase::Running)
-            || self.children.iter().any(|c| c.id == id)
+            || self.children.contains(id)
         {
             return None;
         }
@@ -220,13 +230,13 @@ impl<A: Actor> Supervisor<A> {
 
     /// The current address of child `id`, if it is running.
     pub fn child(&self, id: u64) -> Option<ActorId> {
-        self.children.iter().find(|c| c.id == id).and_then(|c| c.actor)
+        self.children.get(id).and_then(Child::actor)
     }
 
     /// Every child the supervisor has, in start order, with its address if
     /// it is running.
     pub fn children(&self) -> impl Iterator<Item = (u64, Option<ActorId>)> + '_ {
-        self.children.iter().map(|c| (c.id, c.actor))
+        self.children.iter().map(|c| (c.id, c.actor()))
     }
 
     /// Counters, with each child's downtime up to its last restart (a child
@@ -247,7 +257,7 @@ impl<A: Actor> Supervisor<A> {
 
     /// Total time child `id` was not running, up to `now`.
     pub fn downtime(&self, id: u64, now: Nanos) -> Option<Nanos> {
-        self.children.iter().find(|c| c.id == id).map(|c| self.downtime_of(c, now))
+        self.children.get(id).map(|c| self.downtime_of(c, now))
     }
 
     fn downtime_of(&self, c: &Child, now: Nanos) -> Nanos {
@@ -318,6 +328,7 @@ impl<A: Actor> Supervisor<A> {
                 if !matches!(self.phase, Phase::Running) {
                     return true;
                 }
+                // A backoff supervisor has one child: no scan of many.
                 let Some(c) = self.children.iter_mut().find(|c| c.backoff_timer == Some(timer)) else {
                     return true;
                 };
@@ -339,8 +350,8 @@ impl<A: Actor> Supervisor<A> {
     /// A supervisor with several child specs does not route messages: they
     /// are dropped and counted in [`SupervisorStats::dropped_while_down`].
     pub fn on_message(&mut self, msg: A::Msg, ctx: &mut Ctx<'_, A>) {
-        let target = match self.children.as_slice() {
-            [only] if self.spec.children.len() == 1 => only.actor,
+        let target = match self.children.only() {
+            Some(only) if self.spec.children.len() == 1 => only.actor(),
             _ => None,
         };
         if let Some(child) = target {
@@ -348,8 +359,8 @@ impl<A: Actor> Supervisor<A> {
             return;
         }
         let stashing = matches!(self.phase, Phase::Running)
-            && !self.children.first().is_some_and(|c| c.gave_up)
-            && self.children.len() == 1;
+            && self.children.len() == 1
+            && !self.children.only().is_some_and(|c| c.gave_up);
         match self.spec.backoff.map(|b| b.when_down) {
             Some(WhenDown::Stash { capacity }) if stashing => {
                 if self.stash.len() < capacity as usize {
@@ -369,18 +380,12 @@ impl<A: Actor> Supervisor<A> {
         }
     }
 
-    fn index_of(&self, id: u64) -> Option<usize> {
-        self.children.iter().position(|c| c.id == id)
-    }
-
     fn child_spec(&self, c: &Child) -> &ChildSpec<A> {
-        &self.spec.children[c.spec]
+        &self.spec.children[c.spec as usize]
     }
 
     fn remove(&mut self, id: u64) {
-        if let Some(i) = self.index_of(id) {
-            self.children.remove(i);
-        }
+        self.children.remove(id);
     }
 
     /// Where to (re)start a child whose spec says `node`.
@@ -393,12 +398,12 @@ impl<A: Actor> Supervisor<A> {
 
     /// Start child `id` (first start or restart), if it is not running.
     fn spawn_child(&mut self, id: u64, ctx: &mut Ctx<'_, A>) {
-        let Some(i) = self.index_of(id) else { return };
-        let spec = self.child_spec(&self.children[i]).clone();
+        let Some(i) = self.children.index_of(id) else { return };
+        let spec = self.child_spec(self.children.at(i)).clone();
         let node = self.place(spec.node, ctx);
         let now = ctx.now();
-        let c = &mut self.children[i];
-        if c.actor.is_some() {
+        let c = self.children.at(i);
+        if c.actor().is_some() {
             return;
         }
         let first = c.incarnation == 0 && c.down_since.is_none();
@@ -407,7 +412,8 @@ impl<A: Actor> Supervisor<A> {
         if spec.register {
             ctx.register_actor(id, actor);
         }
-        c.actor = Some(actor);
+        self.children.set_actor(i, Some(actor));
+        let c = self.children.at_mut(i);
         c.incarnation = incarnation;
         c.started_at = now;
         if let Some(since) = c.down_since.take() {
@@ -421,15 +427,15 @@ impl<A: Actor> Supervisor<A> {
 
     /// Restart child `id` unless its Ray `max_restarts` is reached.
     fn restart_child(&mut self, id: u64, ctx: &mut Ctx<'_, A>) {
-        let Some(i) = self.index_of(id) else { return };
-        let c = &self.children[i];
-        if c.gave_up || c.actor.is_some() {
+        let Some(i) = self.children.index_of(id) else { return };
+        let c = self.children.at(i);
+        if c.gave_up || c.actor().is_some() {
             return;
         }
         if let Some(max) = self.child_spec(c).max_restarts
             && c.restarts >= max
         {
-            self.children[i].gave_up = true;
+            self.children.at_mut(i).gave_up = true;
             self.stats.gave_up += 1;
             return;
         }
@@ -437,22 +443,22 @@ impl<A: Actor> Supervisor<A> {
     }
 
     fn child_exited(&mut self, actor: ActorId, reason: ExitReason, ctx: &mut Ctx<'_, A>) {
-        let Some(i) = self.children.iter().position(|c| c.actor == Some(actor)) else {
+        let Some(i) = self.children.index_of_actor(actor) else {
             // Not a current child: stale news of an earlier incarnation.
             return;
         };
         let now = ctx.now();
-        let c = &mut self.children[i];
-        c.actor = None;
+        self.children.set_actor(i, None);
+        let c = self.children.at_mut(i);
         c.down_since = Some(now);
         let id = c.id;
-        let temporary = self.child_spec(&self.children[i]).restart == Restart::Temporary;
+        let temporary = self.child_spec(self.children.at(i)).restart == Restart::Temporary;
         match &mut self.phase {
             Phase::Exited => {}
             Phase::Running => self.handle_exit(id, reason, ctx),
             Phase::Terminating(op) => {
                 let ours = op.current.as_ref().is_some_and(|cur| cur.id == id);
-                let queued = op.queue.contains(&id);
+                let queued = op.queue.contains(id);
                 if ours {
                     // Expected: we asked it to end (or it ended meanwhile).
                     if let Some(timer) = op.current.take().and_then(|cur| cur.timer) {
@@ -460,7 +466,7 @@ impl<A: Actor> Supervisor<A> {
                     }
                 } else if queued {
                     // It ended by itself before its turn: nothing to terminate.
-                    op.queue.retain(|&q| q != id);
+                    op.queue.remove(id);
                 } else if matches!(op.then, Then::Restart(_)) {
                     op.deferred.push((id, reason));
                     return;
@@ -475,8 +481,8 @@ impl<A: Actor> Supervisor<A> {
 
     /// A running supervisor learns that child `id` ended with `reason`.
     fn handle_exit(&mut self, id: u64, reason: ExitReason, ctx: &mut Ctx<'_, A>) {
-        let Some(i) = self.index_of(id) else { return };
-        let restart = self.child_spec(&self.children[i]).restart;
+        let Some(i) = self.children.index_of(id) else { return };
+        let restart = self.child_spec(self.children.at(i)).restart;
         if let ExitReason::Failed(kind) = reason {
             match self.spec.decider.decide(kind) {
                 Directive::Escalate => {
@@ -507,11 +513,11 @@ impl<A: Actor> Supervisor<A> {
             return;
         }
         // Ray `max_restarts`: give up on this child, without escalating.
-        let c = &self.children[i];
+        let c = self.children.at(i);
         if let Some(max) = self.child_spec(c).max_restarts
             && c.restarts >= max
         {
-            self.children[i].gave_up = true;
+            self.children.at_mut(i).gave_up = true;
             self.stats.gave_up += 1;
             return;
         }
@@ -536,11 +542,11 @@ impl<A: Actor> Supervisor<A> {
         }
     }
 
-    /// Children from index `from` on that a group restart starts again
+    /// Children from slot `from` on that a group restart starts again
     /// (start order): all but temporary ones and those that gave up.
     fn restart_set(&self, from: usize) -> Vec<u64> {
-        self.children[from..]
-            .iter()
+        self.children
+            .iter_from(from)
             .filter(|c| !c.gave_up && self.child_spec(c).restart != Restart::Temporary)
             .map(|c| c.id)
             .collect()
@@ -567,8 +573,8 @@ impl<A: Actor> Supervisor<A> {
 
     fn schedule_backoff(&mut self, id: u64, backoff: Backoff, ctx: &mut Ctx<'_, A>) {
         let now = ctx.now();
-        let Some(i) = self.index_of(id) else { return };
-        let c = &mut self.children[i];
+        let Some(i) = self.children.index_of(id) else { return };
+        let c = self.children.at_mut(i);
         // Akka `withAutoReset`: a child that ran `reset_after` without
         // ending starts the count again.
         if now.saturating_sub(c.started_at) >= backoff.reset_after {
@@ -604,31 +610,34 @@ impl<A: Actor> Supervisor<A> {
         if matches!(then, Then::Escalate) {
             self.stats.escalations = 1;
         }
-        for c in &mut self.children {
+        for c in self.children.iter_mut() {
             if let Some(timer) = c.backoff_timer.take() {
                 ctx.cancel_timer(timer);
             }
         }
         self.stash.clear();
-        let queue: Vec<u64> = self.children.iter().filter(|c| c.actor.is_some()).map(|c| c.id).collect();
+        let queue: Vec<u64> = self.children.iter().filter(|c| c.actor().is_some()).map(|c| c.id).collect();
         match &mut self.phase {
             Phase::Terminating(op) => {
                 // A group restart was under way: keep the child being
                 // terminated, then terminate all the others.
                 let current = op.current.as_ref().map(|c| c.id);
-                op.queue = queue.into_iter().filter(|&q| Some(q) != current).collect();
+                op.queue = Queue::new(queue.into_iter().filter(|&q| Some(q) != current).collect());
                 op.then = then;
                 op.deferred.clear();
             }
-            _ => self.phase = Phase::Terminating(Op { queue, current: None, then, deferred: Vec::new() }),
+            _ => {
+                let queue = Queue::new(queue);
+                self.phase = Phase::Terminating(Op { queue, current: None, then, deferred: Vec::new() });
+            }
         }
         self.pump(ctx);
     }
 
-    /// Start terminating the running children from index `from` on, except
+    /// Start terminating the running children from slot `from` on, except
     /// the one that just ended, and then `then`.
     fn start_op(&mut self, then: Then, from: usize, ctx: &mut Ctx<'_, A>) {
-        let queue: Vec<u64> = self.children[from..].iter().filter(|c| c.actor.is_some()).map(|c| c.id).collect();
+        let queue = Queue::new(self.children.iter_from(from).filter(|c| c.actor().is_some()).map(|c| c.id).collect());
         self.phase = Phase::Terminating(Op { queue, current: None, then, deferred: Vec::new() });
         self.pump(ctx);
     }
@@ -640,9 +649,9 @@ impl<A: Actor> Supervisor<A> {
             return;
         }
         while let Some(id) = op.queue.pop() {
-            let Some(c) = self.children.iter().find(|c| c.id == id) else { continue };
-            let Some(actor) = c.actor else { continue };
-            let shutdown = self.spec.children[c.spec].shutdown;
+            let Some(c) = self.children.get(id) else { continue };
+            let Some(actor) = c.actor() else { continue };
+            let shutdown = self.spec.children[c.spec as usize].shutdown;
             let timer = if shutdown == 0 {
                 // OTP `brutal_kill`.
                 ctx.kill(actor);
@@ -679,7 +688,7 @@ impl<A: Actor> Supervisor<A> {
                     match &mut self.phase {
                         Phase::Running => self.handle_exit(id, reason, ctx),
                         Phase::Terminating(next) if matches!(next.then, Then::Restart(_)) => {
-                            next.queue.retain(|&q| q != id);
+                            next.queue.remove(id);
                             next.deferred.push((id, reason));
                             next.deferred.extend(deferred);
                             return;
@@ -690,6 +699,19 @@ impl<A: Actor> Supervisor<A> {
             }
         }
     }
+}
+
+/// The first child id, in spec order, that an earlier child already has;
+/// O(n log n).
+fn first_duplicate<A>(children: &[ChildSpec<A>]) -> Option<u64> {
+    let mut ids: Vec<u64> = children.iter().map(|c| c.id).collect();
+    ids.sort_unstable();
+    if ids.windows(2).all(|w| w[0] != w[1]) {
+        return None;
+    }
+    // There is one: find the first in spec order.
+    let mut seen = FxHashSet::default();
+    children.iter().map(|c| c.id).find(|&id| !seen.insert(id))
 }
 
 #[cfg(test)]
