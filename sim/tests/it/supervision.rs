@@ -888,3 +888,85 @@ fn supervised_runs_are_deterministic() {
     };
     assert_eq!(run(), run());
 }
+
+// Scale: each test below does O(n) supervisor operations on n children
+// (start, exits, restarts, removals). With a per-child scan (a lookup by
+// id or by address, a duplicate check, a removal that shifts the others)
+// each would be O(n^2): minutes for these n, not seconds. No timing is
+// asserted; a regression shows as a test that does not finish.
+
+/// Children `0..n`, permanent, under `strategy`.
+fn many(strategy: Strategy, n: u64) -> (TestSim, ActorId) {
+    start(spec(strategy, (0..n).map(|i| child(i, Restart::Permanent)).collect()))
+}
+
+#[test]
+fn two_hundred_thousand_children_start_in_order_and_one_restarts_alone() {
+    let n = 200_000;
+    let (mut sim, s) = many(Strategy::OneForOne, n);
+    let log = take_log();
+    assert_eq!(log.len(), n as usize);
+    assert!(starts(&log).iter().enumerate().all(|(i, &start)| start == (i as u64, 0)), "start order");
+    let before: Vec<_> = sup(&sim, s).children().collect();
+    crash_child_at(&mut sim, s, n / 2, MS);
+    crash_child_at(&mut sim, s, n - 1, 2 * MS);
+    sim.run().unwrap();
+    assert_eq!(starts(&take_log()), vec![(n / 2, 1), (n - 1, 1)]);
+    let after: Vec<_> = sup(&sim, s).children().collect();
+    assert_eq!(after.len(), n as usize);
+    for (i, (b, a)) in before.iter().zip(&after).enumerate() {
+        assert_eq!(a.0, i as u64, "start order kept");
+        assert_eq!(a == b, i as u64 != n / 2 && i as u64 != n - 1, "child {i}");
+    }
+    let st = sup(&sim, s).stats();
+    assert_eq!((st.restarts, st.restart_events), (2, 2));
+}
+
+#[test]
+fn a_one_for_all_restart_of_fifty_thousand_children_terminates_and_restarts_each_once() {
+    let n = 50_000;
+    let (mut sim, s) = many(Strategy::OneForAll, n);
+    take_log();
+    crash_child_at(&mut sim, s, 7, MS);
+    sim.run().unwrap();
+    let log = take_log();
+    let expected: Vec<u64> = (0..n).rev().filter(|&i| i != 7).collect();
+    assert_eq!(shutdowns(&log), expected, "reverse start order");
+    assert_eq!(starts(&log), (0..n).map(|i| (i, 1)).collect::<Vec<_>>(), "start order");
+    let st = sup(&sim, s).stats();
+    assert_eq!((st.restarts, st.restart_events), (n, 1));
+}
+
+#[test]
+fn a_hundred_thousand_dynamic_children_come_and_go_and_the_rest_keep_their_order() {
+    let n = 100_000;
+    let template = child(0, Restart::Temporary);
+    let (mut sim, s) = start(spec(Strategy::SimpleOneForOne, vec![template]));
+    for id in 0..n {
+        tell(&mut sim, MS, s, Msg::StartChild(id));
+    }
+    sim.run().unwrap();
+    assert_eq!(sup(&sim, s).children().count(), n as usize);
+    // Two children in three end (temporary: removed), oldest first.
+    for id in (0..n).filter(|id| id % 3 != 0) {
+        let c = sup(&sim, s).child(id).unwrap();
+        tell(&mut sim, 2 * MS, c, Msg::Stop);
+    }
+    sim.run().unwrap();
+    let kept: Vec<u64> = (0..n).filter(|id| id % 3 == 0).collect();
+    let ids: Vec<u64> = sup(&sim, s).children().map(|c| c.0).collect();
+    assert_eq!(ids, kept);
+    assert!(kept.iter().all(|&id| sup(&sim, s).child(id).is_some_and(|a| sim.system.is_alive(a))));
+    // The ids of removed children may be used again: they come last.
+    tell(&mut sim, 3 * MS, s, Msg::StartChild(1));
+    sim.run().unwrap();
+    assert_eq!(sup(&sim, s).children().last().map(|c| c.0), Some(1));
+    // A shutdown still goes in reverse start order.
+    take_log();
+    tell(&mut sim, 4 * MS, s, Msg::ShutdownMe);
+    sim.run().unwrap();
+    let mut expected = kept;
+    expected.push(1);
+    expected.reverse();
+    assert_eq!(shutdowns(&take_log()), expected);
+}
