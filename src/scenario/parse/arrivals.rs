@@ -193,7 +193,7 @@ impl Ctx<'_> {
                                 v,
                                 "workload.arrivals.period",
                                 expected_text("workload.arrivals.period"),
-                                Some("a period is at most a year, e.g. \"24h\" or \"7d\"".into()),
+                                Some("a period is at most a year, e.g. \"24h\" or \"168h\"".into()),
                             ));
                         }
                         ns
@@ -302,3 +302,6 @@ impl Ctx<'_> {
         )? as u32)
     }
 }
+
+#[cfg(test)]
+mod tests;
