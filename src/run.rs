@@ -137,7 +137,7 @@ pub fn run_once(
     };
     let world = FleetWorld::new(WorldSpec {
         seed,
-        arrival_rate_per_s: scenario.workload.arrival_rate_per_s,
+        arrivals: scenario.workload.arrivals.clone(),
         arrivals_end: scenario.duration_ns,
         request_timeout: scenario.workload.request_timeout_ns,
         llms: scenario.llms.clone(),

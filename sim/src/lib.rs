@@ -4,6 +4,7 @@
 //! event to event; a total order on events; seeded ChaCha streams per
 //! component; a trace hash over every event. See ARCHITECTURE.md.
 
+pub mod arrivals;
 pub mod buggify;
 pub mod dist;
 pub mod fit;

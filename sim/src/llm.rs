@@ -774,19 +774,15 @@ mod tests {
         m.rate_limits = limits;
         m.tokens = TokenSource::Dists { input: constant(counted_per_call - 11.0), output: constant(11.0) };
         let mut s = LlmService::new(m);
-        let arrivals = crate::services::PoissonArrivals::new(offered_per_min / 60.0);
         let mut rng = stream(4, "llm");
         let mut arr = stream(4, "workload");
         let minutes = 500.0;
         let end = (minutes * 60e9) as Nanos;
-        let mut now = 0;
+        let process = crate::arrivals::Process::Poisson { rate_per_s: offered_per_min / 60.0 };
+        let mut arrivals = crate::arrivals::Arrivals::new(&process, end, &mut arr);
         let mut accepted = 0u64;
         let mut min_retry = u64::MAX;
-        loop {
-            now += arrivals.next_gap(&mut arr);
-            if now >= end {
-                break;
-            }
+        while let Some(now) = arrivals.next(&mut arr) {
             match s.start(now, &mut rng, ()) {
                 Start::Started(_) => {
                     accepted += 1;

@@ -6,7 +6,7 @@
 //!
 //! Every input file is read once, here, through a bounded reader: the
 //! scenario itself (at most [`MAX_SCENARIO_BYTES`]) and the CSV files it
-//! names (`tokens_csv`, `network.latency_csv`: at most [`MAX_CSV_BYTES`],
+//! names (`tokens_csv`, `network.latency_csv`, `workload.arrivals.csv`: at most [`MAX_CSV_BYTES`],
 //! relative paths resolved from the scenario file's directory). A run never
 //! reads a file.
 

@@ -4,6 +4,7 @@
 //! Every time is in integer nanoseconds of simulated time.
 
 use rehearsal_runtime::OverflowPolicy;
+pub use rehearsal_sim::arrivals::{Process as ArrivalProcess, Switching};
 use rehearsal_sim::buggify::BuggifyConfig;
 use rehearsal_sim::dist::Dist;
 
@@ -228,8 +229,12 @@ pub struct Topology {
 /// `[workload]`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Workload {
-    /// `arrivals = { process = "poisson", rate_per_s = R }`: R > 0.
-    pub arrival_rate_per_s: f64,
+    /// `arrivals = { process = "...", ... }`: when requests arrive, an open
+    /// process (`poisson`, `constant`, `bursts`, `daily`, `ramp`, `trace`)
+    /// or closed-loop users (`closed`, `population`); see
+    /// [`ArrivalProcess`] and `docs/scenario.md`. A `trace` file is read
+    /// when the scenario loads, its times already scaled by `time_scale`.
+    pub arrivals: ArrivalProcess,
     /// `steps`: the calls each request makes, in order (default
     /// `["llm", "tool", "llm"]`); at least one.
     pub steps: Vec<Step>,

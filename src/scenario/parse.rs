@@ -149,19 +149,12 @@ struct RawLink {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawWorkload {
-    arrivals: RawArrivals,
+    arrivals: arrivals::RawArrivals,
     steps: Option<Spanned<Vec<Spanned<String>>>>,
     request_timeout: Option<Spanned<RawDuration>>,
     shape: Option<Spanned<String>>,
     fanout: Option<Spanned<i64>>,
     subtask_timeout: Option<Spanned<RawDuration>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawArrivals {
-    process: Spanned<String>,
-    rate_per_s: Spanned<f64>,
 }
 
 #[derive(Deserialize)]
@@ -805,25 +798,7 @@ impl Ctx<'_> {
         duration: &Spanned<RawDuration>,
         duration_ns: u64,
     ) -> Result<Workload> {
-        let process = &raw.arrivals.process;
-        if process.get_ref() != "poisson" {
-            return Err(self.bad(
-                process,
-                "workload.arrivals.process",
-                expected_text("workload.arrivals.process"),
-                Some("only `poisson` arrivals are supported for now".into()),
-            ));
-        }
-        let rate = &raw.arrivals.rate_per_s;
-        let r = *rate.get_ref();
-        if !(r.is_finite() && r > 0.0) {
-            return Err(self.bad(
-                rate,
-                "workload.arrivals.rate_per_s",
-                expected_text("workload.arrivals.rate_per_s"),
-                Some("the mean number of new requests per simulated second, e.g. 20 or 0.5".into()),
-            ));
-        }
+        let arrivals = self.arrivals(&raw.arrivals)?;
         let steps = match &raw.steps {
             None => vec![Step::Llm(0), Step::Tool(0), Step::Llm(0)],
             Some(list) => {
@@ -883,7 +858,7 @@ impl Ctx<'_> {
             Some(v) => self.positive_duration(v, "workload.subtask_timeout")?,
             None => request_timeout_ns / 2,
         };
-        Ok(Workload { arrival_rate_per_s: r, steps, request_timeout_ns, shape, fanout, subtask_timeout_ns })
+        Ok(Workload { arrivals, steps, request_timeout_ns, shape, fanout, subtask_timeout_ns })
     }
 
     fn retry(&self, raw: Option<&RawRetry>) -> Result<RetryParams> {
@@ -1192,13 +1167,21 @@ fn expected_for(path: &[String]) -> Option<String> {
     let joined = path.join(".");
     let last = path.last().map(String::as_str).unwrap_or("");
     let parent = path.len().checked_sub(2).map(|i| path[i].as_str());
-    let is_latency_dist = joined == "topology.network.latency" || joined == "llm.latency" || joined == "tool.latency";
+    let is_latency_dist = joined == "topology.network.latency"
+        || joined == "llm.latency"
+        || joined == "tool.latency"
+        || joined == "workload.arrivals.think";
     let is_token_dist = joined == "llm.input_tokens" || joined == "llm.output_tokens";
     let in_dist = path.len() >= 2 && {
         let p = path[..path.len() - 1].join(".");
         matches!(
             p.as_str(),
-            "topology.network.latency" | "llm.latency" | "tool.latency" | "llm.input_tokens" | "llm.output_tokens"
+            "topology.network.latency"
+                | "llm.latency"
+                | "tool.latency"
+                | "llm.input_tokens"
+                | "llm.output_tokens"
+                | "workload.arrivals.think"
         )
     };
     let s = if is_latency_dist {
@@ -1267,9 +1250,25 @@ fn expected_text(path: &str) -> &'static str {
         "topology.nodes" => "an integer number of nodes from 1 to 65536",
         "topology.agents" => "an integer number of agents from 1 to 10000000",
         "topology.network" => "a table with a `latency` distribution",
-        "workload.arrivals" => "an inline table { process = \"poisson\", rate_per_s = <number> }",
-        "workload.arrivals.process" => "\"poisson\"",
-        "workload.arrivals.rate_per_s" => "a positive number of requests per second",
+        "workload.arrivals" => "an inline table { process = \"poisson\", rate_per_s = <number> } (or another process)",
+        "workload.arrivals.process" => {
+            "one of \"poisson\", \"constant\", \"bursts\", \"daily\", \"ramp\", \"closed\", \"population\", \"trace\""
+        }
+        "workload.arrivals.rate_per_s" | "workload.arrivals.on_rate_per_s" | "workload.arrivals.mean_rate_per_s" => {
+            "a positive number of requests per second"
+        }
+        "workload.arrivals.off_rate_per_s"
+        | "workload.arrivals.amplitude_per_s"
+        | "workload.arrivals.from_rate_per_s"
+        | "workload.arrivals.to_rate_per_s" => "a number of requests per second, 0 or more",
+        "workload.arrivals.on" | "workload.arrivals.off" => "a positive duration such as \"10s\"",
+        "workload.arrivals.switching" => "\"fixed\" or \"markov\"",
+        "workload.arrivals.period" => "a positive duration such as \"24h\", at most a year",
+        "workload.arrivals.phase" => "a duration such as \"6h\"",
+        "workload.arrivals.users" | "workload.arrivals.clients" => "an integer number of users from 1 to 1000000",
+        "workload.arrivals.repeat" => "true or false",
+        "workload.arrivals.csv" => "the path of a CSV file of arrival times",
+        "workload.arrivals.time_scale" => "a number > 0 and at most 1000000 (0.5 plays twice as fast)",
         "workload.steps" => "a non-empty list of \"llm\" and \"tool\"",
         "workload.request_timeout" => "a positive duration such as \"2m\"",
         "retry.max_attempts" => "a positive integer number of attempts (the first one included)",
@@ -1494,6 +1493,7 @@ fn found_display(found: &str) -> String {
     }
 }
 
+mod arrivals;
 mod faults;
 mod services;
 #[cfg(test)]

@@ -1,5 +1,6 @@
-//! The simulated world around the fleet: clients that send requests on a
-//! Poisson schedule and give up after a timeout, the LLM and tool services
+//! The simulated world around the fleet: clients that send requests (an
+//! open arrival process, or closed-loop users who wait for their answer)
+//! and give up after a timeout, the LLM and tool services
 //! the agents call (`services`), and the faults of the scenario, scheduled
 //! and random. It keeps the run's request ledger: every request and every
 //! service call made for it, recorded from outside the actors.
@@ -10,10 +11,10 @@ pub mod tally;
 pub use services::{Caller, ServiceSetupError, Services};
 
 use rehearsal_runtime::{ActorId, Envelope, Nanos, NodeId, RequestId, Route, ServiceCall};
+use rehearsal_sim::arrivals::{Arrivals, ClosedLoop, Process};
 use rehearsal_sim::dist::Dist;
 use rehearsal_sim::llm::Brownout;
 use rehearsal_sim::rng::{StreamRng, stream};
-use rehearsal_sim::services::PoissonArrivals;
 use rehearsal_sim::{Fault, Kernel, World};
 
 use crate::fleet::{Msg, agent_name, decode_idempotency_key};
@@ -23,8 +24,10 @@ use crate::scenario::{Faults, ScheduledFaultKind, ServiceModel};
 /// The world's own events.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum WorldEvent {
-    /// The next client request arrives.
+    /// The next client request of an open arrival process arrives.
     Arrival,
+    /// Closed-loop user `user` sends its next request.
+    UserArrival { user: u32 },
     /// Clients stop waiting for the requests whose timeout is due now,
     /// from request `id` on (one such event is pending at a time).
     ClientTimeout { id: u64 },
@@ -72,7 +75,11 @@ impl Metrics {
 #[derive(Debug)]
 pub struct FleetWorld {
     gateway: ActorId,
-    arrivals: PoissonArrivals,
+    arrivals: Arrivals,
+    /// The users of a closed arrival process.
+    closed: Option<ClosedLoop>,
+    /// Closed loop: the user of each request, by request id.
+    user_of: Vec<u32>,
     arrivals_end: Nanos,
     request_timeout: Nanos,
     pub services: Services,
@@ -91,7 +98,8 @@ pub struct FleetWorld {
 #[derive(Clone, Debug)]
 pub struct WorldSpec {
     pub seed: u64,
-    pub arrival_rate_per_s: f64,
+    /// When requests arrive (`workload.arrivals`).
+    pub arrivals: Process,
     pub arrivals_end: Nanos,
     pub request_timeout: Nanos,
     pub llms: Vec<ServiceModel>,
@@ -104,13 +112,16 @@ pub struct WorldSpec {
 
 impl FleetWorld {
     pub fn new(spec: WorldSpec) -> Result<Self, ServiceSetupError> {
+        let mut rng_workload = stream(spec.seed, "workload");
         Ok(FleetWorld {
             gateway: ActorId::EXTERNAL,
-            arrivals: PoissonArrivals::new(spec.arrival_rate_per_s),
+            arrivals: Arrivals::new(&spec.arrivals, spec.arrivals_end, &mut rng_workload),
+            closed: spec.arrivals.closed_loop(),
+            user_of: Vec::new(),
             arrivals_end: spec.arrivals_end,
             request_timeout: spec.request_timeout,
             services: Services::new(spec.seed, &spec.llms, &spec.tools)?,
-            rng_workload: stream(spec.seed, "workload"),
+            rng_workload,
             rng_faults: stream(spec.seed, "faults"),
             faults: spec.faults,
             agents: spec.agents,
@@ -121,11 +132,19 @@ impl FleetWorld {
         })
     }
 
-    /// Point the clients at the gateway and schedule the first arrival.
+    /// Point the clients at the gateway and schedule the first arrival
+    /// (open process), or each user's first request (closed loop: drawn in
+    /// user order).
     pub fn start(&mut self, gateway: ActorId, kernel: &mut Kernel<Msg, WorldEvent>) {
         self.gateway = gateway;
-        let first = self.arrivals.next_gap(&mut self.rng_workload);
-        if first < self.arrivals_end {
+        if let Some(closed) = &self.closed {
+            for user in 0..closed.users {
+                let at = closed.first_send(&mut self.rng_workload);
+                if at < self.arrivals_end {
+                    kernel.schedule(at, WorldEvent::UserArrival { user });
+                }
+            }
+        } else if let Some(first) = self.arrivals.next(&mut self.rng_workload) {
             kernel.schedule(first, WorldEvent::Arrival);
         }
         for (entry, fault) in self.faults.schedule.iter().enumerate() {
@@ -222,11 +241,40 @@ impl FleetWorld {
             }
             self.ledger.close(id, now, Outcome::Failed(Cause::ClientTimeout));
             kernel.trace_world(2, id, &WorldEvent::ClientTimeout { id });
+            self.request_ended(id, kernel);
             id += 1;
         }
         // Every request so far has ended or timed out: the next arrival
         // schedules the next timeout.
         self.timeout_pending = false;
+    }
+
+    /// A client request arrives now: into the ledger, to the gateway, and
+    /// under the client's timeout.
+    fn send_request(&mut self, event: &WorldEvent, kernel: &mut Kernel<Msg, WorldEvent>) -> u64 {
+        let now = kernel.now();
+        let id = self.ledger.arrive(now);
+        kernel.trace_world(1, id, event);
+        let ask = Envelope { from: ActorId::EXTERNAL, route: Route::Ask(RequestId(id)), msg: Msg::Request { id } };
+        kernel.deliver_at(now, self.gateway, ask);
+        if !self.timeout_pending {
+            self.timeout_pending = true;
+            kernel.schedule(now.saturating_add(self.request_timeout), WorldEvent::ClientTimeout { id });
+        }
+        id
+    }
+
+    /// Request `id` ended now (answered, or its client gave up): under a
+    /// closed loop, its user thinks, then sends again while the arrival
+    /// window lasts.
+    fn request_ended(&mut self, id: u64, kernel: &mut Kernel<Msg, WorldEvent>) {
+        let Some(closed) = &self.closed else { return };
+        let Some(&user) = self.user_of.get(id as usize) else { return };
+        if let Some(at) = closed.next_send(kernel.now(), &mut self.rng_workload)
+            && at < self.arrivals_end
+        {
+            kernel.schedule(at, WorldEvent::UserArrival { user });
+        }
     }
 
     /// Requests neither answered nor given up on: the open ledger entries.
@@ -242,19 +290,16 @@ impl World<Msg> for FleetWorld {
         let now = kernel.now();
         match event {
             WorldEvent::Arrival => {
-                let id = self.ledger.arrive(now);
-                kernel.trace_world(1, id, &event);
-                let ask =
-                    Envelope { from: ActorId::EXTERNAL, route: Route::Ask(RequestId(id)), msg: Msg::Request { id } };
-                kernel.deliver_at(now, self.gateway, ask);
-                if !self.timeout_pending {
-                    self.timeout_pending = true;
-                    kernel.schedule(now.saturating_add(self.request_timeout), WorldEvent::ClientTimeout { id });
-                }
-                let next = now.saturating_add(self.arrivals.next_gap(&mut self.rng_workload));
-                if next < self.arrivals_end {
+                self.send_request(&event, kernel);
+                if let Some(next) = self.arrivals.next(&mut self.rng_workload) {
                     kernel.schedule(next, WorldEvent::Arrival);
                 }
+            }
+            WorldEvent::UserArrival { user } => {
+                let id = self.send_request(&event, kernel);
+                // Ids are dense and in arrival order: `user_of[id]`.
+                debug_assert_eq!(self.user_of.len() as u64, id);
+                self.user_of.push(user);
             }
             WorldEvent::ClientTimeout { id } => self.client_timeouts(id, kernel),
             WorldEvent::AgentCrash { agent } => {
@@ -375,5 +420,6 @@ impl World<Msg> for FleetWorld {
             return;
         }
         kernel.trace_world(3, request.0, &msg);
+        self.request_ended(request.0, kernel);
     }
 }

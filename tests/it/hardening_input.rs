@@ -384,7 +384,7 @@ fn mutated_bundled_scenarios_exit_0_1_or_2() {
                 Ok(sc) => {
                     let cheap = sc.topology.agents <= 2_000
                         && sc.topology.nodes <= 4_096
-                        && sc.workload.arrival_rate_per_s <= 100.0
+                        && sc.workload.arrivals.mean_rate_per_s(sc.duration_ns).is_some_and(|r| r <= 100.0)
                         && sc.duration_ns <= 600_000_000_000
                         && sc.workload.request_timeout_ns <= 3_600_000_000_000
                         && sc.workload.fanout <= 100;

@@ -5,6 +5,7 @@
 //! never be destroyed or lost: output paths, report sets, interrupts and
 //! `--resume`, caps, escaping (`hardening_io`).
 
+mod arrivals;
 mod cli;
 mod hardening_input;
 mod hardening_io;

@@ -53,12 +53,16 @@ fn a_huge_request_timeout_keeps_the_timelines_small() {
     }
 }
 
-/// Arrivals at 1e308 per second never let the clock move: the run ends on
-/// a named limit (the queue and mailboxes fill up) instead of growing until
-/// the machine runs out of memory.
+/// Arrivals at the cap, 1e9 per second (one per nanosecond), barely let
+/// the clock move: the run ends on a named limit (the queue and mailboxes
+/// fill up) instead of growing until the machine runs out of memory. A
+/// rate above the cap (1e308) is a located error when the scenario loads.
 #[test]
 fn an_absurd_arrival_rate_ends_on_a_named_limit() {
-    let sc = scenario(16, "1e308", "60s");
+    let text = BASE.replace("AGENTS", "16").replace("RATE", "1e308").replace("TIMEOUT", "60s");
+    let e = scenario::parse(&text, "runaway.toml").unwrap_err().to_string();
+    assert!(e.contains("workload.arrivals.rate_per_s") && e.contains("at most"), "{e}");
+    let sc = scenario(16, "1e9", "60s");
     let err = run_once(&sc, 1, &default_strategy(&sc.strategies), RunOptions::default()).unwrap_err();
     assert!(["max_queued_events", "max_events"].contains(&limit_of(&err)), "{err}");
 }

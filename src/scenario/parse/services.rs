@@ -123,7 +123,7 @@ impl Ctx<'_> {
     /// The text of the CSV file named by `v` (key `path`), resolved from the
     /// scenario's directory (an absolute path stays as is) and read through
     /// a reader capped at [`MAX_CSV_BYTES`]. Errors are located at `v`.
-    fn read_csv(&self, v: &Spanned<String>, path: &str, what: &str) -> Result<(PathBuf, String)> {
+    pub(super) fn read_csv(&self, v: &Spanned<String>, path: &str, what: &str) -> Result<(PathBuf, String)> {
         let file = self.base.join(v.get_ref());
         let shown = echo(&file.display().to_string());
         let expected = format!("a readable CSV file of {what}");

@@ -126,7 +126,7 @@ fn full_file_round_trips() {
             links: vec![],
         },
         workload: Workload {
-            arrival_rate_per_s: 2.5,
+            arrivals: ArrivalProcess::Poisson { rate_per_s: 2.5 },
             steps: vec![Step::Llm(0), Step::Tool(0), Step::Tool(0), Step::Llm(0)],
             request_timeout_ns: 90_000_000_000,
             shape: Shape::Pool,
@@ -435,9 +435,9 @@ fn rate_must_be_positive() {
 }
 
 #[test]
-fn only_poisson_arrivals() {
+fn unknown_arrival_process() {
     let src = edit("\"poisson\"", "\"uniform\"");
-    check(&src, "\"uniform\"", 0, &["workload.arrivals.process"], &["only `poisson`"]);
+    check(&src, "\"uniform\"", 0, &["workload.arrivals.process"], &["valid values", "`trace`"]);
 }
 
 #[test]
