@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::report::strategy_label;
 use crate::scenario::Scenario;
-use crate::strategy::{Strategy, default_strategy, known_values};
+use crate::strategy::{Strategy, default_strategy, kinds};
 
 use super::usage;
 use crate::parallel::{MAX_JOBS, default_jobs};
@@ -69,10 +69,15 @@ pub(super) fn parse_strategy_flag(scenario: &Scenario, text: Option<&str>, flag:
             return Err(usage(format!("{flag}: the scenario has no axis `{axis}` (its axes: {})", axes.join(", "))));
         };
         if !spec.values.iter().any(|v| v == value) {
-            let hint = if known_values(axis).contains(&value) {
+            let kinds = kinds(axis);
+            let hint = if kinds.contains(&value) {
                 format!("add it to `[strategies] {axis}` in the scenario to run it")
             } else {
-                format!("known values: {}", known_values(axis).join(", "))
+                format!(
+                    "a value is one of this scenario's labels, as printed in reports and replay lines                      (e.g. {axis}={}); kinds of `{axis}`: {}",
+                    spec.values.first().map_or("", String::as_str),
+                    kinds.join(", ")
+                )
             };
             return Err(usage(format!(
                 "{flag}: axis `{axis}` of this scenario has no value `{value}` (its values: {}); {hint}",

@@ -5,6 +5,17 @@ use super::*;
 use crate::scenario::MAX_ECHO_CHARS;
 use proptest::prelude::*;
 
+/// A `retry` axis of plain kinds with the `[retry]` defaults `params`.
+fn retry_axis(kinds: &[&str], params: &RetryParams) -> Axis {
+    use crate::strategy::{AxisValue, Defaults, retry::Retry};
+    let d = Defaults { retry: params, shape: Shape::Pool };
+    Axis {
+        name: "retry".into(),
+        values: kinds.iter().map(|k| (*k).to_owned()).collect(),
+        typed: Retry::wrap(kinds.iter().map(|k| Retry::build(k, &[], &d).unwrap()).collect()),
+    }
+}
+
 /// The smallest valid file: every optional key left out.
 const MINIMAL: &str = r#"name = "quickstart"
 seeds = 20
@@ -170,7 +181,10 @@ fn full_file_round_trips() {
             tool: Some(ToolExtras::default()),
         }],
         retry: RetryParams { max_attempts: 3, base_delay_ns: 50_000_000, max_delay_ns: 2_000_000_000 },
-        strategies: vec![Axis { name: "retry".into(), values: vec!["exponential_full_jitter".into(), "none".into()] }],
+        strategies: vec![retry_axis(
+            &["exponential_full_jitter", "none"],
+            &RetryParams { max_attempts: 3, base_delay_ns: 50_000_000, max_delay_ns: 2_000_000_000 },
+        )],
         supervision: SupervisionParams {
             max_restarts: 3,
             period_ns: 10_000_000_000,
@@ -236,7 +250,7 @@ fn minimal_file_gets_the_defaults() {
     assert_eq!(s.tools[0].latency, Dist::Exponential { mean: 250.0 * MS });
     assert_eq!(s.tools[0].tokens, None);
     assert_eq!(s.retry, RetryParams { max_attempts: 4, base_delay_ns: 100_000_000, max_delay_ns: 10_000_000_000 });
-    assert_eq!(s.strategies, vec![Axis { name: "retry".into(), values: vec!["none".into()] }]);
+    assert_eq!(s.strategies, vec![retry_axis(&["none"], &s.retry)]);
     // BUGGIFY left to the command: "not set", with the run default in the config.
     assert_eq!(s.buggify_enabled, None);
     assert!(s.buggify.enabled);
