@@ -1,7 +1,7 @@
 //! One run: a scenario, a seed and a strategy combination, from building
 //! the simulation to its [`RunSummary`].
 
-use rehearsal_runtime::retry::{RetryPolicy, RetryStrategy};
+use rehearsal_runtime::retry::RetryPolicy;
 use rehearsal_runtime::{NodeId, SystemConfig};
 use rehearsal_sim::net::{Latency, LinkModel, Network};
 use rehearsal_sim::trace::{TraceMode, TraceRecord};
@@ -14,27 +14,14 @@ use rehearsal_runtime::supervisor::{
     Backoff, ChildSpec, Intensity, Restart, Strategy as SupStrategy, Supervisor, SupervisorSpec, WhenDown,
 };
 
-use crate::fleet::{Agent, FanOutPolicy, FleetActor, Gateway, Stage, StepSpec, agent_name, llm_service, tool_service};
+use crate::fleet::{Agent, FleetActor, Gateway, Stage, StepSpec, agent_name, llm_service, tool_service};
 use crate::scenario::{LinkSpec, RestartType, Scenario, ScheduledFaultKind, Shape, Step};
-use crate::strategy::Strategy;
+use crate::strategy::{Point, Strategy, supervision::Supervision};
 use crate::summary::RunSummary;
 use crate::world::{FleetWorld, WorldSpec};
 
 /// A strategy value the harness does not know (bad input).
-#[derive(Debug, thiserror::Error)]
-#[error("strategy axis `{axis}` has no value `{value}` (known values: {known})")]
-pub struct StrategyError {
-    pub axis: String,
-    pub value: String,
-    pub known: String,
-}
-
-impl StrategyError {
-    fn unknown(axis: &str, value: &str) -> RunError {
-        let known = crate::strategy::known_values(axis).join(", ");
-        StrategyError { axis: axis.into(), value: value.into(), known }.into()
-    }
-}
+pub use crate::strategy::StrategyError;
 
 /// Why a run could not produce a summary.
 #[derive(Debug, thiserror::Error)]
@@ -72,18 +59,10 @@ pub struct RunOutput {
     pub checkpoints: Vec<u64>,
 }
 
-/// The retry policy a strategy selects.
+/// The retry policy a strategy selects (its `retry` value, resolved through
+/// the scenario's axes; see [`crate::strategy::retry`]).
 pub fn retry_policy(scenario: &Scenario, strategy: &Strategy) -> Result<RetryPolicy, RunError> {
-    let value = strategy.get("retry").map(String::as_str).unwrap_or("none");
-    let strategy = match value {
-        "none" => RetryStrategy::None,
-        "fixed" => RetryStrategy::Fixed,
-        "exponential" => RetryStrategy::Exponential,
-        "exponential_full_jitter" => RetryStrategy::ExponentialFullJitter,
-        other => return Err(StrategyError::unknown("retry", other)),
-    };
-    let r = &scenario.retry;
-    Ok(RetryPolicy { strategy, max_attempts: r.max_attempts, base_delay: r.base_delay_ns, max_delay: r.max_delay_ns })
+    Ok(crate::strategy::resolve(scenario, strategy)?.retry.configure())
 }
 
 /// Per-link overrides of the scenario's `[[topology.links]]`.
@@ -111,7 +90,8 @@ pub fn run_once(
     strategy: &Strategy,
     options: RunOptions,
 ) -> Result<RunOutput, RunError> {
-    let retry = retry_policy(scenario, strategy)?;
+    let point = crate::strategy::resolve(scenario, strategy)?;
+    let retry = point.retry.configure();
     let limits = &scenario.limits;
     let topology = &scenario.topology;
     let config = SimConfig {
@@ -148,7 +128,7 @@ pub fn run_once(
     })?;
     let mut sim = Sim::new(config, world);
     configure_links(sim.kernel.network_mut(), &topology.links);
-    let gateway = build_fleet(&mut sim, scenario, strategy, retry)?;
+    let gateway = build_fleet(&mut sim, scenario, &point, retry)?;
     let initial_spawns = sim.system.stats().spawned;
     sim.world.start(gateway, &mut sim.kernel);
 
@@ -180,10 +160,9 @@ fn step_spec(scenario: &Scenario, step: Step) -> StepSpec {
 fn build_fleet(
     sim: &mut Sim<FleetActor, FleetWorld>,
     scenario: &Scenario,
-    strategy: &Strategy,
+    point: &Point,
     retry: RetryPolicy,
 ) -> Result<ActorId, RunError> {
-    let supervision = strategy.get("supervision").map(String::as_str).unwrap_or("none");
     let nodes = scenario.topology.nodes.max(1);
     let node_of = |i: u32| NodeId((i % nodes) as u16);
     let size = fleet_size(scenario);
@@ -220,26 +199,18 @@ fn build_fleet(
         spec.intensity = Intensity { max_restarts: p.max_restarts, period: p.period_ns };
         spec
     };
-    let tree = match supervision {
-        "none" => None,
-        "one_for_one" => Some(SupStrategy::OneForOne),
-        "one_for_all" => Some(SupStrategy::OneForAll),
-        "rest_for_one" => Some(SupStrategy::RestForOne),
-        "one_for_one_backoff" => None,
-        other => return Err(StrategyError::unknown("supervision", other)),
-    };
-    match (supervision, tree) {
-        ("none", _) => {
+    match point.supervision {
+        Supervision::None => {
             for i in 0..size {
                 sim.spawn(node_of(i), start_child(i));
             }
         }
-        (_, Some(strategy)) => {
+        Supervision::Tree(strategy) => {
             let children = (0..size).map(|i| child_spec(i, start_child.clone())).collect();
             let root = Supervisor::new(supervisor_spec(strategy, children));
             sim.spawn(NodeId(0), FleetActor::Supervisor(Box::new(root)));
         }
-        _ => {
+        Supervision::OneForOneBackoff => {
             // Akka's BackoffSupervisor around each agent, under a
             // one_for_one root: a crashed agent comes back after a growing,
             // jittered delay.
@@ -271,12 +242,7 @@ fn build_fleet(
     let gateway = match scenario.workload.shape {
         Shape::Pool => Gateway::pool(size, scenario.workload.request_timeout_ns, p.max_task_retries),
         Shape::FanOut => {
-            let policy = match strategy.get("fanout").map(String::as_str).unwrap_or("all") {
-                "all" => FanOutPolicy::All,
-                "quorum" => FanOutPolicy::Quorum,
-                "first" => FanOutPolicy::First,
-                other => return Err(StrategyError::unknown("fanout", other)),
-            };
+            let policy = point.fanout.configure();
             let w = &scenario.workload;
             Gateway::fan_out(size, w.fanout, policy, w.subtask_timeout_ns, p.max_task_retries)
         }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::report::strategy_label;
 use crate::scenario::Scenario;
-use crate::strategy::{Strategy, default_strategy, known_values};
+use crate::strategy::{Strategy, default_strategy, kinds};
 
 use super::usage;
 use crate::parallel::{MAX_JOBS, default_jobs};
@@ -69,10 +69,15 @@ pub(super) fn parse_strategy_flag(scenario: &Scenario, text: Option<&str>, flag:
             return Err(usage(format!("{flag}: the scenario has no axis `{axis}` (its axes: {})", axes.join(", "))));
         };
         if !spec.values.iter().any(|v| v == value) {
-            let hint = if known_values(axis).contains(&value) {
+            let kinds = kinds(axis);
+            let hint = if kinds.contains(&value) {
                 format!("add it to `[strategies] {axis}` in the scenario to run it")
             } else {
-                format!("known values: {}", known_values(axis).join(", "))
+                format!(
+                    "a value is one of this scenario's labels, as printed in reports and replay lines                      (e.g. {axis}={}); kinds of `{axis}`: {}",
+                    spec.values.first().map_or("", String::as_str),
+                    kinds.join(", ")
+                )
             };
             return Err(usage(format!(
                 "{flag}: axis `{axis}` of this scenario has no value `{value}` (its values: {}); {hint}",
@@ -339,5 +344,41 @@ supervision = ["none", "one_for_one"]
             assert_eq!(exit_code_of(&e), exit::BAD_INPUT, "{bad}");
             assert!(e.to_string().contains("--baseline-strategy"), "{e}");
         }
+    }
+
+    #[test]
+    fn variant_and_sweep_labels_round_trip_through_strategy_and_replay_lines() {
+        let sc = scenario::parse(
+            &SCENARIO.replace(
+                "retry = [\"none\", \"fixed\"]",
+                "retry = [\"none\", { name = \"exp8\", kind = \"exponential\", max_attempts = 8 }, \
+                 { kind = \"fixed\", max_attempts = [2, 4], base_delay = [\"1ms\", \"1.5s\"] }]",
+            ),
+            "t.toml",
+        )
+        .unwrap();
+        let all = combinations(&sc.strategies);
+        assert_eq!(all.len(), 6 * 2);
+        for s in &all {
+            // The replay line's --strategy parses back to the same point,
+            // which resolves to the typed value its label names.
+            let line = replay_command(Path::new("t.toml"), 1, s, None);
+            let arg = line.split(" --strategy ").nth(1).unwrap();
+            assert!(!arg.contains(' ') && !arg.contains('(') && !arg.contains(';'), "{line}");
+            assert_eq!(&parse_strategy(&sc, Some(arg)).unwrap(), s, "{line}");
+            assert_eq!(all[resolve_baseline(&sc, &all, Some(&strategy_label(s))).unwrap()], *s);
+            crate::strategy::resolve(&sc, s).unwrap();
+        }
+        let s = parse_strategy(&sc, Some("retry=fixed/max_attempts=4/base_delay=1.5s")).unwrap();
+        let r = crate::strategy::resolve(&sc, &s).unwrap().retry;
+        assert_eq!((r.max_attempts, r.base_delay_ns), (4, 1_500_000_000));
+        let r = crate::strategy::resolve(&sc, &parse_strategy(&sc, Some("retry=exp8")).unwrap()).unwrap().retry;
+        assert_eq!(r.max_attempts, 8);
+        // A label the scenario does not list: a usage error naming its labels.
+        let e = parse_strategy(&sc, Some("retry=exp4")).unwrap_err();
+        assert_eq!(exit_code_of(&e), exit::BAD_INPUT);
+        assert!(e.to_string().contains("exp8") && e.to_string().contains("fixed/max_attempts=2/base_delay=1ms"), "{e}");
+        let e = parse_strategy(&sc, Some("retry=exponential")).unwrap_err();
+        assert!(e.to_string().contains("add it to `[strategies] retry`"), "{e}");
     }
 }

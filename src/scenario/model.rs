@@ -34,7 +34,7 @@ pub struct Scenario {
     /// Tools: `[tool]` (named `tool`, index 0) then every `[tools.NAME]`,
     /// by name.
     pub tools: Vec<ServiceModel>,
-    /// `[retry]`: the parameters shared by every retry strategy.
+    /// `[retry]`: the defaults of every retry value's parameters.
     pub retry: RetryParams,
     /// `[strategies]`: axes in file order, values in file order.
     pub strategies: Vec<Axis>,
@@ -361,9 +361,15 @@ pub struct RetryParams {
     pub max_delay_ns: u64,
 }
 
-/// One axis of the strategy matrix, e.g. `retry = ["none", "exponential_full_jitter"]`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One axis of the strategy matrix, e.g. `retry = ["none", "exponential_full_jitter"]`
+/// or a sweep `retry = { kind = "exponential", max_attempts = [1, 2, 4, 8] }`.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Axis {
+    /// The axis's key in `[strategies]`.
     pub name: String,
+    /// Each value's label (what a [`Strategy`](crate::strategy::Strategy)
+    /// holds), in file order, sweeps expanded; distinct.
     pub values: Vec<String>,
+    /// The typed values, parallel to `values`.
+    pub typed: crate::strategy::AxisValues,
 }

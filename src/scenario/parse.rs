@@ -13,14 +13,14 @@ use std::path::Path;
 use rehearsal_runtime::OverflowPolicy;
 use rehearsal_sim::dist::Dist;
 use serde::Deserialize;
-use serde::de::{self, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, SeqAccess, Visitor};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::duration::parse_duration;
 use super::error::{ScenarioError, clip, echo};
 use super::model::*;
-use crate::strategy::KNOWN_AXES;
+use strategies::RawStrategies;
 
 const NS_PER_S: u64 = 1_000_000_000;
 /// Upper bound on `seeds = N` and on the length of a `seeds = [...]` list,
@@ -245,33 +245,6 @@ impl<'de> Deserialize<'de> for RawDuration {
     }
 }
 
-type RawAxis = (Spanned<String>, Spanned<Vec<Spanned<String>>>);
-
-/// `[strategies]`, in file order (entries are sorted by key position, since
-/// `toml` without `preserve_order` hands tables over sorted by name).
-struct RawStrategies(Vec<RawAxis>);
-
-impl<'de> Deserialize<'de> for RawStrategies {
-    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = RawStrategies;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a table of `axis = [values]`")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawStrategies, A::Error> {
-                let mut out: Vec<RawAxis> = Vec::new();
-                while let Some(entry) = map.next_entry()? {
-                    out.push(entry);
-                }
-                out.sort_by_key(|(k, _)| k.span().start);
-                Ok(RawStrategies(out))
-            }
-        }
-        d.deserialize_map(V)
-    }
-}
-
 // ---------------------------------------------------------------------------
 // Checking.
 
@@ -458,7 +431,8 @@ impl Ctx<'_> {
         let workload = self.workload(&raw.workload, &llms, &tools, &raw.duration, duration_ns)?;
         let limits = self.limits(raw.limits.as_ref(), duration_ns, workload.request_timeout_ns)?;
         let retry = self.retry(raw.retry.as_ref())?;
-        let strategies = self.strategies(raw.strategies.as_ref(), &raw.workload)?;
+        let defaults = crate::strategy::Defaults { retry: &retry, shape: workload.shape };
+        let strategies = self.strategies(raw.strategies.as_ref(), &defaults)?;
         let supervision = self.supervision(raw.supervision.as_ref())?;
         let faults = self.faults(raw.faults.as_ref(), &topology, &workload, &llms)?;
         let buggify = self.buggify(raw.buggify.as_ref())?;
@@ -895,85 +869,6 @@ impl Ctx<'_> {
             ));
         }
         Ok(p)
-    }
-
-    fn strategies(&self, raw: Option<&RawStrategies>, workload: &RawWorkload) -> Result<Vec<Axis>> {
-        let axes = match raw {
-            Some(RawStrategies(axes)) if !axes.is_empty() => axes,
-            _ => {
-                return Ok(vec![Axis { name: "retry".into(), values: vec!["none".into()] }]);
-            }
-        };
-        let mut out = Vec::with_capacity(axes.len());
-        for (key, values) in axes {
-            let name = key.get_ref();
-            let Some(&(_, known)) = KNOWN_AXES.iter().find(|(a, _)| a == name) else {
-                let names: Vec<&str> = KNOWN_AXES.iter().map(|(a, _)| *a).collect();
-                let mut hint = String::new();
-                if let Some(best) = did_you_mean(name, names.iter().copied()) {
-                    hint.push_str(&format!("did you mean `{best}`? "));
-                }
-                hint.push_str("known axes: ");
-                hint.push_str(
-                    &KNOWN_AXES
-                        .iter()
-                        .map(|(a, vs)| format!("`{a}` ({})", vs.join(", ")))
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                );
-                return Err(self.err(
-                    key.span().start,
-                    format!("unknown strategy axis `{}`", echo(name)),
-                    format!("one of the known axes: {}", list(&names)),
-                    Some(hint),
-                ));
-            };
-            let shape = workload.shape.as_ref().map_or("pool", |s| s.get_ref().as_str());
-            if name == "fanout" && shape != "fanout" {
-                return Err(self.err(
-                    key.span().start,
-                    format!("strategy axis `fanout` with a `{}`-shaped workload", echo(shape)),
-                    "no `fanout` axis, or `shape = \"fanout\"` in `[workload]`",
-                    Some(
-                        "the `fanout` axis chooses how a fan-out gateway answers (all, quorum, first); \
-                         without `shape = \"fanout\"` it changes nothing. Add `shape = \"fanout\"` to \
-                         `[workload]` or remove the axis"
-                            .into(),
-                    ),
-                ));
-            }
-            if values.get_ref().is_empty() {
-                return Err(self.err(
-                    values.span().start,
-                    format!("empty list of values for strategy axis `{name}`"),
-                    "a non-empty list of strategy names",
-                    Some(format!("list at least one of: {}", list(known))),
-                ));
-            }
-            let mut vals: Vec<String> = Vec::with_capacity(values.get_ref().len());
-            for v in values.get_ref() {
-                let s = v.get_ref();
-                if !known.contains(&s.as_str()) {
-                    return Err(self.err(
-                        v.span().start,
-                        format!("unknown value `{}` for strategy axis `{name}`", echo(s)),
-                        format!("one of {}", list(known)),
-                        Some(choice_hint(s, known)),
-                    ));
-                }
-                if vals.contains(s) {
-                    return Err(self.err(
-                        v.span().start,
-                        format!("`{s}` is listed twice for strategy axis `{name}`"),
-                        "each value at most once",
-                        Some("remove the duplicate".into()),
-                    ));
-                }
-                vals.push(s.clone());
-            }
-            out.push(Axis { name: name.clone(), values: vals });
-        }
-        Ok(out)
     }
 
     fn dist<V: DistParam>(&self, raw: &Spanned<RawDist<V>>, path: &str, kind: DistKind) -> Result<Dist> {
@@ -1496,5 +1391,6 @@ fn found_display(found: &str) -> String {
 mod arrivals;
 mod faults;
 mod services;
+mod strategies;
 #[cfg(test)]
 mod tests;

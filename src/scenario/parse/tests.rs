@@ -5,6 +5,17 @@ use super::*;
 use crate::scenario::MAX_ECHO_CHARS;
 use proptest::prelude::*;
 
+/// A `retry` axis of plain kinds with the `[retry]` defaults `params`.
+fn retry_axis(kinds: &[&str], params: &RetryParams) -> Axis {
+    use crate::strategy::{AxisValue, Defaults, retry::Retry};
+    let d = Defaults { retry: params, shape: Shape::Pool };
+    Axis {
+        name: "retry".into(),
+        values: kinds.iter().map(|k| (*k).to_owned()).collect(),
+        typed: Retry::wrap(kinds.iter().map(|k| Retry::build(k, &[], &d).unwrap()).collect()),
+    }
+}
+
 /// The smallest valid file: every optional key left out.
 const MINIMAL: &str = r#"name = "quickstart"
 seeds = 20
@@ -170,7 +181,10 @@ fn full_file_round_trips() {
             tool: Some(ToolExtras::default()),
         }],
         retry: RetryParams { max_attempts: 3, base_delay_ns: 50_000_000, max_delay_ns: 2_000_000_000 },
-        strategies: vec![Axis { name: "retry".into(), values: vec!["exponential_full_jitter".into(), "none".into()] }],
+        strategies: vec![retry_axis(
+            &["exponential_full_jitter", "none"],
+            &RetryParams { max_attempts: 3, base_delay_ns: 50_000_000, max_delay_ns: 2_000_000_000 },
+        )],
         supervision: SupervisionParams {
             max_restarts: 3,
             period_ns: 10_000_000_000,
@@ -236,7 +250,7 @@ fn minimal_file_gets_the_defaults() {
     assert_eq!(s.tools[0].latency, Dist::Exponential { mean: 250.0 * MS });
     assert_eq!(s.tools[0].tokens, None);
     assert_eq!(s.retry, RetryParams { max_attempts: 4, base_delay_ns: 100_000_000, max_delay_ns: 10_000_000_000 });
-    assert_eq!(s.strategies, vec![Axis { name: "retry".into(), values: vec!["none".into()] }]);
+    assert_eq!(s.strategies, vec![retry_axis(&["none"], &s.retry)]);
     // BUGGIFY left to the command: "not set", with the run default in the config.
     assert_eq!(s.buggify_enabled, None);
     assert!(s.buggify.enabled);
@@ -1130,4 +1144,175 @@ fn exclusive_chances_sum_to_at_most_one() {
     check(&src, "0.6", 0, &["tool.crash_rate"], &["sum to 1.1"]);
     let src = plus("timeout_rate = 0.5\ncrash_rate = 0.5\n");
     parse(&src, "x.toml").unwrap();
+}
+
+// ---------------------------------------------------------------------------
+// Issue 9: strategy values with parameters, sweeps.
+
+/// `MINIMAL` with `[strategies]` holding `body`.
+fn strat(body: &str) -> String {
+    format!("{MINIMAL}[retry]\nmax_attempts = 3\nbase_delay = \"50ms\"\nmax_delay = \"2s\"\n[strategies]\n{body}\n")
+}
+
+fn retries(s: &Scenario) -> Vec<crate::strategy::retry::Retry> {
+    match &s.strategies[0].typed {
+        crate::strategy::AxisValues::Retry(v) => v.clone(),
+        other => panic!("not retry: {other:?}"),
+    }
+}
+
+#[test]
+fn variants_take_parameters_and_default_to_the_retry_table() {
+    use rehearsal_runtime::retry::RetryStrategy;
+    let s = parse(
+        &strat(
+            "retry = [\"none\", { name = \"exp4\", kind = \"exponential\", max_attempts = 4, base_delay = \"200ms\" }, \
+             { name = \"exp8\", kind = \"exponential\", max_attempts = 8 }, \"exponential\", \
+             { kind = \"fixed\", max_attempts = 2 }]",
+        ),
+        "v.toml",
+    )
+    .unwrap();
+    assert_eq!(s.strategies[0].values, ["none", "exp4", "exp8", "exponential", "fixed/max_attempts=2"]);
+    let r = retries(&s);
+    assert_eq!(r[0].kind, RetryStrategy::None);
+    assert_eq!(
+        (r[1].kind, r[1].max_attempts, r[1].base_delay_ns, r[1].max_delay_ns),
+        (RetryStrategy::Exponential, 4, 200_000_000, 2_000_000_000)
+    );
+    assert_eq!((r[2].max_attempts, r[2].base_delay_ns), (8, 50_000_000));
+    // A plain string means what it always meant: the kind with `[retry]`.
+    assert_eq!((r[3].kind, r[3].max_attempts, r[3].base_delay_ns), (RetryStrategy::Exponential, 3, 50_000_000));
+    assert_eq!((r[4].kind, r[4].max_attempts), (RetryStrategy::Fixed, 2));
+    // A lone table (no list) is one value.
+    let s = parse(&strat("retry = { name = \"x\", kind = \"fixed\" }"), "v.toml").unwrap();
+    assert_eq!(s.strategies[0].values, ["x"]);
+}
+
+#[test]
+fn sweeps_expand_to_the_product_with_readable_labels() {
+    let s = parse(&strat("retry = { kind = \"exponential\", max_attempts = [1, 2, 4, 8] }"), "s.toml").unwrap();
+    assert_eq!(
+        s.strategies[0].values,
+        [
+            "exponential/max_attempts=1",
+            "exponential/max_attempts=2",
+            "exponential/max_attempts=4",
+            "exponential/max_attempts=8"
+        ]
+    );
+    assert_eq!(retries(&s).iter().map(|r| r.max_attempts).collect::<Vec<_>>(), [1, 2, 4, 8]);
+    // Two swept parameters: the product, the first varying slowest; a named
+    // sweep shows only the swept parameters.
+    let s = parse(
+        &strat(
+            "retry = [\"none\", { name = \"exp\", kind = \"exponential\", max_delay = \"5s\", max_attempts = [2, 4], \
+             base_delay = [\"100ms\", \"1s\"] }]",
+        ),
+        "s.toml",
+    )
+    .unwrap();
+    assert_eq!(
+        s.strategies[0].values,
+        [
+            "none",
+            "exp/max_attempts=2/base_delay=100ms",
+            "exp/max_attempts=2/base_delay=1s",
+            "exp/max_attempts=4/base_delay=100ms",
+            "exp/max_attempts=4/base_delay=1s"
+        ]
+    );
+    let r = retries(&s);
+    assert_eq!((r[4].max_attempts, r[4].base_delay_ns, r[4].max_delay_ns), (4, 1_000_000_000, 5_000_000_000));
+    assert_eq!(crate::strategy::combinations(&s.strategies).len(), 5);
+}
+
+#[test]
+fn bad_strategy_values_are_located() {
+    // Unknown kind, with a did-you-mean.
+    let src = strat("retry = [{ kind = \"exponentail\", max_attempts = 2 }]");
+    check(&src, "\"exponentail\"", 0, &["unknown value `exponentail`", "`retry`"], &["did you mean `exponential`?"]);
+    // Unknown parameter, with a did-you-mean.
+    let src = strat("retry = [{ kind = \"fixed\", max_attempts = 2, base_dealy = \"1s\" }]");
+    check(&src, "base_dealy", 0, &["unknown parameter `base_dealy`", "`retry`"], &["did you mean `base_delay`?"]);
+    // Bad parameter values, at the value (or the swept element).
+    let src = strat("retry = { kind = \"exponential\", max_attempts = [1, 0, 4] }");
+    let g = check(&src, "0, 4]", 0, &["`retry`", "max_attempts"], &["at least 1"]);
+    assert!(g.expected.contains("integer"), "{}", g.shown);
+    let src = strat("retry = [{ kind = \"fixed\", base_delay = \"soon\" }]");
+    check(&src, "\"soon\"", 0, &["base_delay"], &["unit"]);
+    let src = strat("retry = [{ kind = \"fixed\", base_delay = \"5s\" }]");
+    check(&src, "\"5s\"", 0, &["base_delay"], &["`max_delay`", "[retry]"]);
+    let src = strat("retry = [{ kind = \"fixed\", max_attempts = [] }]");
+    check(&src, "[] }", 0, &["empty sweep", "max_attempts"], &[]);
+    let src = strat("retry = [{ kind = \"fixed\", max_attempts = [[1]] }]");
+    check(&src, "[1]", 0, &["wrong type", "max_attempts"], &[]);
+    let src = strat("retry = [{ kind = \"none\", max_attempts = 2 }]");
+    check(&src, "2 }", 0, &["takes no parameter"], &["never retries"]);
+    // No kind; a bad name; a bare string where a list belongs; a number in the list.
+    let src = strat("retry = [\"none\", { name = \"x\", max_attempts = 2 }]");
+    check(&src, "{ name", 0, &["without a `kind`"], &[]);
+    let src = strat("retry = [{ name = \"two words\", kind = \"fixed\" }]");
+    check(&src, "\"two words\"", 0, &["invalid `name`"], &["label"]);
+    let src = strat("retry = \"none\"");
+    check(&src, "\"none\"", 0, &["wrong type", "strategies.retry"], &["retry = ["]);
+    let src = strat("retry = [\"none\", 3]");
+    check(&src, "3]", 0, &["wrong type", "`retry`"], &["`fixed`"]);
+    // A label that could not be used unquoted on a command line.
+    let src = strat("retry = { kind = \"fixed\", base_delay = [\"10µs\", \"1ms\"] }");
+    check(&src, "\"10µs\"", 0, &["label", "µ"], &["250us"]);
+    // Parameters on an axis that takes none.
+    let src = strat("supervision = [{ kind = \"one_for_one\", max_restarts = 3 }]");
+    check(&src, "max_restarts", 0, &["unknown parameter"], &["take no parameters"]);
+    // Too many values.
+    let src = strat(
+        "retry = { kind = \"fixed\", max_attempts = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], base_delay = [\"1ms\", \"2ms\", \"3ms\", \"4ms\", \"5ms\", \"6ms\", \"7ms\", \"8ms\", \"9ms\", \"10ms\"], max_delay = [\"11s\", \"12s\", \"13s\", \"14s\", \"15s\", \"16s\", \"17s\", \"18s\", \"19s\", \"20s\", \"21s\"] }",
+    );
+    check(&src, "{ kind", 0, &["more than 1000"], &["fewer"]);
+}
+
+#[test]
+fn duplicate_labels_are_rejected() {
+    for (body, needle) in [
+        ("retry = [\"exponential\", { kind = \"exponential\" }]", "{ kind"),
+        (
+            "retry = [{ name = \"a\", kind = \"fixed\" }, { name = \"a\", kind = \"exponential\" }]",
+            "{ name = \"a\", kind = \"exp",
+        ),
+        ("retry = [{ kind = \"fixed\", max_attempts = [2, 3] }, { kind = \"fixed\", max_attempts = [3] }]", "3] }]"),
+    ] {
+        let g = check(&strat(body), needle, 0, &["listed twice", "`retry`"], &["distinct"]);
+        assert_eq!(g.line, at(&strat(body), "retry = ", 0).0, "{}", g.shown);
+    }
+}
+
+proptest! {
+    /// Any sweep list of distinct attempts gives one value per element, in
+    /// order, labelled `fixed/max_attempts=N`; a repeated element is a
+    /// located duplicate.
+    #[test]
+    fn sweep_lists_expand_in_order(list in proptest::collection::vec(1u32..50, 1..12)) {
+        let text: Vec<String> = list.iter().map(u32::to_string).collect();
+        let src = strat(&format!("retry = {{ kind = \"fixed\", max_attempts = [{}] }}", text.join(", ")));
+        let mut seen = std::collections::BTreeSet::new();
+        let distinct = list.iter().all(|n| seen.insert(*n));
+        match parse(&src, "p.toml") {
+            Ok(s) => {
+                prop_assert!(distinct);
+                let want: Vec<String> = list.iter().map(|n| format!("fixed/max_attempts={n}")).collect();
+                prop_assert_eq!(&s.strategies[0].values, &want);
+                let got: Vec<u32> = retries(&s).iter().map(|r| r.max_attempts).collect();
+                prop_assert_eq!(got, list.clone());
+                // Every label resolves back to its value.
+                for (label, want) in s.strategies[0].values.iter().zip(retries(&s)) {
+                    let strategy = crate::strategy::Strategy::from([("retry".to_owned(), label.clone())]);
+                    prop_assert_eq!(crate::strategy::resolve(&s, &strategy).unwrap().retry, want);
+                }
+            }
+            Err(e) => {
+                prop_assert!(!distinct);
+                prop_assert!(e.to_string().contains("listed twice"), "{}", e);
+            }
+        }
+    }
 }
