@@ -14,7 +14,9 @@ use rehearsal_runtime::supervisor::{
     Backoff, ChildSpec, Intensity, Restart, Strategy as SupStrategy, Supervisor, SupervisorSpec, WhenDown,
 };
 
-use crate::fleet::{Agent, FanOutPolicy, FleetActor, Gateway, Stage, StepSpec, agent_name, llm_service, tool_service};
+use crate::fleet::{
+    Agent, Dispatch, FanOutPolicy, FleetActor, Gateway, Stage, StepSpec, agent_name, llm_service, tool_service,
+};
 use crate::scenario::{LinkSpec, RestartType, Scenario, ScheduledFaultKind, Shape, Step};
 use crate::strategy::Strategy;
 use crate::summary::RunSummary;
@@ -269,7 +271,8 @@ fn build_fleet(
         }
     }
     let gateway = match scenario.workload.shape {
-        Shape::Pool => Gateway::pool(size, scenario.workload.request_timeout_ns, p.max_task_retries),
+        Shape::Pool => Gateway::pool(size, scenario.workload.request_timeout_ns, p.max_task_retries)
+            .with_dispatch(dispatch_strategy(strategy)?),
         Shape::FanOut => {
             let policy = match strategy.get("fanout").map(String::as_str).unwrap_or("all") {
                 "all" => FanOutPolicy::All,
@@ -279,10 +282,18 @@ fn build_fleet(
             };
             let w = &scenario.workload;
             Gateway::fan_out(size, w.fanout, policy, w.subtask_timeout_ns, p.max_task_retries)
+                .with_dispatch(dispatch_strategy(strategy)?)
         }
         Shape::Pipeline => Gateway::pipeline(),
     };
     Ok(sim.spawn(NodeId(0), FleetActor::Gateway(gateway)))
+}
+
+/// How the gateway spreads work over the agents: the `dispatch` axis
+/// (default `round_robin`); a pipeline has no choice to make.
+fn dispatch_strategy(strategy: &Strategy) -> Result<Dispatch, RunError> {
+    let value = strategy.get("dispatch").map(String::as_str).unwrap_or("round_robin");
+    Dispatch::from_name(value).ok_or_else(|| StrategyError::unknown("dispatch", value))
 }
 
 /// Backoff supervisors' child ids sit apart from the agents' names.

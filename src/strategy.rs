@@ -10,6 +10,7 @@ pub const KNOWN_AXES: &[(&str, &[&str])] = &[
     ("retry", &["none", "fixed", "exponential", "exponential_full_jitter"]),
     ("supervision", &["none", "one_for_one", "one_for_all", "rest_for_one", "one_for_one_backoff"]),
     ("fanout", &["all", "quorum", "first"]),
+    ("dispatch", &["round_robin", "random", "least_loaded", "power_of_two", "shared_queue"]),
 ];
 
 /// One point of the matrix: axis name -> chosen value. A `BTreeMap` so that
