@@ -119,3 +119,38 @@ fn round_robin_waits_longer_than_a_shared_queue_at_the_same_load() {
     let round_robin = run(&sc, 1, &dispatch("round_robin")).latency_ms.mean;
     assert!(round_robin > 1.4 * shared, "round robin {round_robin:.1} ms, shared queue {shared:.1} ms");
 }
+
+/// Every bundled scenario whose gateway dispatches (pools and fan-outs,
+/// with crashes, partitions, brownouts, rate limits) under every dispatch
+/// strategy: the request accounting holds, every failure has a cause, and
+/// a run replays to the same summary.
+#[test]
+fn every_dispatch_strategy_keeps_the_accounting_on_every_bundled_scenario() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut paths: Vec<_> = std::fs::read_dir(dir).expect("scenarios/").map(|e| e.expect("entry").path()).collect();
+    paths.sort();
+    for path in paths.iter().filter(|p| p.extension().is_some_and(|e| e == "toml")) {
+        let sc = scenario::load(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        if sc.workload.shape == scenario::Shape::Pipeline {
+            continue;
+        }
+        let seed = sc.seeds[0];
+        for (_, value) in rehearsal::fleet::Dispatch::ALL {
+            let mut strategy = rehearsal::strategy::default_strategy(&sc.strategies);
+            strategy.insert("dispatch".into(), value.into());
+            let a = run_once(&sc, seed, &strategy, RunOptions::default()).expect("run").summary;
+            let broken = broken_invariants(&sc, &a);
+            assert!(broken.is_empty(), "{} {value}: {broken:?}", path.display());
+            assert!(
+                a.requests.arrived > 0 && a.requests.in_flight == 0,
+                "{} {value}: {:?}",
+                path.display(),
+                a.requests
+            );
+            if value == "shared_queue" {
+                let b = run_once(&sc, seed, &strategy, RunOptions::default()).expect("run").summary;
+                assert_eq!(a, b, "{} {value}: a replay differs", path.display());
+            }
+        }
+    }
+}
