@@ -1,7 +1,9 @@
 //! The agent fleet under test, in two shapes:
 //!
 //! - pool: a gateway hands each request to one of N independent agents
-//!   (by registered name, skipping agents that are down), asking it and
+//!   (by registered name, skipping agents that are down; which one, the
+//!   [`Dispatch`] strategy decides, or a shared queue holds the request
+//!   until an agent is free), asking it and
 //!   watching it, so a request in flight on an agent that dies is retried
 //!   elsewhere or failed at once (Ray's `max_task_retries`, through
 //!   [`rehearsal_runtime::tasks::Tasks`]); each agent runs a request's
@@ -25,6 +27,11 @@ use rehearsal_runtime::{
 };
 
 use crate::ledger::{Cause, Outcome};
+
+mod dispatch;
+
+pub use dispatch::Dispatch;
+use dispatch::{Dispatcher, Pick, Queued};
 
 /// Tools' service ids start here; LLMs' at 0.
 const TOOL_IDS: u16 = 0x8000;
@@ -236,16 +243,17 @@ enum Mode {
     FanOut { parts: u32, policy: FanOutPolicy },
 }
 
-/// Pool: spreads requests over the agents, round-robin over those up.
-/// Pipeline: hands every request to the first stage. Fan-out: asks several
-/// agents at once and answers from their answers.
+/// Pool: spreads requests over the agents by its [`Dispatch`] strategy
+/// (round-robin over those up by default). Pipeline: hands every request
+/// to the first stage. Fan-out: asks several agents at once (each chosen
+/// by the dispatch strategy) and answers from their answers.
 #[derive(Debug)]
 pub struct Gateway {
-    agents: u32,
     mode: Mode,
-    next: u32,
+    dispatcher: Dispatcher,
     work_timeout: Nanos,
-    tasks: Tasks<(u64, u32, ReplyTo)>,
+    /// Asks in flight, keyed by (request, part, client, agent index).
+    tasks: Tasks<(u64, u32, ReplyTo, u32)>,
     fanouts: BTreeMap<u64, FanOut>,
     pub stats: GatewayStats,
 }
@@ -254,9 +262,8 @@ impl Gateway {
     /// A pool gateway over `agents` agents, with Ray's `max_task_retries`.
     pub fn pool(agents: u32, work_timeout: Nanos, max_task_retries: u32) -> Self {
         Gateway {
-            agents,
             mode: Mode::Pool,
-            next: 0,
+            dispatcher: Dispatcher::new(Dispatch::RoundRobin, agents),
             work_timeout,
             tasks: Tasks::new(max_task_retries),
             fanouts: BTreeMap::new(),
@@ -276,6 +283,17 @@ impl Gateway {
         Gateway { mode: Mode::FanOut { parts, policy }, ..Gateway::pool(agents, part_timeout, max_task_retries) }
     }
 
+    /// The same gateway, spreading work by `dispatch`.
+    pub fn with_dispatch(mut self, dispatch: Dispatch) -> Self {
+        self.dispatcher = Dispatcher::new(dispatch, self.dispatcher.agents());
+        self
+    }
+
+    /// How this gateway spreads work over its agents.
+    pub fn dispatch_strategy(&self) -> Dispatch {
+        self.dispatcher.kind()
+    }
+
     /// Calls that were in flight on agents when they died.
     pub fn orphaned(&self) -> u64 {
         self.tasks.orphaned
@@ -288,7 +306,7 @@ impl Gateway {
             for part in 0..parts {
                 self.dispatch(id, part, reply, 1, ctx);
             }
-            return;
+            return self.drain(ctx);
         }
         if self.mode == Mode::Pipeline {
             match ctx.whereis(agent_name(0)) {
@@ -301,24 +319,80 @@ impl Gateway {
             return;
         }
         self.dispatch(id, 0, reply, 1, ctx);
+        self.drain(ctx);
     }
 
-    /// Ask the next agent that is up to run part `part` of request `id`.
+    /// Hand part `part` of request `id` to an agent chosen by the dispatch
+    /// strategy, or (shared queue) to the back of the queue: the caller
+    /// then drains it ([`Gateway::drain`]). A re-sent request (`attempt` >
+    /// 1) goes to the front: it was at the head once already.
     fn dispatch(&mut self, id: u64, part: u32, reply: ReplyTo, attempt: u32, ctx: &mut Ctx<'_, FleetActor>) {
-        for _ in 0..self.agents {
-            let name = agent_name(self.next % self.agents);
-            self.next = self.next.wrapping_add(1);
-            if let Some(agent) = ctx.whereis(name) {
-                let ask =
-                    self.tasks.ask(ctx, agent, Msg::Work { id, part }, self.work_timeout, (id, part, reply), attempt);
-                if let Some(fan) = self.fanouts.get_mut(&id) {
-                    fan.asks.push(ask);
-                }
-                return;
+        if self.dispatcher.kind() == Dispatch::SharedQueue {
+            let queued = Queued { id, part, reply, attempt, since: ctx.now() };
+            let queue = self.dispatcher.queue_mut();
+            if attempt > 1 {
+                queue.push_front(queued)
+            } else {
+                queue.push_back(queued)
+            }
+            return;
+        }
+        match self.dispatcher.pick(ctx) {
+            Pick::Agent(index, agent) => self.send(index, agent, id, part, reply, attempt, ctx),
+            Pick::Wait | Pick::NoneUp => {
+                self.stats.no_agent += 1;
+                self.settle(id, reply, Outcome::Failed(Cause::NoAgentAvailable), ctx);
             }
         }
-        self.stats.no_agent += 1;
-        self.settle(id, reply, Outcome::Failed(Cause::NoAgentAvailable), ctx);
+    }
+
+    /// Ask agent `index` (at `agent`) to run part `part` of request `id`.
+    #[allow(clippy::too_many_arguments)]
+    fn send(
+        &mut self,
+        index: u32,
+        agent: ActorId,
+        id: u64,
+        part: u32,
+        reply: ReplyTo,
+        attempt: u32,
+        ctx: &mut Ctx<'_, FleetActor>,
+    ) {
+        let key = (id, part, reply, index);
+        let ask = self.tasks.ask(ctx, agent, Msg::Work { id, part }, self.work_timeout, key, attempt);
+        self.dispatcher.sent(index);
+        if let Some(fan) = self.fanouts.get_mut(&id) {
+            fan.asks.push(ask);
+        }
+    }
+
+    /// Shared queue: hand waiting work, oldest first, to agents the
+    /// gateway knows are free. Work that waited its whole `work_timeout`
+    /// fails as `agent_timeout` (as an ask that long unanswered would);
+    /// with no agent believed up, the waiting work fails as
+    /// `no_agent_available`. Called at the end of every handler that may
+    /// have queued work or freed an agent; a no-op for the other
+    /// strategies (their queue stays empty).
+    fn drain(&mut self, ctx: &mut Ctx<'_, FleetActor>) {
+        while let Some(q) = self.dispatcher.queue_mut().front().copied() {
+            if ctx.now().saturating_sub(q.since) >= self.work_timeout {
+                self.dispatcher.queue_mut().pop_front();
+                self.settle(q.id, q.reply, Outcome::Failed(Cause::AgentTimeout), ctx);
+                continue;
+            }
+            match self.dispatcher.pick(ctx) {
+                Pick::Agent(index, agent) => {
+                    self.dispatcher.queue_mut().pop_front();
+                    self.send(index, agent, q.id, q.part, q.reply, q.attempt, ctx);
+                }
+                Pick::Wait => break,
+                Pick::NoneUp => {
+                    self.dispatcher.queue_mut().pop_front();
+                    self.stats.no_agent += 1;
+                    self.settle(q.id, q.reply, Outcome::Failed(Cause::NoAgentAvailable), ctx);
+                }
+            }
+        }
     }
 
     /// One answer for request `id`: to the client at once, or, in a
@@ -351,18 +425,27 @@ impl Gateway {
             if let Some(fan) = self.fanouts.remove(&id) {
                 for ask in fan.asks {
                     if let Some(task) = self.tasks.settle(ask) {
+                        self.dispatcher.settled(task.key.3);
                         ctx.cancel(ask);
                         ctx.tell(task.callee, Msg::Cancel { id, part: task.key.1 });
                         self.stats.parts_cancelled += 1;
                     }
                 }
+                // Parts still waiting in the shared queue never start.
+                let queue = self.dispatcher.queue_mut();
+                let before = queue.len();
+                queue.retain(|q| q.id != id);
+                self.stats.parts_cancelled += (before - queue.len()) as u64;
             }
         }
     }
 
     fn on_response(&mut self, request: RequestId, response: Response<Msg>, ctx: &mut Ctx<'_, FleetActor>) {
         let Some(task) = self.tasks.settle(request) else { return };
-        let (id, _, reply) = task.key;
+        let (id, _, reply, index) = task.key;
+        // Answered, refused or timed out: the agent is free as far as the
+        // gateway can know.
+        self.dispatcher.settled(index);
         let outcome = match response {
             Response::Reply(Msg::Outcome { outcome, .. }) => outcome,
             Response::Undeliverable => {
@@ -374,6 +457,7 @@ impl Gateway {
             _ => Outcome::Failed(Cause::AgentTimeout),
         };
         self.settle(id, reply, outcome, ctx);
+        self.drain(ctx);
     }
 
     fn on_signal(&mut self, signal: Signal, ctx: &mut Ctx<'_, FleetActor>) {
@@ -382,16 +466,19 @@ impl Gateway {
             match orphan {
                 Orphaned::Retry(task) => {
                     self.stats.retried_after_crash += 1;
-                    let (id, part, reply) = task.key;
+                    let (id, part, reply, index) = task.key;
+                    self.dispatcher.settled(index);
                     self.dispatch(id, part, reply, task.attempt, ctx);
                 }
                 Orphaned::GiveUp(task) => {
                     self.stats.lost_to_crash += 1;
-                    let (id, _, reply) = task.key;
+                    let (id, _, reply, index) = task.key;
+                    self.dispatcher.settled(index);
                     self.settle(id, reply, Outcome::Failed(Cause::AgentCrashed), ctx);
                 }
             }
         }
+        self.drain(ctx);
     }
 }
 

@@ -240,11 +240,13 @@ fn build_fleet(
         }
     }
     let gateway = match scenario.workload.shape {
-        Shape::Pool => Gateway::pool(size, scenario.workload.request_timeout_ns, p.max_task_retries),
+        Shape::Pool => Gateway::pool(size, scenario.workload.request_timeout_ns, p.max_task_retries)
+            .with_dispatch(point.dispatch.configure()),
         Shape::FanOut => {
             let policy = point.fanout.configure();
             let w = &scenario.workload;
             Gateway::fan_out(size, w.fanout, policy, w.subtask_timeout_ns, p.max_task_retries)
+                .with_dispatch(point.dispatch.configure())
         }
         Shape::Pipeline => Gateway::pipeline(),
     };

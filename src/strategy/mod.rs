@@ -18,7 +18,8 @@
 //! - [`retry`]: how a failed call is retried ([`retry::Retry::configure`] ->
 //!   `RetryPolicy`);
 //! - [`supervision`]: the supervision tree the fleet runs under;
-//! - [`fanout`]: how a fan-out gateway answers from its parts.
+//! - [`fanout`]: how a fan-out gateway answers from its parts;
+//! - [`dispatch`]: how the gateway hands work to the agents.
 //!
 //! # Adding a value
 //!
@@ -48,6 +49,7 @@ use std::ops::Range;
 
 use crate::scenario::{RetryParams, Scenario, Shape};
 
+pub mod dispatch;
 pub mod fanout;
 pub mod retry;
 pub mod supervision;
@@ -58,7 +60,8 @@ pub type Strategy = BTreeMap<String, String>;
 
 /// Every axis the harness knows, in the order documented in
 /// `docs/scenario.md`.
-pub const AXES: &[&str] = &[retry::Retry::NAME, supervision::Supervision::NAME, fanout::Fanout::NAME];
+pub const AXES: &[&str] =
+    &[retry::Retry::NAME, supervision::Supervision::NAME, fanout::Fanout::NAME, dispatch::Dispatch::NAME];
 
 /// The typed values of one axis of a scenario, in file order (parallel to
 /// [`crate::scenario::Axis::values`], the labels).
@@ -67,6 +70,7 @@ pub enum AxisValues {
     Retry(Vec<retry::Retry>),
     Supervision(Vec<supervision::Supervision>),
     Fanout(Vec<fanout::Fanout>),
+    Dispatch(Vec<dispatch::Dispatch>),
 }
 
 /// Something generic over axes, called with the axis type (see
@@ -82,6 +86,7 @@ pub fn visit_axis<V: AxisVisitor>(name: &str, visitor: V) -> Option<V::Output> {
         retry::Retry::NAME => Some(visitor.visit::<retry::Retry>()),
         supervision::Supervision::NAME => Some(visitor.visit::<supervision::Supervision>()),
         fanout::Fanout::NAME => Some(visitor.visit::<fanout::Fanout>()),
+        dispatch::Dispatch::NAME => Some(visitor.visit::<dispatch::Dispatch>()),
         _ => None,
     }
 }
@@ -93,6 +98,7 @@ pub struct Point {
     pub retry: retry::Retry,
     pub supervision: supervision::Supervision,
     pub fanout: fanout::Fanout,
+    pub dispatch: dispatch::Dispatch,
 }
 
 /// Resolves `strategy`'s labels through `scenario`'s axes. A label the
@@ -104,6 +110,7 @@ pub fn resolve(scenario: &Scenario, strategy: &Strategy) -> Result<Point, Strate
         retry: pick::<retry::Retry>(scenario, strategy)?,
         supervision: pick::<supervision::Supervision>(scenario, strategy)?,
         fanout: pick::<fanout::Fanout>(scenario, strategy)?,
+        dispatch: pick::<dispatch::Dispatch>(scenario, strategy)?,
     })
 }
 
