@@ -7,19 +7,19 @@
 
 use std::collections::BTreeMap;
 
-use rehearsal_runtime::Nanos;
+use rehearsal_runtime::{Nanos, ServiceId};
 use rehearsal_sim::Sim;
 use rustc_hash::FxHashMap;
 
-use crate::fleet::{FleetActor, agent_name};
+use crate::fleet::{FleetActor, ServiceRef, agent_name};
 use crate::hist;
 use crate::ledger::{Cause, Ledger, SpanStatus, latency_with_mean};
 use crate::run::fleet_size;
-use crate::scenario::Scenario;
+use crate::scenario::{Scenario, Shape, Step};
 use crate::strategy::Strategy;
 use crate::summary::{
-    AgentsSummary, CallCounts, Histograms, RequestCounts, RunSummary, ServiceSummary, SideEffects, SupervisionCounts,
-    TokenCounts,
+    AgentsSummary, CallCounts, Histograms, RequestCounts, RoleSummary, RunSummary, ServiceSummary, SideEffects,
+    StepSummary, SupervisionCounts, TokenCounts,
 };
 use crate::world::FleetWorld;
 
@@ -159,11 +159,103 @@ pub fn summarize(
             unavailable_s_max: downtime_max,
         },
         timeline: ls.timeline,
+        steps: step_summaries(scenario, world),
+        roles: role_summaries(scenario, busy_mean, &world.ledger, ls.observed_ns),
         histograms: Histograms {
             latency_us: hist::encode(&ls.latency),
             latency_us_succeeded: hist::encode(&ls.latency_succeeded),
             latency_us_failed: hist::encode(&ls.latency_failed),
         },
+    }
+}
+
+/// The name of step `step` (0-based) of the scenario's workflow.
+fn step_name(scenario: &Scenario, step: usize) -> String {
+    let service = match scenario.workload.steps.get(step) {
+        Some(Step::Llm(i)) => format!("llm:{}", scenario.llms[*i as usize].name),
+        Some(Step::Tool(i)) => format!("tool:{}", scenario.tools[*i as usize].name),
+        None => "unknown".to_owned(),
+    };
+    format!("step{}:{service}", step + 1)
+}
+
+/// Per-step figures from the ledger's spans.
+fn step_summaries(scenario: &Scenario, world: &FleetWorld) -> BTreeMap<String, StepSummary> {
+    struct Acc {
+        calls: u64,
+        failed: u64,
+        latency: hist::LatencyHistogram,
+        input: u64,
+        output: u64,
+        cost: f64,
+    }
+    let mut by_step: BTreeMap<usize, Acc> = BTreeMap::new();
+    for s in world.ledger.spans() {
+        let a = by_step.entry(usize::from(s.step)).or_insert_with(|| Acc {
+            calls: 0,
+            failed: 0,
+            latency: hist::new_latency_histogram(),
+            input: 0,
+            output: 0,
+            cost: 0.0,
+        });
+        a.calls += 1;
+        if s.status != (SpanStatus::Answered { ok: true }) {
+            a.failed += 1;
+        }
+        if let Some(end) = s.ended_at() {
+            hist::record_ns(&mut a.latency, end.saturating_sub(s.called_at));
+        }
+        a.input += u64::from(s.input_tokens);
+        a.output += u64::from(s.output_tokens);
+        if let ServiceRef::Llm(i) = ServiceRef::of(ServiceId(s.service))
+            && let Some(llm) = world.services.llms.get(usize::from(i))
+        {
+            let m = llm.service.model();
+            a.cost += f64::from(s.input_tokens) / 1000.0 * m.cost_per_1k_input
+                + f64::from(s.output_tokens) / 1000.0 * m.cost_per_1k_output;
+        }
+    }
+    by_step
+        .into_iter()
+        .map(|(step, a)| {
+            let service = step_name(scenario, step).split_once(':').map_or(String::new(), |(_, s)| s.to_owned());
+            let summary = StepSummary {
+                service,
+                calls: a.calls,
+                failed: a.failed,
+                latency_ms: hist::latency_ms(&a.latency),
+                input_tokens: a.input,
+                output_tokens: a.output,
+                cost: round6(a.cost),
+            };
+            (step_name(scenario, step), summary)
+        })
+        .collect()
+}
+
+/// Per-role figures: the pool's (or fan-out's) agents are one role; a
+/// pipeline's stages are a role each.
+fn role_summaries(
+    scenario: &Scenario,
+    busy_mean: f64,
+    ledger: &Ledger,
+    observed_ns: Nanos,
+) -> BTreeMap<String, RoleSummary> {
+    match scenario.workload.shape {
+        Shape::Pool | Shape::FanOut => {
+            [("agent".to_owned(), RoleSummary { agents: fleet_size(scenario), utilisation: busy_mean })].into()
+        }
+        Shape::Pipeline => {
+            // A stage's calls are its step's: busy per step.
+            let steps = scenario.workload.steps.len();
+            (0..steps)
+                .map(|i| {
+                    let (_, busy) = agent_busy_where(ledger, 1, observed_ns, |s| usize::from(s.step) == i);
+                    (format!("stage{}", i + 1), RoleSummary { agents: 1, utilisation: busy })
+                })
+                .collect()
+        }
     }
 }
 
@@ -173,6 +265,16 @@ pub fn summarize(
 /// next step); overlapping work (a pipeline stage works on many requests at
 /// once) counts once. One pass over the spans, which are in call order.
 fn agent_busy(ledger: &Ledger, agents: u32, observed_ns: Nanos) -> (f64, f64) {
+    agent_busy_where(ledger, agents, observed_ns, |_| true)
+}
+
+/// [`agent_busy`] over the spans `keep` selects.
+fn agent_busy_where(
+    ledger: &Ledger,
+    agents: u32,
+    observed_ns: Nanos,
+    keep: impl Fn(&crate::ledger::Span) -> bool,
+) -> (f64, f64) {
     #[derive(Clone, Copy)]
     struct Busy {
         work: (u64, u16),
@@ -181,7 +283,7 @@ fn agent_busy(ledger: &Ledger, agents: u32, observed_ns: Nanos) -> (f64, f64) {
         total: u128,
     }
     let mut by_caller: FxHashMap<u64, Busy> = FxHashMap::default();
-    for s in ledger.spans() {
+    for s in ledger.spans().iter().filter(|s| keep(s)) {
         let end = s.ended_at().unwrap_or(if s.status == SpanStatus::Open { observed_ns } else { s.called_at });
         let work = (s.request, s.part);
         let b = by_caller.entry(s.caller.to_bits()).or_insert(Busy { work, start: s.called_at, end, total: 0 });

@@ -69,6 +69,14 @@ pub struct RunSummary {
     /// percentiles across seeds.
     #[serde(default)]
     pub histograms: Histograms,
+    /// Per workflow step, by step name (`step1:llm:planner`, ...): its
+    /// calls, from the ledger's spans.
+    #[serde(default)]
+    pub steps: BTreeMap<String, StepSummary>,
+    /// Per agent role (`agent`, or `stage1`, ... in a pipeline): how many
+    /// agents, and how busy they were.
+    #[serde(default)]
+    pub roles: BTreeMap<String, RoleSummary>,
     /// Succeeded requests per simulated second of the arrival window.
     pub throughput_per_s: f64,
     /// Service calls made, including retries.
@@ -204,6 +212,34 @@ pub struct ServiceSummary {
     /// Mean fraction of the concurrency slots busy over the observation
     /// window; `null` when the service has no concurrency limit.
     pub busy_fraction: Option<f64>,
+}
+
+/// One workflow step over a run: every call made for it (retries and
+/// every fan-out part included).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StepSummary {
+    /// The service the step calls (`llm:NAME`, `tool:NAME`).
+    pub service: String,
+    /// Calls made (attempts), and those that did not succeed (errors,
+    /// timeouts, cancellations).
+    pub calls: u64,
+    pub failed: u64,
+    /// Time from call to answer (or to the caller giving up) of each call;
+    /// `null` without calls that ended.
+    pub latency_ms: Option<LatencyMs>,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    /// The tokens at the service's prices.
+    pub cost: f64,
+}
+
+/// One role of agents over a run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RoleSummary {
+    pub agents: u32,
+    /// Mean fraction of the observation window its agents were busy (see
+    /// `agents.busy_fraction_mean`).
+    pub utilisation: f64,
 }
 
 /// The agents (or pipeline stages) over a run.
