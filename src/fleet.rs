@@ -105,6 +105,11 @@ pub struct StepSpec {
     pub timeout: Nanos,
 }
 
+/// Each request's type (its index in `workload.types`), by request id:
+/// written by the world when the request arrives, read by the agent that
+/// runs it. Empty with a single type (every request is type 0).
+pub type RequestKinds = std::rc::Rc<std::cell::RefCell<Vec<u16>>>;
+
 /// Messages of the fleet.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Msg {
@@ -561,6 +566,8 @@ struct Job {
     id: u64,
     part: u32,
     reply: ReplyTo,
+    /// The request's type: which workflow runs.
+    kind: u16,
     step: usize,
     /// Failed attempts of the current step.
     failures: u32,
@@ -577,7 +584,9 @@ struct Job {
 #[derive(Debug)]
 pub struct Agent {
     index: u32,
-    steps: Vec<StepSpec>,
+    /// Each request type's steps.
+    workflows: std::rc::Rc<Vec<Vec<StepSpec>>>,
+    kinds: RequestKinds,
     retry: RetryPolicy,
     job: Option<Job>,
     next_tag: u64,
@@ -591,10 +600,16 @@ pub struct Agent {
 const CANCELLED_MEMORY: usize = 64;
 
 impl Agent {
-    pub fn new(index: u32, steps: Vec<StepSpec>, retry: RetryPolicy) -> Self {
+    pub fn new(
+        index: u32,
+        workflows: std::rc::Rc<Vec<Vec<StepSpec>>>,
+        kinds: RequestKinds,
+        retry: RetryPolicy,
+    ) -> Self {
         Agent {
             index,
-            steps,
+            workflows,
+            kinds,
             retry,
             job: None,
             next_tag: 0,
@@ -615,15 +630,25 @@ impl Agent {
             return;
         }
         ctx.set_accepting(false);
-        self.job =
-            Some(Job { id, part, reply, step: 0, failures: 0, call: None, backoff_tag: 0, cause: Cause::LlmError });
+        let kind = self.kinds.borrow().get(id as usize).copied().unwrap_or(0);
+        self.job = Some(Job {
+            id,
+            part,
+            reply,
+            kind,
+            step: 0,
+            failures: 0,
+            call: None,
+            backoff_tag: 0,
+            cause: Cause::LlmError,
+        });
         self.attempt(ctx);
     }
 
     /// Start (or retry) the current step's call.
     fn attempt(&mut self, ctx: &mut Ctx<'_, FleetActor>) {
         let Some(job) = self.job.as_mut() else { return };
-        let Some(step) = self.steps.get(job.step) else { return };
+        let Some(step) = self.workflows.get(usize::from(job.kind)).and_then(|w| w.get(job.step)) else { return };
         if ctx.buggify(SITE_AGENT_HESITATES) {
             let pause = ctx.random_below(250_000_000);
             self.next_tag += 1;
@@ -647,12 +672,13 @@ impl Agent {
             return;
         }
         job.call = None;
-        let service = self.steps[job.step].service;
+        let steps = &self.workflows[usize::from(job.kind)];
+        let (service, len) = (steps[job.step].service, steps.len());
         match judge(response, service, &mut job.failures, &mut job.cause, &self.retry, &mut self.stats, ctx) {
             CallResult::Succeeded => {
                 job.step += 1;
                 job.failures = 0;
-                if job.step == self.steps.len() {
+                if job.step == len {
                     self.finish(Outcome::Succeeded, ctx);
                 } else {
                     self.attempt(ctx);

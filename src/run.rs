@@ -14,7 +14,7 @@ use rehearsal_runtime::supervisor::{
     Backoff, ChildSpec, Intensity, Restart, Strategy as SupStrategy, Supervisor, SupervisorSpec, WhenDown,
 };
 
-use crate::fleet::{Agent, FleetActor, Gateway, Stage, StepSpec, agent_name, llm_service, tool_service};
+use crate::fleet::{Agent, FleetActor, Gateway, RequestKinds, Stage, StepSpec, agent_name, llm_service, tool_service};
 use crate::scenario::{LinkSpec, RestartType, Scenario, ScheduledFaultKind, Shape, Step};
 use crate::strategy::{Point, Strategy, supervision::Supervision};
 use crate::summary::RunSummary;
@@ -80,7 +80,7 @@ fn configure_links(network: &mut Network, links: &[LinkSpec]) {
 /// The simulated time after which every request has been answered or given
 /// up on: the end of a run.
 pub fn horizon_ns(scenario: &Scenario) -> u64 {
-    scenario.duration_ns.saturating_add(scenario.workload.request_timeout_ns)
+    scenario.duration_ns.saturating_add(scenario.workload.max_deadline_ns())
 }
 
 /// Run `scenario` once with `seed` and `strategy`.
@@ -115,11 +115,14 @@ pub fn run_once(
         trace: options.trace,
         buggify: scenario.buggify,
     };
+    let kinds = RequestKinds::default();
     let world = FleetWorld::new(WorldSpec {
         seed,
         arrivals: scenario.workload.arrivals.clone(),
         arrivals_end: scenario.duration_ns,
         request_timeout: scenario.workload.request_timeout_ns,
+        mix: crate::world::Mix::new(&scenario.workload.types),
+        kinds: kinds.clone(),
         llms: scenario.llms.clone(),
         tools: scenario.tools.clone(),
         faults: scenario.faults.clone(),
@@ -128,7 +131,7 @@ pub fn run_once(
     })?;
     let mut sim = Sim::new(config, world);
     configure_links(sim.kernel.network_mut(), &topology.links);
-    let gateway = build_fleet(&mut sim, scenario, &point, retry)?;
+    let gateway = build_fleet(&mut sim, scenario, &point, retry, kinds)?;
     let initial_spawns = sim.system.stats().spawned;
     sim.world.start(gateway, &mut sim.kernel);
 
@@ -162,6 +165,7 @@ fn build_fleet(
     scenario: &Scenario,
     point: &Point,
     retry: RetryPolicy,
+    kinds: RequestKinds,
 ) -> Result<ActorId, RunError> {
     let nodes = scenario.topology.nodes.max(1);
     let node_of = |i: u32| NodeId((i % nodes) as u16);
@@ -169,8 +173,15 @@ fn build_fleet(
     // How to start child `i` (a fresh incarnation each time).
     let start_child: Rc<dyn Fn(u32) -> FleetActor> = match scenario.workload.shape {
         Shape::Pool | Shape::FanOut => {
-            let steps: Vec<StepSpec> = scenario.workload.steps.iter().map(|&s| step_spec(scenario, s)).collect();
-            Rc::new(move |i| FleetActor::Agent(Agent::new(i, steps.clone(), retry)))
+            let workflows: Rc<Vec<Vec<StepSpec>>> = Rc::new(
+                scenario
+                    .workload
+                    .types
+                    .iter()
+                    .map(|t| t.steps.iter().map(|&s| step_spec(scenario, s)).collect())
+                    .collect(),
+            );
+            Rc::new(move |i| FleetActor::Agent(Agent::new(i, workflows.clone(), kinds.clone(), retry)))
         }
         Shape::Pipeline => {
             let steps: Vec<StepSpec> = scenario.workload.steps.iter().map(|&s| step_spec(scenario, s)).collect();
@@ -240,7 +251,7 @@ fn build_fleet(
         }
     }
     let gateway = match scenario.workload.shape {
-        Shape::Pool => Gateway::pool(size, scenario.workload.request_timeout_ns, p.max_task_retries)
+        Shape::Pool => Gateway::pool(size, scenario.workload.max_deadline_ns(), p.max_task_retries)
             .with_dispatch(point.dispatch.configure()),
         Shape::FanOut => {
             let policy = point.fanout.configure();

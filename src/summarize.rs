@@ -169,14 +169,22 @@ pub fn summarize(
     }
 }
 
-/// The name of step `step` (0-based) of the scenario's workflow.
-fn step_name(scenario: &Scenario, step: usize) -> String {
-    let service = match scenario.workload.steps.get(step) {
+/// The name of step `step` (0-based) of request type `kind`'s workflow:
+/// `step{N}:{service}`, prefixed by `{type}/` when there are several types.
+fn step_name(scenario: &Scenario, kind: usize, step: usize) -> String {
+    let types = &scenario.workload.types;
+    let steps = types.get(kind).map_or(&scenario.workload.steps, |t| &t.steps);
+    let service = match steps.get(step) {
         Some(Step::Llm(i)) => format!("llm:{}", scenario.llms[*i as usize].name),
         Some(Step::Tool(i)) => format!("tool:{}", scenario.tools[*i as usize].name),
         None => "unknown".to_owned(),
     };
-    format!("step{}:{service}", step + 1)
+    if types.len() > 1 {
+        let name = types.get(kind).map_or("unknown", |t| t.name.as_str());
+        format!("{name}/step{}:{service}", step + 1)
+    } else {
+        format!("step{}:{service}", step + 1)
+    }
 }
 
 /// Per-step figures from the ledger's spans.
@@ -189,9 +197,11 @@ fn step_summaries(scenario: &Scenario, world: &FleetWorld) -> BTreeMap<String, S
         output: u64,
         cost: f64,
     }
-    let mut by_step: BTreeMap<usize, Acc> = BTreeMap::new();
+    let mut by_step: BTreeMap<(usize, usize), Acc> = BTreeMap::new();
+    let kinds = world.kinds.borrow();
     for s in world.ledger.spans() {
-        let a = by_step.entry(usize::from(s.step)).or_insert_with(|| Acc {
+        let kind = kinds.get(s.request as usize).map_or(0, |&k| usize::from(k));
+        let a = by_step.entry((kind, usize::from(s.step))).or_insert_with(|| Acc {
             calls: 0,
             failed: 0,
             latency: hist::new_latency_histogram(),
@@ -218,8 +228,8 @@ fn step_summaries(scenario: &Scenario, world: &FleetWorld) -> BTreeMap<String, S
     }
     by_step
         .into_iter()
-        .map(|(step, a)| {
-            let service = step_name(scenario, step).split_once(':').map_or(String::new(), |(_, s)| s.to_owned());
+        .map(|((kind, step), a)| {
+            let service = step_name(scenario, kind, step).split_once(':').map_or(String::new(), |(_, s)| s.to_owned());
             let summary = StepSummary {
                 service,
                 calls: a.calls,
@@ -229,7 +239,7 @@ fn step_summaries(scenario: &Scenario, world: &FleetWorld) -> BTreeMap<String, S
                 output_tokens: a.output,
                 cost: round6(a.cost),
             };
-            (step_name(scenario, step), summary)
+            (step_name(scenario, kind, step), summary)
         })
         .collect()
 }

@@ -247,7 +247,46 @@ pub struct Workload {
     /// `subtask_timeout` (default: half of `request_timeout`): how long the
     /// gateway waits for one agent's answer to its part of a fan-out.
     pub subtask_timeout_ns: u64,
+    /// `[[workload.requests]]`: the request types and their weights. The
+    /// simple form (`steps`) is one type named `default`, with weight 1, the
+    /// `steps` above, `request_timeout` as its deadline and no key.
+    pub types: Vec<RequestType>,
 }
+
+impl Workload {
+    /// The longest deadline of any request type (at least
+    /// `request_timeout`): every request has ended by then.
+    pub fn max_deadline_ns(&self) -> u64 {
+        self.types.iter().map(|t| t.deadline_ns).fold(self.request_timeout_ns, u64::max)
+    }
+}
+
+/// One `[[workload.requests]]` entry.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RequestType {
+    /// `name`: `[a-z0-9_-]`, 1 to 64 characters, unique.
+    pub name: String,
+    /// `weight`: > 0 and finite; a request is of this type with probability
+    /// weight / (sum of weights).
+    pub weight: f64,
+    /// `steps`: this type's workflow.
+    pub steps: Vec<Step>,
+    /// `deadline` (default `workload.request_timeout`): the client's timeout.
+    pub deadline_ns: u64,
+    /// `key`: the distribution of a request's conversation key; `None`: no key (0).
+    pub key: Option<KeyDist>,
+}
+
+/// `key = { dist = "uniform", keys = K }` or `{ dist = "zipf", keys = K, s }`:
+/// a key in `1..=K`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum KeyDist {
+    Uniform { keys: u32 },
+    Zipf { keys: u32, s: f64 },
+}
+
+/// The largest `keys` of a key distribution.
+pub const MAX_KEYS: u32 = 10_000_000;
 
 /// One call in a workflow: `"llm"` / `"llm:NAME"` (an index into
 /// [`Scenario::llms`]) or `"tool"` / `"tool:NAME"` (into [`Scenario::tools`]).

@@ -155,6 +155,7 @@ struct RawWorkload {
     shape: Option<Spanned<String>>,
     fanout: Option<Spanned<i64>>,
     subtask_timeout: Option<Spanned<RawDuration>>,
+    requests: Option<Spanned<Vec<mix::RawRequestType>>>,
 }
 
 #[derive(Deserialize)]
@@ -429,7 +430,7 @@ impl Ctx<'_> {
         let llms = self.llms(&raw.llm, raw.llms.as_ref())?;
         let tools = self.tools(&raw.tool, raw.tools.as_ref())?;
         let workload = self.workload(&raw.workload, &llms, &tools, &raw.duration, duration_ns)?;
-        let limits = self.limits(raw.limits.as_ref(), duration_ns, workload.request_timeout_ns)?;
+        let limits = self.limits(raw.limits.as_ref(), duration_ns, workload.max_deadline_ns())?;
         let retry = self.retry(raw.retry.as_ref())?;
         let defaults = crate::strategy::Defaults { retry: &retry, shape: workload.shape };
         let strategies = self.strategies(raw.strategies.as_ref(), &defaults)?;
@@ -832,7 +833,51 @@ impl Ctx<'_> {
             Some(v) => self.positive_duration(v, "workload.subtask_timeout")?,
             None => request_timeout_ns / 2,
         };
-        Ok(Workload { arrivals, steps, request_timeout_ns, shape, fanout, subtask_timeout_ns })
+        let types = match &raw.requests {
+            None => vec![RequestType {
+                name: "default".into(),
+                weight: 1.0,
+                steps: steps.clone(),
+                deadline_ns: request_timeout_ns,
+                key: None,
+            }],
+            Some(list) => {
+                if let Some(v) = &raw.steps {
+                    return Err(self.bad(
+                        v,
+                        "workload.steps",
+                        "either `steps` or `[[workload.requests]]`, not both",
+                        Some("with request types, each `[[workload.requests]]` has its own `steps`".into()),
+                    ));
+                }
+                if list.get_ref().is_empty() {
+                    return Err(self.bad(list, "workload.requests", "at least one request type", None));
+                }
+                if let (Shape::Pipeline, Some(v)) = (shape, &raw.shape) {
+                    return Err(self.bad(
+                        v,
+                        "workload.shape",
+                        "\"pool\" or \"fanout\" with `[[workload.requests]]`",
+                        Some("a pipeline has one stage per step of a single workflow: it runs one request type".into()),
+                    ));
+                }
+                let types = self.request_types(list.get_ref(), llms, tools, request_timeout_ns)?;
+                for (t, r) in types.iter().zip(list.get_ref()) {
+                    if duration_ns.checked_add(t.deadline_ns).is_none() {
+                        return Err(self.bad(
+                            &r.name,
+                            "workload.requests.deadline",
+                            "a shorter deadline",
+                            Some("`duration` + `deadline` must be at most about 584 years".into()),
+                        ));
+                    }
+                }
+                types
+            }
+        };
+        // The simple form's `steps` stays the first type's.
+        let steps = types[0].steps.clone();
+        Ok(Workload { arrivals, steps, request_timeout_ns, shape, fanout, subtask_timeout_ns, types })
     }
 
     fn retry(&self, raw: Option<&RawRetry>) -> Result<RetryParams> {
@@ -1166,6 +1211,7 @@ fn expected_text(path: &str) -> &'static str {
         "workload.arrivals.time_scale" => "a number > 0 and at most 1000000 (0.5 plays twice as fast)",
         "workload.steps" => "a non-empty list of \"llm\" and \"tool\"",
         "workload.request_timeout" => "a positive duration such as \"2m\"",
+        "workload.requests.key.keys" => "an integer number of keys from 1 to 10000000",
         "retry.max_attempts" => "a positive integer number of attempts (the first one included)",
         "retry.base_delay" => "a duration such as \"100ms\"",
         "retry.max_delay" => "a duration such as \"10s\", at least `base_delay`",
@@ -1390,6 +1436,7 @@ fn found_display(found: &str) -> String {
 
 mod arrivals;
 mod faults;
+mod mix;
 mod services;
 mod strategies;
 #[cfg(test)]

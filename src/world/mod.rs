@@ -5,9 +5,11 @@
 //! and random. It keeps the run's request ledger: every request and every
 //! service call made for it, recorded from outside the actors.
 
+mod mix;
 mod services;
 pub mod tally;
 
+pub use mix::{KeySampler, Mix};
 pub use services::{Caller, ServiceSetupError, Services};
 
 use rehearsal_runtime::{ActorId, Envelope, Nanos, NodeId, RequestId, Route, ServiceCall};
@@ -17,7 +19,7 @@ use rehearsal_sim::llm::Brownout;
 use rehearsal_sim::rng::{StreamRng, stream};
 use rehearsal_sim::{Fault, Kernel, World};
 
-use crate::fleet::{Msg, agent_name, decode_idempotency_key};
+use crate::fleet::{Msg, RequestKinds, agent_name, decode_idempotency_key};
 use crate::ledger::{Cause, Ledger, Outcome, Span};
 use crate::scenario::{Faults, ScheduledFaultKind, ServiceModel};
 
@@ -46,6 +48,10 @@ pub enum WorldEvent {
     RandomPartition { node: u32, on: bool },
     /// A random clog of `node` begins, or ends.
     RandomClog { node: u32, on: bool },
+    /// Request mixes with several deadlines: clients stop waiting for the
+    /// requests of deadline slot `slot` due now, from request `id` on (one
+    /// such event is pending per slot).
+    TypedTimeout { id: u64, slot: u16 },
 }
 
 /// Partition ids: scheduled partitions use their schedule index; random
@@ -81,7 +87,16 @@ pub struct FleetWorld {
     /// Closed loop: the user of each request, by request id.
     user_of: Vec<u32>,
     arrivals_end: Nanos,
-    request_timeout: Nanos,
+    /// The request types: what an arrival draws.
+    mix: Mix,
+    /// Each request's type, by id (filled only with several types; shared
+    /// with the agents, which run their request's type's steps).
+    pub kinds: RequestKinds,
+    /// Each request's key, by id (filled only when some type has a key).
+    pub keys: Vec<u32>,
+    /// The distinct deadlines, and each type's index into them.
+    deadline_slots: Vec<Nanos>,
+    slot_of_type: Vec<u16>,
     pub services: Services,
     rng_workload: StreamRng,
     rng_faults: StreamRng,
@@ -89,8 +104,8 @@ pub struct FleetWorld {
     agents: u32,
     nodes: u32,
     pub ledger: Ledger,
-    /// Whether a `ClientTimeout` event is in the queue.
-    timeout_pending: bool,
+    /// Per deadline slot: whether its timeout event is in the queue.
+    timeout_pending: Vec<bool>,
     pub metrics: Metrics,
 }
 
@@ -102,6 +117,10 @@ pub struct WorldSpec {
     pub arrivals: Process,
     pub arrivals_end: Nanos,
     pub request_timeout: Nanos,
+    /// The request types.
+    pub mix: Mix,
+    /// Where each request's type is recorded for the agents.
+    pub kinds: RequestKinds,
     pub llms: Vec<ServiceModel>,
     pub tools: Vec<ServiceModel>,
     pub faults: Faults,
@@ -113,13 +132,31 @@ pub struct WorldSpec {
 impl FleetWorld {
     pub fn new(spec: WorldSpec) -> Result<Self, ServiceSetupError> {
         let mut rng_workload = stream(spec.seed, "workload");
+        let mut deadline_slots: Vec<Nanos> = Vec::new();
+        let mut slot_of_type = Vec::new();
+        for &d in &spec.mix.deadlines {
+            let slot = deadline_slots.iter().position(|&x| x == d).unwrap_or_else(|| {
+                deadline_slots.push(d);
+                deadline_slots.len() - 1
+            });
+            slot_of_type.push(slot as u16);
+        }
+        if deadline_slots.is_empty() {
+            deadline_slots.push(spec.request_timeout);
+            slot_of_type.push(0);
+        }
         Ok(FleetWorld {
             gateway: ActorId::EXTERNAL,
             arrivals: Arrivals::new(&spec.arrivals, spec.arrivals_end, &mut rng_workload),
             closed: spec.arrivals.closed_loop(),
             user_of: Vec::new(),
             arrivals_end: spec.arrivals_end,
-            request_timeout: spec.request_timeout,
+            timeout_pending: vec![false; deadline_slots.len()],
+            mix: spec.mix,
+            kinds: spec.kinds,
+            keys: Vec::new(),
+            deadline_slots,
+            slot_of_type,
             services: Services::new(spec.seed, &spec.llms, &spec.tools)?,
             rng_workload,
             rng_faults: stream(spec.seed, "faults"),
@@ -127,7 +164,6 @@ impl FleetWorld {
             agents: spec.agents,
             nodes: spec.nodes,
             ledger: Ledger::default(),
-            timeout_pending: false,
             metrics: Metrics::new(),
         })
     }
@@ -220,33 +256,57 @@ impl FleetWorld {
         }
     }
 
-    /// Client timeouts are due in arrival order (every request waits the
-    /// same `request_timeout`), so instead of one queued event per request
-    /// one event walks the ledger: it times out every open request from
-    /// `first` on whose deadline has come, then schedules itself for the
-    /// next deadline. The queue holds one timeout, whatever the load.
-    fn client_timeouts(&mut self, first: u64, kernel: &mut Kernel<Msg, WorldEvent>) {
+    /// The deadline slot of request `id`.
+    fn slot_of(&self, id: u64) -> usize {
+        let kind = self.kinds.borrow().get(id as usize).copied().unwrap_or(0);
+        usize::from(self.slot_of_type.get(usize::from(kind)).copied().unwrap_or(0))
+    }
+
+    /// How long the client of request `id` waits.
+    fn deadline_of(&self, id: u64) -> Nanos {
+        self.deadline_slots[self.slot_of(id)]
+    }
+
+    /// The timeout event of deadline slot `slot` from request `id` on.
+    fn timeout_event(&self, id: u64, slot: usize) -> WorldEvent {
+        if self.deadline_slots.len() == 1 {
+            WorldEvent::ClientTimeout { id }
+        } else {
+            WorldEvent::TypedTimeout { id, slot: slot as u16 }
+        }
+    }
+
+    /// Client timeouts of one deadline are due in arrival order, so instead
+    /// of one queued event per request one event per distinct deadline
+    /// (`deadline_slots`; one, `request_timeout`, without a mix) walks the
+    /// ledger: it times out every open request of its slot from `first` on
+    /// whose deadline has come, then schedules itself for the next deadline.
+    /// The queue holds one timeout per slot, whatever the load; each request
+    /// is passed over once per slot.
+    fn client_timeouts(&mut self, first: u64, slot: usize, kernel: &mut Kernel<Msg, WorldEvent>) {
         let now = kernel.now();
+        let deadline = self.deadline_slots[slot];
+        let several = self.deadline_slots.len() > 1;
         let mut id = first;
         while let Some(entry) = self.ledger.entry(id) {
-            if entry.end().is_some() {
-                // Answered already: nothing to time out.
+            if entry.end().is_some() || (several && self.slot_of(id) != slot) {
+                // Answered already, or another slot's: nothing to time out.
                 id += 1;
                 continue;
             }
-            let due = entry.arrived_at.saturating_add(self.request_timeout);
+            let due = entry.arrived_at.saturating_add(deadline);
             if due > now {
-                kernel.schedule(due, WorldEvent::ClientTimeout { id });
+                kernel.schedule(due, self.timeout_event(id, slot));
                 return;
             }
             self.ledger.close(id, now, Outcome::Failed(Cause::ClientTimeout));
-            kernel.trace_world(2, id, &WorldEvent::ClientTimeout { id });
+            kernel.trace_world(2, id, &self.timeout_event(id, slot));
             self.request_ended(id, kernel);
             id += 1;
         }
         // Every request so far has ended or timed out: the next arrival
-        // schedules the next timeout.
-        self.timeout_pending = false;
+        // (of this slot) schedules the next timeout.
+        self.timeout_pending[slot] = false;
     }
 
     /// A client request arrives now: into the ledger, to the gateway, and
@@ -254,12 +314,22 @@ impl FleetWorld {
     fn send_request(&mut self, event: &WorldEvent, kernel: &mut Kernel<Msg, WorldEvent>) -> u64 {
         let now = kernel.now();
         let id = self.ledger.arrive(now);
+        // Its type and key: drawn only with a mix (or a key), so a single
+        // keyless type draws nothing.
+        if self.mix.draws() {
+            let (kind, key) = self.mix.draw(&mut self.rng_workload);
+            if self.mix.deadlines.len() > 1 {
+                self.kinds.borrow_mut().push(kind);
+            }
+            self.keys.push(key);
+        }
         kernel.trace_world(1, id, event);
         let ask = Envelope { from: ActorId::EXTERNAL, route: Route::Ask(RequestId(id)), msg: Msg::Request { id } };
         kernel.deliver_at(now, self.gateway, ask);
-        if !self.timeout_pending {
-            self.timeout_pending = true;
-            kernel.schedule(now.saturating_add(self.request_timeout), WorldEvent::ClientTimeout { id });
+        let slot = self.slot_of(id);
+        if !self.timeout_pending[slot] {
+            self.timeout_pending[slot] = true;
+            kernel.schedule(now.saturating_add(self.deadline_slots[slot]), self.timeout_event(id, slot));
         }
         id
     }
@@ -301,7 +371,8 @@ impl World<Msg> for FleetWorld {
                 debug_assert_eq!(self.user_of.len() as u64, id);
                 self.user_of.push(user);
             }
-            WorldEvent::ClientTimeout { id } => self.client_timeouts(id, kernel),
+            WorldEvent::ClientTimeout { id } => self.client_timeouts(id, 0, kernel),
+            WorldEvent::TypedTimeout { id, slot } => self.client_timeouts(id, usize::from(slot), kernel),
             WorldEvent::AgentCrash { agent } => {
                 kernel.trace_world(4, agent as u64, &event);
                 kernel.fault_at(now, Fault::CrashNamed(agent_name(agent)));
@@ -412,8 +483,10 @@ impl World<Msg> for FleetWorld {
         };
         // An answer at the very instant the client gives up is too late, as
         // a call's answer at its timeout is: the client timed out.
-        let deadline =
-            self.ledger.entry(request.0).map_or(Nanos::MAX, |e| e.arrived_at.saturating_add(self.request_timeout));
+        let deadline = self
+            .ledger
+            .entry(request.0)
+            .map_or(Nanos::MAX, |e| e.arrived_at.saturating_add(self.deadline_of(request.0)));
         let outcome = if now >= deadline { Outcome::Failed(Cause::ClientTimeout) } else { outcome };
         if self.ledger.close(request.0, now, outcome).is_none() {
             self.metrics.late_answers += 1;

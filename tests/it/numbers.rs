@@ -342,3 +342,54 @@ fn decided_fan_outs_cancel_the_parts_still_running() {
     assert!(first.tokens.output * 10 < all.tokens.output * 6, "{} vs {}", first.tokens.output, all.tokens.output);
     assert!(first.tokens.cost < all.tokens.cost);
 }
+
+/// Two request types whose LLM call hangs, with deadlines 5 s and 20 s:
+/// every request fails as a client timeout at its own type's deadline, so
+/// `latency_ms_failed` holds both values, in the types' proportions.
+#[test]
+fn per_type_deadlines_time_out_at_their_own_deadline() {
+    let text = r#"
+name = "micro-mix"
+seeds = 1
+duration = "120s"
+[topology]
+nodes = 1
+agents = 64
+[workload]
+arrivals = { process = "poisson", rate_per_s = 1 }
+request_timeout = "20s"
+[[workload.requests]]
+name = "fast"
+weight = 1
+steps = ["llm"]
+deadline = "5s"
+[[workload.requests]]
+name = "slow"
+weight = 1
+steps = ["llm"]
+[buggify]
+enabled = false
+[llm]
+latency = { dist = "constant", value = "100ms" }
+hang_rate = 1.0
+timeout = "25s"
+[tool]
+latency = { dist = "constant", value = "10ms" }
+"#;
+    let sc = scenario::parse(text, "micro-mix.toml").unwrap_or_else(|e| panic!("{e}"));
+    let s = run(&sc, &default_strategy(&sc.strategies));
+    let n = s.requests.arrived;
+    assert!(n > 90, "{n}");
+    assert_eq!(s.requests.failed, n);
+    assert_eq!(s.requests.failed_by_cause["client_timeout"], n);
+    let f = s.latency_ms_failed.expect("failures");
+    assert!(hdr(f.max, 20_000.0), "{f:?}");
+    // Each request is one of the two: the mean says how many of each.
+    let fast = (20_000.0 - f.mean) * n as f64 / 15_000.0;
+    assert!((fast - fast.round()).abs() < 0.01, "{f:?}");
+    assert!(fast > 0.3 * n as f64 && fast < 0.7 * n as f64, "{fast} of {n} at 5 s: {f:?}");
+    assert!(hdr(f.p50, 5_000.0) || hdr(f.p50, 20_000.0), "{f:?}");
+    // Per-type step names.
+    assert!(s.steps.keys().any(|k| k == "fast/step1:llm:llm"), "{:?}", s.steps.keys());
+    assert!(s.steps.keys().any(|k| k == "slow/step1:llm:llm"), "{:?}", s.steps.keys());
+}

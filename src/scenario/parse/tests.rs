@@ -143,6 +143,13 @@ fn full_file_round_trips() {
             shape: Shape::Pool,
             fanout: 3,
             subtask_timeout_ns: 45_000_000_000,
+            types: vec![RequestType {
+                name: "default".into(),
+                weight: 1.0,
+                steps: vec![Step::Llm(0), Step::Tool(0), Step::Tool(0), Step::Llm(0)],
+                deadline_ns: 90_000_000_000,
+                key: None,
+            }],
         },
         llms: vec![ServiceModel {
             name: "llm".into(),
@@ -1315,4 +1322,65 @@ proptest! {
             }
         }
     }
+}
+
+/// `MINIMAL` with `[[workload.requests]]` tables (TOML text) after `[workload]`.
+fn with_requests(requests: &str) -> String {
+    edit("rate_per_s = 20 }\n", &format!("rate_per_s = 20 }}\n{requests}\n"))
+}
+
+const TWO_TYPES: &str = r#"[[workload.requests]]
+name = "chat"
+weight = 3
+steps = ["llm", "tool"]
+deadline = "30s"
+key = { dist = "zipf", keys = 1000, s = 1.1 }
+[[workload.requests]]
+name = "batch"
+weight = 0.5
+steps = ["llm"]
+key = { dist = "uniform", keys = 100 }"#;
+
+#[test]
+fn request_mixes_parse() {
+    let sc = parse(&with_requests(TWO_TYPES), "x.toml").unwrap_or_else(|e| panic!("{e}"));
+    let t = &sc.workload.types;
+    assert_eq!(t.len(), 2);
+    assert_eq!(t[0].name, "chat");
+    assert_eq!(t[0].weight, 3.0);
+    assert_eq!(t[0].steps, vec![Step::Llm(0), Step::Tool(0)]);
+    assert_eq!(t[0].deadline_ns, 30_000_000_000);
+    assert_eq!(t[0].key, Some(KeyDist::Zipf { keys: 1000, s: 1.1 }));
+    assert_eq!(t[1].deadline_ns, sc.workload.request_timeout_ns);
+    assert_eq!(t[1].key, Some(KeyDist::Uniform { keys: 100 }));
+    assert_eq!(sc.workload.steps, t[0].steps);
+    // The simple form is one type.
+    let sc = parse(MINIMAL, "x.toml").unwrap();
+    assert_eq!(sc.workload.types.len(), 1);
+    assert_eq!(sc.workload.types[0].steps, sc.workload.steps);
+}
+
+#[test]
+fn request_mixes_reject_bad_entries_where_they_are() {
+    let src = with_requests(&TWO_TYPES.replace("weight = 0.5", "weight = 0"));
+    check(&src, "0\nsteps = [\"llm\"]", 0, &["workload.requests.weight"], &[]);
+    let src = with_requests(&TWO_TYPES.replace("weight = 0.5", "weight = -2"));
+    check(&src, "-2", 0, &["workload.requests.weight"], &[]);
+    let src = with_requests(&TWO_TYPES.replace("name = \"batch\"", "name = \"chat\""));
+    let g = fail(&src);
+    assert_eq!(g.line, at(&src, "name = \"chat\"\nweight = 0.5", 7).0, "{}", g.shown);
+    assert!(g.hint.contains("twice"), "{}", g.shown);
+    let src = with_requests(&TWO_TYPES.replace("deadline = \"30s\"", "dedline = \"30s\""));
+    let g = fail(&src);
+    assert_eq!(g.line, at(&src, "dedline", 0).0, "{}", g.shown);
+    let src = with_requests(&TWO_TYPES.replace("dist = \"zipf\"", "dist = \"zipfian\""));
+    check(&src, "\"zipfian\"", 0, &["workload.requests.key.dist"], &[]);
+    let src = with_requests(&TWO_TYPES.replace("keys = 100 }", "keys = 0 }"));
+    check(&src, "keys = 0 }", 7, &["workload.requests.key.keys"], &[]);
+    let src = with_requests(&TWO_TYPES.replace("name = \"chat\"", "name = \"Chat!\""));
+    check(&src, "\"Chat!\"", 0, &["workload.requests.name"], &[]);
+    let src = edit("rate_per_s = 20 }\n", &format!("rate_per_s = 20 }}\nshape = \"pipeline\"\n{TWO_TYPES}\n"));
+    check(&src, "\"pipeline\"", 0, &["workload.shape"], &["pipeline"]);
+    let src = edit("rate_per_s = 20 }\n", &format!("rate_per_s = 20 }}\nsteps = [\"llm\"]\n{TWO_TYPES}\n"));
+    check(&src, "[\"llm\"]\n[[", 0, &["workload.steps"], &[]);
 }

@@ -1,0 +1,128 @@
+//! `[[workload.requests]]`: request mixes (several request types with
+//! weights, each with its workflow, deadline and key distribution).
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{Ctx, RawDuration, Result};
+use crate::scenario::model::{KeyDist, MAX_KEYS, RequestType, ServiceModel};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRequestType {
+    pub(super) name: Spanned<String>,
+    weight: Spanned<f64>,
+    steps: Spanned<Vec<Spanned<String>>>,
+    deadline: Option<Spanned<RawDuration>>,
+    key: Option<Spanned<RawKey>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawKey {
+    dist: Spanned<String>,
+    keys: Spanned<i64>,
+    s: Option<Spanned<f64>>,
+}
+
+impl Ctx<'_> {
+    /// Every `[[workload.requests]]` entry, checked; `request_timeout_ns` is
+    /// the default deadline.
+    pub(super) fn request_types(
+        &self,
+        raw: &[RawRequestType],
+        llms: &[ServiceModel],
+        tools: &[ServiceModel],
+        request_timeout_ns: u64,
+    ) -> Result<Vec<RequestType>> {
+        let mut out: Vec<RequestType> = Vec::with_capacity(raw.len());
+        for r in raw {
+            let name = self.type_name(&r.name)?;
+            if out.iter().any(|t| t.name == name) {
+                return Err(self.bad(
+                    &r.name,
+                    "workload.requests.name",
+                    "a name no other request type has",
+                    Some(format!("request type `{name}` is declared twice")),
+                ));
+            }
+            let weight = *r.weight.get_ref();
+            if !(weight.is_finite() && weight > 0.0) {
+                return Err(self.bad(
+                    &r.weight,
+                    "workload.requests.weight",
+                    "a finite number > 0",
+                    Some("a type's share of requests is its weight over the sum of all weights".into()),
+                ));
+            }
+            if r.steps.get_ref().is_empty() {
+                return Err(self.bad(
+                    &r.steps,
+                    "workload.requests.steps",
+                    "a non-empty list of \"llm\" and \"tool\"",
+                    Some("each request needs at least one call, e.g. steps = [\"llm\"]".into()),
+                ));
+            }
+            let steps = r.steps.get_ref().iter().map(|s| self.step(s, llms, tools)).collect::<Result<Vec<_>>>()?;
+            let deadline_ns = match &r.deadline {
+                Some(v) => self.positive_duration(v, "workload.requests.deadline")?,
+                None => request_timeout_ns,
+            };
+            let key = r.key.as_ref().map(|k| self.key_dist(k)).transpose()?;
+            out.push(RequestType { name, weight, steps, deadline_ns, key });
+        }
+        Ok(out)
+    }
+
+    fn type_name(&self, v: &Spanned<String>) -> Result<String> {
+        let s = v.get_ref();
+        let ok = !s.is_empty()
+            && s.len() <= 64
+            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        if ok {
+            Ok(s.clone())
+        } else {
+            Err(self.bad(v, "workload.requests.name", "a name of 1 to 64 characters from [a-z0-9_-]", None))
+        }
+    }
+
+    fn key_dist(&self, v: &Spanned<RawKey>) -> Result<KeyDist> {
+        let k = v.get_ref();
+        let keys =
+            self.positive_int(&k.keys, "workload.requests.key.keys", u64::from(MAX_KEYS), "at least 1 key")? as u32;
+        match k.dist.get_ref().as_str() {
+            "uniform" => {
+                if let Some(s) = &k.s {
+                    return Err(self.bad(
+                        s,
+                        "workload.requests.key.s",
+                        "no `s` for a uniform key",
+                        Some("`s` is the exponent of `dist = \"zipf\"`".into()),
+                    ));
+                }
+                Ok(KeyDist::Uniform { keys })
+            }
+            "zipf" => {
+                let Some(s) = &k.s else {
+                    return Err(self.bad(
+                        v,
+                        "workload.requests.key",
+                        "{ dist = \"zipf\", keys = <K>, s = <exponent> }",
+                        Some("a Zipf key needs its exponent `s`, e.g. s = 1.1".into()),
+                    ));
+                };
+                let x = *s.get_ref();
+                if !(x.is_finite() && (0.0..=100.0).contains(&x)) {
+                    return Err(self.bad(s, "workload.requests.key.s", "a number from 0 to 100", None));
+                }
+                Ok(KeyDist::Zipf { keys, s: x })
+            }
+            other => Err(self.bad(
+                &k.dist,
+                "workload.requests.key.dist",
+                "\"uniform\" or \"zipf\"",
+                Some(super::choice_hint(other, &["uniform", "zipf"])),
+            )),
+        }
+    }
+}
