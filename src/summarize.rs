@@ -19,7 +19,7 @@ use crate::scenario::{Scenario, Shape, Step};
 use crate::strategy::Strategy;
 use crate::summary::{
     AgentsSummary, CallCounts, Histograms, RequestCounts, RoleSummary, RunSummary, ServiceSummary, SideEffects,
-    StepSummary, SupervisionCounts, TokenCounts,
+    StepSummary, SupervisionCounts, TokenCounts, TypeCounts,
 };
 use crate::world::FleetWorld;
 
@@ -161,6 +161,7 @@ pub fn summarize(
         timeline: ls.timeline,
         steps: step_summaries(scenario, world),
         roles: role_summaries(scenario, busy_mean, &world.ledger, ls.observed_ns),
+        request_types: type_counts(scenario, world),
         histograms: Histograms {
             latency_us: hist::encode(&ls.latency),
             latency_us_succeeded: hist::encode(&ls.latency_succeeded),
@@ -185,6 +186,26 @@ fn step_name(scenario: &Scenario, kind: usize, step: usize) -> String {
     } else {
         format!("step{}:{service}", step + 1)
     }
+}
+
+/// Per request type of a mix: arrived, succeeded, failed (empty with one type).
+fn type_counts(scenario: &Scenario, world: &FleetWorld) -> BTreeMap<String, TypeCounts> {
+    let types = &scenario.workload.types;
+    if types.len() < 2 {
+        return BTreeMap::new();
+    }
+    let mut counts = vec![TypeCounts::default(); types.len()];
+    let kinds = world.kinds.borrow();
+    for (id, e) in world.ledger.entries().iter().enumerate() {
+        let c = &mut counts[kinds.get(id).map_or(0, |&k| usize::from(k))];
+        c.arrived += 1;
+        match e.end() {
+            Some((_, o)) if o.is_ok() => c.succeeded += 1,
+            Some(_) => c.failed += 1,
+            None => {}
+        }
+    }
+    types.iter().map(|t| t.name.clone()).zip(counts).collect()
 }
 
 /// Per-step figures from the ledger's spans.

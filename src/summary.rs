@@ -77,6 +77,10 @@ pub struct RunSummary {
     /// agents, and how busy they were.
     #[serde(default)]
     pub roles: BTreeMap<String, RoleSummary>,
+    /// Per request type of a request mix (`[[workload.requests]]`), by
+    /// name: its requests. Empty (and left out) with a single type.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub request_types: BTreeMap<String, TypeCounts>,
     /// Succeeded requests per simulated second of the arrival window.
     pub throughput_per_s: f64,
     /// Service calls made, including retries.
@@ -231,6 +235,15 @@ pub struct StepSummary {
     pub output_tokens: u64,
     /// The tokens at the service's prices.
     pub cost: f64,
+}
+
+/// The requests of one request type over a run (in flight: arrived -
+/// succeeded - failed).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TypeCounts {
+    pub arrived: u64,
+    pub succeeded: u64,
+    pub failed: u64,
 }
 
 /// One role of agents over a run.

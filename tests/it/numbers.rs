@@ -392,4 +392,9 @@ latency = { dist = "constant", value = "10ms" }
     // Per-type step names.
     assert!(s.steps.keys().any(|k| k == "fast/step1:llm:llm"), "{:?}", s.steps.keys());
     assert!(s.steps.keys().any(|k| k == "slow/step1:llm:llm"), "{:?}", s.steps.keys());
+    // Per-type counts: the mean's split, all failed.
+    let (f5, f20) = (s.request_types["fast"], s.request_types["slow"]);
+    assert_eq!(f5.arrived + f20.arrived, n);
+    assert_eq!(f5.arrived, fast.round() as u64);
+    assert_eq!((f5.succeeded, f5.failed, f20.succeeded, f20.failed), (0, f5.arrived, 0, f20.arrived));
 }
