@@ -392,6 +392,9 @@ latency = { dist = "constant", value = "10ms" }
     // Per-type step names.
     assert!(s.steps.keys().any(|k| k == "fast/step1:llm:llm"), "{:?}", s.steps.keys());
     assert!(s.steps.keys().any(|k| k == "slow/step1:llm:llm"), "{:?}", s.steps.keys());
+    // A mix replays exactly.
+    let again = run(&sc, &default_strategy(&sc.strategies));
+    assert_eq!((again.trace_hash.as_str(), &again.request_types), (s.trace_hash.as_str(), &s.request_types));
     // Per-type counts: the mean's split, all failed.
     let (f5, f20) = (s.request_types["fast"], s.request_types["slow"]);
     assert_eq!(f5.arrived + f20.arrived, n);
