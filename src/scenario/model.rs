@@ -281,8 +281,43 @@ pub struct RequestType {
 /// a key in `1..=K`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum KeyDist {
-    Uniform { keys: u32 },
-    Zipf { keys: u32, s: f64 },
+    Uniform {
+        keys: u32,
+    },
+    /// `cdf`: computed once when the scenario loads (see [`ZipfCdf`]).
+    Zipf {
+        keys: u32,
+        s: f64,
+        cdf: ZipfCdf,
+    },
+}
+
+/// The CDF of Zipf(`keys`, `s`) over `1..=keys`: `cdf[k - 1]` = P(key <= k),
+/// computed once when the scenario loads and shared by every run (up to
+/// [`MAX_KEYS`] entries). Equal to any other: it is a function of `keys`
+/// and `s`, which [`KeyDist`] compares.
+#[derive(Clone, Debug)]
+pub struct ZipfCdf(pub std::sync::Arc<[f64]>);
+
+impl ZipfCdf {
+    pub fn new(keys: u32, s: f64) -> Self {
+        let mut cdf = Vec::with_capacity(keys.max(1) as usize);
+        let mut total = 0.0;
+        for k in 1..=keys.max(1) {
+            total += 1.0 / libm::pow(f64::from(k), s);
+            cdf.push(total);
+        }
+        for c in &mut cdf {
+            *c /= total;
+        }
+        ZipfCdf(cdf.into())
+    }
+}
+
+impl PartialEq for ZipfCdf {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 /// The largest `keys` of a key distribution.

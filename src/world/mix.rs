@@ -11,26 +11,16 @@ use crate::scenario::{KeyDist, RequestType};
 pub enum KeySampler {
     /// Uniform over `1..=keys`.
     Uniform(u32),
-    /// Zipf over `1..=cdf.len()`: `cdf[k - 1]` is P(key <= k).
-    Zipf(Vec<f64>),
+    /// Zipf over `1..=cdf.len()`: `cdf[k - 1]` is P(key <= k), shared
+    /// with the scenario (computed once, at load).
+    Zipf(std::sync::Arc<[f64]>),
 }
 
 impl KeySampler {
     pub fn new(dist: &KeyDist) -> Self {
-        match *dist {
-            KeyDist::Uniform { keys } => KeySampler::Uniform(keys.max(1)),
-            KeyDist::Zipf { keys, s } => {
-                let mut cdf = Vec::with_capacity(keys as usize);
-                let mut total = 0.0;
-                for k in 1..=keys.max(1) {
-                    total += 1.0 / libm::pow(f64::from(k), s);
-                    cdf.push(total);
-                }
-                for c in &mut cdf {
-                    *c /= total;
-                }
-                KeySampler::Zipf(cdf)
-            }
+        match dist {
+            KeyDist::Uniform { keys } => KeySampler::Uniform((*keys).max(1)),
+            KeyDist::Zipf { cdf, .. } => KeySampler::Zipf(cdf.0.clone()),
         }
     }
 
@@ -134,7 +124,8 @@ mod tests {
     #[test]
     fn zipf_frequencies_match() {
         let (keys, s) = (5u32, 1.1);
-        let mix = Mix::new(&[kind("z", 1.0, Some(KeyDist::Zipf { keys, s }))]);
+        let mix =
+            Mix::new(&[kind("z", 1.0, Some(KeyDist::Zipf { keys, s, cdf: crate::scenario::ZipfCdf::new(keys, s) }))]);
         let norm: f64 = (1..=keys).map(|k| 1.0 / f64::from(k).powf(s)).sum();
         let mut rng = stream(7, "workload");
         let n = 200_000;

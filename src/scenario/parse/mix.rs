@@ -5,7 +5,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{Ctx, RawDuration, Result};
-use crate::scenario::model::{KeyDist, MAX_KEYS, RequestType, ServiceModel};
+use crate::scenario::model::{KeyDist, MAX_KEYS, RequestType, ServiceModel, ZipfCdf};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -115,7 +115,7 @@ impl Ctx<'_> {
                 if !(x.is_finite() && (0.0..=100.0).contains(&x)) {
                     return Err(self.bad(s, "workload.requests.key.s", "a number from 0 to 100", None));
                 }
-                Ok(KeyDist::Zipf { keys, s: x })
+                Ok(KeyDist::Zipf { keys, s: x, cdf: ZipfCdf::new(keys, x) })
             }
             other => Err(self.bad(
                 &k.dist,

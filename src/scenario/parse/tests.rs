@@ -1350,7 +1350,14 @@ fn request_mixes_parse() {
     assert_eq!(t[0].weight, 3.0);
     assert_eq!(t[0].steps, vec![Step::Llm(0), Step::Tool(0)]);
     assert_eq!(t[0].deadline_ns, 30_000_000_000);
-    assert_eq!(t[0].key, Some(KeyDist::Zipf { keys: 1000, s: 1.1 }));
+    match &t[0].key {
+        Some(KeyDist::Zipf { keys: 1000, s, cdf }) => {
+            assert_eq!(*s, 1.1);
+            assert_eq!(cdf.0.len(), 1000);
+            assert!((cdf.0[999] - 1.0).abs() < 1e-12);
+        }
+        other => panic!("{other:?}"),
+    }
     assert_eq!(t[1].deadline_ns, sc.workload.request_timeout_ns);
     assert_eq!(t[1].key, Some(KeyDist::Uniform { keys: 100 }));
     assert_eq!(sc.workload.steps, t[0].steps);
