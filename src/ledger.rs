@@ -141,7 +141,7 @@ pub struct Span {
     pub caller: ActorId,
     pub called_at: Nanos,
     /// When the caller gives up on it: the call time plus its timeout.
-    pub deadline: Nanos,
+    deadline: Nanos,
     started_at: Nanos,
     ended_at: Nanos,
     pub input_tokens: u32,

@@ -54,7 +54,10 @@ pub fn summarize(
 
     // Services: from the world's tallies.
     let mut services = BTreeMap::new();
-    let mut calls = CallCounts { retries: world.metrics.repeated_calls, ..CallCounts::default() };
+    // Retries: calls whose idempotency key was seen before (retries, and
+    // re-runs of work whose first runner died).
+    let retries = world.ledger.spans().iter().filter(|s| s.attempt > 1).count() as u64;
+    let mut calls = CallCounts { retries, ..CallCounts::default() };
     let mut tokens = TokenCounts::default();
     let mut add = |key: String, s: ServiceSummary, is_llm: bool| {
         if is_llm {
@@ -250,7 +253,8 @@ fn step_summaries(scenario: &Scenario, world: &FleetWorld) -> BTreeMap<String, S
     by_step
         .into_iter()
         .map(|((kind, step), a)| {
-            let service = step_name(scenario, kind, step).split_once(':').map_or(String::new(), |(_, s)| s.to_owned());
+            let name = step_name(scenario, kind, step);
+            let service = name.split_once(':').map_or(String::new(), |(_, s)| s.to_owned());
             let summary = StepSummary {
                 service,
                 calls: a.calls,
@@ -260,7 +264,7 @@ fn step_summaries(scenario: &Scenario, world: &FleetWorld) -> BTreeMap<String, S
                 output_tokens: a.output,
                 cost: round6(a.cost),
             };
-            (step_name(scenario, kind, step), summary)
+            (name, summary)
         })
         .collect()
 }

@@ -66,14 +66,11 @@ const RANDOM_PARTITION_IDS: u32 = 1 << 20;
 pub struct Metrics {
     /// Answers that came after the client gave up.
     pub late_answers: u64,
-    /// Calls whose idempotency key was seen before: retries, and re-runs
-    /// of work whose first runner died.
-    pub repeated_calls: u64,
 }
 
 impl Metrics {
     fn new() -> Self {
-        Metrics { late_answers: 0, repeated_calls: 0 }
+        Metrics { late_answers: 0 }
     }
 }
 
@@ -457,9 +454,6 @@ impl World<Msg> for FleetWorld {
         span.input_tokens = call.input_tokens;
         let span = self.ledger.open_span(span);
         let attempt = self.ledger.spans()[span].attempt;
-        if attempt > 1 {
-            self.metrics.repeated_calls += 1;
-        }
         self.services.call(Caller { actor: caller, request }, call, attempt, span, &mut self.ledger, kernel);
     }
 

@@ -19,8 +19,9 @@ use rehearsal_sim::tools::{ToolDecision, ToolModel, ToolService};
 use rustc_hash::FxHashMap;
 
 use super::WorldEvent;
-use super::tally::{self, Tally};
+use super::tally::Tally;
 use crate::fleet::{Msg, ServiceRef};
+use crate::hist;
 use crate::ledger::{Ledger, SpanStatus};
 use crate::scenario::{OnAbandon, ServiceModel};
 
@@ -244,7 +245,7 @@ impl Services {
                     ToolDecision::Answer(a) => {
                         let at = now.saturating_add(a.latency);
                         tool.tally.answer(a.outcome, true);
-                        tally::record(&mut tool.tally.service_time, a.latency);
+                        hist::record_ns(&mut tool.tally.service_time, a.latency);
                         if at >= deadline {
                             tool.tally.timeouts += 1;
                             s.end(deadline, SpanStatus::TimedOut);
@@ -282,7 +283,7 @@ impl Services {
         let abandoned = open.abandoned;
         s.set_started(now);
         let deadline = s.deadline();
-        tally::record(&mut llm.tally.queue_wait, now - s.called_at);
+        hist::record_ns(&mut llm.tally.queue_wait, now - s.called_at);
         // Its caller gave up before it started: the work is wasted.
         if abandoned || deadline <= now {
             llm.tally.served_after_abandon += 1;
@@ -291,11 +292,11 @@ impl Services {
             LlmDecision::Answer(a) => {
                 let at = now.saturating_add(a.latency);
                 llm.tally.answer(a.outcome, false);
-                tally::record(&mut llm.tally.service_time, a.latency);
+                hist::record_ns(&mut llm.tally.service_time, a.latency);
                 if let ServiceOutcome::Ok { output_tokens } = a.outcome {
-                    tally::record(&mut llm.tally.ttft, a.ttft);
+                    hist::record_ns(&mut llm.tally.ttft, a.ttft);
                     if output_tokens > 1 {
-                        tally::record(
+                        hist::record_ns(
                             &mut llm.tally.time_per_token,
                             (a.latency - a.ttft) / u64::from(output_tokens - 1),
                         );

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use rehearsal_runtime::{Nanos, ServiceError, ServiceOutcome};
+use rehearsal_runtime::{ServiceError, ServiceOutcome};
 
 use crate::hist::{self, LatencyHistogram};
 use crate::summary::ServiceSummary;
@@ -99,9 +99,4 @@ impl Tally {
             busy_fraction,
         }
     }
-}
-
-/// Record a duration (ns) in a histogram.
-pub fn record(h: &mut LatencyHistogram, ns: Nanos) {
-    hist::record_ns(h, ns);
 }
