@@ -1,0 +1,255 @@
+//! A pool agent: runs one request's workflow (a list of calls) at a time,
+//! retrying failed calls by the retry strategy under comparison.
+
+use rehearsal_runtime::retry::RetryPolicy;
+use rehearsal_runtime::{Ctx, Nanos, ReplyTo, RequestId, Response, ServiceError, ServiceId, ServiceOutcome};
+
+use super::{FleetActor, Msg, RequestKinds, SITE_AGENT_HESITATES, ServiceRef, StepSpec, idempotency_key};
+use crate::ledger::{Cause, Outcome};
+
+/// Counters an agent or stage keeps about its calls.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct AgentStats {
+    pub calls: u64,
+    pub retries: u64,
+    pub errors: u64,
+    pub timeouts: u64,
+    pub rate_limited: u64,
+    pub requests_done: u64,
+    pub requests_failed: u64,
+    /// Requests dropped because the gateway cancelled them.
+    pub requests_cancelled: u64,
+    /// Pipeline: finished work with no downstream subscriber to take it.
+    pub no_downstream: u64,
+}
+
+/// What to do after a call's response.
+pub(super) enum CallResult {
+    Succeeded,
+    /// Retry after this delay.
+    RetryAfter(Nanos),
+    GiveUp,
+}
+
+/// Why a failed call of `service` failed, as a request's failure cause.
+fn call_failure_cause(service: ServiceId, response: &Response<Msg>) -> Cause {
+    let tool = matches!(ServiceRef::of(service), ServiceRef::Tool(_));
+    match response {
+        Response::Service(ServiceOutcome::Failed(ServiceError::RateLimited { .. })) => Cause::RateLimited,
+        Response::Service(ServiceOutcome::Failed(_)) if tool => Cause::ToolError,
+        Response::Service(ServiceOutcome::Failed(ServiceError::Unavailable)) => Cause::ServiceUnavailable,
+        Response::Timeout => Cause::CallTimeout,
+        _ => Cause::LlmError,
+    }
+}
+
+/// Count a call's response and decide by the retry policy; `cause` keeps
+/// why the latest attempt failed.
+pub(super) fn judge(
+    response: Response<Msg>,
+    service: ServiceId,
+    failures: &mut u32,
+    cause: &mut Cause,
+    retry: &RetryPolicy,
+    stats: &mut AgentStats,
+    ctx: &mut Ctx<'_, FleetActor>,
+) -> CallResult {
+    if let Response::Service(ServiceOutcome::Ok { .. }) = response {
+        return CallResult::Succeeded;
+    }
+    *cause = call_failure_cause(service, &response);
+    let retry_after = match response {
+        Response::Service(ServiceOutcome::Failed(ServiceError::RateLimited { retry_after })) => {
+            stats.rate_limited += 1;
+            retry_after
+        }
+        Response::Timeout => {
+            stats.timeouts += 1;
+            0
+        }
+        _ => {
+            stats.errors += 1;
+            0
+        }
+    };
+    *failures += 1;
+    let random = ctx.random_u64();
+    match retry.next_delay(*failures, random, retry_after) {
+        Some(delay) => CallResult::RetryAfter(delay),
+        None => CallResult::GiveUp,
+    }
+}
+
+/// The request an agent is working on.
+#[derive(Copy, Clone, Debug)]
+struct Job {
+    id: u64,
+    part: u32,
+    reply: ReplyTo,
+    /// The request's type: which workflow runs.
+    kind: u16,
+    step: usize,
+    /// Failed attempts of the current step.
+    failures: u32,
+    /// The call in flight, if any (none while backing off).
+    call: Option<RequestId>,
+    /// Tag of the backoff timer in flight, so a stale one is ignored.
+    backoff_tag: u64,
+    /// Why the latest failed attempt failed.
+    cause: Cause,
+}
+
+/// Pool agent: works on one request at a time; while busy, new work waits
+/// in the bounded mailbox (`set_accepting(false)`).
+#[derive(Debug)]
+pub struct Agent {
+    pub(super) index: u32,
+    /// Each request type's steps.
+    workflows: std::rc::Rc<Vec<Vec<StepSpec>>>,
+    kinds: RequestKinds,
+    retry: RetryPolicy,
+    job: Option<Job>,
+    next_tag: u64,
+    /// Work cancelled before it was started, to skip when it comes.
+    cancelled: std::collections::VecDeque<(u64, u32)>,
+    pub stats: AgentStats,
+}
+
+/// How many cancelled-before-started parts an agent remembers (a bounded
+/// memory: a cancellation older than that is forgotten and the work done).
+const CANCELLED_MEMORY: usize = 64;
+
+impl Agent {
+    pub fn new(
+        index: u32,
+        workflows: std::rc::Rc<Vec<Vec<StepSpec>>>,
+        kinds: RequestKinds,
+        retry: RetryPolicy,
+    ) -> Self {
+        Agent {
+            index,
+            workflows,
+            kinds,
+            retry,
+            job: None,
+            next_tag: 0,
+            cancelled: std::collections::VecDeque::new(),
+            stats: AgentStats::default(),
+        }
+    }
+
+    pub(super) fn handle(&mut self, msg: Msg, ctx: &mut Ctx<'_, FleetActor>) {
+        if let Msg::Cancel { id, part } = msg {
+            return self.cancel(id, part, ctx);
+        }
+        let (Msg::Work { id, part }, Some(reply)) = (msg, ctx.reply_to()) else { return };
+        if let Some(i) = self.cancelled.iter().position(|&c| c == (id, part)) {
+            // Cancelled while it waited in the mailbox: skip it.
+            self.cancelled.remove(i);
+            self.stats.requests_cancelled += 1;
+            return;
+        }
+        ctx.set_accepting(false);
+        let kind = self.kinds.borrow().get(id as usize).copied().unwrap_or(0);
+        self.job = Some(Job {
+            id,
+            part,
+            reply,
+            kind,
+            step: 0,
+            failures: 0,
+            call: None,
+            backoff_tag: 0,
+            cause: Cause::LlmError,
+        });
+        self.attempt(ctx);
+    }
+
+    /// Start (or retry) the current step's call.
+    fn attempt(&mut self, ctx: &mut Ctx<'_, FleetActor>) {
+        let Some(job) = self.job.as_mut() else { return };
+        let Some(step) = self.workflows.get(usize::from(job.kind)).and_then(|w| w.get(job.step)) else { return };
+        if ctx.buggify(SITE_AGENT_HESITATES) {
+            let pause = ctx.random_below(250_000_000);
+            self.next_tag += 1;
+            job.backoff_tag = self.next_tag;
+            ctx.set_timer(pause, self.next_tag);
+            return;
+        }
+        // One idempotency key per logical call: retries (and re-runs after a
+        // crash) share it; the parts of a fan-out do not.
+        let key = idempotency_key(job.id, job.part, job.step as u32);
+        job.call = Some(ctx.call(step.service, 0, key, step.timeout));
+        self.stats.calls += 1;
+        if job.failures > 0 {
+            self.stats.retries += 1;
+        }
+    }
+
+    pub(super) fn on_response(&mut self, request: RequestId, response: Response<Msg>, ctx: &mut Ctx<'_, FleetActor>) {
+        let Some(job) = self.job.as_mut() else { return };
+        if job.call != Some(request) {
+            return;
+        }
+        job.call = None;
+        let steps = &self.workflows[usize::from(job.kind)];
+        let (service, len) = (steps[job.step].service, steps.len());
+        match judge(response, service, &mut job.failures, &mut job.cause, &self.retry, &mut self.stats, ctx) {
+            CallResult::Succeeded => {
+                job.step += 1;
+                job.failures = 0;
+                if job.step == len {
+                    self.finish(Outcome::Succeeded, ctx);
+                } else {
+                    self.attempt(ctx);
+                }
+            }
+            CallResult::RetryAfter(delay) => {
+                self.next_tag += 1;
+                job.backoff_tag = self.next_tag;
+                ctx.set_timer(delay, self.next_tag);
+            }
+            CallResult::GiveUp => {
+                let cause = job.cause;
+                self.finish(Outcome::Failed(cause), ctx)
+            }
+        }
+    }
+
+    pub(super) fn on_timer(&mut self, tag: u64, ctx: &mut Ctx<'_, FleetActor>) {
+        match self.job {
+            Some(job) if job.backoff_tag == tag && job.call.is_none() => self.attempt(ctx),
+            _ => {}
+        }
+    }
+
+    /// The gateway no longer needs this work: drop it, cancel the call in
+    /// flight, and take the next request. No answer (nobody waits for it).
+    fn cancel(&mut self, id: u64, part: u32, ctx: &mut Ctx<'_, FleetActor>) {
+        let Some(job) = self.job.filter(|j| (j.id, j.part) == (id, part)) else {
+            // Not started yet (waiting in the mailbox): remember to skip it.
+            if self.cancelled.len() == CANCELLED_MEMORY {
+                self.cancelled.pop_front();
+            }
+            self.cancelled.push_back((id, part));
+            return;
+        };
+        if let Some(call) = job.call {
+            ctx.cancel(call);
+        }
+        self.job = None;
+        self.stats.requests_cancelled += 1;
+        ctx.set_accepting(true);
+    }
+
+    fn finish(&mut self, outcome: Outcome, ctx: &mut Ctx<'_, FleetActor>) {
+        let Some(job) = self.job.take() else { return };
+        if outcome.is_ok() {
+            self.stats.requests_done += 1;
+        } else {
+            self.stats.requests_failed += 1;
+        }
+        ctx.reply(job.reply, Msg::Outcome { id: job.id, outcome });
+        ctx.set_accepting(true);
+    }
+}

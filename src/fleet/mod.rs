@@ -1,0 +1,199 @@
+//! The agent fleet under test, in two shapes:
+//!
+//! - pool: a gateway hands each request to one of N independent agents
+//!   (by registered name, skipping agents that are down; which one, the
+//!   [`Dispatch`] strategy decides, or a shared queue holds the request
+//!   until an agent is free), asking it and
+//!   watching it, so a request in flight on an agent that dies is retried
+//!   elsewhere or failed at once (Ray's `max_task_retries`, through
+//!   [`rehearsal_runtime::tasks::Tasks`]); each agent runs a request's
+//!   workflow (LLM and tool calls) one request at a time, retrying failed
+//!   calls by the retry strategy under comparison;
+//! - pipeline: one stage actor per workflow step, in a chain; a stage
+//!   subscribes to the stage before it when it starts, and the upstream
+//!   stage forwards finished work to its subscriber's address. A stage that
+//!   restarts alone loses its subscriber: that is the dependency that makes
+//!   `rest_for_one` the right supervision strategy for a pipeline.
+//!
+//! This is ordinary runtime code: nothing here knows it is simulated.
+
+use rehearsal_runtime::supervisor::Supervisor;
+use rehearsal_runtime::{Actor, ActorId, Ctx, Nanos, ReplyTo, RequestId, Response, ServiceId, Signal, TimerId};
+
+use crate::ledger::Outcome;
+
+mod agent;
+mod dispatch;
+mod gateway;
+mod pipeline;
+
+pub use agent::{Agent, AgentStats};
+pub use dispatch::Dispatch;
+pub use gateway::{FanOutPolicy, Gateway, GatewayStats};
+pub use pipeline::Stage;
+
+/// Tools' service ids start here; LLMs' at 0.
+const TOOL_IDS: u16 = 0x8000;
+
+/// The service id of LLM `index` (into `Scenario::llms`).
+pub fn llm_service(index: u16) -> ServiceId {
+    ServiceId(index)
+}
+
+/// The service id of tool `index` (into `Scenario::tools`).
+pub fn tool_service(index: u16) -> ServiceId {
+    ServiceId(TOOL_IDS + index)
+}
+
+/// Which service an id names.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ServiceRef {
+    Llm(u16),
+    Tool(u16),
+}
+
+impl ServiceRef {
+    pub fn of(id: ServiceId) -> ServiceRef {
+        if id.0 >= TOOL_IDS { ServiceRef::Tool(id.0 - TOOL_IDS) } else { ServiceRef::Llm(id.0) }
+    }
+}
+
+/// BUGGIFY site: an agent hesitates (up to 250 ms) before a call, as a
+/// busy process would; legal, rare, and good at shaking out timing bugs.
+pub const SITE_AGENT_HESITATES: u64 = 0xa9e7_0001;
+
+/// The idempotency key of step `step` of part `part` of request `id`: 32
+/// bits of request, 16 of part, 16 of step. The scenario's limits keep
+/// every field in range (a run ends long before 2^32 requests; fan-outs
+/// and workflows are capped below 2^16), so two calls share a key only if
+/// they are the same logical call.
+pub fn idempotency_key(id: u64, part: u32, step: u32) -> u64 {
+    debug_assert!(id < 1 << 32 && part < 1 << 16 && step < 1 << 16, "key fields out of range");
+    (id << 32) | (u64::from(part & 0xffff) << 16) | u64::from(step & 0xffff)
+}
+
+/// The `(request, part, step)` an idempotency key was made from.
+pub fn decode_idempotency_key(key: u64) -> (u64, u32, u32) {
+    (key >> 32, ((key >> 16) & 0xffff) as u32, (key & 0xffff) as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idempotency_keys_round_trip_and_do_not_alias() {
+        for (id, part, step) in [(0, 0, 0), (7, 3, 2), (u32::MAX as u64, 65_535, 65_535), (1, 4_096, 256)] {
+            assert_eq!(decode_idempotency_key(idempotency_key(id, part, step)), (id, part, step));
+        }
+        // The old layout (12 bits of part, 8 of step) made these collide.
+        assert_ne!(idempotency_key(1, 0, 256), idempotency_key(1, 1, 0));
+        assert_ne!(idempotency_key(1, 4_096, 0), idempotency_key(2, 0, 0));
+    }
+}
+
+/// The registered name of agent (or pipeline stage) `index`.
+pub fn agent_name(index: u32) -> u64 {
+    1_000 + index as u64
+}
+
+/// One call of a workflow: which service, with what per-attempt timeout.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct StepSpec {
+    pub service: ServiceId,
+    pub timeout: Nanos,
+}
+
+/// Each request's type (its index in `workload.types`), by request id:
+/// written by the world when the request arrives, read by the agent that
+/// runs it. Empty with a single type (every request is type 0).
+pub type RequestKinds = std::rc::Rc<std::cell::RefCell<Vec<u16>>>;
+
+/// Messages of the fleet.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Msg {
+    /// A client's request (an ask from outside to the gateway).
+    Request { id: u64 },
+    /// Pool and fan-out: the gateway asks an agent to run request `id`
+    /// (`part` of a fan-out; 0 otherwise).
+    Work { id: u64, part: u32 },
+    /// Pipeline: request `id` enters a stage; the last stage answers `reply`.
+    Stage { id: u64, reply: ReplyTo },
+    /// Pipeline: a stage subscribes to the stage before it.
+    Subscribe { from: ActorId },
+    /// Fan-out: the gateway no longer needs part `part` of request `id`
+    /// (the request's answer is decided): stop working on it. Urgent: it
+    /// reaches a busy agent at once (see [`Actor::is_urgent`]).
+    Cancel { id: u64, part: u32 },
+    /// An answer: to a client, or from an agent to the gateway. A failure
+    /// carries its cause, as an error response would.
+    Outcome { id: u64, outcome: Outcome },
+}
+
+/// Every actor of the fleet: one type, so dispatch is a `match`.
+#[derive(Debug)]
+pub enum FleetActor {
+    Gateway(Gateway),
+    Agent(Agent),
+    Stage(Stage),
+    Supervisor(Box<Supervisor<FleetActor>>),
+}
+
+impl Actor for FleetActor {
+    type Msg = Msg;
+
+    #[inline]
+    fn is_urgent(msg: &Msg) -> bool {
+        matches!(msg, Msg::Cancel { .. })
+    }
+
+    fn on_start(&mut self, ctx: &mut Ctx<'_, Self>) {
+        match self {
+            FleetActor::Agent(a) => ctx.register(agent_name(a.index)),
+            FleetActor::Stage(s) => s.on_start(ctx),
+            FleetActor::Supervisor(s) => s.on_start(ctx),
+            FleetActor::Gateway(_) => {}
+        }
+    }
+
+    fn handle(&mut self, msg: Msg, ctx: &mut Ctx<'_, Self>) {
+        match self {
+            FleetActor::Gateway(g) => g.handle(msg, ctx),
+            FleetActor::Agent(a) => a.handle(msg, ctx),
+            FleetActor::Stage(s) => s.handle(msg, ctx),
+            FleetActor::Supervisor(s) => s.on_message(msg, ctx),
+        }
+    }
+
+    fn on_response(&mut self, request: RequestId, response: Response<Msg>, ctx: &mut Ctx<'_, Self>) {
+        match self {
+            FleetActor::Gateway(g) => g.on_response(request, response, ctx),
+            FleetActor::Agent(a) => a.on_response(request, response, ctx),
+            FleetActor::Stage(s) => s.on_response(request, response, ctx),
+            FleetActor::Supervisor(_) => {}
+        }
+    }
+
+    fn on_timer(&mut self, timer: TimerId, tag: u64, ctx: &mut Ctx<'_, Self>) {
+        match self {
+            FleetActor::Agent(a) => a.on_timer(tag, ctx),
+            FleetActor::Stage(s) => s.on_timer(tag, ctx),
+            FleetActor::Supervisor(s) => {
+                s.on_timer(timer, tag, ctx);
+            }
+            FleetActor::Gateway(_) => {}
+        }
+    }
+
+    fn on_signal(&mut self, signal: Signal, ctx: &mut Ctx<'_, Self>) {
+        match self {
+            FleetActor::Gateway(g) => g.on_signal(signal, ctx),
+            FleetActor::Supervisor(s) => s.on_signal(signal, ctx),
+            _ => {
+                if signal == Signal::Shutdown {
+                    ctx.exit(rehearsal_runtime::ExitReason::Shutdown);
+                }
+            }
+        }
+    }
+}
