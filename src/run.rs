@@ -14,7 +14,10 @@ use rehearsal_runtime::supervisor::{
     Backoff, ChildSpec, Intensity, Restart, Strategy as SupStrategy, Supervisor, SupervisorSpec, WhenDown,
 };
 
-use crate::fleet::{Agent, FleetActor, Gateway, RequestKinds, Stage, StepSpec, agent_name, llm_service, tool_service};
+use crate::fleet::telemetry::{Telemetry, TelemetryData};
+use crate::fleet::{
+    Agent, FleetActor, Gateway, RoleAgent, RolePlan, RoleSpec, Stage, StepSpec, agent_name, llm_service, tool_service,
+};
 use crate::scenario::{LinkSpec, RestartType, Scenario, ScheduledFaultKind, Shape, Step};
 use crate::strategy::{Point, Strategy, supervision::Supervision};
 use crate::summary::RunSummary;
@@ -115,14 +118,12 @@ pub fn run_once(
         trace: options.trace,
         buggify: scenario.buggify,
     };
-    let kinds = RequestKinds::default();
     let world = FleetWorld::new(WorldSpec {
         seed,
         arrivals: scenario.workload.arrivals.clone(),
         arrivals_end: scenario.duration_ns,
         request_timeout: scenario.workload.request_timeout_ns,
         mix: crate::world::Mix::new(&scenario.workload.types),
-        kinds: kinds.clone(),
         llms: scenario.llms.clone(),
         tools: scenario.tools.clone(),
         faults: scenario.faults.clone(),
@@ -131,12 +132,20 @@ pub fn run_once(
     })?;
     let mut sim = Sim::new(config, world);
     configure_links(sim.kernel.network_mut(), &topology.links);
-    let gateway = build_fleet(&mut sim, scenario, &point, retry, kinds)?;
+    let telemetry: Telemetry = Rc::new(std::cell::RefCell::new(TelemetryData::new(
+        if scenario.roles.is_empty() { 0 } else { scenario.topology.agents },
+        scenario.workflows.steps.iter().map(|s| s.kind != "call"),
+    )));
+    let gateway = if scenario.roles.is_empty() {
+        build_fleet(&mut sim, scenario, &point, retry)?
+    } else {
+        build_roles(&mut sim, scenario, &point, retry, seed, telemetry.clone())
+    };
     let initial_spawns = sim.system.stats().spawned;
     sim.world.start(gateway, &mut sim.kernel);
 
     sim.run_until(horizon_ns(scenario)).map_err(|source| RunError::Sim { seed, source })?;
-    let summary = crate::summarize::summarize(scenario, seed, strategy, &sim, initial_spawns);
+    let summary = crate::summarize::summarize(scenario, seed, strategy, &sim, initial_spawns, &telemetry.borrow());
     let trace = sim.kernel.take_trace_records();
     let checkpoints = sim.kernel.take_trace_checkpoints();
     Ok(RunOutput { summary, trace, checkpoints })
@@ -165,7 +174,6 @@ fn build_fleet(
     scenario: &Scenario,
     point: &Point,
     retry: RetryPolicy,
-    kinds: RequestKinds,
 ) -> Result<ActorId, RunError> {
     let nodes = scenario.topology.nodes.max(1);
     let node_of = |i: u32| NodeId((i % nodes) as u16);
@@ -181,7 +189,7 @@ fn build_fleet(
                     .map(|t| t.steps.iter().map(|&s| step_spec(scenario, s)).collect())
                     .collect(),
             );
-            Rc::new(move |i| FleetActor::Agent(Agent::new(i, workflows.clone(), kinds.clone(), retry)))
+            Rc::new(move |i| FleetActor::Agent(Agent::new(i, workflows.clone(), retry)))
         }
         Shape::Pipeline => {
             let steps: Vec<StepSpec> = scenario.workload.steps.iter().map(|&s| step_spec(scenario, s)).collect();
@@ -191,6 +199,33 @@ fn build_fleet(
             })
         }
     };
+    supervise(sim, scenario, point, size, &node_of, start_child);
+    let p = &scenario.supervision;
+    let gateway = match scenario.workload.shape {
+        Shape::Pool => Gateway::pool(size, scenario.workload.max_deadline_ns(), p.max_task_retries)
+            .with_dispatch(point.dispatch.configure()),
+        Shape::FanOut => {
+            let policy = point.fanout.configure();
+            let w = &scenario.workload;
+            Gateway::fan_out(size, w.fanout, policy, w.subtask_timeout_ns, p.max_task_retries)
+                .with_dispatch(point.dispatch.configure())
+        }
+        Shape::Pipeline => Gateway::pipeline(),
+    };
+    Ok(sim.spawn(NodeId(0), FleetActor::Gateway(gateway)))
+}
+
+/// Spawn `size` agents (agent `i` on `node_of(i)`, started by
+/// `start_child(i)`) under the supervision strategy `point` selects.
+fn supervise(
+    sim: &mut Sim<FleetActor, FleetWorld>,
+    scenario: &Scenario,
+    point: &Point,
+    size: u32,
+    node_of: &dyn Fn(u32) -> NodeId,
+    start_child: Rc<dyn Fn(u32) -> FleetActor>,
+) {
+    let nodes = scenario.topology.nodes.max(1);
     let p = &scenario.supervision;
     let restart = match p.restart {
         RestartType::Permanent => Restart::Permanent,
@@ -250,18 +285,65 @@ fn build_fleet(
             sim.spawn(NodeId(0), FleetActor::Supervisor(Box::new(root)));
         }
     }
-    let gateway = match scenario.workload.shape {
-        Shape::Pool => Gateway::pool(size, scenario.workload.max_deadline_ns(), p.max_task_retries)
-            .with_dispatch(point.dispatch.configure()),
-        Shape::FanOut => {
-            let policy = point.fanout.configure();
-            let w = &scenario.workload;
-            Gateway::fan_out(size, w.fanout, policy, w.subtask_timeout_ns, p.max_task_retries)
-                .with_dispatch(point.dispatch.configure())
+}
+
+/// Roles: spawn each role's router on node 0 (the entry role's is the
+/// gateway clients ask), then the agents, role by role, under the
+/// supervision strategy. Returns the entry role's router.
+fn build_roles(
+    sim: &mut Sim<FleetActor, FleetWorld>,
+    scenario: &Scenario,
+    point: &Point,
+    retry: RetryPolicy,
+    seed: u64,
+    telemetry: Telemetry,
+) -> ActorId {
+    let dispatch = point.dispatch.configure();
+    let max_task_retries = scenario.supervision.max_task_retries;
+    let mut routers = Vec::with_capacity(scenario.roles.len());
+    // Global agent index of each role's first agent, and each agent's role.
+    let mut bases = Vec::with_capacity(scenario.roles.len());
+    let mut role_of = Vec::with_capacity(scenario.topology.agents as usize);
+    let mut base = 0u32;
+    for (r, role) in scenario.roles.iter().enumerate() {
+        let router = Gateway::router(base, role.count, role.concurrency, role.work_timeout_ns, max_task_retries)
+            .with_dispatch(dispatch);
+        routers.push(sim.spawn(NodeId(0), FleetActor::Gateway(router)));
+        bases.push(base);
+        role_of.extend(std::iter::repeat_n(r as u16, role.count as usize));
+        base += role.count;
+    }
+    let plan = Rc::new(RolePlan {
+        workflows: scenario.workflows.clone(),
+        roles: scenario
+            .roles
+            .iter()
+            .map(|r| RoleSpec {
+                workflow: r.workflow,
+                concurrency: r.concurrency,
+                mailbox: r.mailbox,
+                retry: r.retry.map_or(retry, |x| x.configure()),
+            })
+            .collect(),
+        type_workflows: scenario.workload.types.iter().map(|t| t.workflow).collect(),
+        entry: scenario.entry_role,
+        routers: routers.clone(),
+        seed,
+        telemetry,
+    });
+    let role_of = Rc::new(role_of);
+    let node_of = {
+        let role_of = role_of.clone();
+        move |i: u32| {
+            let r = role_of[i as usize] as usize;
+            let nodes = &scenario.roles[r].nodes;
+            NodeId(nodes[((i - bases[r]) as usize) % nodes.len()] as u16)
         }
-        Shape::Pipeline => Gateway::pipeline(),
     };
-    Ok(sim.spawn(NodeId(0), FleetActor::Gateway(gateway)))
+    let start_child: Rc<dyn Fn(u32) -> FleetActor> =
+        Rc::new(move |i| FleetActor::Role(RoleAgent::new(i, role_of[i as usize], plan.clone())));
+    supervise(sim, scenario, point, scenario.topology.agents, &node_of, start_child);
+    routers[usize::from(scenario.entry_role)]
 }
 
 /// Backoff supervisors' child ids sit apart from the agents' names.

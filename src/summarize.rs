@@ -11,6 +11,7 @@ use rehearsal_runtime::{Nanos, ServiceId};
 use rehearsal_sim::Sim;
 use rustc_hash::FxHashMap;
 
+use crate::fleet::telemetry::TelemetryData;
 use crate::fleet::{FleetActor, ServiceRef, agent_name};
 use crate::hist;
 use crate::ledger::{Cause, Ledger, SpanStatus, latency_with_mean};
@@ -45,6 +46,7 @@ pub fn summarize(
     strategy: &Strategy,
     sim: &Sim<FleetActor, FleetWorld>,
     initial_spawns: u64,
+    telemetry: &TelemetryData,
 ) -> RunSummary {
     let world = &sim.world;
     let now = sim.kernel.now();
@@ -162,8 +164,12 @@ pub fn summarize(
             unavailable_s_max: downtime_max,
         },
         timeline: ls.timeline,
-        steps: step_summaries(scenario, world),
-        roles: role_summaries(scenario, busy_mean, &world.ledger, ls.observed_ns),
+        steps: if scenario.roles.is_empty() {
+            step_summaries(scenario, world)
+        } else {
+            workflow_step_summaries(scenario, world, telemetry)
+        },
+        roles: role_summaries(scenario, busy_mean, &world.ledger, ls.observed_ns, telemetry),
         request_types: type_counts(scenario, world),
         histograms: Histograms {
             latency_us: hist::encode(&ls.latency),
@@ -198,7 +204,7 @@ fn type_counts(scenario: &Scenario, world: &FleetWorld) -> BTreeMap<String, Type
         return BTreeMap::new();
     }
     let mut counts = vec![TypeCounts::default(); types.len()];
-    let kinds = world.kinds.borrow();
+    let kinds = &world.kinds;
     for (id, e) in world.ledger.entries().iter().enumerate() {
         let c = &mut counts[kinds.get(id).map_or(0, |&k| usize::from(k))];
         c.arrived += 1;
@@ -211,21 +217,20 @@ fn type_counts(scenario: &Scenario, world: &FleetWorld) -> BTreeMap<String, Type
     types.iter().map(|t| t.name.clone()).zip(counts).collect()
 }
 
-/// Per-step figures from the ledger's spans.
-fn step_summaries(scenario: &Scenario, world: &FleetWorld) -> BTreeMap<String, StepSummary> {
-    struct Acc {
-        calls: u64,
-        failed: u64,
-        latency: hist::LatencyHistogram,
-        input: u64,
-        output: u64,
-        cost: f64,
-    }
-    let mut by_step: BTreeMap<(usize, usize), Acc> = BTreeMap::new();
-    let kinds = world.kinds.borrow();
+/// Per-call-step accumulators over the ledger's spans, by `key(span)`.
+struct CallAcc {
+    calls: u64,
+    failed: u64,
+    latency: hist::LatencyHistogram,
+    input: u64,
+    output: u64,
+    cost: f64,
+}
+
+fn call_steps<K: Ord>(world: &FleetWorld, key: impl Fn(&crate::ledger::Span) -> K) -> BTreeMap<K, CallAcc> {
+    let mut by_step: BTreeMap<K, CallAcc> = BTreeMap::new();
     for s in world.ledger.spans() {
-        let kind = kinds.get(s.request as usize).map_or(0, |&k| usize::from(k));
-        let a = by_step.entry((kind, usize::from(s.step))).or_insert_with(|| Acc {
+        let a = by_step.entry(key(s)).or_insert_with(|| CallAcc {
             calls: 0,
             failed: 0,
             latency: hist::new_latency_histogram(),
@@ -251,35 +256,110 @@ fn step_summaries(scenario: &Scenario, world: &FleetWorld) -> BTreeMap<String, S
         }
     }
     by_step
+}
+
+impl CallAcc {
+    fn summary(&self, service: String) -> StepSummary {
+        StepSummary {
+            kind: "call".to_owned(),
+            service,
+            calls: self.calls,
+            failed: self.failed,
+            cancelled: None,
+            latency_ms: hist::latency_ms(&self.latency),
+            input_tokens: Some(self.input),
+            output_tokens: Some(self.output),
+            cost: Some(round6(self.cost)),
+        }
+    }
+}
+
+/// Per-step figures from the ledger's spans (the simple form).
+fn step_summaries(scenario: &Scenario, world: &FleetWorld) -> BTreeMap<String, StepSummary> {
+    let kinds = &world.kinds;
+    call_steps(world, |s| (kinds.get(s.request as usize).map_or(0, |&k| usize::from(k)), usize::from(s.step)))
         .into_iter()
         .map(|((kind, step), a)| {
             let name = step_name(scenario, kind, step);
             let service = name.split_once(':').map_or(String::new(), |(_, s)| s.to_owned());
-            let summary = StepSummary {
-                service,
-                calls: a.calls,
-                failed: a.failed,
-                latency_ms: hist::latency_ms(&a.latency),
-                input_tokens: a.input,
-                output_tokens: a.output,
-                cost: round6(a.cost),
-            };
-            (name, summary)
+            (name, a.summary(service))
         })
         .collect()
 }
 
-/// Per-role figures: the pool's (or fan-out's) agents are one role; a
-/// pipeline's stages are a role each.
+/// Roles: every named step of every workflow, by its qualified name; call
+/// steps from the ledger, the others from the agents' telemetry. A step
+/// that never ran is reported with zero calls.
+fn workflow_step_summaries(
+    scenario: &Scenario,
+    world: &FleetWorld,
+    telemetry: &TelemetryData,
+) -> BTreeMap<String, StepSummary> {
+    let mut calls = call_steps(world, |s| s.step);
+    let mut out = BTreeMap::new();
+    for (id, info) in scenario.workflows.steps.iter().enumerate() {
+        let summary = match telemetry.steps.get(id) {
+            Some(Some(t)) => StepSummary {
+                kind: info.kind.to_owned(),
+                service: info.target.clone(),
+                calls: t.started,
+                failed: t.failed + t.cancelled,
+                cancelled: Some(t.cancelled),
+                latency_ms: hist::latency_ms(&t.latency),
+                input_tokens: None,
+                output_tokens: None,
+                cost: None,
+            },
+            _ => match calls.remove(&(id as u16)) {
+                Some(a) => a.summary(info.target.clone()),
+                None => StepSummary {
+                    kind: info.kind.to_owned(),
+                    service: info.target.clone(),
+                    input_tokens: Some(0),
+                    output_tokens: Some(0),
+                    cost: Some(0.0),
+                    ..StepSummary::default()
+                },
+            },
+        };
+        out.insert(info.name.clone(), summary);
+    }
+    out
+}
+
+/// Per-role figures: roles from their agents' telemetry; the simple
+/// form's pool (or fan-out) agents are one role, a pipeline's stages a
+/// role each.
 fn role_summaries(
     scenario: &Scenario,
     busy_mean: f64,
     ledger: &Ledger,
     observed_ns: Nanos,
+    telemetry: &TelemetryData,
 ) -> BTreeMap<String, RoleSummary> {
+    if !scenario.roles.is_empty() {
+        let mut base = 0usize;
+        return scenario
+            .roles
+            .iter()
+            .map(|r| {
+                let agents = &telemetry.busy[base..base + r.count as usize];
+                base += r.count as usize;
+                let busy: u128 = agents.iter().map(|b| b.total_until(observed_ns)).sum();
+                let capacity = observed_ns.max(1) as f64 * f64::from(r.count) * f64::from(r.concurrency);
+                let summary = RoleSummary {
+                    agents: r.count,
+                    concurrency: r.concurrency,
+                    utilisation: round6(busy as f64 / capacity),
+                };
+                (r.name.clone(), summary)
+            })
+            .collect();
+    }
     match scenario.workload.shape {
         Shape::Pool | Shape::FanOut => {
-            [("agent".to_owned(), RoleSummary { agents: fleet_size(scenario), utilisation: busy_mean })].into()
+            [("agent".to_owned(), RoleSummary { agents: fleet_size(scenario), concurrency: 1, utilisation: busy_mean })]
+                .into()
         }
         Shape::Pipeline => {
             // A stage's calls are its step's: busy per step.
@@ -287,7 +367,7 @@ fn role_summaries(
             (0..steps)
                 .map(|i| {
                     let (_, busy) = agent_busy_where(ledger, 1, observed_ns, |s| usize::from(s.step) == i);
-                    (format!("stage{}", i + 1), RoleSummary { agents: 1, utilisation: busy })
+                    (format!("stage{}", i + 1), RoleSummary { agents: 1, concurrency: 1, utilisation: busy })
                 })
                 .collect()
         }

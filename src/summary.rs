@@ -218,23 +218,40 @@ pub struct ServiceSummary {
     pub busy_fraction: Option<f64>,
 }
 
-/// One workflow step over a run: every call made for it (retries and
-/// every fan-out part included).
+/// One workflow step over a run. A call step counts every call made for
+/// it (retries and every fan-out part or parallel copy included), from the
+/// ledger; any other step (roles: an ask, a sequence, a parallel, a loop,
+/// a branch) counts its runs, as its agents exported them.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct StepSummary {
-    /// The service the step calls (`llm:NAME`, `tool:NAME`).
+    /// `call`, `ask`, `sequence`, `parallel`, `loop` or `branch`.
+    #[serde(default = "call_kind")]
+    pub kind: String,
+    /// The service a call step calls (`llm:NAME`, `tool:NAME`), the role an
+    /// ask asks (`role:NAME`); empty otherwise.
     pub service: String,
-    /// Calls made (attempts), and those that did not succeed (errors,
-    /// timeouts, cancellations).
+    /// Calls made (attempts), or runs started; and those that did not
+    /// succeed (errors, timeouts, cancellations).
     pub calls: u64,
     pub failed: u64,
-    /// Time from call to answer (or to the caller giving up) of each call;
-    /// `null` without calls that ended.
+    /// Runs stopped because their work no longer needed them (a decided
+    /// parallel, an abandoned ask); `null` for a call step (a cancelled
+    /// call counts in `failed`).
+    #[serde(default)]
+    pub cancelled: Option<u64>,
+    /// Time from call to answer (or to the caller giving up) of each call,
+    /// or from start to end of each run that ended; `null` when none ended.
     pub latency_ms: Option<LatencyMs>,
-    pub input_tokens: u64,
-    pub output_tokens: u64,
+    /// Tokens and cost of a call step's calls; `null` for other steps
+    /// (their calls count under their own steps).
+    pub input_tokens: Option<u64>,
+    pub output_tokens: Option<u64>,
     /// The tokens at the service's prices.
-    pub cost: f64,
+    pub cost: Option<f64>,
+}
+
+fn call_kind() -> String {
+    "call".to_owned()
 }
 
 /// The requests of one request type over a run (in flight: arrived -
@@ -250,9 +267,18 @@ pub struct TypeCounts {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct RoleSummary {
     pub agents: u32,
-    /// Mean fraction of the observation window its agents were busy (see
-    /// `agents.busy_fraction_mean`).
+    /// Pieces of work one agent runs at once.
+    #[serde(default = "one")]
+    pub concurrency: u32,
+    /// Mean fraction of its agents' capacity in use over the observation
+    /// window: roles, busy slot-time over agents x concurrency x window (a
+    /// piece of work holds its slot from start to answer, waits on asks
+    /// included); the simple form, `agents.busy_fraction_mean`.
     pub utilisation: f64,
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// The agents (or pipeline stages) over a run.

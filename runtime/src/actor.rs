@@ -45,6 +45,15 @@ pub trait Actor: Sized + 'static {
         false
     }
 
+    /// This actor's own bound on its mailbox, below the system's
+    /// `mailbox_capacity` (the smaller of the two applies); `None`: the
+    /// system's. Read when a message has to wait, so it may change with
+    /// the actor's state.
+    #[inline]
+    fn mailbox_capacity(&self) -> Option<u32> {
+        None
+    }
+
     /// The answer to one of this actor's own asks or service calls, or the
     /// reason there is none (timeout, the callee was gone or refused it).
     fn on_response(&mut self, request: RequestId, response: Response<Self::Msg>, ctx: &mut Ctx<'_, Self>) {

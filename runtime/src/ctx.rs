@@ -213,8 +213,14 @@ impl<A: Actor> Ctx<'_, A> {
     /// ([`crate::Env::cancel_call`]), as it is if this actor cancels it
     /// ([`Ctx::cancel`]) or dies before the answer.
     pub fn call(&mut self, service: ServiceId, input_tokens: u32, idempotency_key: u64, timeout: Nanos) -> RequestId {
+        self.call_traced(ServiceCall { service, input_tokens, idempotency_key, timeout, trace: idempotency_key })
+    }
+
+    /// [`Ctx::call`] with every field of the call given, its trace context
+    /// ([`ServiceCall::trace`]) included.
+    pub fn call_traced(&mut self, call: ServiceCall) -> RequestId {
         let request = self.ids.next_request();
-        let call = ServiceCall { service, input_tokens, idempotency_key, timeout };
+        let timeout = call.timeout;
         self.effects.push(Effect::Call { call, request, timeout });
         request
     }

@@ -18,6 +18,12 @@ pub struct ServiceCall {
     /// the call). Carried with the call as gRPC carries a deadline, so a
     /// service (and the simulator's ledger) knows when its caller gives up.
     pub timeout: Nanos,
+    /// The caller's trace context (as a `traceparent` header carries one):
+    /// opaque to the runtime and to a service's behaviour, it lets an
+    /// observer (the simulator's ledger) file the call under the work it
+    /// was made for. [`Ctx::call`](crate::Ctx::call) sets it to the
+    /// idempotency key.
+    pub trace: u64,
 }
 
 /// What a service answered.

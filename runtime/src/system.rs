@@ -352,7 +352,11 @@ impl<A: Actor> System<A> {
         }
         let from = envelope.from;
         env.trace(TraceEvent::Enqueue { to, from, msg: &envelope.msg });
-        match slot.mailbox.offer(envelope, self.config.mailbox_capacity, self.config.overflow) {
+        let capacity = match slot.actor.as_ref().and_then(A::mailbox_capacity) {
+            Some(own) => own.min(self.config.mailbox_capacity),
+            None => self.config.mailbox_capacity,
+        };
+        match slot.mailbox.offer(envelope, capacity, self.config.overflow) {
             Offer::Queued => {
                 self.mailboxed += 1;
                 let len = slot.mailbox.len() as u32;

@@ -453,8 +453,23 @@ impl<T> LlmService<T> {
     /// ([`crate::rng::call_stream`]) and its fate does not depend on the
     /// calls before it.
     pub fn start<R: Rng + ?Sized>(&mut self, now: Nanos, rng: &mut R, caller: T) -> Start<T> {
+        self.start_with_context(now, rng, caller, 0)
+    }
+
+    /// [`LlmService::start`] for a call whose prompt carries `context`
+    /// tokens beyond the drawn input: the conversation so far (an agent's
+    /// earlier turns), which costs, counts against the token rate limit,
+    /// and grows turn by turn.
+    pub fn start_with_context<R: Rng + ?Sized>(
+        &mut self,
+        now: Nanos,
+        rng: &mut R,
+        caller: T,
+        context: u32,
+    ) -> Start<T> {
         self.stats.calls += 1;
         let (input, output) = self.model.draw_tokens(rng);
+        let input = input.saturating_add(context);
         let draw = self.model.draw_start(rng);
         let counted = input as u64 + self.model.max_output_tokens.unwrap_or(output) as u64;
         if let Err(retry_after) = self.limiter.admit(now, counted) {
@@ -830,6 +845,22 @@ mod tests {
         assert_eq!(a.outcome, ServiceOutcome::Failed(ServiceError::RateLimited { retry_after: 45_000_000_000 }));
         assert!(matches!(s.start(60_000_000_000, &mut rng, ()), Start::Started(_)));
         assert_eq!(s.stats().rate_limited, 1);
+    }
+
+    #[test]
+    fn context_adds_to_input_tokens_cost_and_tpm() {
+        let mut m = simple();
+        // 50 drawn + 30 context + 5 output = 85 of 100 TPM: a second call
+        // with context does not fit, as one without it would.
+        m.max_output_tokens = Some(5);
+        m.rate_limits = RateLimits { requests_per_minute: None, tokens_per_minute: Some(100.0) };
+        let mut s = LlmService::new(m);
+        let mut rng = stream(6, "llm");
+        let a = answer(s.start_with_context(0, &mut rng, (), 30));
+        assert_eq!(a.input_tokens, 80);
+        // 80 input tokens at 1 per 1k, 5 output at 2 per 1k.
+        assert!((a.cost - 0.09).abs() < 1e-12, "cost {}", a.cost);
+        assert!(matches!(answer(s.start_with_context(0, &mut rng, (), 30)).outcome, ServiceOutcome::Failed(_)));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use rehearsal_runtime::retry::RetryPolicy;
 use rehearsal_runtime::{Ctx, Nanos, ReplyTo, RequestId, Response, ServiceError, ServiceId, ServiceOutcome};
 
-use super::{FleetActor, Msg, RequestKinds, SITE_AGENT_HESITATES, ServiceRef, StepSpec, idempotency_key};
+use super::{FleetActor, Msg, SITE_AGENT_HESITATES, ServiceRef, StepSpec, idempotency_key};
 use crate::ledger::{Cause, Outcome};
 
 /// Counters an agent or stage keeps about its calls.
@@ -84,7 +84,7 @@ pub(super) fn judge(
 #[derive(Copy, Clone, Debug)]
 struct Job {
     id: u64,
-    part: u32,
+    part: u64,
     reply: ReplyTo,
     /// The request's type: which workflow runs.
     kind: u16,
@@ -106,12 +106,11 @@ pub struct Agent {
     pub(super) index: u32,
     /// Each request type's steps.
     workflows: std::rc::Rc<Vec<Vec<StepSpec>>>,
-    kinds: RequestKinds,
     retry: RetryPolicy,
     job: Option<Job>,
     next_tag: u64,
     /// Work cancelled before it was started, to skip when it comes.
-    cancelled: std::collections::VecDeque<(u64, u32)>,
+    cancelled: std::collections::VecDeque<(u64, u64)>,
     pub stats: AgentStats,
 }
 
@@ -120,16 +119,10 @@ pub struct Agent {
 const CANCELLED_MEMORY: usize = 64;
 
 impl Agent {
-    pub fn new(
-        index: u32,
-        workflows: std::rc::Rc<Vec<Vec<StepSpec>>>,
-        kinds: RequestKinds,
-        retry: RetryPolicy,
-    ) -> Self {
+    pub fn new(index: u32, workflows: std::rc::Rc<Vec<Vec<StepSpec>>>, retry: RetryPolicy) -> Self {
         Agent {
             index,
             workflows,
-            kinds,
             retry,
             job: None,
             next_tag: 0,
@@ -142,7 +135,7 @@ impl Agent {
         if let Msg::Cancel { id, part } = msg {
             return self.cancel(id, part, ctx);
         }
-        let (Msg::Work { id, part }, Some(reply)) = (msg, ctx.reply_to()) else { return };
+        let (Msg::Work { id, part, work }, Some(reply)) = (msg, ctx.reply_to()) else { return };
         if let Some(i) = self.cancelled.iter().position(|&c| c == (id, part)) {
             // Cancelled while it waited in the mailbox: skip it.
             self.cancelled.remove(i);
@@ -150,12 +143,11 @@ impl Agent {
             return;
         }
         ctx.set_accepting(false);
-        let kind = self.kinds.borrow().get(id as usize).copied().unwrap_or(0);
         self.job = Some(Job {
             id,
             part,
             reply,
-            kind,
+            kind: work.kind,
             step: 0,
             failures: 0,
             call: None,
@@ -178,7 +170,7 @@ impl Agent {
         }
         // One idempotency key per logical call: retries (and re-runs after a
         // crash) share it; the parts of a fan-out do not.
-        let key = idempotency_key(job.id, job.part, job.step as u32);
+        let key = idempotency_key(job.id, job.part as u32, job.step as u32);
         job.call = Some(ctx.call(step.service, 0, key, step.timeout));
         self.stats.calls += 1;
         if job.failures > 0 {
@@ -225,7 +217,7 @@ impl Agent {
 
     /// The gateway no longer needs this work: drop it, cancel the call in
     /// flight, and take the next request. No answer (nobody waits for it).
-    fn cancel(&mut self, id: u64, part: u32, ctx: &mut Ctx<'_, FleetActor>) {
+    fn cancel(&mut self, id: u64, part: u64, ctx: &mut Ctx<'_, FleetActor>) {
         let Some(job) = self.job.filter(|j| (j.id, j.part) == (id, part)) else {
             // Not started yet (waiting in the mailbox): remember to skip it.
             if self.cancelled.len() == CANCELLED_MEMORY {
@@ -249,7 +241,7 @@ impl Agent {
         } else {
             self.stats.requests_failed += 1;
         }
-        ctx.reply(job.reply, Msg::Outcome { id: job.id, outcome });
+        ctx.reply(job.reply, Msg::Outcome { id: job.id, outcome, produced: 0 });
         ctx.set_accepting(true);
     }
 }

@@ -12,7 +12,7 @@ use std::collections::VecDeque;
 
 use rehearsal_runtime::{ActorId, Ctx, Nanos, ReplyTo};
 
-use super::{FleetActor, agent_name};
+use super::{FleetActor, WorkRef, agent_name};
 
 /// How work is spread over the agents.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
@@ -70,11 +70,21 @@ pub(super) enum Pick {
 }
 
 /// A request (or fan-out part) waiting in the shared queue.
+/// One piece of work a gateway hands to an agent, and who waits for it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(super) struct Handoff {
+    /// The client request it belongs to.
+    pub id: u64,
+    /// Its part of the request: the fan-out part, or a role's work lineage
+    /// (see [`WorkRef`]); 0 for a plain pool.
+    pub part: u64,
+    pub work: WorkRef,
+    pub reply: ReplyTo,
+}
+
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(super) struct Queued {
-    pub id: u64,
-    pub part: u32,
-    pub reply: ReplyTo,
+    pub handoff: Handoff,
     pub attempt: u32,
     /// When it entered the queue.
     pub since: Nanos,
@@ -86,6 +96,12 @@ pub(super) struct Queued {
 pub(super) struct Dispatcher {
     kind: Dispatch,
     agents: u32,
+    /// The global index of the first agent (a role's agents are numbered
+    /// after the roles before it); agent `i` here is `agent_name(base + i)`.
+    base: u32,
+    /// Work one agent takes at once (a role's `concurrency`): the shared
+    /// queue hands an agent work while its outstanding count is below.
+    slots: u32,
     /// Whose turn it is (round robin), or where a scan starts.
     next: u32,
     /// Asks handed to each agent and not yet settled.
@@ -101,6 +117,8 @@ impl Dispatcher {
         Dispatcher {
             kind,
             agents,
+            base: 0,
+            slots: 1,
             next: 0,
             outstanding: vec![0; agents as usize],
             queue: VecDeque::new(),
@@ -108,12 +126,22 @@ impl Dispatcher {
         }
     }
 
-    pub fn kind(&self) -> Dispatch {
-        self.kind
+    /// The same dispatcher with strategy `kind`.
+    pub fn with_kind(mut self, kind: Dispatch) -> Self {
+        self.kind = kind;
+        self
     }
 
-    pub fn agents(&self) -> u32 {
-        self.agents
+    /// The same dispatcher over agents `base..base + agents`, each taking
+    /// `slots` pieces of work at once.
+    pub fn over(mut self, base: u32, slots: u32) -> Self {
+        self.base = base;
+        self.slots = slots.max(1);
+        self
+    }
+
+    pub fn kind(&self) -> Dispatch {
+        self.kind
     }
 
     /// An ask was handed to agent `index`.
@@ -152,7 +180,7 @@ impl Dispatcher {
         for _ in 0..self.agents {
             let index = self.next % self.agents;
             self.next = self.next.wrapping_add(1);
-            if let Some(agent) = ctx.whereis(agent_name(index)) {
+            if let Some(agent) = ctx.whereis(agent_name(self.base + index)) {
                 return Pick::Agent(index, agent);
             }
         }
@@ -160,7 +188,8 @@ impl Dispatcher {
     }
 
     /// The least loaded agent believed up, scanning from `next` (so ties
-    /// rotate); with `free_only`, only an agent with nothing outstanding.
+    /// rotate); with `free_only`, only an agent with a free slot (fewer
+    /// outstanding than `slots`).
     fn scan(&mut self, ctx: &mut Ctx<'_, FleetActor>, free_only: bool) -> Pick {
         let mut best: Option<(u32, u32, ActorId)> = None;
         let mut any_up = false;
@@ -170,12 +199,12 @@ impl Dispatcher {
             if best.is_some_and(|(_, l, _)| l <= load) {
                 continue;
             }
-            if free_only && load > 0 {
+            if free_only && load >= self.slots {
                 // Busy; only whether anyone is up matters (wait or fail).
-                any_up = any_up || ctx.whereis(agent_name(index)).is_some();
+                any_up = any_up || ctx.whereis(agent_name(self.base + index)).is_some();
                 continue;
             }
-            let Some(agent) = ctx.whereis(agent_name(index)) else { continue };
+            let Some(agent) = ctx.whereis(agent_name(self.base + index)) else { continue };
             any_up = true;
             best = Some((index, load, agent));
             if load == 0 {
@@ -197,7 +226,7 @@ impl Dispatcher {
     fn random(&mut self, ctx: &mut Ctx<'_, FleetActor>, two_choices: bool) -> Pick {
         self.up.clear();
         for index in 0..self.agents {
-            if let Some(agent) = ctx.whereis(agent_name(index)) {
+            if let Some(agent) = ctx.whereis(agent_name(self.base + index)) {
                 self.up.push((index, agent));
             }
         }

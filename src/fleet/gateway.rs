@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use rehearsal_runtime::tasks::{Orphaned, Tasks};
 use rehearsal_runtime::{ActorId, Ctx, Nanos, ReplyTo, RequestId, Response, Signal};
 
-use super::dispatch::{Dispatch, Dispatcher, Pick, Queued};
+use super::dispatch::{Dispatch, Dispatcher, Handoff, Pick, Queued};
 use super::{FleetActor, Msg, agent_name};
 use crate::ledger::{Cause, Outcome};
 
@@ -21,7 +21,8 @@ pub struct GatewayStats {
     pub no_agent: u64,
     /// Requests an agent's full mailbox refused.
     pub rejected: u64,
-    /// Fan-out parts cancelled once their request's answer was decided.
+    /// Fan-out parts cancelled once their request's answer was decided,
+    /// and (router) work its asker no longer needed.
     pub parts_cancelled: u64,
 }
 
@@ -57,6 +58,10 @@ enum Mode {
     Pipeline,
     /// Ask `parts` agents at once and answer by `policy`.
     FanOut { parts: u32, policy: FanOutPolicy },
+    /// A role's router: like a pool, for asks from other roles' agents
+    /// (or clients, for the entry role), and an asker that no longer needs
+    /// its work may cancel it.
+    Router,
 }
 
 /// Pool: spreads requests over the agents by its [`Dispatch`] strategy
@@ -68,9 +73,12 @@ pub struct Gateway {
     mode: Mode,
     dispatcher: Dispatcher,
     work_timeout: Nanos,
-    /// Asks in flight, keyed by (request, part, client, agent index).
-    tasks: Tasks<(u64, u32, ReplyTo, u32)>,
+    /// Asks in flight: the work and the agent index it went to.
+    tasks: Tasks<(Handoff, u32)>,
     fanouts: BTreeMap<u64, FanOut>,
+    /// Router: the ask in flight for each (request, lineage), so an
+    /// asker's cancellation finds it.
+    by_part: BTreeMap<(u64, u64), RequestId>,
     pub stats: GatewayStats,
 }
 
@@ -83,6 +91,7 @@ impl Gateway {
             work_timeout,
             tasks: Tasks::new(max_task_retries),
             fanouts: BTreeMap::new(),
+            by_part: BTreeMap::new(),
             stats: GatewayStats::default(),
         }
     }
@@ -99,9 +108,18 @@ impl Gateway {
         Gateway { mode: Mode::FanOut { parts, policy }, ..Gateway::pool(agents, part_timeout, max_task_retries) }
     }
 
+    /// The router of a role whose `agents` agents are numbered from
+    /// `base`, each taking `slots` pieces of work at once; it waits
+    /// `work_timeout` for an agent's answer.
+    pub fn router(base: u32, agents: u32, slots: u32, work_timeout: Nanos, max_task_retries: u32) -> Self {
+        let mut g = Gateway { mode: Mode::Router, ..Gateway::pool(agents, work_timeout, max_task_retries) };
+        g.dispatcher = g.dispatcher.over(base, slots);
+        g
+    }
+
     /// The same gateway, spreading work by `dispatch`.
     pub fn with_dispatch(mut self, dispatch: Dispatch) -> Self {
-        self.dispatcher = Dispatcher::new(dispatch, self.dispatcher.agents());
+        self.dispatcher = self.dispatcher.with_kind(dispatch);
         self
     }
 
@@ -116,11 +134,14 @@ impl Gateway {
     }
 
     pub(super) fn handle(&mut self, msg: Msg, ctx: &mut Ctx<'_, FleetActor>) {
-        let (Msg::Request { id }, Some(reply)) = (msg, ctx.reply_to()) else { return };
+        if let Msg::Cancel { id, part } = msg {
+            return self.cancel(id, part, ctx);
+        }
+        let (Msg::Request { id, work }, Some(reply)) = (msg, ctx.reply_to()) else { return };
         if let Mode::FanOut { parts, .. } = self.mode {
             self.fanouts.insert(id, FanOut { reply, ok: 0, failed: 0, cause: Cause::AgentTimeout, asks: Vec::new() });
             for part in 0..parts {
-                self.dispatch(id, part, reply, 1, ctx);
+                self.dispatch(Handoff { id, part: u64::from(part), work, reply }, 1, ctx);
             }
             return self.drain(ctx);
         }
@@ -129,22 +150,45 @@ impl Gateway {
                 Some(first) => ctx.tell(first, Msg::Stage { id, reply }),
                 None => {
                     self.stats.no_agent += 1;
-                    ctx.reply(reply, Msg::Outcome { id, outcome: Outcome::Failed(Cause::NoAgentAvailable) });
+                    ctx.reply(
+                        reply,
+                        Msg::Outcome { id, outcome: Outcome::Failed(Cause::NoAgentAvailable), produced: 0 },
+                    );
                 }
             }
             return;
         }
-        self.dispatch(id, 0, reply, 1, ctx);
+        let part = if self.mode == Mode::Router { work.lineage } else { 0 };
+        self.dispatch(Handoff { id, part, work, reply }, 1, ctx);
         self.drain(ctx);
     }
 
-    /// Hand part `part` of request `id` to an agent chosen by the dispatch
-    /// strategy, or (shared queue) to the back of the queue: the caller
-    /// then drains it ([`Gateway::drain`]). A re-sent request (`attempt` >
-    /// 1) goes to the front: it was at the head once already.
-    fn dispatch(&mut self, id: u64, part: u32, reply: ReplyTo, attempt: u32, ctx: &mut Ctx<'_, FleetActor>) {
+    /// Router: the asker of (request `id`, lineage `part`) no longer needs
+    /// it. The agent working on it is told to stop; work still queued
+    /// never starts. Nothing is answered (nobody waits).
+    fn cancel(&mut self, id: u64, part: u64, ctx: &mut Ctx<'_, FleetActor>) {
+        if let Some(ask) = self.by_part.remove(&(id, part))
+            && let Some(task) = self.tasks.settle(ask)
+        {
+            self.dispatcher.settled(task.key.1);
+            ctx.cancel(ask);
+            ctx.tell(task.callee, Msg::Cancel { id, part });
+            self.stats.parts_cancelled += 1;
+        }
+        let queue = self.dispatcher.queue_mut();
+        let before = queue.len();
+        queue.retain(|q| (q.handoff.id, q.handoff.part) != (id, part));
+        self.stats.parts_cancelled += (before - queue.len()) as u64;
+        self.drain(ctx);
+    }
+
+    /// Hand `handoff` to an agent chosen by the dispatch strategy, or
+    /// (shared queue) to the back of the queue: the caller then drains it
+    /// ([`Gateway::drain`]). A re-sent request (`attempt` > 1) goes to the
+    /// front: it was at the head once already.
+    fn dispatch(&mut self, handoff: Handoff, attempt: u32, ctx: &mut Ctx<'_, FleetActor>) {
         if self.dispatcher.kind() == Dispatch::SharedQueue {
-            let queued = Queued { id, part, reply, attempt, since: ctx.now() };
+            let queued = Queued { handoff, attempt, since: ctx.now() };
             let queue = self.dispatcher.queue_mut();
             if attempt > 1 {
                 queue.push_front(queued)
@@ -154,31 +198,30 @@ impl Gateway {
             return;
         }
         match self.dispatcher.pick(ctx) {
-            Pick::Agent(index, agent) => self.send(index, agent, id, part, reply, attempt, ctx),
+            Pick::Agent(index, agent) => self.send(index, agent, handoff, attempt, ctx),
             Pick::Wait | Pick::NoneUp => {
                 self.stats.no_agent += 1;
-                self.settle(id, reply, Outcome::Failed(Cause::NoAgentAvailable), ctx);
+                self.settle(handoff, Outcome::Failed(Cause::NoAgentAvailable), ctx);
             }
         }
     }
 
-    /// Ask agent `index` (at `agent`) to run part `part` of request `id`.
-    #[allow(clippy::too_many_arguments)]
-    fn send(
-        &mut self,
-        index: u32,
-        agent: ActorId,
-        id: u64,
-        part: u32,
-        reply: ReplyTo,
-        attempt: u32,
-        ctx: &mut Ctx<'_, FleetActor>,
-    ) {
-        let key = (id, part, reply, index);
-        let ask = self.tasks.ask(ctx, agent, Msg::Work { id, part }, self.work_timeout, key, attempt);
+    /// Ask agent `index` (at `agent`) to run `handoff`.
+    fn send(&mut self, index: u32, agent: ActorId, handoff: Handoff, attempt: u32, ctx: &mut Ctx<'_, FleetActor>) {
+        let Handoff { id, part, work, .. } = handoff;
+        let msg = Msg::Work { id, part, work };
+        let ask = self.tasks.ask(ctx, agent, msg, self.work_timeout, (handoff, index), attempt);
         self.dispatcher.sent(index);
-        if let Some(fan) = self.fanouts.get_mut(&id) {
-            fan.asks.push(ask);
+        match self.mode {
+            Mode::FanOut { .. } => {
+                if let Some(fan) = self.fanouts.get_mut(&id) {
+                    fan.asks.push(ask);
+                }
+            }
+            Mode::Router => {
+                self.by_part.insert((id, part), ask);
+            }
+            Mode::Pool | Mode::Pipeline => {}
         }
     }
 
@@ -193,29 +236,39 @@ impl Gateway {
         while let Some(q) = self.dispatcher.queue_mut().front().copied() {
             if ctx.now().saturating_sub(q.since) >= self.work_timeout {
                 self.dispatcher.queue_mut().pop_front();
-                self.settle(q.id, q.reply, Outcome::Failed(Cause::AgentTimeout), ctx);
+                self.settle(q.handoff, Outcome::Failed(Cause::AgentTimeout), ctx);
                 continue;
             }
             match self.dispatcher.pick(ctx) {
                 Pick::Agent(index, agent) => {
                     self.dispatcher.queue_mut().pop_front();
-                    self.send(index, agent, q.id, q.part, q.reply, q.attempt, ctx);
+                    self.send(index, agent, q.handoff, q.attempt, ctx);
                 }
                 Pick::Wait => break,
                 Pick::NoneUp => {
                     self.dispatcher.queue_mut().pop_front();
                     self.stats.no_agent += 1;
-                    self.settle(q.id, q.reply, Outcome::Failed(Cause::NoAgentAvailable), ctx);
+                    self.settle(q.handoff, Outcome::Failed(Cause::NoAgentAvailable), ctx);
                 }
             }
         }
     }
 
-    /// One answer for request `id`: to the client at once, or, in a
+    /// One answer for `handoff`: to whoever waits at once, or, in a
     /// fan-out, counted towards the request's answer.
-    fn settle(&mut self, id: u64, reply: ReplyTo, outcome: Outcome, ctx: &mut Ctx<'_, FleetActor>) {
+    fn settle(&mut self, handoff: Handoff, outcome: Outcome, ctx: &mut Ctx<'_, FleetActor>) {
+        self.settle_produced(handoff, outcome, 0, ctx)
+    }
+
+    /// [`Gateway::settle`] for an answer whose work generated `produced`
+    /// output tokens (passed on to a router's asker).
+    fn settle_produced(&mut self, handoff: Handoff, outcome: Outcome, produced: u32, ctx: &mut Ctx<'_, FleetActor>) {
+        let Handoff { id, part, reply, .. } = handoff;
         let Mode::FanOut { parts, policy } = self.mode else {
-            ctx.reply(reply, Msg::Outcome { id, outcome });
+            if self.mode == Mode::Router {
+                self.by_part.remove(&(id, part));
+            }
+            ctx.reply(reply, Msg::Outcome { id, outcome, produced });
             return;
         };
         let Some(fan) = self.fanouts.get_mut(&id) else { return };
@@ -234,23 +287,23 @@ impl Gateway {
         if fan.ok >= needed || fan.failed > parts - needed {
             // A failed fan-out fails with the cause of the part that decided it.
             let outcome = if fan.ok >= needed { Outcome::Succeeded } else { Outcome::Failed(fan.cause) };
-            ctx.reply(fan.reply, Msg::Outcome { id, outcome });
+            ctx.reply(fan.reply, Msg::Outcome { id, outcome, produced: 0 });
             // Decided: the parts still running are not needed any more.
             // Forget their asks and tell their agents to stop (and cancel
             // their calls), so they neither hold agents nor cost tokens.
             if let Some(fan) = self.fanouts.remove(&id) {
                 for ask in fan.asks {
                     if let Some(task) = self.tasks.settle(ask) {
-                        self.dispatcher.settled(task.key.3);
+                        self.dispatcher.settled(task.key.1);
                         ctx.cancel(ask);
-                        ctx.tell(task.callee, Msg::Cancel { id, part: task.key.1 });
+                        ctx.tell(task.callee, Msg::Cancel { id, part: task.key.0.part });
                         self.stats.parts_cancelled += 1;
                     }
                 }
                 // Parts still waiting in the shared queue never start.
                 let queue = self.dispatcher.queue_mut();
                 let before = queue.len();
-                queue.retain(|q| q.id != id);
+                queue.retain(|q| q.handoff.id != id);
                 self.stats.parts_cancelled += (before - queue.len()) as u64;
             }
         }
@@ -258,12 +311,16 @@ impl Gateway {
 
     pub(super) fn on_response(&mut self, request: RequestId, response: Response<Msg>, ctx: &mut Ctx<'_, FleetActor>) {
         let Some(task) = self.tasks.settle(request) else { return };
-        let (id, _, reply, index) = task.key;
+        let (handoff, index) = task.key;
         // Answered, refused or timed out: the agent is free as far as the
         // gateway can know.
         self.dispatcher.settled(index);
+        let mut produced = 0;
         let outcome = match response {
-            Response::Reply(Msg::Outcome { outcome, .. }) => outcome,
+            Response::Reply(Msg::Outcome { outcome, produced: p, .. }) => {
+                produced = p;
+                outcome
+            }
             Response::Undeliverable => {
                 self.stats.rejected += 1;
                 Outcome::Failed(Cause::MailboxFull)
@@ -272,7 +329,7 @@ impl Gateway {
             // or the agent died and its death is not known here yet.
             _ => Outcome::Failed(Cause::AgentTimeout),
         };
-        self.settle(id, reply, outcome, ctx);
+        self.settle_produced(handoff, outcome, produced, ctx);
         self.drain(ctx);
     }
 
@@ -282,15 +339,15 @@ impl Gateway {
             match orphan {
                 Orphaned::Retry(task) => {
                     self.stats.retried_after_crash += 1;
-                    let (id, part, reply, index) = task.key;
+                    let (handoff, index) = task.key;
                     self.dispatcher.settled(index);
-                    self.dispatch(id, part, reply, task.attempt, ctx);
+                    self.dispatch(handoff, task.attempt, ctx);
                 }
                 Orphaned::GiveUp(task) => {
                     self.stats.lost_to_crash += 1;
-                    let (id, _, reply, index) = task.key;
+                    let (handoff, index) = task.key;
                     self.dispatcher.settled(index);
-                    self.settle(id, reply, Outcome::Failed(Cause::AgentCrashed), ctx);
+                    self.settle(handoff, Outcome::Failed(Cause::AgentCrashed), ctx);
                 }
             }
         }

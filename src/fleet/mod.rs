@@ -26,11 +26,14 @@ mod agent;
 mod dispatch;
 mod gateway;
 mod pipeline;
+pub mod role;
+pub mod telemetry;
 
 pub use agent::{Agent, AgentStats};
 pub use dispatch::Dispatch;
 pub use gateway::{FanOutPolicy, Gateway, GatewayStats};
 pub use pipeline::Stage;
+pub use role::{RoleAgent, RolePlan, RoleSpec};
 
 /// Tools' service ids start here; LLMs' at 0.
 const TOOL_IDS: u16 = 0x8000;
@@ -104,30 +107,43 @@ pub struct StepSpec {
     pub timeout: Nanos,
 }
 
-/// Each request's type (its index in `workload.types`), by request id:
-/// written by the world when the request arrives, read by the agent that
-/// runs it. Empty with a single type (every request is type 0).
-pub type RequestKinds = std::rc::Rc<std::cell::RefCell<Vec<u16>>>;
+/// What a piece of work is, beyond its request id: carried in the
+/// messages that hand it on, as a real request carries its headers.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct WorkRef {
+    /// The request's type (its index in `workload.types`).
+    pub kind: u16,
+    /// Roles: which instance of an ask this is, so that the asked agent's
+    /// calls and draws are keyed by the logical work (see
+    /// [`role`](self::role)); 0 for a client request.
+    pub lineage: u64,
+    /// Tokens of context it comes with (an ask with `context = true`).
+    pub context: u32,
+}
 
 /// Messages of the fleet.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Msg {
-    /// A client's request (an ask from outside to the gateway).
-    Request { id: u64 },
-    /// Pool and fan-out: the gateway asks an agent to run request `id`
-    /// (`part` of a fan-out; 0 otherwise).
-    Work { id: u64, part: u32 },
+    /// A request: from a client to the gateway, or (roles) from an agent to
+    /// another role's router. Always an ask.
+    Request { id: u64, work: WorkRef },
+    /// A gateway or router asks an agent to run request `id`'s work
+    /// (`part`: the fan-out part, or the work's lineage; 0 otherwise).
+    Work { id: u64, part: u64, work: WorkRef },
     /// Pipeline: request `id` enters a stage; the last stage answers `reply`.
     Stage { id: u64, reply: ReplyTo },
     /// Pipeline: a stage subscribes to the stage before it.
     Subscribe { from: ActorId },
-    /// Fan-out: the gateway no longer needs part `part` of request `id`
-    /// (the request's answer is decided): stop working on it. Urgent: it
-    /// reaches a busy agent at once (see [`Actor::is_urgent`]).
-    Cancel { id: u64, part: u32 },
-    /// An answer: to a client, or from an agent to the gateway. A failure
-    /// carries its cause, as an error response would.
-    Outcome { id: u64, outcome: Outcome },
+    /// Whoever asked for part `part` of request `id` no longer needs it (a
+    /// decided fan-out or parallel, an ask given up on): stop working on
+    /// it. Urgent: it reaches a busy agent at once (see
+    /// [`Actor::is_urgent`]).
+    Cancel { id: u64, part: u64 },
+    /// An answer: to a client, or from an agent to whoever asked it. A
+    /// failure carries its cause, as an error response would; `produced`
+    /// is the output tokens the work generated (roles: they join the
+    /// asker's context).
+    Outcome { id: u64, outcome: Outcome, produced: u32 },
 }
 
 /// Every actor of the fleet: one type, so dispatch is a `match`.
@@ -136,6 +152,7 @@ pub enum FleetActor {
     Gateway(Gateway),
     Agent(Agent),
     Stage(Stage),
+    Role(RoleAgent),
     Supervisor(Box<Supervisor<FleetActor>>),
 }
 
@@ -147,10 +164,19 @@ impl Actor for FleetActor {
         matches!(msg, Msg::Cancel { .. })
     }
 
+    #[inline]
+    fn mailbox_capacity(&self) -> Option<u32> {
+        match self {
+            FleetActor::Role(r) => r.mailbox_capacity(),
+            _ => None,
+        }
+    }
+
     fn on_start(&mut self, ctx: &mut Ctx<'_, Self>) {
         match self {
             FleetActor::Agent(a) => ctx.register(agent_name(a.index)),
             FleetActor::Stage(s) => s.on_start(ctx),
+            FleetActor::Role(r) => r.on_start(ctx),
             FleetActor::Supervisor(s) => s.on_start(ctx),
             FleetActor::Gateway(_) => {}
         }
@@ -161,6 +187,7 @@ impl Actor for FleetActor {
             FleetActor::Gateway(g) => g.handle(msg, ctx),
             FleetActor::Agent(a) => a.handle(msg, ctx),
             FleetActor::Stage(s) => s.handle(msg, ctx),
+            FleetActor::Role(r) => r.handle(msg, ctx),
             FleetActor::Supervisor(s) => s.on_message(msg, ctx),
         }
     }
@@ -170,6 +197,7 @@ impl Actor for FleetActor {
             FleetActor::Gateway(g) => g.on_response(request, response, ctx),
             FleetActor::Agent(a) => a.on_response(request, response, ctx),
             FleetActor::Stage(s) => s.on_response(request, response, ctx),
+            FleetActor::Role(r) => r.on_response(request, response, ctx),
             FleetActor::Supervisor(_) => {}
         }
     }
@@ -178,6 +206,7 @@ impl Actor for FleetActor {
         match self {
             FleetActor::Agent(a) => a.on_timer(tag, ctx),
             FleetActor::Stage(s) => s.on_timer(tag, ctx),
+            FleetActor::Role(r) => r.on_timer(tag, ctx),
             FleetActor::Supervisor(s) => {
                 s.on_timer(timer, tag, ctx);
             }

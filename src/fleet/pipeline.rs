@@ -114,7 +114,7 @@ impl Stage {
             None => {
                 self.stats.no_downstream += 1;
                 self.stats.requests_failed += 1;
-                ctx.reply(job.reply, Msg::Outcome { id, outcome: Outcome::Failed(Cause::NoDownstream) });
+                ctx.reply(job.reply, Msg::Outcome { id, outcome: Outcome::Failed(Cause::NoDownstream), produced: 0 });
             }
         }
     }
@@ -126,6 +126,6 @@ impl Stage {
         } else {
             self.stats.requests_failed += 1;
         }
-        ctx.reply(job.reply, Msg::Outcome { id, outcome });
+        ctx.reply(job.reply, Msg::Outcome { id, outcome, produced: 0 });
     }
 }

@@ -21,6 +21,7 @@ mod duration;
 mod error;
 mod model;
 mod parse;
+pub mod workflow;
 
 pub use duration::{DurationError, parse_duration};
 pub use error::{MAX_ECHO_CHARS, ScenarioError};

@@ -56,6 +56,14 @@ pub struct Scenario {
     /// `sweep`: on, for bug hunting). The `--buggify on|off` flag overrides
     /// both.
     pub buggify_enabled: Option<bool>,
+    /// `[[roles]]`: the full form of the fleet (empty: the simple form,
+    /// `workload.shape` and `workload.steps`). See
+    /// [`workflow`](super::workflow).
+    pub roles: Vec<super::workflow::Role>,
+    /// The roles' (and request types') workflows.
+    pub workflows: super::workflow::Workflows,
+    /// The role client requests go to (`entry = true`, or the first).
+    pub entry_role: super::workflow::RoleIndex,
 }
 
 /// `[invariants]`. Request accounting (`arrived = succeeded + failed +
@@ -209,7 +217,8 @@ pub struct Topology {
     /// a `u16`.
     pub nodes: u32,
     /// `agents` (1 to 10,000,000): agent actors, spread round-robin over
-    /// the nodes.
+    /// the nodes. With `[[roles]]`, the sum of the roles' counts (agents
+    /// are numbered role by role, in file order).
     pub agents: u32,
     /// `network.latency`: one-way latency between two different nodes, ns.
     /// Default: constant 1 ms. Messages within one node take no time.
@@ -275,6 +284,10 @@ pub struct RequestType {
     pub deadline_ns: u64,
     /// `key`: the distribution of a request's conversation key; `None`: no key (0).
     pub key: Option<KeyDist>,
+    /// With `[[roles]]`: this type's own workflow, run by the entry role
+    /// instead of the role's (its `workflow`, or its `steps` as calls);
+    /// `None`: the entry role's.
+    pub workflow: Option<super::workflow::NodeIndex>,
 }
 
 /// `key = { dist = "uniform", keys = K }` or `{ dist = "zipf", keys = K, s }`:

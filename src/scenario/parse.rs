@@ -85,7 +85,7 @@ struct RawScenario {
     seeds: Spanned<RawSeeds>,
     duration: Spanned<RawDuration>,
     limits: Option<RawLimits>,
-    topology: RawTopology,
+    topology: Spanned<RawTopology>,
     workload: RawWorkload,
     llm: services::RawLlm,
     tool: services::RawTool,
@@ -97,6 +97,7 @@ struct RawScenario {
     faults: Option<faults::RawFaults>,
     buggify: Option<faults::RawBuggify>,
     invariants: Option<RawInvariants>,
+    roles: Option<Spanned<Vec<roles::RawRole>>>,
 }
 
 #[derive(Deserialize)]
@@ -119,7 +120,7 @@ struct RawLimits {
 #[serde(deny_unknown_fields)]
 struct RawTopology {
     nodes: Option<Spanned<i64>>,
-    agents: Spanned<i64>,
+    agents: Option<Spanned<i64>>,
     network: Option<RawNetwork>,
     links: Option<Vec<RawLink>>,
 }
@@ -426,13 +427,60 @@ impl Ctx<'_> {
                 Some("`duration` is how long requests keep arriving; it must be > 0".into()),
             ));
         }
-        let topology = self.topology(&raw.topology)?;
+        let mut topology = self.topology(raw.topology.get_ref())?;
         let llms = self.llms(&raw.llm, raw.llms.as_ref())?;
         let tools = self.tools(&raw.tool, raw.tools.as_ref())?;
-        let workload = self.workload(&raw.workload, &llms, &tools, &raw.duration, duration_ns)?;
+        let mut workload =
+            self.workload(&raw.workload, &llms, &tools, &raw.duration, duration_ns, raw.roles.is_some())?;
         let limits = self.limits(raw.limits.as_ref(), duration_ns, workload.max_deadline_ns())?;
         let retry = self.retry(raw.retry.as_ref())?;
         let defaults = crate::strategy::Defaults { retry: &retry, shape: workload.shape };
+        let (roles, workflows, entry_role) = match &raw.roles {
+            None => {
+                if topology.agents == 0 {
+                    return Err(self.err(
+                        raw.topology.span().start,
+                        "missing required key `agents` in `[topology]`",
+                        "`agents = N` in `[topology]`, or `[[roles]]` tables",
+                        Some(
+                            "add `agents = 16` (the simple form), or declare `[[roles]]`, each with its `count`".into(),
+                        ),
+                    ));
+                }
+                (Vec::new(), Default::default(), 0)
+            }
+            Some(list) => {
+                if let Some(v) = &raw.topology.get_ref().agents {
+                    return Err(self.bad(
+                        v,
+                        "topology.agents",
+                        "no `agents` with `[[roles]]`",
+                        Some("with roles, each role's `count` says how many agents it has".into()),
+                    ));
+                }
+                let raw_types = raw.workload.requests.as_ref().map(|r| r.get_ref().as_slice()).unwrap_or(&[]);
+                let types: Vec<_> = workload
+                    .types
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| (t.clone(), raw_types.get(i).and_then(|r| r.workflow.as_ref())))
+                    .collect();
+                let input = roles::RolesInput {
+                    llms: &llms,
+                    tools: &tools,
+                    defaults: &defaults,
+                    topology: &topology,
+                    types: &types,
+                    max_deadline_ns: workload.max_deadline_ns(),
+                };
+                let out = self.roles(list, &input)?;
+                topology.agents = out.roles.iter().map(|r| r.count).sum();
+                for (t, w) in workload.types.iter_mut().zip(out.type_workflows) {
+                    t.workflow = w;
+                }
+                (out.roles, out.workflows, out.entry)
+            }
+        };
         let strategies = self.strategies(raw.strategies.as_ref(), &defaults)?;
         let supervision = self.supervision(raw.supervision.as_ref())?;
         let faults = self.faults(raw.faults.as_ref(), &topology, &workload, &llms)?;
@@ -453,6 +501,9 @@ impl Ctx<'_> {
             faults,
             buggify,
             buggify_enabled: raw.buggify.as_ref().and_then(|b| b.enabled),
+            roles,
+            workflows,
+            entry_role,
             invariants: Invariants {
                 tool_effects_at_most_once: raw
                     .invariants
@@ -683,13 +734,18 @@ impl Ctx<'_> {
             )? as u32,
             None => 1,
         };
-        let agents = self.capped_int(
-            &raw.agents,
-            "topology.agents",
-            u64::from(MAX_AGENTS),
-            "a topology needs at least 1 agent",
-            "a fleet has at most 10,000,000 agents",
-        )? as u32;
+        // With `[[roles]]`, the roles' counts say how many agents there
+        // are (checked, and written here, by the caller).
+        let agents = match &raw.agents {
+            Some(v) => self.capped_int(
+                v,
+                "topology.agents",
+                u64::from(MAX_AGENTS),
+                "a topology needs at least 1 agent",
+                "a fleet has at most 10,000,000 agents",
+            )? as u32,
+            None => 0,
+        };
         let net = raw.network.as_ref();
         let network_latency = match (net.and_then(|n| n.latency.as_ref()), net.and_then(|n| n.latency_csv.as_ref())) {
             (Some(d), None) => self.dist(d, "topology.network.latency", DistKind::Latency)?,
@@ -772,9 +828,20 @@ impl Ctx<'_> {
         tools: &[ServiceModel],
         duration: &Spanned<RawDuration>,
         duration_ns: u64,
+        with_roles: bool,
     ) -> Result<Workload> {
         let arrivals = self.arrivals(&raw.arrivals)?;
         let steps = match &raw.steps {
+            // With roles, the entry role's workflow is what a request does.
+            None if with_roles => Vec::new(),
+            Some(v) if with_roles => {
+                return Err(self.bad(
+                    v,
+                    "workload.steps",
+                    "no `workload.steps` with `[[roles]]`",
+                    Some("with roles, the entry role's `workflow` says what a request does".into()),
+                ));
+            }
             None => vec![Step::Llm(0), Step::Tool(0), Step::Llm(0)],
             Some(list) => {
                 if list.get_ref().is_empty() {
@@ -809,6 +876,18 @@ impl Ctx<'_> {
                 None => self.bad(duration, "duration", "a shorter duration", hint),
             });
         }
+        if with_roles {
+            let stray =
+                [("shape", raw.shape.as_ref().map(|v| v.span())), ("fanout", raw.fanout.as_ref().map(|v| v.span()))];
+            if let Some((key, Some(span))) = stray.into_iter().find(|(_, s)| s.is_some()) {
+                return Err(self.err(
+                    span.start,
+                    format!("`workload.{key}` does not apply with `[[roles]]`"),
+                    "roles and workflows in place of `shape`",
+                    Some("with roles, a fan-out is a `parallel` step (or `copies`) in a role's workflow".into()),
+                ));
+            }
+        }
         let shape = match &raw.shape {
             None => Shape::Pool,
             Some(v) => match v.get_ref().as_str() {
@@ -840,6 +919,7 @@ impl Ctx<'_> {
                 steps: steps.clone(),
                 deadline_ns: request_timeout_ns,
                 key: None,
+                workflow: None,
             }],
             Some(list) => {
                 if let Some(v) = &raw.steps {
@@ -861,7 +941,7 @@ impl Ctx<'_> {
                         Some("a pipeline has one stage per step of a single workflow: it runs one request type".into()),
                     ));
                 }
-                let types = self.request_types(list.get_ref(), llms, tools, request_timeout_ns)?;
+                let types = self.request_types(list.get_ref(), llms, tools, request_timeout_ns, with_roles)?;
                 for (t, r) in types.iter().zip(list.get_ref()) {
                     if duration_ns.checked_add(t.deadline_ns).is_none() {
                         return Err(self.bad(
@@ -1437,6 +1517,7 @@ fn found_display(found: &str) -> String {
 mod arrivals;
 mod faults;
 mod mix;
+mod roles;
 mod services;
 mod strategies;
 #[cfg(test)]

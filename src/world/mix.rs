@@ -89,7 +89,7 @@ mod tests {
     use rehearsal_sim::rng::stream;
 
     fn kind(name: &str, weight: f64, key: Option<KeyDist>) -> RequestType {
-        RequestType { name: name.into(), weight, steps: vec![], deadline_ns: 1, key }
+        RequestType { name: name.into(), weight, steps: vec![], deadline_ns: 1, key, workflow: None }
     }
 
     /// Chi-square over several seeds: type frequencies follow the weights.

@@ -19,7 +19,7 @@ use rehearsal_sim::llm::Brownout;
 use rehearsal_sim::rng::{StreamRng, stream};
 use rehearsal_sim::{Fault, Kernel, World};
 
-use crate::fleet::{Msg, RequestKinds, agent_name, decode_idempotency_key};
+use crate::fleet::{Msg, WorkRef, agent_name, decode_idempotency_key};
 use crate::ledger::{Cause, Ledger, Outcome, Span};
 use crate::scenario::{Faults, ScheduledFaultKind, ServiceModel};
 
@@ -86,9 +86,9 @@ pub struct FleetWorld {
     arrivals_end: Nanos,
     /// The request types: what an arrival draws.
     mix: Mix,
-    /// Each request's type, by id (filled only with several types; shared
-    /// with the agents, which run their request's type's steps).
-    pub kinds: RequestKinds,
+    /// Each request's type, by id (filled only with several types). The
+    /// agents learn a request's type from the request itself.
+    pub kinds: Vec<u16>,
     /// Each request's key, by id (filled only when some type has a key).
     pub keys: Vec<u32>,
     /// The distinct deadlines, and each type's index into them.
@@ -116,8 +116,6 @@ pub struct WorldSpec {
     pub request_timeout: Nanos,
     /// The request types.
     pub mix: Mix,
-    /// Where each request's type is recorded for the agents.
-    pub kinds: RequestKinds,
     pub llms: Vec<ServiceModel>,
     pub tools: Vec<ServiceModel>,
     pub faults: Faults,
@@ -150,7 +148,7 @@ impl FleetWorld {
             arrivals_end: spec.arrivals_end,
             timeout_pending: vec![false; deadline_slots.len()],
             mix: spec.mix,
-            kinds: spec.kinds,
+            kinds: Vec::new(),
             keys: Vec::new(),
             deadline_slots,
             slot_of_type,
@@ -255,7 +253,7 @@ impl FleetWorld {
 
     /// The deadline slot of request `id`.
     fn slot_of(&self, id: u64) -> usize {
-        let kind = self.kinds.borrow().get(id as usize).copied().unwrap_or(0);
+        let kind = self.kinds.get(id as usize).copied().unwrap_or(0);
         usize::from(self.slot_of_type.get(usize::from(kind)).copied().unwrap_or(0))
     }
 
@@ -313,15 +311,18 @@ impl FleetWorld {
         let id = self.ledger.arrive(now);
         // Its type and key: drawn only with a mix (or a key), so a single
         // keyless type draws nothing.
+        let mut work = WorkRef::default();
         if self.mix.draws() {
             let (kind, key) = self.mix.draw(&mut self.rng_workload);
             if self.mix.deadlines.len() > 1 {
-                self.kinds.borrow_mut().push(kind);
+                self.kinds.push(kind);
             }
             self.keys.push(key);
+            work.kind = kind;
         }
         kernel.trace_world(1, id, event);
-        let ask = Envelope { from: ActorId::EXTERNAL, route: Route::Ask(RequestId(id)), msg: Msg::Request { id } };
+        let msg = Msg::Request { id, work };
+        let ask = Envelope { from: ActorId::EXTERNAL, route: Route::Ask(RequestId(id)), msg };
         kernel.deliver_at(now, self.gateway, ask);
         let slot = self.slot_of(id);
         if !self.timeout_pending[slot] {
@@ -447,7 +448,7 @@ impl World<Msg> for FleetWorld {
         call: ServiceCall,
         kernel: &mut Kernel<Msg, WorldEvent>,
     ) {
-        let (id, part, step) = decode_idempotency_key(call.idempotency_key);
+        let (id, part, step) = decode_idempotency_key(call.trace);
         let mut span = Span::new(id, caller, kernel.now(), call.timeout, call.service.0);
         span.part = part as u16;
         span.step = step as u16;

@@ -213,7 +213,7 @@ impl Services {
                 llm.tally.calls += 1;
                 let mut rng = call_stream(seed, llm.stream, call.idempotency_key, attempt);
                 llm.advance(now);
-                match llm.service.start(now, &mut rng, caller) {
+                match llm.service.start_with_context(now, &mut rng, caller, call.input_tokens) {
                     Start::Started(decision) => {
                         self.open
                             .insert(caller.key(), OpenCall { caller, llm: i, span, running: None, abandoned: false });

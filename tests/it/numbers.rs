@@ -98,9 +98,9 @@ fn constant_latencies_give_exact_latency_cost_and_littles_law() {
     let llm_step = &s.steps["step1:llm:llm"];
     assert_eq!((llm_step.calls, llm_step.failed), (n, 0));
     assert!(hdr(llm_step.latency_ms.unwrap().max, 100.0));
-    assert!(close(llm_step.cost, 0.016 * n as f64, 1e-9));
+    assert!(close(llm_step.cost.unwrap(), 0.016 * n as f64, 1e-9));
     let tool_step = &s.steps["step2:tool:tool"];
-    assert!(hdr(tool_step.latency_ms.unwrap().p50, 50.0) && tool_step.cost == 0.0);
+    assert!(hdr(tool_step.latency_ms.unwrap().p50, 50.0) && tool_step.cost == Some(0.0));
     assert_eq!(s.roles["agent"].agents, 64);
     assert_eq!(s.roles["agent"].utilisation, s.agents.busy_fraction_mean);
     // The timeline accounts for every request once.

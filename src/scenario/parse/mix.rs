@@ -12,7 +12,9 @@ use crate::scenario::model::{KeyDist, MAX_KEYS, RequestType, ServiceModel, ZipfC
 pub(super) struct RawRequestType {
     pub(super) name: Spanned<String>,
     weight: Spanned<f64>,
-    steps: Spanned<Vec<Spanned<String>>>,
+    steps: Option<Spanned<Vec<Spanned<String>>>>,
+    /// With `[[roles]]`: this type's own workflow for the entry role.
+    pub(super) workflow: Option<Spanned<Vec<Spanned<super::roles::RawStep>>>>,
     deadline: Option<Spanned<RawDuration>>,
     key: Option<Spanned<RawKey>>,
 }
@@ -34,6 +36,7 @@ impl Ctx<'_> {
         llms: &[ServiceModel],
         tools: &[ServiceModel],
         request_timeout_ns: u64,
+        with_roles: bool,
     ) -> Result<Vec<RequestType>> {
         let mut out: Vec<RequestType> = Vec::with_capacity(raw.len());
         for r in raw {
@@ -55,21 +58,50 @@ impl Ctx<'_> {
                     Some("a type's share of requests is its weight over the sum of all weights".into()),
                 ));
             }
-            if r.steps.get_ref().is_empty() {
-                return Err(self.bad(
-                    &r.steps,
-                    "workload.requests.steps",
-                    "a non-empty list of \"llm\" and \"tool\"",
-                    Some("each request needs at least one call, e.g. steps = [\"llm\"]".into()),
-                ));
-            }
-            let steps = r.steps.get_ref().iter().map(|s| self.step(s, llms, tools)).collect::<Result<Vec<_>>>()?;
+            let steps = match (&r.steps, &r.workflow) {
+                (Some(_), Some(w)) => {
+                    return Err(self.bad(
+                        w,
+                        "workload.requests.workflow",
+                        "either `steps` or `workflow`, not both",
+                        Some("`steps` is the simple form of a workflow of calls".into()),
+                    ));
+                }
+                (None, Some(w)) if !with_roles => {
+                    return Err(self.bad(
+                        w,
+                        "workload.requests.workflow",
+                        "`steps` (a workflow needs `[[roles]]`)",
+                        Some("a request type's `workflow` is run by the entry role of `[[roles]]`".into()),
+                    ));
+                }
+                (None, _) if with_roles => Vec::new(),
+                (None, _) => {
+                    return Err(self.bad(
+                        &r.name,
+                        "workload.requests.steps",
+                        "`steps = [...]` for this request type",
+                        Some("each request type says which calls it makes, e.g. steps = [\"llm\"]".into()),
+                    ));
+                }
+                (Some(list), _) => {
+                    if list.get_ref().is_empty() {
+                        return Err(self.bad(
+                            list,
+                            "workload.requests.steps",
+                            "a non-empty list of \"llm\" and \"tool\"",
+                            Some("each request needs at least one call, e.g. steps = [\"llm\"]".into()),
+                        ));
+                    }
+                    list.get_ref().iter().map(|s| self.step(s, llms, tools)).collect::<Result<Vec<_>>>()?
+                }
+            };
             let deadline_ns = match &r.deadline {
                 Some(v) => self.positive_duration(v, "workload.requests.deadline")?,
                 None => request_timeout_ns,
             };
             let key = r.key.as_ref().map(|k| self.key_dist(k)).transpose()?;
-            out.push(RequestType { name, weight, steps, deadline_ns, key });
+            out.push(RequestType { name, weight, steps, deadline_ns, key, workflow: None });
         }
         Ok(out)
     }

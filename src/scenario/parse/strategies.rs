@@ -475,3 +475,20 @@ impl AxisVisitor for AxisParser<'_, '_> {
         self.ctx.axis::<A>(self.key, self.value, self.defaults)
     }
 }
+
+impl Ctx<'_> {
+    /// One value of axis `A` outside `[strategies]` (a role's or a step's
+    /// own `retry`): a plain kind or a table, not a sweep.
+    pub(super) fn one_value<A: AxisValue>(&self, v: &Spanned<RawItem>, defaults: &Defaults<'_>) -> Result<A> {
+        let mut values = self.entry::<A>(v, defaults)?;
+        if values.len() != 1 {
+            return Err(self.err(
+                v.span().start,
+                format!("a sweep is not a single `{}` value", A::NAME),
+                format!("one `{}` value, e.g. \"{}\" or {{ kind = \"...\", ... }}", A::NAME, A::KINDS[0]),
+                Some("sweeps belong in `[strategies]`, where each value is a compared strategy".into()),
+            ));
+        }
+        Ok(values.remove(0).1)
+    }
+}

@@ -149,6 +149,7 @@ fn full_file_round_trips() {
                 steps: vec![Step::Llm(0), Step::Tool(0), Step::Tool(0), Step::Llm(0)],
                 deadline_ns: 90_000_000_000,
                 key: None,
+                workflow: None,
             }],
         },
         llms: vec![ServiceModel {
@@ -223,6 +224,9 @@ fn full_file_round_trips() {
         },
         buggify: rehearsal_sim::buggify::BuggifyConfig { enabled: false, site_probability: 0.5, fire_probability: 0.1 },
         buggify_enabled: Some(false),
+        roles: vec![],
+        workflows: Default::default(),
+        entry_role: 0,
         invariants: Invariants { tool_effects_at_most_once: true },
     };
     assert_eq!(s, expected);

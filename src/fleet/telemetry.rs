@@ -1,0 +1,122 @@
+//! What role agents export about themselves: busy slot-time per agent and
+//! per-step figures for the steps that are not service calls (asks,
+//! sequences, parallels, loops, branches), which the world's ledger does
+//! not see.
+//!
+//! A write-only side channel, like a metrics exporter: agents record into
+//! it, the summary reads it after the run, and nothing in a run reads it,
+//! so it cannot change what happens. Service-call steps are measured from
+//! the ledger instead (from outside the actors).
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use rehearsal_runtime::Nanos;
+
+use crate::hist::{self, LatencyHistogram};
+
+/// Shared by every agent of a run and the summary.
+pub type Telemetry = Rc<RefCell<TelemetryData>>;
+
+/// One agent's occupied slots over time.
+#[derive(Copy, Clone, Debug, Default)]
+pub struct Busy {
+    /// Pieces of work it holds now.
+    pub slots: u32,
+    /// When `slots` last changed.
+    pub since: Nanos,
+    /// Slot-nanoseconds so far (a slot held for 1 s adds 1e9).
+    pub total_ns: u128,
+}
+
+impl Busy {
+    fn touch(&mut self, now: Nanos) {
+        self.total_ns += u128::from(self.slots) * u128::from(now.saturating_sub(self.since));
+        self.since = now;
+    }
+
+    /// Slot-nanoseconds up to `end` (open work counted until then).
+    pub fn total_until(&self, end: Nanos) -> u128 {
+        self.total_ns + u128::from(self.slots) * u128::from(end.saturating_sub(self.since))
+    }
+}
+
+/// One non-call step's runs.
+#[derive(Debug)]
+pub struct StepTally {
+    pub started: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    /// Stopped because the work no longer needed it (a decided parallel,
+    /// an abandoned ask).
+    pub cancelled: u64,
+    /// From start to end, every run that ended (succeeded or failed).
+    pub latency: LatencyHistogram,
+}
+
+#[derive(Debug, Default)]
+pub struct TelemetryData {
+    /// By global agent index.
+    pub busy: Vec<Busy>,
+    /// By step id; `None` for call steps (measured from the ledger).
+    pub steps: Vec<Option<StepTally>>,
+}
+
+impl TelemetryData {
+    /// For `agents` agents and the steps whose `measured` flag is set.
+    pub fn new(agents: u32, measured: impl Iterator<Item = bool>) -> Self {
+        TelemetryData {
+            busy: vec![Busy::default(); agents as usize],
+            steps: measured
+                .map(|m| {
+                    m.then(|| StepTally {
+                        started: 0,
+                        succeeded: 0,
+                        failed: 0,
+                        cancelled: 0,
+                        latency: hist::new_latency_histogram(),
+                    })
+                })
+                .collect(),
+        }
+    }
+
+    /// A fresh incarnation of agent `index` started at `now` holding
+    /// nothing. Work its predecessor held is counted up to its last
+    /// change: the exporter does not learn when an agent died.
+    pub fn agent_started(&mut self, index: u32, now: Nanos) {
+        if let Some(b) = self.busy.get_mut(index as usize) {
+            *b = Busy { slots: 0, since: now, total_ns: b.total_ns };
+        }
+    }
+
+    /// Agent `index` took (`+1`) or let go of (`-1`) a piece of work.
+    pub fn slots(&mut self, index: u32, now: Nanos, took: bool) {
+        if let Some(b) = self.busy.get_mut(index as usize) {
+            b.touch(now);
+            b.slots = if took { b.slots + 1 } else { b.slots.saturating_sub(1) };
+        }
+    }
+
+    pub fn step_started(&mut self, step: u16) {
+        if let Some(Some(t)) = self.steps.get_mut(usize::from(step)) {
+            t.started += 1;
+        }
+    }
+
+    /// A run of `step` that started at `started` ended now: `Some(ok)`, or
+    /// `None` when cancelled.
+    pub fn step_ended(&mut self, step: u16, started: Nanos, now: Nanos, ok: Option<bool>) {
+        if let Some(Some(t)) = self.steps.get_mut(usize::from(step)) {
+            match ok {
+                Some(true) => t.succeeded += 1,
+                Some(false) => t.failed += 1,
+                None => {
+                    t.cancelled += 1;
+                    return;
+                }
+            }
+            hist::record_ns(&mut t.latency, now.saturating_sub(started));
+        }
+    }
+}

@@ -1,0 +1,700 @@
+//! `[[roles]]` and their workflows (see [`crate::scenario::workflow`]).
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::strategies::RawItem;
+use super::{Ctx, DistKind, RawDist, RawDuration, Result, choice_hint, did_you_mean, echo};
+use crate::scenario::model::{RequestType, ServiceModel, Step, Topology};
+use crate::scenario::workflow::*;
+use crate::strategy::Defaults;
+use crate::strategy::retry::Retry;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRole {
+    name: Spanned<String>,
+    count: Option<Spanned<i64>>,
+    concurrency: Option<Spanned<i64>>,
+    mailbox: Option<Spanned<i64>>,
+    nodes: Option<Spanned<Vec<Spanned<i64>>>>,
+    entry: Option<Spanned<bool>>,
+    retry: Option<Spanned<RawItem>>,
+    workflow: Spanned<Vec<Spanned<RawStep>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawStep {
+    name: Spanned<String>,
+    call: Option<Spanned<String>>,
+    ask: Option<Spanned<String>>,
+    sequence: Option<Spanned<Vec<Spanned<RawStep>>>>,
+    parallel: Option<Spanned<Vec<Spanned<RawStep>>>>,
+    copies: Option<Spanned<i64>>,
+    join: Option<Spanned<RawItem>>,
+    #[serde(rename = "loop")]
+    repeat: Option<Spanned<Vec<Spanned<RawStep>>>>,
+    max: Option<Spanned<i64>>,
+    done_probability: Option<Spanned<f64>>,
+    count: Option<Spanned<RawDist<f64>>>,
+    branch: Option<Spanned<Vec<Spanned<RawOption>>>>,
+    timeout: Option<Spanned<RawDuration>>,
+    retry: Option<Spanned<RawItem>>,
+    context: Option<Spanned<bool>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawOption {
+    weight: Spanned<f64>,
+    steps: Spanned<Vec<Spanned<RawStep>>>,
+}
+
+/// How deep workflows may nest (sequences in loops in parallels ...).
+const MAX_DEPTH: usize = 32;
+
+/// What the roles parser needs from the rest of the scenario.
+pub(super) struct RolesInput<'a> {
+    pub llms: &'a [ServiceModel],
+    pub tools: &'a [ServiceModel],
+    pub defaults: &'a Defaults<'a>,
+    pub topology: &'a Topology,
+    /// Each request type, with its raw `workflow` (if any).
+    pub types: &'a [(RequestType, Option<&'a Spanned<Vec<Spanned<RawStep>>>>)],
+    /// The longest request deadline: the entry role's work timeout and
+    /// the default timeout of an ask.
+    pub max_deadline_ns: u64,
+}
+
+/// The checked roles, the workflows' arena, the entry role, and each
+/// request type's own workflow (if it has one).
+pub(super) struct RolesOutput {
+    pub roles: Vec<Role>,
+    pub workflows: Workflows,
+    pub entry: RoleIndex,
+    pub type_workflows: Vec<Option<NodeIndex>>,
+}
+
+impl Ctx<'_> {
+    pub(super) fn roles(&self, raw: &Spanned<Vec<RawRole>>, input: &RolesInput<'_>) -> Result<RolesOutput> {
+        let list = raw.get_ref();
+        if list.is_empty() {
+            return Err(self.bad(raw, "roles", "at least one `[[roles]]` table", None));
+        }
+        if list.len() > MAX_ROLES {
+            return Err(self.bad(raw, "roles", format!("at most {MAX_ROLES} roles"), None));
+        }
+        let mut names: Vec<String> = Vec::with_capacity(list.len());
+        for r in list {
+            let name = self.role_name(&r.name)?;
+            if names.contains(&name) {
+                return Err(self.bad(
+                    &r.name,
+                    "roles.name",
+                    "a name no other role has",
+                    Some(format!("role `{name}` is declared twice")),
+                ));
+            }
+            names.push(name);
+        }
+        let mut entry: Option<RoleIndex> = None;
+        for (i, r) in list.iter().enumerate() {
+            if let Some(e) = &r.entry
+                && *e.get_ref()
+            {
+                if entry.is_some() {
+                    return Err(self.bad(
+                        e,
+                        "roles.entry",
+                        "`entry = true` on one role only",
+                        Some("client requests go to one role, the entry".into()),
+                    ));
+                }
+                entry = Some(i as RoleIndex);
+            }
+        }
+        let entry = entry.unwrap_or(0);
+        let mut b = Builder {
+            ctx: self,
+            input,
+            roles: &names,
+            out: Workflows::default(),
+            prefix: String::new(),
+            local: Vec::new(),
+            ask_timeouts: vec![0; list.len()],
+            asks: vec![Vec::new(); list.len()],
+            current_role: None,
+        };
+        let mut roles = Vec::with_capacity(list.len());
+        let mut total: u64 = 0;
+        for (i, r) in list.iter().enumerate() {
+            let count = match &r.count {
+                Some(v) => {
+                    self.positive_int(v, "roles.count", u64::from(super::MAX_AGENTS), "a role has at least 1 agent")?
+                        as u32
+                }
+                None => 1,
+            };
+            total += u64::from(count);
+            if total > u64::from(super::MAX_AGENTS) {
+                return Err(self.err(
+                    r.count.as_ref().map_or(r.name.span().start, |c| c.span().start),
+                    "too many agents",
+                    format!("at most {} agents over all roles", super::MAX_AGENTS),
+                    None,
+                ));
+            }
+            let concurrency = match &r.concurrency {
+                Some(v) => {
+                    self.positive_int(v, "roles.concurrency", 10_000, "an agent works on at least 1 piece of work")?
+                        as u32
+                }
+                None => 1,
+            };
+            let mailbox = r
+                .mailbox
+                .as_ref()
+                .map(|v| self.positive_int(v, "roles.mailbox", 1 << 24, "a mailbox holds at least 1 message"))
+                .transpose()?
+                .map(|n| n as u32);
+            let nodes = match &r.nodes {
+                None => (0..input.topology.nodes).collect(),
+                Some(v) => {
+                    if v.get_ref().is_empty() {
+                        return Err(self.bad(v, "roles.nodes", "a non-empty list of node indices", None));
+                    }
+                    let mut nodes = Vec::with_capacity(v.get_ref().len());
+                    for n in v.get_ref() {
+                        let x = *n.get_ref();
+                        if x < 0 || x >= i64::from(input.topology.nodes) {
+                            return Err(self.bad(
+                                n,
+                                "roles.nodes",
+                                format!("a node index from 0 to {}", input.topology.nodes - 1),
+                                Some(format!("`topology.nodes` is {}", input.topology.nodes)),
+                            ));
+                        }
+                        nodes.push(x as u32);
+                    }
+                    nodes
+                }
+            };
+            let retry = r.retry.as_ref().map(|v| self.one_value::<Retry>(v, input.defaults)).transpose()?;
+            b.prefix = names[i].clone();
+            b.current_role = Some(i);
+            b.local.clear();
+            let workflow = b.sequence(&r.workflow, "roles.workflow", None, 0)?;
+            roles.push(Role {
+                name: names[i].clone(),
+                count,
+                concurrency,
+                mailbox,
+                nodes,
+                retry,
+                workflow,
+                work_timeout_ns: 0,
+            });
+        }
+        let mut type_workflows = Vec::with_capacity(input.types.len());
+        for (t, raw) in input.types {
+            b.current_role = Some(entry as usize);
+            b.prefix = t.name.clone();
+            b.local.clear();
+            let w = match raw {
+                Some(list) => Some(b.sequence(list, "workload.requests.workflow", None, 0)?),
+                None if !t.steps.is_empty() => Some(b.simple_steps(&t.steps)),
+                None => None,
+            };
+            type_workflows.push(w);
+        }
+        b.reject_cycles(list)?;
+        for (i, role) in roles.iter_mut().enumerate() {
+            role.work_timeout_ns =
+                if i == entry as usize { input.max_deadline_ns.max(b.ask_timeouts[i]) } else { b.ask_timeouts[i] };
+        }
+        Ok(RolesOutput { roles, workflows: b.out, entry, type_workflows })
+    }
+
+    fn role_name(&self, v: &Spanned<String>) -> Result<String> {
+        let s = v.get_ref();
+        let ok = !s.is_empty()
+            && s.len() <= 64
+            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        if ok {
+            Ok(s.clone())
+        } else {
+            Err(self.bad(v, "roles.name", "a name of 1 to 64 characters from [a-z0-9_-]", None))
+        }
+    }
+}
+
+/// Compiles raw steps into the arena.
+struct Builder<'c, 'a> {
+    ctx: &'c Ctx<'a>,
+    input: &'c RolesInput<'c>,
+    roles: &'c [String],
+    out: Workflows,
+    /// The role's (or request type's) name, qualifying its step names.
+    prefix: String,
+    /// Step names used in the current workflow.
+    local: Vec<String>,
+    /// Per role: the longest timeout of any ask of it.
+    ask_timeouts: Vec<u64>,
+    /// Per role: the roles its workflows ask (with where, for errors).
+    asks: Vec<Vec<(usize, usize)>>,
+    current_role: Option<usize>,
+}
+
+/// The one kind of step a raw step is.
+enum Kind<'r> {
+    Call(&'r Spanned<String>),
+    Ask(&'r Spanned<String>),
+    Sequence(&'r Spanned<Vec<Spanned<RawStep>>>),
+    Parallel(&'r Spanned<Vec<Spanned<RawStep>>>),
+    Loop(&'r Spanned<Vec<Spanned<RawStep>>>),
+    Branch(&'r Spanned<Vec<Spanned<RawOption>>>),
+}
+
+const STEP_KINDS: &str = "`call`, `ask`, `sequence`, `parallel`, `loop` or `branch`";
+
+impl Builder<'_, '_> {
+    fn push(&mut self, node: Node) -> NodeIndex {
+        self.out.nodes.push(node);
+        (self.out.nodes.len() - 1) as NodeIndex
+    }
+
+    /// A list of steps: one sequence node (the step itself for a list of one
+    /// unnamed ... every step is named, so a list of one is that step).
+    fn sequence(
+        &mut self,
+        list: &Spanned<Vec<Spanned<RawStep>>>,
+        path: &str,
+        step: Option<StepId>,
+        depth: usize,
+    ) -> Result<NodeIndex> {
+        if list.get_ref().is_empty() {
+            return Err(self.ctx.bad(list, path, "a non-empty list of steps", Some(step_example())));
+        }
+        if list.get_ref().len() > MAX_STEPS {
+            return Err(self.ctx.bad(list, path, format!("at most {MAX_STEPS} steps"), None));
+        }
+        if depth > MAX_DEPTH {
+            return Err(self.ctx.bad(
+                list,
+                path,
+                format!("workflows nested at most {MAX_DEPTH} deep"),
+                Some("flatten the workflow: nest fewer sequences, loops, branches and parallels".into()),
+            ));
+        }
+        let mut children = Vec::with_capacity(list.get_ref().len());
+        for s in list.get_ref() {
+            children.push(self.step(s, depth + 1)?);
+        }
+        if step.is_none() && children.len() == 1 {
+            return Ok(children[0]);
+        }
+        let node = self.push(Node::Sequence { step, children });
+        self.check_frames(node, list)?;
+        Ok(node)
+    }
+
+    /// The simple form's `steps = ["llm", "tool"]` as a workflow of calls
+    /// named `step1`, `step2`, ...
+    fn simple_steps(&mut self, steps: &[Step]) -> NodeIndex {
+        let mut children = Vec::with_capacity(steps.len());
+        for (i, &s) in steps.iter().enumerate() {
+            let name = format!("step{}", i + 1);
+            let (target, timeout_ns) = self.service(s);
+            let step = self.name_unchecked(&name, "call", target);
+            children.push(self.push(Node::Call(CallNode {
+                step,
+                service: s,
+                timeout_ns,
+                retry: None,
+                context: false,
+            })));
+        }
+        self.push(Node::Sequence { step: None, children })
+    }
+
+    fn service(&self, s: Step) -> (String, u64) {
+        match s {
+            Step::Llm(i) => {
+                let m = &self.input.llms[i as usize];
+                (format!("llm:{}", m.name), m.timeout_ns)
+            }
+            Step::Tool(i) => {
+                let m = &self.input.tools[i as usize];
+                (format!("tool:{}", m.name), m.timeout_ns)
+            }
+        }
+    }
+
+    fn name_unchecked(&mut self, local: &str, kind: &'static str, target: String) -> StepId {
+        self.local.push(local.to_owned());
+        self.out.steps.push(StepInfo { name: format!("{}.{local}", self.prefix), kind, target });
+        (self.out.steps.len() - 1) as StepId
+    }
+
+    /// Register a named step; its name must be new in this workflow.
+    fn name(&mut self, raw: &Spanned<RawStep>, kind: &'static str, target: String) -> Result<StepId> {
+        let v = &raw.get_ref().name;
+        let name = v.get_ref();
+        let ok = !name.is_empty()
+            && name.len() <= 64
+            && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        if !ok {
+            return Err(self.ctx.bad(v, "workflow step name", "a name of 1 to 64 characters from [a-z0-9_-]", None));
+        }
+        if self.local.iter().any(|n| n == name) {
+            return Err(self.ctx.bad(
+                v,
+                "workflow step name",
+                "a name no other step of this workflow has",
+                Some(format!("step `{name}` appears twice in `{}`'s workflow; reports key steps by name", self.prefix)),
+            ));
+        }
+        let qualified = format!("{}.{name}", self.prefix);
+        if self.out.steps.iter().any(|s| s.name == qualified) {
+            return Err(self.ctx.bad(
+                v,
+                "workflow step name",
+                "a step name that is unique in the scenario",
+                Some(format!("`{qualified}` names two steps: give the role and the request type different names")),
+            ));
+        }
+        if self.out.steps.len() == MAX_STEPS {
+            return Err(self.ctx.bad(v, "workflow step name", format!("at most {MAX_STEPS} named steps in all"), None));
+        }
+        Ok(self.name_unchecked(name, kind, target))
+    }
+
+    fn kind<'r>(&self, raw: &'r Spanned<RawStep>) -> Result<Kind<'r>> {
+        let s = raw.get_ref();
+        let mut kinds = Vec::new();
+        if let Some(v) = &s.call {
+            kinds.push(Kind::Call(v));
+        }
+        if let Some(v) = &s.ask {
+            kinds.push(Kind::Ask(v));
+        }
+        if let Some(v) = &s.sequence {
+            kinds.push(Kind::Sequence(v));
+        }
+        if let Some(v) = &s.parallel {
+            kinds.push(Kind::Parallel(v));
+        }
+        if let Some(v) = &s.repeat {
+            kinds.push(Kind::Loop(v));
+        }
+        if let Some(v) = &s.branch {
+            kinds.push(Kind::Branch(v));
+        }
+        if kinds.len() != 1 {
+            let what = if kinds.is_empty() { "no kind" } else { "more than one kind" };
+            return Err(self.ctx.err(
+                raw.span().start,
+                format!("workflow step `{}` has {what}", echo(s.name.get_ref())),
+                format!("exactly one of {STEP_KINDS}"),
+                Some(step_example()),
+            ));
+        }
+        Ok(kinds.remove(0))
+    }
+
+    fn step(&mut self, raw: &Spanned<RawStep>, depth: usize) -> Result<NodeIndex> {
+        let kind = self.kind(raw)?;
+        let s = raw.get_ref();
+        // Keys that belong to other kinds are mistakes worth naming.
+        let misplaced = |key: &str, present: bool, allowed: bool| -> Result<()> {
+            if present && !allowed {
+                return Err(self.ctx.err(
+                    raw.span().start,
+                    format!("workflow step `{}`: `{key}` does not apply to this kind of step", echo(s.name.get_ref())),
+                    match key {
+                        "copies" | "join" => "`copies` and `join` on a `call`, an `ask` or a `parallel`",
+                        "max" | "done_probability" | "count" => "`max`, `done_probability` and `count` on a `loop`",
+                        "retry" => "`retry` on a `call`",
+                        "context" => "`context` on a `call` or an `ask`",
+                        _ => "`timeout` on a `call` or an `ask`",
+                    },
+                    None,
+                ));
+            }
+            Ok(())
+        };
+        let leaf = matches!(kind, Kind::Call(_) | Kind::Ask(_));
+        let is_loop = matches!(kind, Kind::Loop(_));
+        misplaced("copies", s.copies.is_some(), leaf)?;
+        misplaced("join", s.join.is_some(), leaf || matches!(kind, Kind::Parallel(_)))?;
+        misplaced("max", s.max.is_some(), is_loop)?;
+        misplaced("done_probability", s.done_probability.is_some(), is_loop)?;
+        misplaced("count", s.count.is_some(), is_loop)?;
+        misplaced("retry", s.retry.is_some(), matches!(kind, Kind::Call(_)))?;
+        misplaced("context", s.context.is_some(), leaf)?;
+        misplaced("timeout", s.timeout.is_some(), leaf)?;
+        if s.join.is_some() && leaf && s.copies.is_none() {
+            return Err(self.ctx.err(
+                raw.span().start,
+                format!("workflow step `{}`: `join` without `copies`", echo(s.name.get_ref())),
+                "`copies = N` with `join`",
+                Some("`join` decides a step run several times at once; add `copies`".into()),
+            ));
+        }
+        let timeout = s.timeout.as_ref().map(|t| self.ctx.positive_duration(t, "workflow step timeout")).transpose()?;
+        let context = s.context.as_ref().is_some_and(|c| *c.get_ref());
+        let node = match kind {
+            Kind::Call(v) => {
+                let service = self.ctx.step(v, self.input.llms, self.input.tools)?;
+                let (target, default_timeout) = self.service(service);
+                let retry =
+                    s.retry.as_ref().map(|r| self.ctx.one_value::<Retry>(r, self.input.defaults)).transpose()?;
+                let step = self.name(raw, "call", target)?;
+                let leaf = self.push(Node::Call(CallNode {
+                    step,
+                    service,
+                    timeout_ns: timeout.unwrap_or(default_timeout),
+                    retry,
+                    context,
+                }));
+                self.copies(raw, leaf)?
+            }
+            Kind::Ask(v) => {
+                let Some(role) = self.roles.iter().position(|r| r == v.get_ref()) else {
+                    let hint = match did_you_mean(v.get_ref(), self.roles.iter().map(String::as_str)) {
+                        Some(m) => format!("did you mean `{m}`?"),
+                        None => format!("roles: {}", self.roles.join(", ")),
+                    };
+                    return Err(self.ctx.bad(v, "workflow ask", "the name of a `[[roles]]` table", Some(hint)));
+                };
+                let timeout_ns = timeout.unwrap_or(self.input.max_deadline_ns);
+                self.ask_timeouts[role] = self.ask_timeouts[role].max(timeout_ns);
+                if let Some(me) = self.current_role {
+                    self.asks[me].push((role, v.span().start));
+                }
+                let step = self.name(raw, "ask", format!("role:{}", v.get_ref()))?;
+                let leaf = self.push(Node::Ask { step, role: role as RoleIndex, timeout_ns, context });
+                self.copies(raw, leaf)?
+            }
+            Kind::Sequence(list) => {
+                let step = self.name(raw, "sequence", String::new())?;
+                self.sequence(list, "workflow sequence", Some(step), depth)?
+            }
+            Kind::Parallel(list) => {
+                if list.get_ref().len() > MAX_PARALLEL as usize {
+                    return Err(self.ctx.bad(
+                        list,
+                        "workflow parallel",
+                        format!("at most {MAX_PARALLEL} branches"),
+                        None,
+                    ));
+                }
+                if list.get_ref().is_empty() {
+                    return Err(self.ctx.bad(
+                        list,
+                        "workflow parallel",
+                        "a non-empty list of steps",
+                        Some(step_example()),
+                    ));
+                }
+                let step = self.name(raw, "parallel", String::new())?;
+                let join = self.join(raw, list.get_ref().len() as u32)?;
+                let mut branches = Vec::with_capacity(list.get_ref().len());
+                for b in list.get_ref() {
+                    branches.push(self.step(b, depth + 1)?);
+                }
+                self.push(Node::Parallel { step: Some(step), branches, join })
+            }
+            Kind::Loop(list) => {
+                let step = self.name(raw, "loop", String::new())?;
+                let Some(max) = &s.max else {
+                    return Err(self.ctx.err(
+                        raw.span().start,
+                        format!("workflow loop `{}` has no `max`", echo(s.name.get_ref())),
+                        "`max = N`: the hard cap on iterations",
+                        Some("every loop is bounded, e.g. max = 10 with done_probability = 0.3".into()),
+                    ));
+                };
+                let max = self.ctx.positive_int(
+                    max,
+                    "workflow loop max",
+                    u64::from(MAX_LOOP_ITERATIONS),
+                    "a loop runs its body at least once",
+                )? as u32;
+                let until = match (&s.done_probability, &s.count) {
+                    (Some(p), None) => {
+                        let x = *p.get_ref();
+                        if !(x.is_finite() && x > 0.0 && x <= 1.0) {
+                            return Err(self.ctx.bad(
+                                p,
+                                "workflow loop done_probability",
+                                "a probability in (0, 1]",
+                                Some("the chance, after each turn, that the model decides it is done".into()),
+                            ));
+                        }
+                        LoopEnd::DoneProbability(x)
+                    }
+                    (None, Some(c)) => LoopEnd::Count(self.ctx.dist(c, "workflow loop count", DistKind::Tokens)?),
+                    (None, None) => LoopEnd::Max,
+                    (Some(p), Some(_)) => {
+                        return Err(self.ctx.bad(
+                            p,
+                            "workflow loop done_probability",
+                            "either `done_probability` or `count`, not both",
+                            None,
+                        ));
+                    }
+                };
+                let body = self.sequence(list, "workflow loop", None, depth)?;
+                self.push(Node::Loop { step, body, max, until })
+            }
+            Kind::Branch(options) => {
+                if options.get_ref().is_empty() {
+                    return Err(self.ctx.bad(
+                        options,
+                        "workflow branch",
+                        "a non-empty list of { weight, steps }",
+                        None,
+                    ));
+                }
+                let step = self.name(raw, "branch", String::new())?;
+                let mut out = Vec::with_capacity(options.get_ref().len());
+                let mut total = 0.0;
+                for o in options.get_ref() {
+                    let w = *o.get_ref().weight.get_ref();
+                    if !(w.is_finite() && w > 0.0) {
+                        return Err(self.ctx.bad(
+                            &o.get_ref().weight,
+                            "workflow branch weight",
+                            "a finite number > 0",
+                            None,
+                        ));
+                    }
+                    total += w;
+                    let body = self.sequence(&o.get_ref().steps, "workflow branch steps", None, depth)?;
+                    out.push((w, body));
+                }
+                // Cumulative probabilities; the last is exactly 1.
+                let mut acc = 0.0;
+                for o in &mut out {
+                    acc += o.0 / total;
+                    o.0 = acc;
+                }
+                if let Some(last) = out.last_mut() {
+                    last.0 = 1.0;
+                }
+                self.push(Node::Branch { step, options: out })
+            }
+        };
+        self.check_frames(node, raw)?;
+        Ok(node)
+    }
+
+    /// `copies = N` on a leaf: N of it at once, decided by `join`.
+    fn copies(&mut self, raw: &Spanned<RawStep>, leaf: NodeIndex) -> Result<NodeIndex> {
+        let Some(c) = &raw.get_ref().copies else { return Ok(leaf) };
+        let n = self.ctx.positive_int(c, "workflow copies", u64::from(MAX_PARALLEL), "at least 1 copy")? as u32;
+        let join = self.join(raw, n)?;
+        Ok(self.push(Node::Parallel { step: None, branches: vec![leaf; n as usize], join }))
+    }
+
+    fn join(&self, raw: &Spanned<RawStep>, n: u32) -> Result<Join> {
+        let Some(v) = &raw.get_ref().join else { return Ok(Join::All) };
+        const EXPECTED: &str = "\"all\", \"quorum\", \"first\", or a number K of branches that must succeed";
+        match v.get_ref() {
+            RawItem::Str(s) => match s.as_str() {
+                "all" => Ok(Join::All),
+                "quorum" => Ok(Join::Quorum),
+                "first" => Ok(Join::First),
+                other => Err(self.ctx.bad(
+                    v,
+                    "workflow join",
+                    EXPECTED,
+                    Some(choice_hint(other, &["all", "quorum", "first"])),
+                )),
+            },
+            RawItem::Int(k) if *k >= 1 && *k <= i64::from(n) => Ok(Join::K(*k as u32)),
+            RawItem::Int(_) => Err(self.ctx.bad(
+                v,
+                "workflow join",
+                format!("K from 1 to {n} (the number of branches)"),
+                Some("`join = K` waits for K branches to succeed".into()),
+            )),
+            _ => Err(self.ctx.bad(v, "workflow join", EXPECTED, None)),
+        }
+    }
+
+    /// Reject a workflow whose worst case makes too many frames.
+    fn check_frames<T>(&self, node: NodeIndex, at: &Spanned<T>) -> Result<()> {
+        let frames = worst_frames(&self.out, node);
+        if frames > MAX_FRAMES_PER_WORK {
+            return Err(self.ctx.err(
+                at.span().start,
+                format!("this workflow may run {frames} steps for one piece of work"),
+                format!("at most {MAX_FRAMES_PER_WORK} in the worst case (every loop at its `max`)"),
+                Some("lower a loop's `max`, or the `copies` of a parallel step inside a loop".into()),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Roles that ask each other in a cycle would ask forever.
+    fn reject_cycles(&self, raw: &[RawRole]) -> Result<()> {
+        // Depth-first search with colours over the ask graph.
+        fn visit(b: &Builder<'_, '_>, r: usize, colour: &mut [u8], path: &mut Vec<usize>) -> Option<(usize, usize)> {
+            colour[r] = 1;
+            path.push(r);
+            for &(to, at) in &b.asks[r] {
+                if colour[to] == 1 {
+                    return Some((to, at));
+                }
+                if colour[to] == 0
+                    && let Some(c) = visit(b, to, colour, path)
+                {
+                    return Some(c);
+                }
+            }
+            path.pop();
+            colour[r] = 2;
+            None
+        }
+        let mut colour = vec![0u8; raw.len()];
+        for r in 0..raw.len() {
+            let mut path = Vec::new();
+            if colour[r] == 0
+                && let Some((to, at)) = visit(self, r, &mut colour, &mut path)
+            {
+                let start = path.iter().position(|&p| p == to).unwrap_or(0);
+                let cycle: Vec<&str> =
+                    path[start..].iter().chain(std::iter::once(&to)).map(|&i| self.roles[i].as_str()).collect();
+                return Err(self.ctx.err(
+                    at,
+                    format!("roles ask each other in a cycle: {}", cycle.join(" -> ")),
+                    "asks that flow one way (a role never asks itself, directly or through others)",
+                    Some("a cycle of asks never ends; model repeated work with a `loop` instead".into()),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The most frames one run of `node` may create.
+pub(crate) fn worst_frames(w: &Workflows, node: NodeIndex) -> u64 {
+    match w.node(node) {
+        Node::Call(_) | Node::Ask { .. } => 1,
+        Node::Sequence { children, .. } => children.iter().fold(1u64, |acc, &c| acc.saturating_add(worst_frames(w, c))),
+        Node::Parallel { branches, .. } => branches.iter().fold(1u64, |acc, &c| acc.saturating_add(worst_frames(w, c))),
+        Node::Loop { body, max, .. } => 1u64.saturating_add(u64::from(*max).saturating_mul(worst_frames(w, *body))),
+        Node::Branch { options, .. } => {
+            1u64.saturating_add(options.iter().map(|&(_, o)| worst_frames(w, o)).max().unwrap_or(0))
+        }
+    }
+}
+
+fn step_example() -> String {
+    "for example: workflow = [{ name = \"plan\", call = \"llm:big\" }, { name = \"research\", ask = \"researcher\", \
+     copies = 3, join = \"all\" }]"
+        .into()
+}
