@@ -326,8 +326,15 @@ impl Gateway {
                 Outcome::Failed(Cause::MailboxFull)
             }
             // The ask timed out: the agent's answer (or the work) was lost,
-            // or the agent died and its death is not known here yet.
-            _ => Outcome::Failed(Cause::AgentTimeout),
+            // or the agent died and its death is not known here yet. A
+            // router's asker stops waiting now, so the agent is told to
+            // stop too (a message it gets if it is alive and reachable).
+            _ => {
+                if self.mode == Mode::Router {
+                    ctx.tell(task.callee, Msg::Cancel { id: handoff.id, part: handoff.part });
+                }
+                Outcome::Failed(Cause::AgentTimeout)
+            }
         };
         self.settle_produced(handoff, outcome, produced, ctx);
         self.drain(ctx);

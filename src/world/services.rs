@@ -161,7 +161,16 @@ pub struct Services {
     pub tools: Vec<Tool>,
     /// LLM calls queued or running, by caller. Looked up, never iterated.
     open: FxHashMap<(u64, u64), OpenCall>,
+    /// Tool calls whose answer is still on its way, by caller: (tool, span,
+    /// when the answer comes). A caller that cancels one before then
+    /// stopped waiting: its span ends as cancelled. Looked up, never
+    /// iterated but to sweep out answered calls.
+    open_tools: FxHashMap<(u64, u64), (u16, usize, Nanos)>,
 }
+
+/// Answered tool calls are swept out of `open_tools` when it grows past
+/// this (amortised: a sweep keeps only calls still on their way).
+const OPEN_TOOLS_SWEEP: usize = 4_096;
 
 impl Services {
     /// Build the scenario's services.
@@ -191,7 +200,7 @@ impl Services {
                 })
             })
             .collect::<Result<Vec<_>, ServiceSetupError>>()?;
-        Ok(Services { seed, llms, tools, open: FxHashMap::default() })
+        Ok(Services { seed, llms, tools, open: FxHashMap::default(), open_tools: FxHashMap::default() })
     }
 
     /// An agent called a service: attempt `attempt` of the logical call,
@@ -251,6 +260,12 @@ impl Services {
                             s.end(deadline, SpanStatus::TimedOut);
                         } else {
                             s.end(at, SpanStatus::Answered { ok: matches!(a.outcome, ServiceOutcome::Ok { .. }) });
+                            if at > now {
+                                if self.open_tools.len() >= OPEN_TOOLS_SWEEP {
+                                    self.open_tools.retain(|_, &mut (_, _, end)| end > now);
+                                }
+                                self.open_tools.insert(caller.key(), (i, span, at));
+                            }
                         }
                         kernel.complete_call(at, caller.actor, caller.request, a.outcome);
                     }
@@ -363,6 +378,19 @@ impl Services {
     /// stop a running one; tools cannot take back what they did.
     pub fn cancel(&mut self, caller: Caller, ledger: &mut Ledger, kernel: &mut Kernel<Msg, WorldEvent>) {
         let now = kernel.now();
+        if let Some((tool, span, end)) = self.open_tools.remove(&caller.key()) {
+            // The tool still does its work (its side effect happens); the
+            // caller no longer waits for the answer.
+            if end > now
+                && let Some(s) = ledger.span_mut(span)
+            {
+                s.end(now, SpanStatus::Cancelled);
+                if let Some(t) = self.tools.get_mut(usize::from(tool)) {
+                    t.tally.cancelled += 1;
+                }
+            }
+            return;
+        }
         let Some(open) = self.open.get_mut(&caller.key()) else { return };
         if open.abandoned {
             return;

@@ -13,3 +13,4 @@ mod hardening_input;
 mod hardening_io;
 mod numbers;
 mod runaways;
+mod workflows;

@@ -51,6 +51,9 @@ pub(super) struct RawOption {
     steps: Spanned<Vec<Spanned<RawStep>>>,
 }
 
+/// A list of raw steps, as a workflow or a nested list is written.
+pub(super) type RawSteps = Spanned<Vec<Spanned<RawStep>>>;
+
 /// How deep workflows may nest (sequences in loops in parallels ...).
 const MAX_DEPTH: usize = 32;
 
@@ -61,7 +64,7 @@ pub(super) struct RolesInput<'a> {
     pub defaults: &'a Defaults<'a>,
     pub topology: &'a Topology,
     /// Each request type, with its raw `workflow` (if any).
-    pub types: &'a [(RequestType, Option<&'a Spanned<Vec<Spanned<RawStep>>>>)],
+    pub types: &'a [(RequestType, Option<&'a RawSteps>)],
     /// The longest request deadline: the entry role's work timeout and
     /// the default timeout of an ask.
     pub max_deadline_ns: u64,
@@ -698,3 +701,6 @@ fn step_example() -> String {
      copies = 3, join = \"all\" }]"
         .into()
 }
+
+#[cfg(test)]
+mod tests;
