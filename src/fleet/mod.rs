@@ -115,7 +115,7 @@ pub struct WorkRef {
     pub kind: u16,
     /// Roles: which instance of an ask this is, so that the asked agent's
     /// calls and draws are keyed by the logical work (see
-    /// [`role`](self::role)); 0 for a client request.
+    /// [`role`]); 0 for a client request.
     pub lineage: u64,
     /// Tokens of context it comes with (an ask with `context = true`).
     pub context: u32,

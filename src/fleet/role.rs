@@ -2,7 +2,7 @@
 //! [`crate::scenario::workflow`]) for each piece of work it is asked to
 //! do, up to `concurrency` at once; more waits in its mailbox.
 //!
-//! A running piece of work is a [`Work`]: a flat list of frames, one per
+//! A running piece of work is a `Work`: a flat list of frames, one per
 //! step started, each pointing at its workflow node and its parent frame.
 //! Leaves (service calls and asks) wait for answers; a frame ends when its
 //! leaf is answered or its children decide it, and tells its parent.
