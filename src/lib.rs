@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod determinism;
 pub mod fleet;
+pub mod harness;
 pub mod hist;
 pub mod journal;
 pub mod ledger;

@@ -23,6 +23,7 @@ use rehearsal_runtime::{Actor, ActorId, Ctx, Nanos, ReplyTo, RequestId, Response
 use crate::ledger::Outcome;
 
 mod agent;
+pub mod build;
 mod dispatch;
 mod gateway;
 mod pipeline;
