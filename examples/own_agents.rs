@@ -1,228 +1,203 @@
 //! Your own agents through the harness: a payment frontend that fails over
-//! between two payment workers, and the order it charges twice.
+//! between two payment workers, and the orders it charges twice.
 //!
 //! The frontend (node 0) asks the primary worker (node 1) to charge each
-//! order, and if no answer comes within 300 ms, asks the standby worker
-//! (node 2). Each worker debits the bank (node 3) and answers. The bug:
-//! the failover carries no idempotency key, so when the primary's answer is
-//! lost (a one-way partition from node 1 to node 0, drawn from the seed),
-//! the bank is debited twice. The invariant, checked on the bank's books:
-//! no order is charged twice.
+//! order; if no answer comes within 300 ms, it asks the standby (node 2).
+//! Each worker charges through the bank's API (the scenario's tool). The
+//! bug: the failover does not know whether the primary charged, so when
+//! the primary's answer is lost (the scenario cuts node 1 -> node 0 for
+//! 2 s), the order is charged twice. The system's own invariant, checked
+//! on the world's ledger of calls: no order is charged twice.
 //!
-//! `cargo run --release --example own_agents` sweeps seeds 1..=60 and
-//! prints each failing seed with its replay line; the replay
-//! (`... own_agents run --seed N`) tells the story of that failure and
-//! shows the same trace hash every time.
+//! The system implements [`SystemUnderTest`], and `main` hands it to the
+//! harness: the same `run`, `sweep` and `compare` as `rehearsal`, over the
+//! scenario file `examples/own_agents.toml` (topology, the bank as a tool,
+//! arrivals, the partition). Run without arguments it sweeps the
+//! scenario's seeds:
+//!
+//! ```text
+//! cargo run --release --example own_agents
+//! cargo run --release --example own_agents -- run examples/own_agents.toml --seed 7
+//! ```
+//!
+//! Each failing seed is printed with its replay line, which names this
+//! binary; the replay breaks the same invariant with the same trace hash.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
-use rand_core::Rng;
-use rehearsal::harness::{self, Experiment, Trial};
-use rehearsal_runtime::{Actor, ActorId, Ctx, Nanos, NodeId, RequestId, Response, TimerId};
-use rehearsal_sim::dist::Dist;
-use rehearsal_sim::net::{Latency, Network};
-use rehearsal_sim::rng::stream;
-use rehearsal_sim::{EmptyWorld, Fault, Sim, SimConfig};
+use rehearsal::ledger::{Cause, Outcome, SpanStatus};
+use rehearsal::system::{
+    Build, ClientRequest, Finished, ServiceRef, SystemUnderTest, agent_name, idempotency_key, tool_service,
+};
+use rehearsal_runtime::{Actor, ActorId, Ctx, NodeId, ReplyTo, RequestId, Response, ServiceId, ServiceOutcome};
 
-const MS: Nanos = 1_000_000;
-/// One order every 100 ms.
-const ORDERS: u64 = 50;
-const ORDER_EVERY: Nanos = 100 * MS;
 /// How long the frontend waits for a worker before failing over.
-const FAILOVER_AFTER: Nanos = 300 * MS;
+const FAILOVER_AFTER_NS: u64 = 300_000_000;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
 enum Msg {
-    Charge { order: u64 },
-    Debit { order: u64, worker: u8 },
-    Charged { order: u64 },
+    /// A client's order (an ask to the frontend).
+    Order { id: u64 },
+    /// The frontend asks a worker to charge an order.
+    Charge { id: u64 },
+    /// A worker's or the frontend's answer.
+    Charged { id: u64, ok: bool },
 }
 
 #[derive(Debug)]
 enum Payments {
     Frontend(Frontend),
     Worker(Worker),
-    Bank(Bank),
 }
 
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct Frontend {
-    workers: [ActorId; 2],
-    /// Outstanding asks: request -> (order, which worker).
-    asks: BTreeMap<RequestId, (u64, usize)>,
-    next_order: u64,
-    answered: u64,
+    /// Outstanding asks: request -> (order, client, which worker).
+    asks: BTreeMap<RequestId, (u64, ReplyTo, u32)>,
 }
 
 #[derive(Debug)]
 struct Worker {
-    id: u8,
-    bank: ActorId,
-    /// Debits in flight: request -> (order, who waits).
-    debits: BTreeMap<RequestId, (u64, rehearsal_runtime::ReplyTo)>,
+    index: u32,
+    /// Charges in flight: call -> (order, who waits).
+    calls: BTreeMap<RequestId, (u64, ReplyTo)>,
 }
 
-/// The bank's books: every debit, with when and by which worker.
-#[derive(Debug, Default)]
-struct Bank {
-    debits: Vec<(u64, u8, Nanos)>,
+impl Frontend {
+    /// Ask worker `which` to charge order `id` for `client`.
+    fn ask(&mut self, id: u64, client: ReplyTo, which: u32, ctx: &mut Ctx<'_, Payments>) {
+        match ctx.whereis(agent_name(which)) {
+            Some(worker) => {
+                let r = ctx.ask(worker, Msg::Charge { id }, FAILOVER_AFTER_NS);
+                self.asks.insert(r, (id, client, which));
+            }
+            None => ctx.reply(client, Msg::Charged { id, ok: false }),
+        }
+    }
 }
 
 impl Actor for Payments {
     type Msg = Msg;
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, Self>) {
-        if let Payments::Frontend(_) = self {
-            ctx.set_timer(ORDER_EVERY, 0);
+        if let Payments::Worker(w) = self {
+            ctx.register(agent_name(w.index));
         }
     }
 
     fn handle(&mut self, msg: Msg, ctx: &mut Ctx<'_, Self>) {
+        let Some(reply) = ctx.reply_to() else { return };
         match (self, msg) {
-            (Payments::Worker(w), Msg::Charge { order }) => {
-                let Some(reply) = ctx.reply_to() else { return };
-                let r = ctx.ask(w.bank, Msg::Debit { order, worker: w.id }, 1_000 * MS);
-                w.debits.insert(r, (order, reply));
-            }
-            (Payments::Bank(b), Msg::Debit { order, worker }) => {
-                b.debits.push((order, worker, ctx.now()));
-                if let Some(reply) = ctx.reply_to() {
-                    ctx.reply(reply, Msg::Charged { order });
-                }
+            (Payments::Frontend(f), Msg::Order { id }) => f.ask(id, reply, 0, ctx),
+            (Payments::Worker(w), Msg::Charge { id }) => {
+                // Each worker charges under its own key: the bank cannot
+                // tell a failover from a new charge.
+                let key = idempotency_key(id, w.index, 0);
+                let call = ctx.call(tool_service(0), 0, key, 2_000_000_000);
+                w.calls.insert(call, (id, reply));
             }
             _ => {}
-        }
-    }
-
-    fn on_timer(&mut self, _: TimerId, _: u64, ctx: &mut Ctx<'_, Self>) {
-        let Payments::Frontend(f) = self else { return };
-        let order = f.next_order;
-        f.next_order += 1;
-        let r = ctx.ask(f.workers[0], Msg::Charge { order }, FAILOVER_AFTER);
-        f.asks.insert(r, (order, 0));
-        if f.next_order < ORDERS {
-            ctx.set_timer(ORDER_EVERY, 0);
         }
     }
 
     fn on_response(&mut self, request: RequestId, response: Response<Msg>, ctx: &mut Ctx<'_, Self>) {
         match self {
             Payments::Frontend(f) => {
-                let Some((order, worker)) = f.asks.remove(&request) else { return };
+                let Some((id, client, which)) = f.asks.remove(&request) else { return };
                 match response {
-                    Response::Reply(_) => f.answered += 1,
-                    // The bug: fail over without an idempotency key. The
-                    // primary may have charged already; only its answer
-                    // was lost.
-                    _ if worker == 0 => {
-                        let r = ctx.ask(f.workers[1], Msg::Charge { order }, FAILOVER_AFTER);
-                        f.asks.insert(r, (order, 1));
-                    }
-                    _ => {}
+                    Response::Reply(Msg::Charged { ok: true, .. }) => ctx.reply(client, Msg::Charged { id, ok: true }),
+                    // The bug: fail over without knowing whether the
+                    // primary charged; only its answer may have been lost.
+                    _ if which == 0 => f.ask(id, client, 1, ctx),
+                    _ => ctx.reply(client, Msg::Charged { id, ok: false }),
                 }
             }
             Payments::Worker(w) => {
-                let Some((order, reply)) = w.debits.remove(&request) else { return };
-                if let Response::Reply(_) = response {
-                    ctx.reply(reply, Msg::Charged { order });
-                }
+                let Some((id, reply)) = w.calls.remove(&request) else { return };
+                let ok = matches!(response, Response::Service(ServiceOutcome::Ok { .. }));
+                ctx.reply(reply, Msg::Charged { id, ok });
             }
-            Payments::Bank(_) => {}
         }
     }
 }
 
-/// The payments system under test, by seed.
-struct PaymentsExperiment;
+/// The payments system, as the harness runs it.
+struct PaymentsSystem;
 
-/// Seed-drawn faults: half the seeds cut node 1 -> node 0 one way for a
-/// while.
-fn partition_of(seed: u64) -> Option<(Nanos, Nanos)> {
-    let mut rng = stream(seed, "faults");
-    if rng.next_u64() % 2 == 0 {
-        return None;
-    }
-    let start = 500 * MS + rng.next_u64() % (4_000 * MS);
-    let length = 50 * MS + rng.next_u64() % (600 * MS);
-    Some((start, length))
-}
+impl SystemUnderTest for PaymentsSystem {
+    type Actor = Payments;
+    type Handle = ();
 
-impl Experiment for PaymentsExperiment {
-    fn name(&self) -> &str {
-        "payments"
+    fn build(&self, b: &mut Build<'_, Payments>) -> (ActorId, ()) {
+        for index in 0..2 {
+            b.spawn(NodeId(1 + index as u16), Payments::Worker(Worker { index, calls: BTreeMap::new() }));
+        }
+        (b.spawn(NodeId(0), Payments::Frontend(Frontend::default())), ())
     }
 
-    fn default_seeds(&self) -> std::ops::RangeInclusive<u64> {
-        1..=60
+    fn request(id: u64, _: ClientRequest) -> Msg {
+        Msg::Order { id }
     }
 
-    fn run(&self, seed: u64) -> Trial {
-        let network =
-            Network { remote: Latency::from_dist(Dist::Exponential { mean: 5.0 * MS as f64 }), ..Network::default() };
-        let mut sim: Sim<Payments, EmptyWorld> =
-            Sim::new(SimConfig { seed, network, ..SimConfig::default() }, EmptyWorld);
-        let bank = sim.spawn(NodeId(3), Payments::Bank(Bank::default()));
-        let workers = [1u8, 2].map(|i| {
-            sim.spawn(NodeId(u16::from(i)), Payments::Worker(Worker { id: i, bank, debits: BTreeMap::new() }))
-        });
-        let frontend = sim.spawn(
-            NodeId(0),
-            Payments::Frontend(Frontend { workers, asks: BTreeMap::new(), next_order: 0, answered: 0 }),
-        );
-        let mut story = Vec::new();
-        if let Some((start, length)) = partition_of(seed) {
-            let groups = vec![vec![NodeId(1)], vec![NodeId(0)]];
-            sim.kernel.fault_at(start, Fault::Partition { id: 1, groups, one_way: true });
-            sim.kernel.fault_at(start + length, Fault::Heal { id: 1 });
-            story.push(format!("{} ms: node 1 -> node 0 cut (one way) for {} ms", start / MS, length / MS));
-        } else {
-            story.push("no partition this seed".to_owned());
+    fn outcome(answer: &Msg) -> Outcome {
+        match answer {
+            Msg::Charged { ok: true, .. } => Outcome::Succeeded,
+            _ => Outcome::Failed(Cause::ToolError),
         }
-        if let Err(e) = sim.run() {
-            return Trial { trace_hash: sim.trace_hash(), broken: vec![format!("the run stopped: {e}")], story };
+    }
+
+    fn agents(&self, _: &rehearsal::scenario::Scenario) -> u32 {
+        2
+    }
+
+    /// No order is charged twice: from the world's ledger, every charge
+    /// the bank answered as done, by order.
+    fn invariants(&self, run: &Finished<'_, Payments>, _: &()) -> Vec<String> {
+        let mut charges: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+        for span in run.sim.world.ledger.spans() {
+            let bank = ServiceRef::of(ServiceId(span.service)) == ServiceRef::Tool(0);
+            if bank && span.status == (SpanStatus::Answered { ok: true }) {
+                let at_ms = span.ended_at().unwrap_or(0) / 1_000_000;
+                charges.entry(span.request).or_default().push(format!("{} at {at_ms} ms", span.caller));
+            }
         }
-        let Some(Payments::Bank(b)) = sim.system.actor(bank) else { unreachable!("the bank never stops") };
-        let mut by_order: BTreeMap<u64, Vec<(u8, Nanos)>> = BTreeMap::new();
-        for &(order, worker, at) in &b.debits {
-            by_order.entry(order).or_default().push((worker, at));
-        }
-        let mut broken = Vec::new();
-        for (order, debits) in by_order.iter().filter(|(_, d)| d.len() > 1) {
-            broken.push(format!("order {order} charged {} times", debits.len()));
-            let how: Vec<String> = debits.iter().map(|(w, at)| format!("worker {w} at {} ms", at / MS)).collect();
-            story.push(format!("order {order}: debited by {}", how.join(", then ")));
-        }
-        // BUGGIFY (on by default) now and then delays a message past the
-        // failover timeout: the same bug without a partition.
-        let slow: u64 = sim.kernel.buggify_fired_by_site().values().sum();
-        if slow > 0 {
-            story.push(format!("BUGGIFY fired {slow} times (slow messages)"));
-        }
-        if let Some(Payments::Frontend(f)) = sim.system.actor(frontend) {
-            story.push(format!("{} of {ORDERS} orders answered to the frontend", f.answered));
-        }
-        Trial { trace_hash: sim.trace_hash(), broken, story }
+        charges
+            .iter()
+            .filter(|(_, c)| c.len() > 1)
+            .map(|(order, c)| format!("order {order} charged {} times ({})", c.len(), c.join(", ")))
+            .collect()
     }
 }
 
 fn main() -> ExitCode {
-    harness::main(&PaymentsExperiment)
+    let program = std::env::args().next().unwrap_or_else(|| "own_agents".to_owned());
+    let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/own_agents.toml");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.is_empty() {
+        // No arguments: sweep the scenario's seeds.
+        let sweep = ["sweep", scenario, "--seeds", "1..=40", "--jobs", "1"];
+        return rehearsal::cli::main_args(&PaymentsSystem, &program, sweep);
+    }
+    rehearsal::cli::main_args(&PaymentsSystem, &program, args)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rehearsal::run::{RunOptions, broken_invariants, run_system};
+    use rehearsal::strategy::default_strategy;
 
     #[test]
     fn the_sweep_finds_double_charges_and_a_replay_reproduces_one() {
-        let failing: Vec<(u64, Trial)> =
-            (1..=60).map(|s| (s, PaymentsExperiment.run(s))).filter(|(_, t)| !t.broken.is_empty()).collect();
-        assert!(!failing.is_empty(), "no seed found the double charge");
-        // A lost answer is the cause: a partition, or a message BUGGIFY
-        // slowed past the failover timeout.
-        assert!(failing.iter().any(|(s, _)| partition_of(*s).is_some()));
-        let (seed, first) = &failing[0];
-        assert_eq!(&PaymentsExperiment.run(*seed), first, "the replay is the same run");
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/own_agents.toml");
+        let sc = rehearsal::scenario::load(std::path::Path::new(path)).unwrap();
+        let strategy = default_strategy(&sc.strategies);
+        let run = |seed| run_system(&PaymentsSystem, &sc, seed, &strategy, RunOptions::default()).unwrap().summary;
+        let failing: Vec<u64> = (1..=40).filter(|&s| !broken_invariants(&sc, &run(s)).is_empty()).collect();
+        assert!(!failing.is_empty() && failing.len() < 40, "{failing:?}");
+        let (a, b) = (run(failing[0]), run(failing[0]));
+        assert_eq!(a.trace_hash, b.trace_hash);
+        assert!(broken_invariants(&sc, &a)[0].contains("charged 2 times"), "{:?}", broken_invariants(&sc, &a));
     }
 }

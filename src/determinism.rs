@@ -27,9 +27,23 @@ pub enum Verdict {
     SummariesDiffer(Box<RunSummary>, Box<RunSummary>),
 }
 
-/// Run `seed` twice and compare, checkpoint by checkpoint.
+/// Run `seed` twice and compare, checkpoint by checkpoint (the built-in
+/// fleet).
 pub fn check(scenario: &Scenario, seed: u64, strategy: &Strategy) -> Result<Verdict, RunError> {
-    let run = |trace| run_once(scenario, seed, strategy, RunOptions { trace, ..RunOptions::default() });
+    check_with(&|s, seed, st, o| run_once(s, seed, st, o), scenario, seed, strategy)
+}
+
+/// A function that runs a system under test once.
+pub type Runner<'a> = dyn Fn(&Scenario, u64, &Strategy, RunOptions) -> Result<RunOutput, RunError> + Sync + 'a;
+
+/// [`check`] for any system: `runner` runs it once.
+pub fn check_with(
+    runner: &Runner<'_>,
+    scenario: &Scenario,
+    seed: u64,
+    strategy: &Strategy,
+) -> Result<Verdict, RunError> {
+    let run = |trace| runner(scenario, seed, strategy, RunOptions { trace, ..RunOptions::default() });
     let checkpoints = TraceMode::Checkpoints { every: CHECKPOINT_EVERY };
     let (a, b) = (run(checkpoints)?, run(checkpoints)?);
     let differ = |a: &RunOutput, b: &RunOutput| {

@@ -5,7 +5,6 @@
 pub mod cli;
 pub mod determinism;
 pub mod fleet;
-pub mod harness;
 pub mod hist;
 pub mod journal;
 pub mod ledger;
@@ -17,4 +16,5 @@ pub mod scenario;
 pub mod strategy;
 pub mod summarize;
 pub mod summary;
+pub mod system;
 pub mod world;

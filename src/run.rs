@@ -1,19 +1,19 @@
 //! One run: a scenario, a seed and a strategy combination, from building
 //! the simulation to its [`RunSummary`].
 
-use std::rc::Rc;
-
 use rehearsal_runtime::retry::RetryPolicy;
 use rehearsal_runtime::{NodeId, SystemConfig};
 use rehearsal_sim::net::{Latency, LinkModel, Network};
 use rehearsal_sim::trace::{TraceMode, TraceRecord};
 use rehearsal_sim::{Limits, Sim, SimConfig, SimError};
 
-use crate::fleet::telemetry::{Telemetry, TelemetryData};
+use crate::fleet::Fleet;
 use crate::scenario::{LinkSpec, Scenario, ScheduledFaultKind, Shape};
 use crate::strategy::Strategy;
+use crate::summarize::SystemFigures;
 use crate::summary::RunSummary;
-use crate::world::{FleetWorld, WorldSpec};
+use crate::system::{Build, Finished, SystemUnderTest};
+use crate::world::{Codec, ScenarioWorld, WorldSpec};
 
 /// A strategy value the harness does not know (bad input).
 pub use crate::strategy::StrategyError;
@@ -78,15 +78,27 @@ pub fn horizon_ns(scenario: &Scenario) -> u64 {
     scenario.duration_ns.saturating_add(scenario.workload.max_deadline_ns())
 }
 
-/// Run `scenario` once with `seed` and `strategy`.
+/// Run `scenario` once with `seed` and `strategy`: the built-in fleet
+/// ([`Fleet`]) through [`run_system`].
 pub fn run_once(
     scenario: &Scenario,
     seed: u64,
     strategy: &Strategy,
     options: RunOptions,
 ) -> Result<RunOutput, RunError> {
+    run_system(&Fleet, scenario, seed, strategy, options)
+}
+
+/// Run `system` once in the world `scenario` describes, with `seed` and
+/// `strategy`.
+pub fn run_system<S: SystemUnderTest>(
+    system: &S,
+    scenario: &Scenario,
+    seed: u64,
+    strategy: &Strategy,
+    options: RunOptions,
+) -> Result<RunOutput, RunError> {
     let point = crate::strategy::resolve(scenario, strategy)?;
-    let retry = point.retry.configure();
     let limits = &scenario.limits;
     let topology = &scenario.topology;
     let config = SimConfig {
@@ -110,7 +122,8 @@ pub fn run_once(
         trace: options.trace,
         buggify: scenario.buggify,
     };
-    let world = FleetWorld::new(WorldSpec {
+    let agents = system.agents(scenario);
+    let spec = WorldSpec {
         seed,
         arrivals: scenario.workload.arrivals.clone(),
         arrivals_end: scenario.duration_ns,
@@ -119,21 +132,25 @@ pub fn run_once(
         llms: scenario.llms.clone(),
         tools: scenario.tools.clone(),
         faults: scenario.faults.clone(),
-        agents: fleet_size(scenario),
+        agents,
         nodes: topology.nodes,
-    })?;
-    let mut sim = Sim::new(config, world);
+    };
+    let world = ScenarioWorld::new(spec, Codec { request: S::request, outcome: S::outcome })?;
+    let mut sim: Sim<S::Actor, ScenarioWorld<_>> = Sim::new(config, world);
     configure_links(sim.kernel.network_mut(), &topology.links);
-    let telemetry: Telemetry = Rc::new(std::cell::RefCell::new(TelemetryData::new(
-        if scenario.roles.is_empty() { 0 } else { scenario.topology.agents },
-        scenario.workflows.steps.iter().map(|s| s.kind != "call"),
-    )));
-    let gateway = crate::fleet::build::spawn(&mut sim, scenario, &point, retry, seed, telemetry.clone());
+    let (entry, handle) = system.build(&mut Build { sim: &mut sim, scenario, seed, strategy, point: &point });
     let initial_spawns = sim.system.stats().spawned;
-    sim.world.start(gateway, &mut sim.kernel);
+    sim.world.start(entry, &mut sim.kernel);
 
     sim.run_until(horizon_ns(scenario)).map_err(|source| RunError::Sim { seed, source })?;
-    let summary = crate::summarize::summarize(scenario, seed, strategy, &sim, initial_spawns, &telemetry.borrow());
+    let figures = SystemFigures {
+        agents,
+        report: |observed_ns| system.report(&Finished { sim: &sim, scenario, observed_ns }, &handle),
+        site_name: |site| system.buggify_site_name(site),
+    };
+    let mut summary = crate::summarize::summarize(scenario, seed, strategy, &sim, initial_spawns, figures);
+    let observed_ns = (summary.observed_s * 1e9) as u64;
+    summary.broken_by_system = system.invariants(&Finished { sim: &sim, scenario, observed_ns }, &handle);
     let trace = sim.kernel.take_trace_records();
     let checkpoints = sim.kernel.take_trace_checkpoints();
     Ok(RunOutput { summary, trace, checkpoints })
@@ -176,7 +193,7 @@ pub fn fault_windows(scenario: &Scenario) -> Vec<crate::report::FaultWindow> {
 /// Invariants every run must keep; each broken one is described.
 pub fn broken_invariants(scenario: &Scenario, summary: &RunSummary) -> Vec<String> {
     let r = &summary.requests;
-    let mut broken = Vec::new();
+    let mut broken = summary.broken_by_system.clone();
     if scenario.invariants.tool_effects_at_most_once && summary.side_effects.duplicates > 0 {
         broken.push(format!(
             "tool_effects_at_most_once: {} side effects were performed more than once for the same idempotency key",

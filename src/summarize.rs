@@ -7,50 +7,75 @@
 
 use std::collections::BTreeMap;
 
-use rehearsal_runtime::{Nanos, ServiceId};
+use rehearsal_runtime::{Actor, Nanos, ServiceId};
 use rehearsal_sim::Sim;
 use rustc_hash::FxHashMap;
 
-use crate::fleet::telemetry::TelemetryData;
-use crate::fleet::{FleetActor, ServiceRef, agent_name};
+use crate::fleet::ServiceRef;
 use crate::hist;
 use crate::ledger::{Cause, Ledger, SpanStatus, latency_with_mean};
-use crate::run::fleet_size;
-use crate::scenario::{Scenario, Shape, Step};
+use crate::scenario::Scenario;
 use crate::strategy::Strategy;
 use crate::summary::{
     AgentsSummary, CallCounts, Histograms, RequestCounts, RoleSummary, RunSummary, ServiceSummary, SideEffects,
     StepSummary, SupervisionCounts, TokenCounts, TypeCounts,
 };
-use crate::world::FleetWorld;
+use crate::system::{SystemReport, agent_name};
+use crate::world::ScenarioWorld;
 
 /// `throughput_timeline` covers at most a day of simulated time (one
 /// bucket per second); `timeline` covers the whole run in at most 600
 /// intervals.
 pub const THROUGHPUT_TIMELINE_MAX_S: usize = 86_400;
 
-/// Names of the BUGGIFY sites rehearsal places, for reports.
-fn buggify_site_name(site: u64) -> String {
+/// A BUGGIFY site as reports print it: its number and, when known, its
+/// name (the simulator's own sites, or the system's).
+fn buggify_site_name(site: u64, system_name: Option<&'static str>) -> String {
     let name = match site {
-        crate::fleet::SITE_AGENT_HESITATES => "agent_hesitates",
         rehearsal_sim::SITE_SLOW_MESSAGE => "slow_message",
-        _ => return format!("{site:#x}"),
+        _ => match system_name {
+            Some(name) => name,
+            None => return format!("{site:#x}"),
+        },
     };
     format!("{site:#x} {name}")
 }
 
+/// What the system under test contributes to its summary.
+pub struct SystemFigures<R, N> {
+    /// Agents faults target and downtime counts over.
+    pub agents: u32,
+    /// The system's report, given the end of the observation window (ns).
+    pub report: R,
+    /// A name for a BUGGIFY site the system places.
+    pub site_name: N,
+}
+
+impl<R, N> std::fmt::Debug for SystemFigures<R, N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SystemFigures").field("agents", &self.agents).finish_non_exhaustive()
+    }
+}
+
 /// Summarise a finished run.
-pub fn summarize(
+pub fn summarize<A, R, N>(
     scenario: &Scenario,
     seed: u64,
     strategy: &Strategy,
-    sim: &Sim<FleetActor, FleetWorld>,
+    sim: &Sim<A, ScenarioWorld<A::Msg>>,
     initial_spawns: u64,
-    telemetry: &TelemetryData,
-) -> RunSummary {
+    system: SystemFigures<R, N>,
+) -> RunSummary
+where
+    A: Actor,
+    R: FnOnce(Nanos) -> SystemReport,
+    N: Fn(u64) -> Option<&'static str>,
+{
+    let SystemFigures { agents, report, site_name } = system;
     let world = &sim.world;
     let now = sim.kernel.now();
     let ls = world.ledger.summarize(now, scenario.duration_ns);
+    let report = report(ls.observed_ns);
     let observed_s = ls.observed_ns as f64 / 1e9;
     let cause = |c: Cause| ls.failed_by_cause.get(c.name()).copied().unwrap_or(0);
 
@@ -90,17 +115,9 @@ pub fn summarize(
     // Lifecycle: from the runtime's bookkeeping.
     let stats = sim.system.stats();
     let by_name: BTreeMap<u64, u64> = sim.system.name_downtime(now).into_iter().collect();
-    let downtime: Vec<f64> = (0..fleet_size(scenario))
-        .map(|i| round3(by_name.get(&agent_name(i)).copied().unwrap_or(0) as f64 / 1e9))
-        .collect();
-    let retried_after_crash = sim
-        .system
-        .actors()
-        .find_map(|(_, a)| match a {
-            FleetActor::Gateway(g) => Some(g.stats.retried_after_crash),
-            _ => None,
-        })
-        .unwrap_or(0);
+    let downtime: Vec<f64> =
+        (0..agents).map(|i| round3(by_name.get(&agent_name(i)).copied().unwrap_or(0) as f64 / 1e9)).collect();
+    let retried_after_crash = report.retried_after_crash.unwrap_or(0);
     let downtime_total = round3(downtime.iter().sum());
     let downtime_max = downtime.iter().copied().fold(0.0, f64::max);
     let supervision = SupervisionCounts {
@@ -115,7 +132,7 @@ pub fn summarize(
         agent_downtime_s_total: downtime_total,
         agent_downtime_s_max: downtime_max,
     };
-    let (busy_mean, busy_max) = agent_busy(&world.ledger, fleet_size(scenario), ls.observed_ns);
+    let (busy_mean, busy_max) = agent_busy(&world.ledger, agents, ls.observed_ns);
 
     let latency_ms = latency_with_mean(&ls.latency, ls.latency_mean_ns).unwrap_or_default();
     let arrival_window_s = scenario.duration_ns as f64 / 1e9;
@@ -152,7 +169,7 @@ pub fn summarize(
             .kernel
             .buggify_fired_by_site()
             .iter()
-            .map(|(&site, &n)| (buggify_site_name(site), n))
+            .map(|(&site, &n)| (buggify_site_name(site, site_name(site)), n))
             .collect(),
         side_effects,
         agent_downtime_s: downtime,
@@ -164,13 +181,12 @@ pub fn summarize(
             unavailable_s_max: downtime_max,
         },
         timeline: ls.timeline,
-        steps: if scenario.roles.is_empty() {
-            step_summaries(scenario, world)
-        } else {
-            workflow_step_summaries(scenario, world, telemetry)
-        },
-        roles: role_summaries(scenario, busy_mean, &world.ledger, ls.observed_ns, telemetry),
+        steps: report.steps.unwrap_or_else(|| default_steps(world)),
+        roles: report.roles.unwrap_or_else(|| {
+            [("agent".to_owned(), RoleSummary { agents, concurrency: 1, utilisation: busy_mean })].into()
+        }),
         request_types: type_counts(scenario, world),
+        broken_by_system: Vec::new(),
         histograms: Histograms {
             latency_us: hist::encode(&ls.latency),
             latency_us_succeeded: hist::encode(&ls.latency_succeeded),
@@ -179,26 +195,8 @@ pub fn summarize(
     }
 }
 
-/// The name of step `step` (0-based) of request type `kind`'s workflow:
-/// `step{N}:{service}`, prefixed by `{type}/` when there are several types.
-fn step_name(scenario: &Scenario, kind: usize, step: usize) -> String {
-    let types = &scenario.workload.types;
-    let steps = types.get(kind).map_or(&scenario.workload.steps, |t| &t.steps);
-    let service = match steps.get(step) {
-        Some(Step::Llm(i)) => format!("llm:{}", scenario.llms[*i as usize].name),
-        Some(Step::Tool(i)) => format!("tool:{}", scenario.tools[*i as usize].name),
-        None => "unknown".to_owned(),
-    };
-    if types.len() > 1 {
-        let name = types.get(kind).map_or("unknown", |t| t.name.as_str());
-        format!("{name}/step{}:{service}", step + 1)
-    } else {
-        format!("step{}:{service}", step + 1)
-    }
-}
-
 /// Per request type of a mix: arrived, succeeded, failed (empty with one type).
-fn type_counts(scenario: &Scenario, world: &FleetWorld) -> BTreeMap<String, TypeCounts> {
+fn type_counts<M>(scenario: &Scenario, world: &ScenarioWorld<M>) -> BTreeMap<String, TypeCounts> {
     let types = &scenario.workload.types;
     if types.len() < 2 {
         return BTreeMap::new();
@@ -218,7 +216,7 @@ fn type_counts(scenario: &Scenario, world: &FleetWorld) -> BTreeMap<String, Type
 }
 
 /// Per-call-step accumulators over the ledger's spans, by `key(span)`.
-struct CallAcc {
+pub(crate) struct CallAcc {
     calls: u64,
     failed: u64,
     latency: hist::LatencyHistogram,
@@ -227,7 +225,10 @@ struct CallAcc {
     cost: f64,
 }
 
-fn call_steps<K: Ord>(world: &FleetWorld, key: impl Fn(&crate::ledger::Span) -> K) -> BTreeMap<K, CallAcc> {
+pub(crate) fn call_steps<K: Ord, M>(
+    world: &ScenarioWorld<M>,
+    key: impl Fn(&crate::ledger::Span) -> K,
+) -> BTreeMap<K, CallAcc> {
     let mut by_step: BTreeMap<K, CallAcc> = BTreeMap::new();
     for s in world.ledger.spans() {
         let a = by_step.entry(key(s)).or_insert_with(|| CallAcc {
@@ -259,7 +260,7 @@ fn call_steps<K: Ord>(world: &FleetWorld, key: impl Fn(&crate::ledger::Span) -> 
 }
 
 impl CallAcc {
-    fn summary(&self, service: String) -> StepSummary {
+    pub(crate) fn summary(&self, service: String) -> StepSummary {
         StepSummary {
             kind: "call".to_owned(),
             service,
@@ -274,104 +275,20 @@ impl CallAcc {
     }
 }
 
-/// Per-step figures from the ledger's spans (the simple form).
-fn step_summaries(scenario: &Scenario, world: &FleetWorld) -> BTreeMap<String, StepSummary> {
-    let kinds = &world.kinds;
-    call_steps(world, |s| (kinds.get(s.request as usize).map_or(0, |&k| usize::from(k)), usize::from(s.step)))
+/// Per-step figures of a system that names no steps: the ledger's spans
+/// by the step in each call's trace context, named `step{N}:{service}`.
+fn default_steps<M>(world: &ScenarioWorld<M>) -> BTreeMap<String, StepSummary> {
+    let service_name = |id: u16| match ServiceRef::of(ServiceId(id)) {
+        ServiceRef::Llm(i) => world.services.llms.get(usize::from(i)).map(|l| format!("llm:{}", l.name)),
+        ServiceRef::Tool(i) => world.services.tools.get(usize::from(i)).map(|t| format!("tool:{}", t.name)),
+    };
+    call_steps(world, |s| (s.step, s.service))
         .into_iter()
-        .map(|((kind, step), a)| {
-            let name = step_name(scenario, kind, step);
-            let service = name.split_once(':').map_or(String::new(), |(_, s)| s.to_owned());
-            (name, a.summary(service))
+        .map(|((step, service), a)| {
+            let service = service_name(service).unwrap_or_else(|| "unknown".to_owned());
+            (format!("step{}:{service}", u32::from(step) + 1), a.summary(service))
         })
         .collect()
-}
-
-/// Roles: every named step of every workflow, by its qualified name; call
-/// steps from the ledger, the others from the agents' telemetry. A step
-/// that never ran is reported with zero calls.
-fn workflow_step_summaries(
-    scenario: &Scenario,
-    world: &FleetWorld,
-    telemetry: &TelemetryData,
-) -> BTreeMap<String, StepSummary> {
-    let mut calls = call_steps(world, |s| s.step);
-    let mut out = BTreeMap::new();
-    for (id, info) in scenario.workflows.steps.iter().enumerate() {
-        let summary = match telemetry.steps.get(id) {
-            Some(Some(t)) => StepSummary {
-                kind: info.kind.to_owned(),
-                service: info.target.clone(),
-                calls: t.started,
-                failed: t.failed + t.cancelled,
-                cancelled: Some(t.cancelled),
-                latency_ms: hist::latency_ms(&t.latency),
-                input_tokens: None,
-                output_tokens: None,
-                cost: None,
-            },
-            _ => match calls.remove(&(id as u16)) {
-                Some(a) => a.summary(info.target.clone()),
-                None => StepSummary {
-                    kind: info.kind.to_owned(),
-                    service: info.target.clone(),
-                    input_tokens: Some(0),
-                    output_tokens: Some(0),
-                    cost: Some(0.0),
-                    ..StepSummary::default()
-                },
-            },
-        };
-        out.insert(info.name.clone(), summary);
-    }
-    out
-}
-
-/// Per-role figures: roles from their agents' telemetry; the simple
-/// form's pool (or fan-out) agents are one role, a pipeline's stages a
-/// role each.
-fn role_summaries(
-    scenario: &Scenario,
-    busy_mean: f64,
-    ledger: &Ledger,
-    observed_ns: Nanos,
-    telemetry: &TelemetryData,
-) -> BTreeMap<String, RoleSummary> {
-    if !scenario.roles.is_empty() {
-        let mut base = 0usize;
-        return scenario
-            .roles
-            .iter()
-            .map(|r| {
-                let agents = &telemetry.busy[base..base + r.count as usize];
-                base += r.count as usize;
-                let busy: u128 = agents.iter().map(|b| b.total_until(observed_ns)).sum();
-                let capacity = observed_ns.max(1) as f64 * f64::from(r.count) * f64::from(r.concurrency);
-                let summary = RoleSummary {
-                    agents: r.count,
-                    concurrency: r.concurrency,
-                    utilisation: round6(busy as f64 / capacity),
-                };
-                (r.name.clone(), summary)
-            })
-            .collect();
-    }
-    match scenario.workload.shape {
-        Shape::Pool | Shape::FanOut => {
-            [("agent".to_owned(), RoleSummary { agents: fleet_size(scenario), concurrency: 1, utilisation: busy_mean })]
-                .into()
-        }
-        Shape::Pipeline => {
-            // A stage's calls are its step's: busy per step.
-            let steps = scenario.workload.steps.len();
-            (0..steps)
-                .map(|i| {
-                    let (_, busy) = agent_busy_where(ledger, 1, observed_ns, |s| usize::from(s.step) == i);
-                    (format!("stage{}", i + 1), RoleSummary { agents: 1, concurrency: 1, utilisation: busy })
-                })
-                .collect()
-        }
-    }
 }
 
 /// Agents' busy fraction (mean over `agents`, max over callers) from the
@@ -379,12 +296,12 @@ fn role_summaries(
 /// and between consecutive calls for the same request (backoff, or the
 /// next step); overlapping work (a pipeline stage works on many requests at
 /// once) counts once. One pass over the spans, which are in call order.
-fn agent_busy(ledger: &Ledger, agents: u32, observed_ns: Nanos) -> (f64, f64) {
+pub(crate) fn agent_busy(ledger: &Ledger, agents: u32, observed_ns: Nanos) -> (f64, f64) {
     agent_busy_where(ledger, agents, observed_ns, |_| true)
 }
 
 /// [`agent_busy`] over the spans `keep` selects.
-fn agent_busy_where(
+pub(crate) fn agent_busy_where(
     ledger: &Ledger,
     agents: u32,
     observed_ns: Nanos,
@@ -423,6 +340,6 @@ fn round3(x: f64) -> f64 {
     libm::round(x * 1_000.0) / 1_000.0
 }
 
-fn round6(x: f64) -> f64 {
+pub(crate) fn round6(x: f64) -> f64 {
     libm::round(x * 1e6) / 1e6
 }

@@ -107,6 +107,10 @@ pub struct RunSummary {
     /// no live actor held its name.
     #[serde(default)]
     pub agent_downtime_s: Vec<f64>,
+    /// The system under test's own invariants that this run broke (see
+    /// `SystemUnderTest::invariants`); left out when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub broken_by_system: Vec<String>,
 }
 
 /// Crashes and the supervision that answered them.

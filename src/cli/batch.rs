@@ -17,14 +17,14 @@ use super::interrupt::{Interrupt, resume_command};
 use super::plan::{SeedRange, check_runs, thousands};
 use super::{
     CompareArgs, SweepArgs, exit, load, on_off, parse_seed_range, parse_strategy, progress_bar, replay_buggify,
-    replay_command, resolve_baseline, resolve_buggify, resolve_jobs, strategy_arg, with_buggify,
+    replay_command_of, resolve_baseline, resolve_buggify, resolve_jobs, strategy_arg, with_buggify,
 };
 use crate::journal::{Header, JOURNAL_FILE, Journal, JournalError, Record, Resumed, scenario_hash};
 use crate::parallel::{Outcome, run_ordered};
 use crate::report::format::compact_seeds;
 use crate::report::set::ReportDir;
 use crate::report::{Analysis, Comparison, RunFailure, StrategyRuns, strategy_label, write_reports_into};
-use crate::run::{RunOptions, broken_invariants, run_once};
+use crate::run::{RunOptions, broken_invariants};
 use crate::scenario::Scenario;
 use crate::strategy::combinations;
 use crate::summary::RunSummary;
@@ -280,7 +280,7 @@ fn journal_dir(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub(super) fn sweep(args: SweepArgs) -> anyhow::Result<u8> {
+pub(super) fn sweep(args: SweepArgs, target: super::Target<'_>) -> anyhow::Result<u8> {
     let scenario = load(&args.scenario)?;
     let seeds: SeedRange = parse_seed_range(&args.seeds)?;
     let strategy = parse_strategy(&scenario, args.strategy.strategy.as_deref())?;
@@ -308,7 +308,7 @@ pub(super) fn sweep(args: SweepArgs) -> anyhow::Result<u8> {
             if let Some(record) = from_journal.filter(|r| r.seed == seed) {
                 return Done { record, line: None };
             }
-            let record = match run_once(&scenario, seed, &strategy, RunOptions::default()) {
+            let record = match (target.run)(&scenario, seed, &strategy, RunOptions::default()) {
                 Ok(out) => {
                     let broken = broken_invariants(&scenario, &out.summary);
                     let failure = (!broken.is_empty()).then(|| broken.join("; "));
@@ -347,7 +347,7 @@ pub(super) fn sweep(args: SweepArgs) -> anyhow::Result<u8> {
     outln!("sweep hash {:016x}", hash.h);
     for (seed, why) in &failures {
         outln!("FAILED seed {seed}: {why}");
-        outln!("  replay: {}", replay_command(&args.scenario, *seed, &strategy, replay_flag));
+        outln!("  replay: {}", replay_command_of(target.program, &args.scenario, *seed, &strategy, replay_flag));
     }
     Ok(if failures.is_empty() { exit::OK } else { exit::CHECK_FAILED })
 }
@@ -358,7 +358,7 @@ fn default_sweep_dir(name: &str) -> PathBuf {
     Path::new("reports").join("out").join(format!("{name}.sweep"))
 }
 
-pub(super) fn compare(args: CompareArgs) -> anyhow::Result<u8> {
+pub(super) fn compare(args: CompareArgs, target: super::Target<'_>) -> anyhow::Result<u8> {
     let scenario = load(&args.scenario)?;
     let strategies = combinations(&scenario.strategies);
     let seed_count = match args.seeds {
@@ -402,7 +402,7 @@ pub(super) fn compare(args: CompareArgs) -> anyhow::Result<u8> {
         strategy: strategies[s].clone(),
         seed,
         reason,
-        replay: replay_command(&args.scenario, seed, &strategies[s], replay_flag),
+        replay: replay_command_of(target.program, &args.scenario, seed, &strategies[s], replay_flag),
     };
     let batch = Batch { jobs: runs, threads: jobs, what: "compare", interrupt: &interrupt };
     let result = run_journaled(
@@ -418,7 +418,7 @@ pub(super) fn compare(args: CompareArgs) -> anyhow::Result<u8> {
                 return Done { record, line: None };
             }
             let mut record = CompareRecord { i, strategy: labels[s].clone(), seed, summary: None, error: None };
-            match run_once(&scenario, seed, &strategies[s], RunOptions::default()) {
+            match (target.run)(&scenario, seed, &strategies[s], RunOptions::default()) {
                 Ok(out) => record.summary = Some(out.summary),
                 Err(e) => record.error = Some(error_chain(&e)),
             }

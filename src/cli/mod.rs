@@ -11,15 +11,19 @@ use clap::{Args, Parser, Subcommand};
 
 mod plan;
 
-pub use plan::{BUGGIFY_DEFAULT_COMPARE, BUGGIFY_DEFAULT_RUN, BUGGIFY_DEFAULT_SWEEP, MAX_RUNS, replay_command};
+pub use plan::{
+    BUGGIFY_DEFAULT_COMPARE, BUGGIFY_DEFAULT_RUN, BUGGIFY_DEFAULT_SWEEP, MAX_RUNS, replay_command, replay_command_of,
+};
 use plan::{
     OnOff, on_off, parse_seed_range, parse_strategy, replay_buggify, resolve_baseline, resolve_buggify, resolve_jobs,
     strategy_arg, with_buggify,
 };
 
-use crate::run::{RunOptions, broken_invariants, run_once};
+use crate::determinism::Runner;
+use crate::run::{RunOptions, broken_invariants, run_system};
 use crate::scenario::{self, Scenario};
 use crate::summary::RunSummary;
+use crate::system::SystemUnderTest;
 
 /// `println!` that ends the process quietly when stdout is closed (e.g.
 /// piped into `head`), instead of panicking on a broken pipe.
@@ -181,16 +185,61 @@ struct CompareArgs {
     resume: ResumeArg,
 }
 
-/// Parse arguments, run, print, and turn the outcome into an exit code.
+/// What the commands run: a system under test (behind a runner, so the
+/// commands are not generic) and the program replay lines name.
+#[derive(Clone, Copy)]
+pub(crate) struct Target<'a> {
+    pub run: &'a Runner<'a>,
+    pub program: &'a str,
+}
+
+/// The `rehearsal` command: the built-in fleet. Parse arguments, run,
+/// print, and turn the outcome into an exit code.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    main_named(&crate::fleet::Fleet, "rehearsal")
+}
+
+/// The same command line for your own system under test: `run`, `sweep`
+/// and `compare` over scenario files, with the same reports, invariants
+/// and exit codes; replay lines name the program as it was invoked.
+pub fn main_with<S: SystemUnderTest>(system: &S) -> ExitCode {
+    let program = std::env::args().next().unwrap_or_else(|| "rehearsal".to_owned());
+    main_named(system, &program)
+}
+
+/// [`main_with`], with replay lines naming `program`.
+pub fn main_named<S: SystemUnderTest>(system: &S, program: &str) -> ExitCode {
+    main_args(system, program, std::env::args_os().skip(1))
+}
+
+/// [`main_named`] with the arguments given (after the program's name):
+/// a binary may supply defaults when it is run without any.
+pub fn main_args<S, I, T>(system: &S, program: &str, args: I) -> ExitCode
+where
+    S: SystemUnderTest,
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    use clap::{CommandFactory, FromArgMatches};
+    // clap names a command with a `'static` string: one short string,
+    // once per process.
+    let name: &'static str = Box::leak(
+        Path::new(program).file_name().and_then(|n| n.to_str()).unwrap_or("rehearsal").to_owned().into_boxed_str(),
+    );
+    let argv = std::iter::once(std::ffi::OsString::from(program)).chain(args.into_iter().map(Into::into));
+    let parsed = Cli::command().name(name).try_get_matches_from(argv).and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
             return ExitCode::from(if e.use_stderr() { exit::BAD_INPUT } else { exit::OK });
         }
     };
-    match execute(cli) {
+    let run = |scenario: &Scenario, seed: u64, strategy: &crate::strategy::Strategy, options: RunOptions| {
+        run_system(system, scenario, seed, strategy, options)
+    };
+    let target = Target { run: &run, program };
+    match execute(cli, target) {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
             errln!("error: {error}");
@@ -214,11 +263,11 @@ fn exit_code_of(error: &anyhow::Error) -> u8 {
     if bad_input { exit::BAD_INPUT } else { exit::CHECK_FAILED }
 }
 
-fn execute(cli: Cli) -> anyhow::Result<u8> {
+fn execute(cli: Cli, target: Target<'_>) -> anyhow::Result<u8> {
     match cli.command {
-        Command::Run(args) => cmd_run(args),
-        Command::Sweep(args) => cmd_sweep(args),
-        Command::Compare(args) => cmd_compare(args),
+        Command::Run(args) => cmd_run(args, target),
+        Command::Sweep(args) => batch::sweep(args, target),
+        Command::Compare(args) => batch::compare(args, target),
     }
 }
 
@@ -226,24 +275,24 @@ fn load(path: &Path) -> anyhow::Result<Scenario> {
     Ok(scenario::load(path)?)
 }
 
-fn cmd_run(args: RunArgs) -> anyhow::Result<u8> {
+fn cmd_run(args: RunArgs, target: Target<'_>) -> anyhow::Result<u8> {
     let scenario = load(&args.scenario)?;
     let seed = args.seed.or(scenario.seeds.first().copied()).unwrap_or(1);
     let strategy = parse_strategy(&scenario, args.strategy.strategy.as_deref())?;
     let buggify = resolve_buggify(args.buggify.buggify, &scenario, BUGGIFY_DEFAULT_RUN);
-    let replay = replay_command(&args.scenario, seed, &strategy, replay_buggify(buggify, &scenario));
+    let replay = replay_command_of(target.program, &args.scenario, seed, &strategy, replay_buggify(buggify, &scenario));
     if let Some(path) = &args.trace_out {
         // A path that cannot take the trace is bad input: say so before running.
         crate::output::resolve(path)?;
     }
     let scenario = with_buggify(scenario, buggify);
     if args.check_determinism {
-        let verdict =
-            crate::determinism::check(&scenario, seed, &strategy).with_context(|| format!("replay with: {replay}"))?;
+        let verdict = crate::determinism::check_with(target.run, &scenario, seed, &strategy)
+            .with_context(|| format!("replay with: {replay}"))?;
         return Ok(report_determinism(seed, verdict, &replay));
     }
     let options = RunOptions { record_trace: args.trace_out.is_some(), ..RunOptions::default() };
-    let first = run_once(&scenario, seed, &strategy, options).with_context(|| format!("replay with: {replay}"))?;
+    let first = (target.run)(&scenario, seed, &strategy, options).with_context(|| format!("replay with: {replay}"))?;
     if let Some(path) = &args.trace_out {
         let mut text = String::new();
         for record in &first.trace {
@@ -337,12 +386,4 @@ fn progress_bar(total: u64, what: &str) -> indicatif::ProgressBar {
     bar.set_style(style);
     bar.set_prefix(what.to_string());
     bar
-}
-
-fn cmd_sweep(args: SweepArgs) -> anyhow::Result<u8> {
-    batch::sweep(args)
-}
-
-fn cmd_compare(args: CompareArgs) -> anyhow::Result<u8> {
-    batch::compare(args)
 }

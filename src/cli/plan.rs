@@ -119,7 +119,18 @@ pub(super) fn resolve_baseline(
 /// which a run needs when its BUGGIFY setting differs from what `run`
 /// would pick without the flag.
 pub fn replay_command(scenario_path: &Path, seed: u64, strategy: &Strategy, buggify: Option<bool>) -> String {
-    let mut cmd = format!("rehearsal run {} --seed {seed}", scenario_path.display());
+    replay_command_of("rehearsal", scenario_path, seed, strategy, buggify)
+}
+
+/// [`replay_command`] for the program `program` (a user's own binary).
+pub fn replay_command_of(
+    program: &str,
+    scenario_path: &Path,
+    seed: u64,
+    strategy: &Strategy,
+    buggify: Option<bool>,
+) -> String {
+    let mut cmd = format!("{program} run {} --seed {seed}", scenario_path.display());
     if !strategy.is_empty() {
         cmd.push_str(&format!(" --strategy {}", strategy_arg(strategy)));
     }

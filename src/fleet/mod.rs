@@ -27,7 +27,9 @@ pub mod build;
 mod dispatch;
 mod gateway;
 mod pipeline;
+pub mod report;
 pub mod role;
+mod sut;
 pub mod telemetry;
 
 pub use agent::{Agent, AgentStats};
@@ -35,71 +37,15 @@ pub use dispatch::Dispatch;
 pub use gateway::{FanOutPolicy, Gateway, GatewayStats};
 pub use pipeline::Stage;
 pub use role::{RoleAgent, RolePlan, RoleSpec};
+pub use sut::Fleet;
 
-/// Tools' service ids start here; LLMs' at 0.
-const TOOL_IDS: u16 = 0x8000;
-
-/// The service id of LLM `index` (into `Scenario::llms`).
-pub fn llm_service(index: u16) -> ServiceId {
-    ServiceId(index)
-}
-
-/// The service id of tool `index` (into `Scenario::tools`).
-pub fn tool_service(index: u16) -> ServiceId {
-    ServiceId(TOOL_IDS + index)
-}
-
-/// Which service an id names.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum ServiceRef {
-    Llm(u16),
-    Tool(u16),
-}
-
-impl ServiceRef {
-    pub fn of(id: ServiceId) -> ServiceRef {
-        if id.0 >= TOOL_IDS { ServiceRef::Tool(id.0 - TOOL_IDS) } else { ServiceRef::Llm(id.0) }
-    }
-}
+pub use crate::system::{ServiceRef, decode_idempotency_key, idempotency_key, llm_service, tool_service};
 
 /// BUGGIFY site: an agent hesitates (up to 250 ms) before a call, as a
 /// busy process would; legal, rare, and good at shaking out timing bugs.
 pub const SITE_AGENT_HESITATES: u64 = 0xa9e7_0001;
 
-/// The idempotency key of step `step` of part `part` of request `id`: 32
-/// bits of request, 16 of part, 16 of step. The scenario's limits keep
-/// every field in range (a run ends long before 2^32 requests; fan-outs
-/// and workflows are capped below 2^16), so two calls share a key only if
-/// they are the same logical call.
-pub fn idempotency_key(id: u64, part: u32, step: u32) -> u64 {
-    debug_assert!(id < 1 << 32 && part < 1 << 16 && step < 1 << 16, "key fields out of range");
-    (id << 32) | (u64::from(part & 0xffff) << 16) | u64::from(step & 0xffff)
-}
-
-/// The `(request, part, step)` an idempotency key was made from.
-pub fn decode_idempotency_key(key: u64) -> (u64, u32, u32) {
-    (key >> 32, ((key >> 16) & 0xffff) as u32, (key & 0xffff) as u32)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn idempotency_keys_round_trip_and_do_not_alias() {
-        for (id, part, step) in [(0, 0, 0), (7, 3, 2), (u32::MAX as u64, 65_535, 65_535), (1, 4_096, 256)] {
-            assert_eq!(decode_idempotency_key(idempotency_key(id, part, step)), (id, part, step));
-        }
-        // The old layout (12 bits of part, 8 of step) made these collide.
-        assert_ne!(idempotency_key(1, 0, 256), idempotency_key(1, 1, 0));
-        assert_ne!(idempotency_key(1, 4_096, 0), idempotency_key(2, 0, 0));
-    }
-}
-
-/// The registered name of agent (or pipeline stage) `index`.
-pub fn agent_name(index: u32) -> u64 {
-    1_000 + index as u64
-}
+pub use crate::system::agent_name;
 
 /// One call of a workflow: which service, with what per-attempt timeout.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]

@@ -19,9 +19,12 @@ use rehearsal_sim::llm::Brownout;
 use rehearsal_sim::rng::{StreamRng, stream};
 use rehearsal_sim::{Fault, Kernel, World};
 
-use crate::fleet::{Msg, WorkRef, agent_name, decode_idempotency_key};
+use rehearsal_runtime::Message;
+
+use crate::fleet::decode_idempotency_key;
 use crate::ledger::{Cause, Ledger, Outcome, Span};
 use crate::scenario::{Faults, ScheduledFaultKind, ServiceModel};
+use crate::system::{ClientRequest, agent_name};
 
 /// The world's own events.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
@@ -74,9 +77,35 @@ impl Metrics {
     }
 }
 
-/// Clients plus services.
+/// The world around the built-in fleet.
+pub type FleetWorld = ScenarioWorld<crate::fleet::Msg>;
+
+/// How a world speaks to its system: a client request as a message, an
+/// answer as an outcome (see [`crate::system::SystemUnderTest`]).
+pub struct Codec<M> {
+    pub request: fn(u64, ClientRequest) -> M,
+    pub outcome: fn(&M) -> Outcome,
+}
+
+impl<M> Clone for Codec<M> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<M> Copy for Codec<M> {}
+
+impl<M> std::fmt::Debug for Codec<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Codec")
+    }
+}
+
+/// Clients plus services, as the scenario describes them, around any
+/// system whose messages are `M`.
 #[derive(Debug)]
-pub struct FleetWorld {
+pub struct ScenarioWorld<M> {
+    codec: Codec<M>,
     gateway: ActorId,
     arrivals: Arrivals,
     /// The users of a closed arrival process.
@@ -124,8 +153,8 @@ pub struct WorldSpec {
     pub nodes: u32,
 }
 
-impl FleetWorld {
-    pub fn new(spec: WorldSpec) -> Result<Self, ServiceSetupError> {
+impl<M: Message> ScenarioWorld<M> {
+    pub fn new(spec: WorldSpec, codec: Codec<M>) -> Result<Self, ServiceSetupError> {
         let mut rng_workload = stream(spec.seed, "workload");
         let mut deadline_slots: Vec<Nanos> = Vec::new();
         let mut slot_of_type = Vec::new();
@@ -140,7 +169,8 @@ impl FleetWorld {
             deadline_slots.push(spec.request_timeout);
             slot_of_type.push(0);
         }
-        Ok(FleetWorld {
+        Ok(ScenarioWorld {
+            codec,
             gateway: ActorId::EXTERNAL,
             arrivals: Arrivals::new(&spec.arrivals, spec.arrivals_end, &mut rng_workload),
             closed: spec.arrivals.closed_loop(),
@@ -166,7 +196,7 @@ impl FleetWorld {
     /// Point the clients at the gateway and schedule the first arrival
     /// (open process), or each user's first request (closed loop: drawn in
     /// user order).
-    pub fn start(&mut self, gateway: ActorId, kernel: &mut Kernel<Msg, WorldEvent>) {
+    pub fn start(&mut self, gateway: ActorId, kernel: &mut Kernel<M, WorldEvent>) {
         self.gateway = gateway;
         if let Some(closed) = &self.closed {
             for user in 0..closed.users {
@@ -245,7 +275,7 @@ impl FleetWorld {
     }
 
     /// Random faults happen only while requests arrive.
-    fn schedule_fault(&self, kernel: &mut Kernel<Msg, WorldEvent>, at: Nanos, event: WorldEvent) {
+    fn schedule_fault(&self, kernel: &mut Kernel<M, WorldEvent>, at: Nanos, event: WorldEvent) {
         if at < self.arrivals_end {
             kernel.schedule(at, event);
         }
@@ -278,7 +308,7 @@ impl FleetWorld {
     /// whose deadline has come, then schedules itself for the next deadline.
     /// The queue holds one timeout per slot, whatever the load; each request
     /// is passed over once per slot.
-    fn client_timeouts(&mut self, first: u64, slot: usize, kernel: &mut Kernel<Msg, WorldEvent>) {
+    fn client_timeouts(&mut self, first: u64, slot: usize, kernel: &mut Kernel<M, WorldEvent>) {
         let now = kernel.now();
         let deadline = self.deadline_slots[slot];
         let several = self.deadline_slots.len() > 1;
@@ -306,22 +336,22 @@ impl FleetWorld {
 
     /// A client request arrives now: into the ledger, to the gateway, and
     /// under the client's timeout.
-    fn send_request(&mut self, event: &WorldEvent, kernel: &mut Kernel<Msg, WorldEvent>) -> u64 {
+    fn send_request(&mut self, event: &WorldEvent, kernel: &mut Kernel<M, WorldEvent>) -> u64 {
         let now = kernel.now();
         let id = self.ledger.arrive(now);
         // Its type and key: drawn only with a mix (or a key), so a single
         // keyless type draws nothing.
-        let mut work = WorkRef::default();
+        let mut request = ClientRequest::default();
         if self.mix.draws() {
             let (kind, key) = self.mix.draw(&mut self.rng_workload);
             if self.mix.deadlines.len() > 1 {
                 self.kinds.push(kind);
             }
             self.keys.push(key);
-            work.kind = kind;
+            request = ClientRequest { kind, key };
         }
         kernel.trace_world(1, id, event);
-        let msg = Msg::Request { id, work };
+        let msg = (self.codec.request)(id, request);
         let ask = Envelope { from: ActorId::EXTERNAL, route: Route::Ask(RequestId(id)), msg };
         kernel.deliver_at(now, self.gateway, ask);
         let slot = self.slot_of(id);
@@ -335,7 +365,7 @@ impl FleetWorld {
     /// Request `id` ended now (answered, or its client gave up): under a
     /// closed loop, its user thinks, then sends again while the arrival
     /// window lasts.
-    fn request_ended(&mut self, id: u64, kernel: &mut Kernel<Msg, WorldEvent>) {
+    fn request_ended(&mut self, id: u64, kernel: &mut Kernel<M, WorldEvent>) {
         let Some(closed) = &self.closed else { return };
         let Some(&user) = self.user_of.get(id as usize) else { return };
         if let Some(at) = closed.next_send(kernel.now(), &mut self.rng_workload)
@@ -351,10 +381,10 @@ impl FleetWorld {
     }
 }
 
-impl World<Msg> for FleetWorld {
+impl<M: Message> World<M> for ScenarioWorld<M> {
     type Event = WorldEvent;
 
-    fn on_event(&mut self, event: WorldEvent, kernel: &mut Kernel<Msg, WorldEvent>) {
+    fn on_event(&mut self, event: WorldEvent, kernel: &mut Kernel<M, WorldEvent>) {
         let now = kernel.now();
         match event {
             WorldEvent::Arrival => {
@@ -446,7 +476,7 @@ impl World<Msg> for FleetWorld {
         _node: NodeId,
         request: RequestId,
         call: ServiceCall,
-        kernel: &mut Kernel<Msg, WorldEvent>,
+        kernel: &mut Kernel<M, WorldEvent>,
     ) {
         let (id, part, step) = decode_idempotency_key(call.trace);
         let mut span = Span::new(id, caller, kernel.now(), call.timeout, call.service.0);
@@ -458,24 +488,14 @@ impl World<Msg> for FleetWorld {
         self.services.call(Caller { actor: caller, request }, call, attempt, span, &mut self.ledger, kernel);
     }
 
-    fn on_cancel(&mut self, caller: ActorId, request: RequestId, kernel: &mut Kernel<Msg, WorldEvent>) {
+    fn on_cancel(&mut self, caller: ActorId, request: RequestId, kernel: &mut Kernel<M, WorldEvent>) {
         self.services.cancel(Caller { actor: caller, request }, &mut self.ledger, kernel);
     }
 
-    fn on_external_reply(
-        &mut self,
-        _from: ActorId,
-        request: RequestId,
-        msg: Msg,
-        kernel: &mut Kernel<Msg, WorldEvent>,
-    ) {
+    fn on_external_reply(&mut self, _from: ActorId, request: RequestId, msg: M, kernel: &mut Kernel<M, WorldEvent>) {
         let now = kernel.now();
-        // The answer says how the request ended; anything else from the
-        // gateway is not an answer the client understands.
-        let outcome = match msg {
-            Msg::Outcome { outcome, .. } => outcome,
-            _ => Outcome::Failed(Cause::AgentTimeout),
-        };
+        // The answer says how the request ended, as the system reads it.
+        let outcome = (self.codec.outcome)(&msg);
         // An answer at the very instant the client gives up is too late, as
         // a call's answer at its timeout is: the client timed out.
         let deadline = self

@@ -20,7 +20,9 @@ use rustc_hash::FxHashMap;
 
 use super::WorldEvent;
 use super::tally::Tally;
-use crate::fleet::{Msg, ServiceRef};
+use rehearsal_runtime::Message;
+
+use crate::fleet::ServiceRef;
 use crate::hist;
 use crate::ledger::{Ledger, SpanStatus};
 use crate::scenario::{OnAbandon, ServiceModel};
@@ -205,14 +207,14 @@ impl Services {
 
     /// An agent called a service: attempt `attempt` of the logical call,
     /// recorded as ledger span `span`.
-    pub fn call(
+    pub fn call<M: Message>(
         &mut self,
         caller: Caller,
         call: ServiceCall,
         attempt: u32,
         span: usize,
         ledger: &mut Ledger,
-        kernel: &mut Kernel<Msg, WorldEvent>,
+        kernel: &mut Kernel<M, WorldEvent>,
     ) {
         let now = kernel.now();
         match ServiceRef::of(call.service) {
@@ -282,14 +284,14 @@ impl Services {
 
     /// An LLM call of LLM `i` took a slot now: decide when it answers (or
     /// that it hangs), record its span, and schedule its end.
-    fn started(
+    fn started<M: Message>(
         &mut self,
         i: u16,
         caller: Caller,
         span: usize,
         decision: LlmDecision,
         ledger: &mut Ledger,
-        kernel: &mut Kernel<Msg, WorldEvent>,
+        kernel: &mut Kernel<M, WorldEvent>,
     ) {
         let now = kernel.now();
         let Some(llm) = self.llms.get_mut(i as usize) else { return };
@@ -350,7 +352,13 @@ impl Services {
 
     /// The running call of `caller` at LLM `i` is due to end: answer it
     /// (unless it hung) and pass its slot on.
-    pub fn llm_done(&mut self, i: u16, caller: (u64, u64), ledger: &mut Ledger, kernel: &mut Kernel<Msg, WorldEvent>) {
+    pub fn llm_done<M: Message>(
+        &mut self,
+        i: u16,
+        caller: (u64, u64),
+        ledger: &mut Ledger,
+        kernel: &mut Kernel<M, WorldEvent>,
+    ) {
         let now = kernel.now();
         // Gone if it was cancelled (and its slot freed) before.
         let Some(open) = self.open.remove(&caller) else { return };
@@ -361,7 +369,7 @@ impl Services {
     }
 
     /// A slot of LLM `i` is free: the next queued call, if any, starts now.
-    fn free_slot(&mut self, i: u16, ledger: &mut Ledger, kernel: &mut Kernel<Msg, WorldEvent>) {
+    fn free_slot<M: Message>(&mut self, i: u16, ledger: &mut Ledger, kernel: &mut Kernel<M, WorldEvent>) {
         let now = kernel.now();
         let Some(llm) = self.llms.get_mut(i as usize) else { return };
         llm.advance(now);
@@ -376,7 +384,7 @@ impl Services {
     /// The caller gave up on a call (its timeout ran out, it cancelled, or
     /// it died). LLMs with `on_abandon = "cancel"` drop a queued call and
     /// stop a running one; tools cannot take back what they did.
-    pub fn cancel(&mut self, caller: Caller, ledger: &mut Ledger, kernel: &mut Kernel<Msg, WorldEvent>) {
+    pub fn cancel<M: Message>(&mut self, caller: Caller, ledger: &mut Ledger, kernel: &mut Kernel<M, WorldEvent>) {
         let now = kernel.now();
         if let Some((tool, span, end)) = self.open_tools.remove(&caller.key()) {
             // The tool still does its work (its side effect happens); the

@@ -1,0 +1,150 @@
+//! The fleet's own figures for a run's summary: per-step names (the
+//! simple form's `step{N}:{service}`, roles' `role.step`) and per-role
+//! utilisation (roles from their telemetry; the simple form's agents, or a
+//! pipeline's stages).
+
+use std::collections::BTreeMap;
+
+use rehearsal_runtime::Nanos;
+
+use super::telemetry::TelemetryData;
+use crate::hist;
+use crate::ledger::Ledger;
+use crate::run::fleet_size;
+use crate::scenario::{Scenario, Shape, Step};
+use crate::summarize::{agent_busy, agent_busy_where, call_steps, round6};
+use crate::summary::{RoleSummary, StepSummary};
+use crate::system::SystemReport;
+use crate::world::FleetWorld;
+
+/// The fleet's figures for a run of `scenario` observed until `observed_ns`.
+pub fn report(scenario: &Scenario, world: &FleetWorld, telemetry: &TelemetryData, observed_ns: Nanos) -> SystemReport {
+    let (busy_mean, _) = agent_busy(&world.ledger, fleet_size(scenario), observed_ns);
+    SystemReport {
+        retried_after_crash: None,
+        steps: Some(if scenario.roles.is_empty() {
+            step_summaries(scenario, world)
+        } else {
+            workflow_step_summaries(scenario, world, telemetry)
+        }),
+        roles: Some(role_summaries(scenario, busy_mean, &world.ledger, observed_ns, telemetry)),
+    }
+}
+
+/// The name of step `step` (0-based) of request type `kind`'s workflow:
+/// `step{N}:{service}`, prefixed by `{type}/` when there are several types.
+fn step_name(scenario: &Scenario, kind: usize, step: usize) -> String {
+    let types = &scenario.workload.types;
+    let steps = types.get(kind).map_or(&scenario.workload.steps, |t| &t.steps);
+    let service = match steps.get(step) {
+        Some(Step::Llm(i)) => format!("llm:{}", scenario.llms[*i as usize].name),
+        Some(Step::Tool(i)) => format!("tool:{}", scenario.tools[*i as usize].name),
+        None => "unknown".to_owned(),
+    };
+    if types.len() > 1 {
+        let name = types.get(kind).map_or("unknown", |t| t.name.as_str());
+        format!("{name}/step{}:{service}", step + 1)
+    } else {
+        format!("step{}:{service}", step + 1)
+    }
+}
+
+/// Per-step figures from the ledger's spans (the simple form).
+fn step_summaries(scenario: &Scenario, world: &FleetWorld) -> BTreeMap<String, StepSummary> {
+    let kinds = &world.kinds;
+    call_steps(world, |s| (kinds.get(s.request as usize).map_or(0, |&k| usize::from(k)), usize::from(s.step)))
+        .into_iter()
+        .map(|((kind, step), a)| {
+            let name = step_name(scenario, kind, step);
+            let service = name.split_once(':').map_or(String::new(), |(_, s)| s.to_owned());
+            (name, a.summary(service))
+        })
+        .collect()
+}
+
+/// Roles: every named step of every workflow, by its qualified name; call
+/// steps from the ledger, the others from the agents' telemetry. A step
+/// that never ran is reported with zero calls.
+fn workflow_step_summaries(
+    scenario: &Scenario,
+    world: &FleetWorld,
+    telemetry: &TelemetryData,
+) -> BTreeMap<String, StepSummary> {
+    let mut calls = call_steps(world, |s| s.step);
+    let mut out = BTreeMap::new();
+    for (id, info) in scenario.workflows.steps.iter().enumerate() {
+        let summary = match telemetry.steps.get(id) {
+            Some(Some(t)) => StepSummary {
+                kind: info.kind.to_owned(),
+                service: info.target.clone(),
+                calls: t.started,
+                failed: t.failed + t.cancelled,
+                cancelled: Some(t.cancelled),
+                latency_ms: hist::latency_ms(&t.latency),
+                input_tokens: None,
+                output_tokens: None,
+                cost: None,
+            },
+            _ => match calls.remove(&(id as u16)) {
+                Some(a) => a.summary(info.target.clone()),
+                None => StepSummary {
+                    kind: info.kind.to_owned(),
+                    service: info.target.clone(),
+                    input_tokens: Some(0),
+                    output_tokens: Some(0),
+                    cost: Some(0.0),
+                    ..StepSummary::default()
+                },
+            },
+        };
+        out.insert(info.name.clone(), summary);
+    }
+    out
+}
+
+/// Per-role figures: roles from their agents' telemetry; the simple
+/// form's pool (or fan-out) agents are one role, a pipeline's stages a
+/// role each.
+fn role_summaries(
+    scenario: &Scenario,
+    busy_mean: f64,
+    ledger: &Ledger,
+    observed_ns: Nanos,
+    telemetry: &TelemetryData,
+) -> BTreeMap<String, RoleSummary> {
+    if !scenario.roles.is_empty() {
+        let mut base = 0usize;
+        return scenario
+            .roles
+            .iter()
+            .map(|r| {
+                let agents = &telemetry.busy[base..base + r.count as usize];
+                base += r.count as usize;
+                let busy: u128 = agents.iter().map(|b| b.total_until(observed_ns)).sum();
+                let capacity = observed_ns.max(1) as f64 * f64::from(r.count) * f64::from(r.concurrency);
+                let summary = RoleSummary {
+                    agents: r.count,
+                    concurrency: r.concurrency,
+                    utilisation: round6(busy as f64 / capacity),
+                };
+                (r.name.clone(), summary)
+            })
+            .collect();
+    }
+    match scenario.workload.shape {
+        Shape::Pool | Shape::FanOut => {
+            [("agent".to_owned(), RoleSummary { agents: fleet_size(scenario), concurrency: 1, utilisation: busy_mean })]
+                .into()
+        }
+        Shape::Pipeline => {
+            // A stage's calls are its step's: busy per step.
+            let steps = scenario.workload.steps.len();
+            (0..steps)
+                .map(|i| {
+                    let (_, busy) = agent_busy_where(ledger, 1, observed_ns, |s| usize::from(s.step) == i);
+                    (format!("stage{}", i + 1), RoleSummary { agents: 1, concurrency: 1, utilisation: busy })
+                })
+                .collect()
+        }
+    }
+}

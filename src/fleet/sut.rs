@@ -1,0 +1,66 @@
+//! The scenario-driven fleet as a [`SystemUnderTest`]: the simple form
+//! (pool, pipeline, fan-out) or roles and workflows, as the scenario says.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use rehearsal_runtime::ActorId;
+
+use super::telemetry::{Telemetry, TelemetryData};
+use super::{FleetActor, Msg, SITE_AGENT_HESITATES, WorkRef};
+use crate::ledger::{Cause, Outcome};
+use crate::run::fleet_size;
+use crate::scenario::Scenario;
+use crate::system::{Build, ClientRequest, Finished, SystemReport, SystemUnderTest};
+
+/// The fleet a scenario file describes.
+#[derive(Copy, Clone, Debug, Default)]
+pub struct Fleet;
+
+impl SystemUnderTest for Fleet {
+    type Actor = FleetActor;
+    type Handle = Telemetry;
+
+    fn build(&self, b: &mut Build<'_, FleetActor>) -> (ActorId, Telemetry) {
+        let scenario = b.scenario;
+        let telemetry: Telemetry = Rc::new(RefCell::new(TelemetryData::new(
+            if scenario.roles.is_empty() { 0 } else { scenario.topology.agents },
+            scenario.workflows.steps.iter().map(|s| s.kind != "call"),
+        )));
+        let retry = b.point.retry.configure();
+        let entry = super::build::spawn(b.sim, scenario, b.point, retry, b.seed, telemetry.clone());
+        (entry, telemetry)
+    }
+
+    fn request(id: u64, request: ClientRequest) -> Msg {
+        Msg::Request { id, work: WorkRef { kind: request.kind, ..WorkRef::default() } }
+    }
+
+    fn outcome(answer: &Msg) -> Outcome {
+        match answer {
+            Msg::Outcome { outcome, .. } => *outcome,
+            // Anything else from the gateway is not an answer a client
+            // understands.
+            _ => Outcome::Failed(Cause::AgentTimeout),
+        }
+    }
+
+    fn agents(&self, scenario: &Scenario) -> u32 {
+        fleet_size(scenario)
+    }
+
+    fn report(&self, run: &Finished<'_, FleetActor>, telemetry: &Telemetry) -> SystemReport {
+        let mut report = super::report::report(run.scenario, &run.sim.world, &telemetry.borrow(), run.observed_ns);
+        // The one figure read from an actor: the gateway's re-sends (it
+        // lives on node 0, which faults never take down).
+        report.retried_after_crash = run.sim.system.actors().find_map(|(_, a)| match a {
+            FleetActor::Gateway(g) => Some(g.stats.retried_after_crash),
+            _ => None,
+        });
+        report
+    }
+
+    fn buggify_site_name(&self, site: u64) -> Option<&'static str> {
+        (site == SITE_AGENT_HESITATES).then_some("agent_hesitates")
+    }
+}
