@@ -155,7 +155,7 @@ impl SystemUnderTest for PaymentsSystem {
     /// the bank answered as done, by order.
     fn invariants(&self, run: &Finished<'_, Payments>, _: &()) -> Vec<String> {
         let mut charges: BTreeMap<u64, Vec<String>> = BTreeMap::new();
-        for span in run.sim.world.ledger.spans() {
+        for span in run.sim.world().ledger.spans() {
             let bank = ServiceRef::of(ServiceId(span.service)) == ServiceRef::Tool(0);
             if bank && span.status == (SpanStatus::Answered { ok: true }) {
                 let at_ms = span.ended_at().unwrap_or(0) / 1_000_000;

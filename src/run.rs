@@ -1,14 +1,14 @@
 //! One run: a scenario, a seed and a strategy combination, from building
 //! the simulation to its [`RunSummary`].
 
+use rehearsal_runtime::NodeId;
 use rehearsal_runtime::retry::RetryPolicy;
-use rehearsal_runtime::{NodeId, SystemConfig};
 use rehearsal_sim::net::{Latency, LinkModel, Network};
 use rehearsal_sim::trace::{TraceMode, TraceRecord};
-use rehearsal_sim::{Limits, Sim, SimConfig, SimError};
+use rehearsal_sim::{Limits, Sim, SimBuilder, SimError};
 
 use crate::fleet::Fleet;
-use crate::scenario::{LinkSpec, Scenario, ScheduledFaultKind, Shape};
+use crate::scenario::{Scenario, ScheduledFaultKind, Shape};
 use crate::strategy::Strategy;
 use crate::summarize::SystemFigures;
 use crate::summary::RunSummary;
@@ -60,16 +60,9 @@ pub fn retry_policy(scenario: &Scenario, strategy: &Strategy) -> Result<RetryPol
     Ok(crate::strategy::resolve(scenario, strategy)?.retry.configure())
 }
 
-/// Per-link overrides of the scenario's `[[topology.links]]`.
-fn configure_links(network: &mut Network, links: &[LinkSpec]) {
-    for l in links {
-        let latency = match &l.latency {
-            Some(d) => Latency::from_dist(d.clone()),
-            None => network.remote.clone(),
-        };
-        let model = LinkModel::new(latency).loss(l.loss).duplicate(l.duplicate).reorder(l.reorder).ordered(l.ordered);
-        network.set_link(NodeId(l.from as u16), NodeId(l.to as u16), model);
-    }
+/// The network's latency between nodes, for a link that keeps it.
+fn network_remote(topology: &crate::scenario::Topology) -> Latency {
+    Latency::from_dist(topology.network_latency.clone())
 }
 
 /// The simulated time after which every request has been answered or given
@@ -101,27 +94,31 @@ pub fn run_system<S: SystemUnderTest>(
     let point = crate::strategy::resolve(scenario, strategy)?;
     let limits = &scenario.limits;
     let topology = &scenario.topology;
-    let config = SimConfig {
-        seed,
-        limits: Limits {
+    let network = Network {
+        local: Latency::Fixed(0),
+        remote: network_remote(topology),
+        failure_detection: scenario.faults.failure_detection_ns,
+        loss: topology.loss,
+        duplicate: topology.duplicate,
+        reorder: topology.reorder,
+        ..Network::default()
+    };
+    let builder = SimBuilder::new()
+        .seed(seed)
+        .limits(Limits {
             max_events: limits.max_events,
             max_sim_time: limits.max_sim_time_ns,
             max_queued_events: limits.max_queued_events,
-        },
-        system: SystemConfig { mailbox_capacity: limits.mailbox_capacity, overflow: limits.mailbox_overflow },
-        network: Network {
-            local: Latency::Fixed(0),
-            remote: Latency::from_dist(topology.network_latency.clone()),
-            failure_detection: scenario.faults.failure_detection_ns,
-            loss: topology.loss,
-            duplicate: topology.duplicate,
-            reorder: topology.reorder,
-            ..Network::default()
-        },
-        record_trace: options.record_trace,
-        trace: options.trace,
-        buggify: scenario.buggify,
-    };
+        })
+        .network(network)
+        .mailboxes(limits.mailbox_capacity, limits.mailbox_overflow)
+        .trace(if options.record_trace { TraceMode::Record } else { options.trace })
+        .buggify(scenario.buggify);
+    let builder = topology.links.iter().fold(builder, |b, l| {
+        let latency = l.latency.as_ref().map_or_else(|| network_remote(topology), |d| Latency::from_dist(d.clone()));
+        let model = LinkModel::new(latency).loss(l.loss).duplicate(l.duplicate).reorder(l.reorder).ordered(l.ordered);
+        b.link(NodeId(l.from as u16), NodeId(l.to as u16), model)
+    });
     let agents = system.agents(scenario);
     let spec = WorldSpec {
         seed,
@@ -136,11 +133,13 @@ pub fn run_system<S: SystemUnderTest>(
         nodes: topology.nodes,
     };
     let world = ScenarioWorld::new(spec, Codec { request: S::request, outcome: S::outcome })?;
-    let mut sim: Sim<S::Actor, ScenarioWorld<_>> = Sim::new(config, world);
-    configure_links(sim.kernel.network_mut(), &topology.links);
+    let mut sim: Sim<S::Actor, ScenarioWorld<_>> = builder.build(world);
     let (entry, handle) = system.build(&mut Build { sim: &mut sim, scenario, seed, strategy, point: &point });
-    let initial_spawns = sim.system.stats().spawned;
-    sim.world.start(entry, &mut sim.kernel);
+    let initial_spawns = sim.system().stats().spawned;
+    {
+        let (world, kernel) = sim.world_and_kernel_mut();
+        world.start(entry, kernel);
+    }
 
     sim.run_until(horizon_ns(scenario)).map_err(|source| RunError::Sim { seed, source })?;
     let figures = SystemFigures {
@@ -151,8 +150,8 @@ pub fn run_system<S: SystemUnderTest>(
     let mut summary = crate::summarize::summarize(scenario, seed, strategy, &sim, initial_spawns, figures);
     let observed_ns = (summary.observed_s * 1e9) as u64;
     summary.broken_by_system = system.invariants(&Finished { sim: &sim, scenario, observed_ns }, &handle);
-    let trace = sim.kernel.take_trace_records();
-    let checkpoints = sim.kernel.take_trace_checkpoints();
+    let trace = sim.kernel_mut().take_trace_records();
+    let checkpoints = sim.kernel_mut().take_trace_checkpoints();
     Ok(RunOutput { summary, trace, checkpoints })
 }
 

@@ -72,8 +72,8 @@ where
     N: Fn(u64) -> Option<&'static str>,
 {
     let SystemFigures { agents, report, site_name } = system;
-    let world = &sim.world;
-    let now = sim.kernel.now();
+    let world = sim.world();
+    let now = sim.kernel().now();
     let ls = world.ledger.summarize(now, scenario.duration_ns);
     let report = report(ls.observed_ns);
     let observed_s = ls.observed_ns as f64 / 1e9;
@@ -113,15 +113,15 @@ where
     tokens.cost = round6(tokens.cost);
 
     // Lifecycle: from the runtime's bookkeeping.
-    let stats = sim.system.stats();
-    let by_name: BTreeMap<u64, u64> = sim.system.name_downtime(now).into_iter().collect();
+    let stats = sim.system().stats();
+    let by_name: BTreeMap<u64, u64> = sim.system().name_downtime(now).into_iter().collect();
     let downtime: Vec<f64> =
         (0..agents).map(|i| round3(by_name.get(&agent_name(i)).copied().unwrap_or(0) as f64 / 1e9)).collect();
     let retried_after_crash = report.retried_after_crash.unwrap_or(0);
     let downtime_total = round3(downtime.iter().sum());
     let downtime_max = downtime.iter().copied().fold(0.0, f64::max);
     let supervision = SupervisionCounts {
-        crashes: sim.kernel.crashes(),
+        crashes: sim.kernel().crashes(),
         restarts: stats.spawned - initial_spawns,
         escalations: stats.escalations,
         lost_to_crash: cause(Cause::AgentCrashed) + cause(Cause::NoDownstream),
@@ -141,7 +141,7 @@ where
         seed,
         strategy: strategy.clone(),
         trace_hash: format!("{:016x}", sim.trace_hash()),
-        events: sim.kernel.events(),
+        events: sim.kernel().events(),
         sim_time_s: now as f64 / 1e9,
         requests: RequestCounts {
             arrived: ls.arrived,
@@ -164,9 +164,9 @@ where
         late_replies: stats.late_replies,
         throughput_timeline: world.ledger.successes_per_second(scenario.duration_ns, THROUGHPUT_TIMELINE_MAX_S),
         supervision,
-        buggify_fired: sim.kernel.buggify_fired(),
+        buggify_fired: sim.kernel().buggify_fired(),
         buggify_fired_by_site: sim
-            .kernel
+            .kernel()
             .buggify_fired_by_site()
             .iter()
             .map(|(&site, &n)| (buggify_site_name(site, site_name(site)), n))

@@ -427,10 +427,12 @@ impl<M: Clone + Debug + std::hash::Hash, WE: Debug> Kernel<M, WE> {
 }
 
 /// A run: the kernel, the actor system and the world, stepped together.
+/// Built by a [`SimBuilder`] (or [`Sim::new`] from a [`SimConfig`]); its
+/// configuration is fixed from then on.
 pub struct Sim<A: Actor, W: World<A::Msg>> {
-    pub kernel: Kernel<A::Msg, W::Event>,
-    pub system: System<A>,
-    pub world: W,
+    kernel: Kernel<A::Msg, W::Event>,
+    system: System<A>,
+    world: W,
 }
 
 impl<A: Actor, W: World<A::Msg>> Debug for Sim<A, W> {
@@ -439,7 +441,111 @@ impl<A: Actor, W: World<A::Msg>> Debug for Sim<A, W> {
     }
 }
 
-/// How to build a [`Sim`].
+/// Builds a [`Sim`], turmoil-style: every setting has a default; `build`
+/// fixes them for the run.
+///
+/// ```
+/// use rehearsal_runtime::{Actor, Ctx, NodeId, OverflowPolicy, TimerId};
+/// use rehearsal_sim::net::{Latency, Network};
+/// use rehearsal_sim::{EmptyWorld, Limits, Sim, SimBuilder};
+///
+/// /// Counts its own ticks, one every millisecond, up to ten.
+/// #[derive(Debug, Default)]
+/// struct Ticker(u32);
+///
+/// impl Actor for Ticker {
+///     type Msg = ();
+///     fn on_start(&mut self, ctx: &mut Ctx<'_, Self>) {
+///         ctx.set_timer(1_000_000, 0);
+///     }
+///     fn handle(&mut self, _: (), _: &mut Ctx<'_, Self>) {}
+///     fn on_timer(&mut self, _: TimerId, _: u64, ctx: &mut Ctx<'_, Self>) {
+///         self.0 += 1;
+///         if self.0 < 10 {
+///             ctx.set_timer(1_000_000, 0);
+///         }
+///     }
+/// }
+///
+/// let mut sim: Sim<Ticker, EmptyWorld> = SimBuilder::new()
+///     .seed(42)
+///     .limits(Limits { max_events: 1_000, ..Limits::default() })
+///     .network(Network { remote: Latency::Fixed(2_000_000), ..Network::default() })
+///     .mailboxes(64, OverflowPolicy::Reject)
+///     .build(EmptyWorld);
+/// let ticker = sim.spawn(NodeId(0), Ticker::default());
+/// sim.run().unwrap();
+/// assert_eq!(sim.kernel().now(), 10_000_000);
+/// assert_eq!(sim.system().actor(ticker).map(|t| t.0), Some(10));
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct SimBuilder {
+    config: SimConfig,
+    links: Vec<(NodeId, NodeId, crate::net::LinkModel)>,
+}
+
+impl SimBuilder {
+    /// Every setting at its default: seed 0, [`Limits::default`], the
+    /// default network, mailboxes of 1024 that refuse beyond, the trace
+    /// hash only, BUGGIFY as [`BuggifyConfig::default`].
+    pub fn new() -> Self {
+        SimBuilder::default()
+    }
+
+    /// The seed every random stream of the run derives from (default 0).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.config.seed = seed;
+        self
+    }
+
+    /// Events, simulated time and queued work a run may reach.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.config.limits = limits;
+        self
+    }
+
+    /// The network between nodes (latency, loss, duplication, reordering,
+    /// failure detection).
+    pub fn network(mut self, network: Network) -> Self {
+        self.config.network = network;
+        self
+    }
+
+    /// One directed link's own model, over the network's.
+    pub fn link(mut self, from: NodeId, to: NodeId, model: crate::net::LinkModel) -> Self {
+        self.links.push((from, to, model));
+        self
+    }
+
+    /// Every mailbox's bound and what happens beyond it.
+    pub fn mailboxes(mut self, capacity: u32, overflow: rehearsal_runtime::OverflowPolicy) -> Self {
+        self.config.system = SystemConfig { mailbox_capacity: capacity, overflow };
+        self
+    }
+
+    /// What the trace keeps beyond its hash (every event's text, checkpoints, a window).
+    pub fn trace(mut self, trace: TraceMode) -> Self {
+        self.config.trace = trace;
+        self
+    }
+
+    /// BUGGIFY fault points.
+    pub fn buggify(mut self, buggify: BuggifyConfig) -> Self {
+        self.config.buggify = buggify;
+        self
+    }
+
+    /// The simulation, around `world`.
+    pub fn build<A: Actor, W: World<A::Msg>>(self, world: W) -> Sim<A, W> {
+        let mut sim = Sim::new(self.config, world);
+        for (from, to, model) in self.links {
+            sim.kernel.network_mut().set_link(from, to, model);
+        }
+        sim
+    }
+}
+
+/// How to build a [`Sim`] (see also [`SimBuilder`]).
 #[derive(Clone, Debug, Default)]
 pub struct SimConfig {
     pub seed: u64,
@@ -481,6 +587,39 @@ impl<A: Actor, W: World<A::Msg>> Sim<A, W> {
             system: System::new(config.system),
             world,
         }
+    }
+
+    /// The kernel: time, the event queue, the network, faults, the trace.
+    pub fn kernel(&self) -> &Kernel<A::Msg, W::Event> {
+        &self.kernel
+    }
+
+    /// The kernel, to schedule faults or deliveries (before or between runs).
+    pub fn kernel_mut(&mut self) -> &mut Kernel<A::Msg, W::Event> {
+        &mut self.kernel
+    }
+
+    /// The actor system (the world's view: actors, names, statistics).
+    pub fn system(&self) -> &System<A> {
+        &self.system
+    }
+
+    pub fn system_mut(&mut self) -> &mut System<A> {
+        &mut self.system
+    }
+
+    pub fn world(&self) -> &W {
+        &self.world
+    }
+
+    pub fn world_mut(&mut self) -> &mut W {
+        &mut self.world
+    }
+
+    /// The world and the kernel at once (a world starting its clients
+    /// schedules into the kernel).
+    pub fn world_and_kernel_mut(&mut self) -> (&mut W, &mut Kernel<A::Msg, W::Event>) {
+        (&mut self.world, &mut self.kernel)
     }
 
     /// Spawn a top-level actor on `node` (its `on_start` runs now).

@@ -94,11 +94,11 @@ pub fn ring_sim(p: &RingParams) -> Sim<RingActor, EmptyWorld> {
         buggify: crate::buggify::BuggifyConfig::off(),
     };
     let mut sim = Sim::new(config, EmptyWorld);
-    sim.system.reserve(p.actors as usize);
+    sim.system_mut().reserve(p.actors as usize);
     let ids: Vec<ActorId> =
         (0..p.actors).map(|_| sim.spawn(NodeId(0), RingActor { next: ActorId::EXTERNAL, hops: 0 })).collect();
     for (i, &id) in ids.iter().enumerate() {
-        if let Some(a) = sim.system.actor_mut(id) {
+        if let Some(a) = sim.system_mut().actor_mut(id) {
             a.next = ids[(i + 1) % ids.len()];
         }
     }
@@ -111,7 +111,7 @@ pub fn ring_sim(p: &RingParams) -> Sim<RingActor, EmptyWorld> {
             continue;
         }
         let to = ids[((t * spacing) % p.actors as u64) as usize];
-        sim.kernel.deliver_at(
+        sim.kernel_mut().deliver_at(
             0,
             to,
             Envelope { from: ActorId::EXTERNAL, route: Route::Tell, msg: Token { hops_left } },
@@ -124,13 +124,13 @@ pub fn ring_sim(p: &RingParams) -> Sim<RingActor, EmptyWorld> {
 pub fn ring(p: &RingParams) -> Result<WorkloadOutcome, SimError> {
     let mut sim = ring_sim(p);
     sim.run()?;
-    let hops = sim.system.actors().map(|(_, a)| a.hops).sum();
+    let hops = sim.system().actors().map(|(_, a)| a.hops).sum();
     Ok(WorkloadOutcome {
         hops,
         timer_events: 0,
-        events: sim.kernel.events(),
+        events: sim.kernel().events(),
         trace_hash: sim.trace_hash(),
-        sim_time_ns: sim.kernel.now(),
+        sim_time_ns: sim.kernel().now(),
     })
 }
 
@@ -174,7 +174,7 @@ pub fn timers_sim(p: &TimerParams) -> Sim<TimerActor, EmptyWorld> {
     let total = p.actors as u64 * p.timers_per_actor as u64;
     let config = SimConfig { seed: p.seed, limits: limits_for(total), ..SimConfig::default() };
     let mut sim = Sim::new(config, EmptyWorld);
-    sim.system.reserve(p.actors as usize);
+    sim.system_mut().reserve(p.actors as usize);
     // Whole milliseconds, min..=max, as the workload's definition says.
     let span_ms = p.max_ms.saturating_sub(p.min_ms) + 1;
     for _ in 0..p.actors {
@@ -187,13 +187,13 @@ pub fn timers_sim(p: &TimerParams) -> Sim<TimerActor, EmptyWorld> {
 pub fn timers(p: &TimerParams) -> Result<WorkloadOutcome, SimError> {
     let mut sim = timers_sim(p);
     sim.run()?;
-    let timer_events = sim.system.actors().map(|(_, a)| a.fired as u64).sum();
+    let timer_events = sim.system().actors().map(|(_, a)| a.fired as u64).sum();
     Ok(WorkloadOutcome {
         hops: 0,
         timer_events,
-        events: sim.kernel.events(),
+        events: sim.kernel().events(),
         trace_hash: sim.trace_hash(),
-        sim_time_ns: sim.kernel.now(),
+        sim_time_ns: sim.kernel().now(),
     })
 }
 

@@ -50,10 +50,10 @@ impl SystemUnderTest for Fleet {
     }
 
     fn report(&self, run: &Finished<'_, FleetActor>, telemetry: &Telemetry) -> SystemReport {
-        let mut report = super::report::report(run.scenario, &run.sim.world, &telemetry.borrow(), run.observed_ns);
+        let mut report = super::report::report(run.scenario, run.sim.world(), &telemetry.borrow(), run.observed_ns);
         // The one figure read from an actor: the gateway's re-sends (it
         // lives on node 0, which faults never take down).
-        report.retried_after_crash = run.sim.system.actors().find_map(|(_, a)| match a {
+        report.retried_after_crash = run.sim.system().actors().find_map(|(_, a)| match a {
             FleetActor::Gateway(g) => Some(g.stats.retried_after_crash),
             _ => None,
         });

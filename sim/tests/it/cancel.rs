@@ -85,20 +85,20 @@ fn run() -> Outcome {
         Sim::new(SimConfig { record_trace: true, ..SimConfig::default() }, Answering::default());
     let caller = sim.spawn(NodeId(0), Caller::default());
     let doomed = sim.spawn(NodeId(1), Caller { doomed: true, ..Caller::default() });
-    let doomed_request = sim.system.actor(doomed).unwrap().requests[0];
-    sim.kernel.fault_at(3 * MS, Fault::CrashActor(doomed));
+    let doomed_request = sim.system().actor(doomed).unwrap().requests[0];
+    sim.kernel_mut().fault_at(3 * MS, Fault::CrashActor(doomed));
     sim.run().unwrap();
-    let c = sim.system.actor(caller).unwrap();
+    let c = sim.system().actor(caller).unwrap();
     Outcome {
         caller,
         doomed,
         requests: c.requests.clone(),
         doomed_request,
         responses: c.responses.clone(),
-        cancels: sim.world.cancels.clone(),
-        late_replies: sim.system.stats().late_replies,
+        cancels: sim.world().cancels.clone(),
+        late_replies: sim.system().stats().late_replies,
         hash: sim.trace_hash(),
-        records: sim.kernel.take_trace_records().iter().map(|r| r.text.clone()).collect(),
+        records: sim.kernel_mut().take_trace_records().iter().map(|r| r.text.clone()).collect(),
     }
 }
 

@@ -55,9 +55,9 @@ fn leaky_run() -> Vec<rehearsal_sim::trace::TraceRecord> {
     let mut sim: Sim<Leaky, EmptyWorld> =
         Sim::new(SimConfig { record_trace: true, ..SimConfig::default() }, EmptyWorld);
     let a = sim.spawn(NodeId(0), Leaky);
-    sim.kernel.deliver_at(0, a, Envelope { from: ActorId::EXTERNAL, route: Route::Tell, msg: 5 });
+    sim.kernel_mut().deliver_at(0, a, Envelope { from: ActorId::EXTERNAL, route: Route::Tell, msg: 5 });
     sim.run().unwrap();
-    sim.kernel.take_trace_records()
+    sim.kernel_mut().take_trace_records()
 }
 
 #[test]
@@ -105,13 +105,13 @@ fn mailbox_backlog_counts_against_the_queue_limit() {
     let a = sim.spawn(NodeId(0), Busy);
     // One message due at a time: the queue never holds more than a few.
     for i in 0..500u64 {
-        sim.kernel.deliver_at(i, a, Envelope { from: ActorId::EXTERNAL, route: Route::Tell, msg: i });
+        sim.kernel_mut().deliver_at(i, a, Envelope { from: ActorId::EXTERNAL, route: Route::Tell, msg: i });
         if sim.run_until(i).is_err() {
             break;
         }
     }
-    assert!(sim.system.mailboxed() > 0);
+    assert!(sim.system().mailboxed() > 0);
     let err = sim.run().unwrap_err();
     assert_eq!(err.limit_name(), "max_queued_events");
-    assert!(sim.system.mailboxed() + 1 >= 100, "{}", sim.system.mailboxed());
+    assert!(sim.system().mailboxed() + 1 >= 100, "{}", sim.system().mailboxed());
 }

@@ -99,7 +99,7 @@ fn new_sim() -> Sim<Node, EmptyWorld> {
 }
 
 fn gateway(sim: &Sim<Node, EmptyWorld>, id: ActorId) -> &Gateway {
-    match sim.system.actor(id) {
+    match sim.system().actor(id) {
         Some(Node::Gateway(g)) => g,
         other => panic!("not a gateway: {other:?}"),
     }
@@ -110,11 +110,11 @@ fn a_remote_node_crash_is_seen_only_after_failure_detection() {
     let mut sim = new_sim();
     let gw = sim.spawn(NodeId(0), Node::Gateway(Gateway::default()));
     let worker = sim.spawn(NodeId(1), Node::Worker);
-    sim.kernel.fault_at(CRASH, Fault::CrashNode(NodeId(1)));
+    sim.kernel_mut().fault_at(CRASH, Fault::CrashNode(NodeId(1)));
     sim.run_until(CRASH).unwrap();
-    assert_eq!(sim.system.whereis(WORKER), None, "the world's view: gone at once");
-    assert!(!sim.system.node_is_up(NodeId(1)));
-    let dropped_before = sim.system.stats().dropped;
+    assert_eq!(sim.system().whereis(WORKER), None, "the world's view: gone at once");
+    assert!(!sim.system().node_is_up(NodeId(1)));
+    let dropped_before = sim.system().stats().dropped;
     sim.run().unwrap();
 
     let g = gateway(&sim, gw);
@@ -136,7 +136,7 @@ fn a_remote_node_crash_is_seen_only_after_failure_detection() {
     assert!(g.asks.is_empty());
     let late = window.iter().filter(|&&at| at + MS >= CRASH).count() as u64;
     assert_eq!(late, 51, "asks from 20 ms to 70 ms");
-    let stats = sim.system.stats();
+    let stats = sim.system().stats();
     assert_eq!(stats.timeouts, late);
     // Each of those probes sent a tell and an ask to the dead worker: both
     // were dropped on arrival.
@@ -149,7 +149,7 @@ fn a_single_crash_remote_or_local_is_seen_at_once() {
         let mut sim = new_sim();
         let gw = sim.spawn(NodeId(0), Node::Gateway(Gateway::default()));
         let worker = sim.spawn(NodeId(node), Node::Worker);
-        sim.kernel.fault_at(CRASH, Fault::CrashActor(worker));
+        sim.kernel_mut().fault_at(CRASH, Fault::CrashActor(worker));
         sim.run().unwrap();
         for p in &gateway(&sim, gw).probes {
             let seen = if p.at < CRASH { Some(worker) } else { None };
@@ -163,8 +163,8 @@ fn a_new_holder_and_a_node_restart_are_seen_at_once() {
     let mut sim = new_sim();
     let gw = sim.spawn(NodeId(0), Node::Gateway(Gateway::default()));
     let first = sim.spawn(NodeId(1), Node::Worker);
-    sim.kernel.fault_at(CRASH, Fault::CrashNode(NodeId(1)));
-    sim.kernel.fault_at(40 * MS + MS / 2, Fault::RestartNode(NodeId(1)));
+    sim.kernel_mut().fault_at(CRASH, Fault::CrashNode(NodeId(1)));
+    sim.kernel_mut().fault_at(40 * MS + MS / 2, Fault::RestartNode(NodeId(1)));
     // A new holder on node 2 at 30.5 ms, before the crash is detected.
     sim.run_until(30 * MS + MS / 2).unwrap();
     let second = sim.spawn(NodeId(2), Node::Worker);
@@ -181,8 +181,8 @@ fn a_new_holder_and_a_node_restart_are_seen_at_once() {
     let mut sim = new_sim();
     let gw = sim.spawn(NodeId(0), Node::Gateway(Gateway::default()));
     let first = sim.spawn(NodeId(1), Node::Worker);
-    sim.kernel.fault_at(CRASH, Fault::CrashNode(NodeId(1)));
-    sim.kernel.fault_at(40 * MS + MS / 2, Fault::RestartNode(NodeId(1)));
+    sim.kernel_mut().fault_at(CRASH, Fault::CrashNode(NodeId(1)));
+    sim.kernel_mut().fault_at(40 * MS + MS / 2, Fault::RestartNode(NodeId(1)));
     sim.run().unwrap();
     for p in &gateway(&sim, gw).probes {
         let seen = if p.at < 40 * MS + MS / 2 { Some(first) } else { None };

@@ -101,13 +101,13 @@ fn mesh(
     let ids: Vec<ActorId> =
         (0..nodes * per_node).map(|i| sim.spawn(NodeId(i % nodes), Chatter::new(MS, until, 1))).collect();
     for &id in &ids {
-        sim.system.actor_mut(id).unwrap().peers = ids.clone();
+        sim.system_mut().actor_mut(id).unwrap().peers = ids.clone();
     }
     (sim, ids)
 }
 
 fn deliveries(sim: &Sim<Chatter, EmptyWorld>) -> Vec<Got> {
-    let mut all: Vec<Got> = sim.system.actors().flat_map(|(_, a)| a.got.iter().copied()).collect();
+    let mut all: Vec<Got> = sim.system().actors().flat_map(|(_, a)| a.got.iter().copied()).collect();
     all.sort_by_key(|g| (g.at, g.from_node, g.seq));
     all
 }
@@ -158,8 +158,8 @@ fn partition_run(one_way: bool, seed: u64) -> (Vec<Got>, u64) {
     let network = Network { local: Latency::Fixed(50_000), remote: jitter(), ..Network::default() };
     let (mut sim, _) = mesh(seed, network, 4, 8, 600 * MS);
     let groups = vec![vec![NodeId(0), NodeId(1)], vec![NodeId(2), NodeId(3)]];
-    sim.kernel.fault_at(200 * MS, Fault::Partition { id: 7, groups, one_way });
-    sim.kernel.fault_at(400 * MS, Fault::Heal { id: 7 });
+    sim.kernel_mut().fault_at(200 * MS, Fault::Partition { id: 7, groups, one_way });
+    sim.kernel_mut().fault_at(400 * MS, Fault::Heal { id: 7 });
     sim.run().unwrap();
     (deliveries(&sim), sim.trace_hash())
 }
@@ -208,16 +208,17 @@ fn partition_drops_are_traced_with_their_reason() {
     let mut sim: Sim<Chatter, EmptyWorld> = Sim::new(config(3, network, true), EmptyWorld);
     let a = sim.spawn(NodeId(0), Chatter::new(MS, 20 * MS, 1));
     let b = sim.spawn(NodeId(1), Chatter::new(MS, 20 * MS, 1));
-    sim.system.actor_mut(a).unwrap().peers = vec![b];
-    sim.kernel.fault_at(0, Fault::Partition { id: 3, groups: vec![vec![NodeId(0)], vec![NodeId(1)]], one_way: false });
+    sim.system_mut().actor_mut(a).unwrap().peers = vec![b];
+    sim.kernel_mut()
+        .fault_at(0, Fault::Partition { id: 3, groups: vec![vec![NodeId(0)], vec![NodeId(1)]], one_way: false });
     sim.run().unwrap();
-    let records = sim.kernel.take_trace_records();
+    let records = sim.kernel_mut().take_trace_records();
     let lost = records
         .iter()
         .filter(|r| r.text.contains("network lost") && r.text.contains("Partition(PartitionId(3))"))
         .count();
     assert_eq!(lost, 20);
-    assert!(sim.system.actor(b).unwrap().got.is_empty());
+    assert!(sim.system().actor(b).unwrap().got.is_empty());
 }
 
 /// One sender on node 0 streaming numbered notes to one receiver on node 1.
@@ -225,7 +226,7 @@ fn stream_sim(network: Network, seed: u64) -> (Sim<Chatter, EmptyWorld>, ActorId
     let mut sim: Sim<Chatter, EmptyWorld> = Sim::new(config(seed, network, false), EmptyWorld);
     let tx = sim.spawn(NodeId(0), Chatter::new(MS, 100 * MS, 3));
     let rx = sim.spawn(NodeId(1), Chatter::new(MS, 0, 0));
-    sim.system.actor_mut(tx).unwrap().peers = vec![rx];
+    sim.system_mut().actor_mut(tx).unwrap().peers = vec![rx];
     (sim, tx, rx)
 }
 
@@ -234,15 +235,15 @@ fn a_clogged_ordered_link_delivers_everything_after_unclog_in_order() {
     let mut network = Network::default();
     network.set_link(NodeId(0), NodeId(1), LinkModel::new(jitter()).ordered(true));
     let (mut sim, tx, rx) = stream_sim(network, 4);
-    sim.kernel.fault_at(20 * MS, Fault::ClogLink { from: NodeId(0), to: NodeId(1) });
-    sim.kernel.fault_at(60 * MS, Fault::UnclogLink { from: NodeId(0), to: NodeId(1) });
+    sim.kernel_mut().fault_at(20 * MS, Fault::ClogLink { from: NodeId(0), to: NodeId(1) });
+    sim.kernel_mut().fault_at(60 * MS, Fault::UnclogLink { from: NodeId(0), to: NodeId(1) });
     sim.run_until(59 * MS).unwrap();
-    let held = sim.kernel.held_messages();
+    let held = sim.kernel().held_messages();
     assert!(held >= 3 * 38, "held {held}");
     sim.run().unwrap();
-    assert_eq!(sim.kernel.held_messages(), 0);
-    let sent = sim.system.actor(tx).unwrap().next_seq;
-    let got = &sim.system.actor(rx).unwrap().got;
+    assert_eq!(sim.kernel().held_messages(), 0);
+    let sent = sim.system().actor(tx).unwrap().next_seq;
+    let got = &sim.system().actor(rx).unwrap().got;
     assert_eq!(got.len() as u64, sent, "none lost");
     assert!(got.windows(2).all(|w| w[0].seq + 1 == w[1].seq && w[0].at <= w[1].at), "in send order");
     for g in got.iter().filter(|g| (20 * MS..60 * MS).contains(&g.sent_at)) {
@@ -254,11 +255,11 @@ fn a_clogged_ordered_link_delivers_everything_after_unclog_in_order() {
 fn a_clogged_node_holds_both_directions_and_spares_local_traffic() {
     let network = Network { local: Latency::Fixed(10_000), remote: jitter(), ..Network::default() };
     let (mut sim, ids) = mesh(6, network, 3, 4, 200 * MS);
-    sim.kernel.fault_at(50 * MS, Fault::ClogNode(NodeId(2)));
-    sim.kernel.fault_at(150 * MS, Fault::UnclogNode(NodeId(2)));
+    sim.kernel_mut().fault_at(50 * MS, Fault::ClogNode(NodeId(2)));
+    sim.kernel_mut().fault_at(150 * MS, Fault::UnclogNode(NodeId(2)));
     sim.run().unwrap();
     let got = deliveries(&sim);
-    let sent: u64 = ids.iter().map(|&id| sim.system.actor(id).unwrap().next_seq).sum();
+    let sent: u64 = ids.iter().map(|&id| sim.system().actor(id).unwrap().next_seq).sum();
     assert_eq!(got.len() as u64, sent, "held, not lost");
     let touches_2 = |g: &&Got| (g.from_node == 2) != (g.to_node == 2);
     let during = |g: &&Got| (50 * MS..150 * MS).contains(&g.sent_at);
@@ -272,10 +273,10 @@ fn loss_and_duplication_rates_hold_over_a_long_run() {
     let mut sim: Sim<Chatter, EmptyWorld> = Sim::new(config(8, network, false), EmptyWorld);
     let tx = sim.spawn(NodeId(0), Chatter::new(MS, 1_000 * MS, 200));
     let rx = sim.spawn(NodeId(1), Chatter::new(MS, 0, 0));
-    sim.system.actor_mut(tx).unwrap().peers = vec![rx];
+    sim.system_mut().actor_mut(tx).unwrap().peers = vec![rx];
     sim.run().unwrap();
-    let sent = sim.system.actor(tx).unwrap().next_seq as f64;
-    let got = &sim.system.actor(rx).unwrap().got;
+    let sent = sim.system().actor(tx).unwrap().next_seq as f64;
+    let got = &sim.system().actor(rx).unwrap().got;
     let mut seqs: Vec<u64> = got.iter().map(|g| g.seq).collect();
     seqs.sort_unstable();
     seqs.dedup();
@@ -295,9 +296,9 @@ fn faulty_run(seed: u64, record: bool) -> (u64, usize) {
     let mut sim: Sim<Chatter, EmptyWorld> = Sim::new(config(seed, network, record), EmptyWorld);
     let ids: Vec<ActorId> = (0..24).map(|i| sim.spawn(NodeId(i % 4), Chatter::new(MS, 300 * MS, 2))).collect();
     for &id in &ids {
-        sim.system.actor_mut(id).unwrap().peers = ids.clone();
+        sim.system_mut().actor_mut(id).unwrap().peers = ids.clone();
     }
-    let k = &mut sim.kernel;
+    let k = sim.kernel_mut();
     k.fault_at(
         50 * MS,
         Fault::Partition { id: 1, groups: vec![vec![NodeId(0)], vec![NodeId(1), NodeId(2)]], one_way: true },
@@ -308,7 +309,7 @@ fn faulty_run(seed: u64, record: bool) -> (u64, usize) {
     k.fault_at(150 * MS, Fault::UnclogNode(NodeId(3)));
     k.fault_at(160 * MS, Fault::UnclogLink { from: NodeId(1), to: NodeId(2) });
     sim.run().unwrap();
-    (sim.trace_hash(), sim.kernel.take_trace_records().len())
+    (sim.trace_hash(), sim.kernel_mut().take_trace_records().len())
 }
 
 #[test]

@@ -147,18 +147,18 @@ fn run(seed: u64, nodes: u16) -> (u64, u64) {
     for &a in &ids {
         for &b in &ids {
             if a != b && (a.index() + b.index()) % 3 == 0 {
-                sim.system.actor_mut(a).unwrap().peers.push(b);
+                sim.system_mut().actor_mut(a).unwrap().peers.push(b);
             }
         }
     }
     for (i, &id) in ids.iter().enumerate().step_by(7) {
-        sim.kernel.fault_at(10_000_000 + i as u64 * 1_000_000, Fault::CrashActor(id));
+        sim.kernel_mut().fault_at(10_000_000 + i as u64 * 1_000_000, Fault::CrashActor(id));
     }
     sim.run().unwrap();
-    let stats = sim.system.stats();
+    let stats = sim.system().stats();
     assert!(stats.bounced > 0 && stats.dropped > 0 && stats.timeouts > 0);
     assert!(stats.late_replies > 0 && stats.spawned > 40 && stats.stopped > 0);
-    (sim.trace_hash(), sim.kernel.events())
+    (sim.trace_hash(), sim.kernel().events())
 }
 
 #[test]

@@ -196,21 +196,21 @@ fn start(spec: SupervisorSpec<TestActor>) -> (TestSim, ActorId) {
 }
 
 fn sup(sim: &TestSim, id: ActorId) -> &Supervisor<TestActor> {
-    match sim.system.actor(id) {
+    match sim.system().actor(id) {
         Some(TestActor::Sup(s)) => &s.sup,
         other => panic!("{id} is not a live supervisor: {other:?}"),
     }
 }
 
 fn worker_state(sim: &TestSim, id: ActorId) -> &Worker {
-    match sim.system.actor(id) {
+    match sim.system().actor(id) {
         Some(TestActor::Worker(w)) => w,
         other => panic!("{id} is not a live worker: {other:?}"),
     }
 }
 
 fn tell(sim: &mut TestSim, at: Nanos, to: ActorId, msg: Msg) {
-    sim.kernel.deliver_at(at, to, Envelope { from: ActorId::EXTERNAL, route: Route::Tell, msg });
+    sim.kernel_mut().deliver_at(at, to, Envelope { from: ActorId::EXTERNAL, route: Route::Tell, msg });
 }
 
 /// Run to just before `at`, then crash the current incarnation of child
@@ -218,7 +218,7 @@ fn tell(sim: &mut TestSim, at: Nanos, to: ActorId, msg: Msg) {
 fn crash_child_at(sim: &mut TestSim, s: ActorId, id: u64, at: Nanos) {
     sim.run_until(at - 1).unwrap();
     let child = sup(sim, s).child(id).expect("child running");
-    sim.kernel.fault_at(at, Fault::CrashActor(child));
+    sim.kernel_mut().fault_at(at, Fault::CrashActor(child));
     sim.run_until(at).unwrap();
 }
 
@@ -248,7 +248,7 @@ fn one_for_one_restarts_only_the_failed_child() {
     assert_eq!(after[0], before[0]);
     assert_eq!(after[2], before[2]);
     assert_ne!(after[1], before[1]);
-    assert!(sim.system.is_alive(after[1].1.unwrap()));
+    assert!(sim.system().is_alive(after[1].1.unwrap()));
     assert_eq!(sup(&sim, s).stats().restarts, 1);
 }
 
@@ -389,7 +389,7 @@ fn crashes_under_intensity(times: &[Nanos]) -> (Vec<Ev>, TestSim, ActorId) {
     let (mut sim, s) = start(sp);
     take_log();
     for &t in times {
-        if !sim.system.is_alive(s) {
+        if !sim.system().is_alive(s) {
             break;
         }
         crash_child_at(&mut sim, s, 1, 1_000 * MS + t);
@@ -409,8 +409,8 @@ fn exceeding_max_restarts_within_the_period_escalates_exactly_once() {
         vec![Ev::GotShutdown { id: 2, at: 1_010 * MS }, Ev::SupExited { name: 0, escalated: true, at: 1_010 * MS },],
         "children terminated (reverse order; the failed one is already gone), then one escalation"
     );
-    assert!(!sim.system.is_alive(s));
-    assert_eq!(sim.system.actors().count(), 0, "no child left behind");
+    assert!(!sim.system().is_alive(s));
+    assert_eq!(sim.system().actors().count(), 0, "no child left behind");
 }
 
 #[test]
@@ -442,7 +442,7 @@ fn decider_resume_keeps_the_child_and_its_state() {
     // The failed turns' effects are dropped, but state changes made before
     // failing stay (a resumed actor keeps its state, as in Akka).
     assert_eq!(worker_state(&sim, c).count, 2_004);
-    assert_eq!(sim.system.stats().resumed, 2);
+    assert_eq!(sim.system().stats().resumed, 2);
     assert_eq!(sup(&sim, s).stats().restarts, 0);
 }
 
@@ -467,7 +467,7 @@ fn decider_escalate_fails_the_supervisor() {
     let log = take_log();
     assert_eq!(shutdowns(&log), vec![2]);
     assert!(log.contains(&Ev::SupExited { name: 0, escalated: true, at: MS }));
-    assert!(!sim.system.is_alive(s));
+    assert!(!sim.system().is_alive(s));
 }
 
 #[test]
@@ -493,8 +493,8 @@ fn shutdown_is_in_reverse_start_order_and_a_child_that_ignores_it_is_killed_afte
             Ev::SupExited { name: 0, escalated: false, at: 51 * MS },
         ]
     );
-    assert_eq!(sim.system.actors().count(), 0);
-    assert_eq!(sim.system.stats().stopped, 5);
+    assert_eq!(sim.system().actors().count(), 0);
+    assert_eq!(sim.system().stats().stopped, 5);
 }
 
 fn backoff_sim(b: Backoff) -> (TestSim, ActorId) {
@@ -601,7 +601,7 @@ fn ray_max_restarts_gives_up_on_the_child_without_escalating() {
     assert_eq!(starts(&take_log()), vec![(1, 1), (1, 2)]);
     let st = sup(&sim, s).stats();
     assert_eq!((st.restarts, st.gave_up, st.escalations), (2, 1, 0));
-    assert!(sim.system.is_alive(s));
+    assert!(sim.system().is_alive(s));
     assert!(sup(&sim, s).child(2).is_some());
     // Downtime of the given-up child grows with time.
     assert_eq!(sup(&sim, s).downtime(1, 10 * MS), Some(7 * MS));
@@ -619,9 +619,9 @@ fn node_crash_is_learned_after_failure_detection_and_children_move_to_a_live_nod
     sp.fallback_nodes = vec![NodeId(1), NodeId(2)];
     let (mut sim, s) = start(sp);
     let two = sup(&sim, s).child(2);
-    assert_eq!(sim.system.whereis(1), sup(&sim, s).child(1));
+    assert_eq!(sim.system().whereis(1), sup(&sim, s).child(1));
     take_log();
-    sim.kernel.fault_at(MS, Fault::CrashNode(NodeId(1)));
+    sim.kernel_mut().fault_at(MS, Fault::CrashNode(NodeId(1)));
     let detection = SimConfig::default().network.failure_detection;
     sim.run_until(MS + detection - 1).unwrap();
     assert_eq!(sup(&sim, s).stats().restarts, 0, "not known before failure detection");
@@ -629,7 +629,7 @@ fn node_crash_is_learned_after_failure_detection_and_children_move_to_a_live_nod
     let log = take_log();
     assert_eq!(log, vec![Ev::Start { id: 1, inc: 1, at: MS + detection, node: 2 }]);
     assert_eq!(sup(&sim, s).child(2), two);
-    assert_eq!(sim.system.whereis(1), sup(&sim, s).child(1), "the name follows the restart");
+    assert_eq!(sim.system().whereis(1), sup(&sim, s).child(1), "the name follows the restart");
     // Downtime runs from when the supervisor learns of the exit (the
     // failure-detection delay is not seen by it) to the restart: here the
     // restart is immediate.
@@ -648,14 +648,14 @@ fn a_restart_on_a_down_node_not_yet_detected_fails_at_once_and_moves_once_the_cr
     // news of the child's crash reaches the supervisor (2 ms). Node 1 still
     // looks up from node 0: the restart goes there and ends at once, and the
     // news of that comes after failure detection, when node 1 is known down.
-    sim.kernel.fault_at(MS, Fault::CrashActor(first));
-    sim.kernel.fault_at(MS + MS / 2, Fault::CrashNode(NodeId(1)));
+    sim.kernel_mut().fault_at(MS, Fault::CrashActor(first));
+    sim.kernel_mut().fault_at(MS + MS / 2, Fault::CrashNode(NodeId(1)));
     sim.run().unwrap();
     let detection = SimConfig::default().network.failure_detection;
     assert_eq!(take_log(), vec![Ev::Start { id: 1, inc: 2, at: 2 * MS + detection, node: 2 }]);
     assert_eq!(sup(&sim, s).stats().restarts, 2);
-    assert_eq!(sim.system.stats().spawned, 4, "the supervisor, the child, the failed restart, the restart on node 2");
-    assert_eq!(sim.system.whereis(1), sup(&sim, s).child(1));
+    assert_eq!(sim.system().stats().spawned, 4, "the supervisor, the child, the failed restart, the restart on node 2");
+    assert_eq!(sim.system().whereis(1), sup(&sim, s).child(1));
 }
 
 #[test]
@@ -664,14 +664,14 @@ fn restarting_on_a_down_node_without_fallback_fails_at_once_and_counts_towards_i
     sp.intensity = Intensity { max_restarts: 1, period: 100_000 * MS };
     let (mut sim, _s) = start(sp);
     take_log();
-    sim.kernel.fault_at(MS, Fault::CrashNode(NodeId(1)));
+    sim.kernel_mut().fault_at(MS, Fault::CrashNode(NodeId(1)));
     sim.run().unwrap();
     let detection = SimConfig::default().network.failure_detection;
     let log = take_log();
     // First news after detection: restart (1 of MaxR 1) on the down node,
     // which ends at once; its news comes after detection again: escalate.
     assert_eq!(log, vec![Ev::SupExited { name: 0, escalated: true, at: MS + 2 * detection }]);
-    assert_eq!(sim.system.stats().spawned, 3);
+    assert_eq!(sim.system().stats().spawned, 3);
 }
 
 #[test]
@@ -782,7 +782,7 @@ fn action_strategy() -> impl proptest::strategy::Strategy<Value = Action> {
 fn live_workers(sim: &TestSim, s: ActorId, out: &mut Vec<ActorId>) {
     for (_, c) in sup(sim, s).children() {
         let Some(c) = c else { continue };
-        match sim.system.actor(c) {
+        match sim.system().actor(c) {
             Some(TestActor::Worker(_)) => out.push(c),
             Some(TestActor::Sup(_)) => live_workers(sim, c, out),
             None => {}
@@ -804,7 +804,7 @@ fn check(sim: &TestSim, s: ActorId, node: &Node) {
         let (id, restart) = match c {
             Node::Worker { id, restart } | Node::Sup { id, restart, .. } => (*id, *restart),
         };
-        let running = sv.child(id).filter(|&a| sim.system.is_alive(a));
+        let running = sv.child(id).filter(|&a| sim.system().is_alive(a));
         if restart == Restart::Permanent {
             assert!(running.is_some(), "permanent child {id} of a live supervisor is down");
         }
@@ -819,7 +819,7 @@ fn expected_shutdown(sim: &TestSim, s: ActorId, out: &mut Vec<u64>) {
     let kids: Vec<_> = sup(sim, s).children().collect();
     for (id, c) in kids.into_iter().rev() {
         let Some(c) = c else { continue };
-        match sim.system.actor(c) {
+        match sim.system().actor(c) {
             Some(TestActor::Worker(_)) => out.push(id),
             Some(TestActor::Sup(_)) => expected_shutdown(sim, c, out),
             None => {}
@@ -840,7 +840,7 @@ proptest! {
         let (mut sim, root) = start(root_spec);
         let mut now = MS;
         for (gap, pick, action) in steps {
-            if !sim.system.is_alive(root) {
+            if !sim.system().is_alive(root) {
                 break;
             }
             now += gap * MS;
@@ -851,27 +851,27 @@ proptest! {
             }
             let target = workers[pick.index(workers.len())];
             match action {
-                Action::Crash => sim.kernel.fault_at(now, Fault::CrashActor(target)),
+                Action::Crash => sim.kernel_mut().fault_at(now, Fault::CrashActor(target)),
                 Action::Fail => tell(&mut sim, now, target, Msg::Fail(1)),
                 Action::Panic => tell(&mut sim, now, target, Msg::Panic),
                 Action::Stop => tell(&mut sim, now, target, Msg::Stop),
             }
             sim.run_until(now).unwrap();
-            if sim.system.is_alive(root) {
+            if sim.system().is_alive(root) {
                 check(&sim, root, &tree);
             } else {
                 // The root gave up: nothing is left running.
-                prop_assert_eq!(sim.system.actors().count(), 0);
+                prop_assert_eq!(sim.system().actors().count(), 0);
             }
         }
-        if sim.system.is_alive(root) {
+        if sim.system().is_alive(root) {
             let mut expected = Vec::new();
             expected_shutdown(&sim, root, &mut expected);
             take_log();
             tell(&mut sim, now + MS, root, Msg::ShutdownMe);
             sim.run().unwrap();
             prop_assert_eq!(shutdowns(&take_log()), expected);
-            prop_assert_eq!(sim.system.actors().count(), 0);
+            prop_assert_eq!(sim.system().actors().count(), 0);
         }
     }
 }
@@ -956,7 +956,7 @@ fn a_hundred_thousand_dynamic_children_come_and_go_and_the_rest_keep_their_order
     let kept: Vec<u64> = (0..n).filter(|id| id % 3 == 0).collect();
     let ids: Vec<u64> = sup(&sim, s).children().map(|c| c.0).collect();
     assert_eq!(ids, kept);
-    assert!(kept.iter().all(|&id| sup(&sim, s).child(id).is_some_and(|a| sim.system.is_alive(a))));
+    assert!(kept.iter().all(|&id| sup(&sim, s).child(id).is_some_and(|a| sim.system().is_alive(a))));
     // The ids of removed children may be used again: they come last.
     tell(&mut sim, 3 * MS, s, Msg::StartChild(1));
     sim.run().unwrap();
