@@ -95,6 +95,7 @@ use rehearsal_sim::Sim;
 
 use crate::ledger::Outcome;
 use crate::scenario::Scenario;
+pub use crate::strategy::SystemAxis;
 use crate::strategy::{Point, Strategy};
 use crate::summary::{RoleSummary, StepSummary};
 use crate::world::ScenarioWorld;
@@ -201,6 +202,15 @@ pub struct SystemReport {
 }
 
 /// A system the harness can run (see the module docs).
+///
+/// Its actors reach the scenario's services by [`llm_service`] and
+/// [`tool_service`]. The ledger files each call under the request and step
+/// in its trace context ([`rehearsal_runtime::ServiceCall::trace`]), read
+/// in the [`idempotency_key`] layout: `Ctx::call` uses the idempotency key
+/// as the trace, so keys made with [`idempotency_key`]`(request, part,
+/// step)` file calls under their request, and `Ctx::call_traced` sets a
+/// trace apart from the key. Per-step figures default to the ledger's, one
+/// per step in the traces.
 pub trait SystemUnderTest: Sync {
     /// Every actor of the system: one type (an enum for several kinds), so
     /// the driver dispatches with a `match`.
@@ -218,6 +228,14 @@ pub trait SystemUnderTest: Sync {
 
     /// The entry actor's answer as the request's outcome for the ledger.
     fn outcome(answer: &<Self::Actor as Actor>::Msg) -> Outcome;
+
+    /// Strategy axes this system adds to the built-in ones: a scenario may
+    /// list them under `[strategies]`, and [`Build::strategy`] holds the
+    /// value a run uses (no entry when the scenario does not list the
+    /// axis: use its first value).
+    fn axes(&self) -> &'static [SystemAxis] {
+        &[]
+    }
 
     /// Agents (named [`agent_name`]`(0..n)`) that the scenario's agent
     /// faults target and the reports' downtime counts over.

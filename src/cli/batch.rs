@@ -281,7 +281,7 @@ fn journal_dir(dir: &Path) -> anyhow::Result<()> {
 }
 
 pub(super) fn sweep(args: SweepArgs, target: super::Target<'_>) -> anyhow::Result<u8> {
-    let scenario = load(&args.scenario)?;
+    let scenario = load(&args.scenario, target)?;
     let seeds: SeedRange = parse_seed_range(&args.seeds)?;
     let strategy = parse_strategy(&scenario, args.strategy.strategy.as_deref())?;
     let jobs = resolve_jobs(args.jobs)?;
@@ -297,7 +297,7 @@ pub(super) fn sweep(args: SweepArgs, target: super::Target<'_>) -> anyhow::Resul
     let interrupt = Interrupt::install();
 
     let mut hash = JoinedHash::new();
-    let mut failures: Vec<(u64, String)> = Vec::new();
+    let mut failures: Vec<(u64, Option<String>, String)> = Vec::new();
     let batch = Batch { jobs: seeds.count, threads: jobs, what: "sweep", interrupt: &interrupt };
     let (outcome, finished) = run_journaled(
         batch,
@@ -325,7 +325,7 @@ pub(super) fn sweep(args: SweepArgs, target: super::Target<'_>) -> anyhow::Resul
                 hash.push(h);
             }
             if let Some(why) = r.failure {
-                failures.push((r.seed, why));
+                failures.push((r.seed, r.trace_hash.clone(), why));
             }
         },
     )?;
@@ -345,8 +345,12 @@ pub(super) fn sweep(args: SweepArgs, target: super::Target<'_>) -> anyhow::Resul
         failures.len()
     );
     outln!("sweep hash {:016x}", hash.h);
-    for (seed, why) in &failures {
-        outln!("FAILED seed {seed}: {why}");
+    for (seed, trace_hash, why) in &failures {
+        // The trace hash a replay shows again (none if the run stopped).
+        match trace_hash {
+            Some(h) => outln!("FAILED seed {seed} (trace hash {h}): {why}"),
+            None => outln!("FAILED seed {seed}: {why}"),
+        }
         outln!("  replay: {}", replay_command_of(target.program, &args.scenario, *seed, &strategy, replay_flag));
     }
     Ok(if failures.is_empty() { exit::OK } else { exit::CHECK_FAILED })
@@ -359,7 +363,7 @@ fn default_sweep_dir(name: &str) -> PathBuf {
 }
 
 pub(super) fn compare(args: CompareArgs, target: super::Target<'_>) -> anyhow::Result<u8> {
-    let scenario = load(&args.scenario)?;
+    let scenario = load(&args.scenario, target)?;
     let strategies = combinations(&scenario.strategies);
     let seed_count = match args.seeds {
         Some(0) => return Err(super::usage("--seeds must be at least 1")),

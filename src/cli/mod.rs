@@ -191,6 +191,8 @@ struct CompareArgs {
 pub(crate) struct Target<'a> {
     pub run: &'a Runner<'a>,
     pub program: &'a str,
+    /// The system's own strategy axes, which its scenarios may list.
+    pub axes: &'a [crate::strategy::SystemAxis],
 }
 
 /// The `rehearsal` command: the built-in fleet. Parse arguments, run,
@@ -238,7 +240,7 @@ where
     let run = |scenario: &Scenario, seed: u64, strategy: &crate::strategy::Strategy, options: RunOptions| {
         run_system(system, scenario, seed, strategy, options)
     };
-    let target = Target { run: &run, program };
+    let target = Target { run: &run, program, axes: system.axes() };
     match execute(cli, target) {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
@@ -271,12 +273,12 @@ fn execute(cli: Cli, target: Target<'_>) -> anyhow::Result<u8> {
     }
 }
 
-fn load(path: &Path) -> anyhow::Result<Scenario> {
-    Ok(scenario::load(path)?)
+fn load(path: &Path, target: Target<'_>) -> anyhow::Result<Scenario> {
+    Ok(scenario::load_for(path, target.axes)?)
 }
 
 fn cmd_run(args: RunArgs, target: Target<'_>) -> anyhow::Result<u8> {
-    let scenario = load(&args.scenario)?;
+    let scenario = load(&args.scenario, target)?;
     let seed = args.seed.or(scenario.seeds.first().copied()).unwrap_or(1);
     let strategy = parse_strategy(&scenario, args.strategy.strategy.as_deref())?;
     let buggify = resolve_buggify(args.buggify.buggify, &scenario, BUGGIFY_DEFAULT_RUN);

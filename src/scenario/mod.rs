@@ -28,7 +28,7 @@ pub use error::{MAX_ECHO_CHARS, ScenarioError};
 pub use model::*;
 pub use parse::{
     DEFAULT_MAX_QUEUED_EVENTS, MAX_AGENTS, MAX_COST_PER_1K, MAX_NAME_CHARS, MAX_NODES, MAX_QUEUED_EVENTS,
-    MAX_SEED_COUNT, MAX_TOKEN_PARAM, parse, parse_in,
+    MAX_SEED_COUNT, MAX_TOKEN_PARAM, parse, parse_for, parse_in,
 };
 
 /// The largest scenario file [`load`] reads: 1 MiB.
@@ -42,6 +42,11 @@ pub const MAX_CSV_BYTES: u64 = 64 << 20;
 /// given. Relative paths inside the file (`tokens_csv`,
 /// `network.latency_csv`) are resolved from the file's directory.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    load_for(path, &[])
+}
+
+/// [`load`] for a system under test that declares its own strategy axes.
+pub fn load_for(path: &Path, axes: &[crate::strategy::SystemAxis]) -> Result<Scenario, ScenarioError> {
     let unreadable = |source| ScenarioError::Unreadable { path: path.to_path_buf(), source };
     let bytes = read_capped(path, MAX_SCENARIO_BYTES, "scenario files").map_err(unreadable)?;
     let shown = path.display().to_string();
@@ -49,7 +54,7 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         Ok(s) => s,
         Err(e) => return Err(parse::not_utf8(e.as_bytes(), e.utf8_error().valid_up_to(), &shown)),
     };
-    parse_in(&source, &shown, path.parent().unwrap_or(Path::new("")))
+    parse_for(&source, &shown, path.parent().unwrap_or(Path::new("")), axes)
 }
 
 /// The bytes of the file at `path`, read through a reader that stops after

@@ -62,7 +62,18 @@ pub fn parse(source: &str, file_name: &str) -> Result<Scenario, ScenarioError> {
 /// directory; an empty path is the current directory). The CSV files are
 /// read here, once, each at most [`MAX_CSV_BYTES`](super::MAX_CSV_BYTES).
 pub fn parse_in(source: &str, file_name: &str, base: &Path) -> Result<Scenario, ScenarioError> {
-    let ctx = Ctx { source, file: file_name, base };
+    parse_for(source, file_name, base, &[])
+}
+
+/// [`parse_in`] for a system under test that declares its own strategy
+/// axes (`axes`), which `[strategies]` may then list.
+pub fn parse_for(
+    source: &str,
+    file_name: &str,
+    base: &Path,
+    axes: &[crate::strategy::SystemAxis],
+) -> Result<Scenario, ScenarioError> {
+    let ctx = Ctx { source, file: file_name, base, system_axes: axes };
     let doc = match DeTable::parse(source) {
         Ok(doc) => doc,
         Err(e) => return Err(ctx.syntax_error(&e)),
@@ -257,6 +268,8 @@ struct Ctx<'a> {
     file: &'a str,
     /// Where relative paths in the file are resolved from.
     base: &'a Path,
+    /// Strategy axes the system under test adds.
+    system_axes: &'a [crate::strategy::SystemAxis],
 }
 
 /// Which unit a distribution's parameters are in.

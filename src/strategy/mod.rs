@@ -71,6 +71,23 @@ pub enum AxisValues {
     Supervision(Vec<supervision::Supervision>),
     Fanout(Vec<fanout::Fanout>),
     Dispatch(Vec<dispatch::Dispatch>),
+    /// An axis the system under test declares ([`SystemAxis`]): its values
+    /// are its labels, which the system reads from the strategy it builds.
+    System(Vec<String>),
+}
+
+/// A strategy axis a system under test declares beyond the built-in ones
+/// (see [`crate::system::SystemUnderTest::axes`]): a name and the plain
+/// values it takes. A scenario lists some of them under `[strategies]`,
+/// as `failover = ["naive", "never"]`; the system reads the value a run
+/// uses from [`crate::system::Build::strategy`] (a run without the axis
+/// gets the first value).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct SystemAxis {
+    pub name: &'static str,
+    pub values: &'static [&'static str],
+    /// One line for error messages and docs.
+    pub doc: &'static str,
 }
 
 /// Something generic over axes, called with the axis type (see

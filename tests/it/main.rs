@@ -12,5 +12,6 @@ mod dispatch;
 mod hardening_input;
 mod hardening_io;
 mod numbers;
+mod own_system;
 mod runaways;
 mod workflows;

@@ -21,7 +21,8 @@ use toml::Spanned;
 use super::{Ctx, Result, choice_hint, did_you_mean, echo, list};
 use crate::scenario::model::Axis;
 use crate::strategy::{
-    AXES, AxisValue, AxisVisitor, Defaults, NotApplicable, Param, ParamValue, ValueError, label, label_char, visit_axis,
+    AXES, AxisValue, AxisValues, AxisVisitor, Defaults, NotApplicable, Param, ParamValue, ValueError, label,
+    label_char, visit_axis,
 };
 
 /// The most values one axis may have, sweeps expanded.
@@ -155,10 +156,57 @@ impl Ctx<'_> {
             let parser = AxisParser { ctx: self, key, value, defaults };
             match visit_axis(key.get_ref(), parser) {
                 Some(axis) => out.push(axis?),
-                None => return Err(self.unknown_axis(key)),
+                None => match self.system_axes.iter().find(|a| a.name == key.get_ref()) {
+                    Some(axis) => out.push(self.system_axis(axis, value)?),
+                    None => return Err(self.unknown_axis(key)),
+                },
             }
         }
         Ok(out)
+    }
+
+    /// An axis the system under test declares: a list of its plain values.
+    fn system_axis(&self, axis: &crate::strategy::SystemAxis, value: &Spanned<RawItem>) -> Result<Axis> {
+        let expected = format!("a non-empty list of {}", list(axis.values));
+        let items = match value.get_ref() {
+            RawItem::List(items) if !items.is_empty() => items,
+            _ => {
+                return Err(self.err(
+                    value.span().start,
+                    format!("invalid `strategies.{}`", axis.name),
+                    expected,
+                    Some(axis.doc.to_owned()),
+                ));
+            }
+        };
+        let mut values: Vec<String> = Vec::with_capacity(items.len());
+        for item in items {
+            match item.get_ref() {
+                RawItem::Str(v) if axis.values.contains(&v.as_str()) && !values.contains(v) => values.push(v.clone()),
+                RawItem::Str(v) if values.contains(v) => {
+                    return Err(self.err(
+                        item.span().start,
+                        format!("`{}` is listed twice for strategy axis `{}`", echo(v), axis.name),
+                        "each value at most once",
+                        None,
+                    ));
+                }
+                other => {
+                    let got = match other {
+                        RawItem::Str(v) => format!("unknown value `{}`", echo(v)),
+                        other => format!("wrong type: found {}", other.type_name()),
+                    };
+                    return Err(self.err(
+                        item.span().start,
+                        format!("strategy axis `{}`: {got}", axis.name),
+                        format!("one of {}", list(axis.values)),
+                        Some(axis.doc.to_owned()),
+                    ));
+                }
+            }
+        }
+        let typed = AxisValues::System(values.clone());
+        Ok(Axis { name: axis.name.to_owned(), values, typed })
     }
 
     fn unknown_axis(&self, key: &Spanned<String>) -> super::ScenarioError {
