@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod determinism;
 pub mod fleet;
+pub mod gate;
 pub mod hist;
 pub mod journal;
 pub mod ledger;

@@ -47,6 +47,7 @@ macro_rules! errln {
 }
 
 mod batch;
+mod check;
 mod interrupt;
 
 /// Exit codes: the contract with scripts and CI.
@@ -89,6 +90,10 @@ enum Command {
     Sweep(SweepArgs),
     /// Run every strategy combination over the same seeds and write reports.
     Compare(CompareArgs),
+    /// The CI gate: run the scenario's seeds and strategies and compare every
+    /// metric with a committed baseline (exit 0 within tolerance, 1 on a
+    /// regression, 2 on a bad or mismatched baseline); `--update` writes it.
+    Check(check::CheckArgs),
 }
 
 #[derive(Debug, Args)]
@@ -261,6 +266,7 @@ fn exit_code_of(error: &anyhow::Error) -> u8 {
             || e.downcast_ref::<crate::output::OutputError>().is_some_and(crate::output::OutputError::is_bad_input)
             || e.downcast_ref::<crate::report::ReportError>().is_some_and(crate::report::ReportError::is_bad_input)
             || e.downcast_ref::<crate::journal::JournalError>().is_some_and(crate::journal::JournalError::is_bad_input)
+            || e.is::<check::BaselineError>()
     });
     if bad_input { exit::BAD_INPUT } else { exit::CHECK_FAILED }
 }
@@ -270,6 +276,7 @@ fn execute(cli: Cli, target: Target<'_>) -> anyhow::Result<u8> {
         Command::Run(args) => cmd_run(args, target),
         Command::Sweep(args) => batch::sweep(args, target),
         Command::Compare(args) => batch::compare(args, target),
+        Command::Check(args) => check::check(args, target),
     }
 }
 

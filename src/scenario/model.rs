@@ -64,6 +64,9 @@ pub struct Scenario {
     pub workflows: super::workflow::Workflows,
     /// The role client requests go to (`entry = true`, or the first).
     pub entry_role: super::workflow::RoleIndex,
+    /// `[gate]`: per-metric tolerances of `rehearsal check` over the
+    /// defaults (see [`crate::gate`]).
+    pub gate: std::collections::BTreeMap<String, crate::gate::Tolerance>,
 }
 
 /// `[invariants]`. Request accounting (`arrived = succeeded + failed +

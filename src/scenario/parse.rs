@@ -109,6 +109,15 @@ struct RawScenario {
     buggify: Option<faults::RawBuggify>,
     invariants: Option<RawInvariants>,
     roles: Option<Spanned<Vec<roles::RawRole>>>,
+    gate: Option<std::collections::BTreeMap<Spanned<String>, Spanned<RawTolerance>>>,
+}
+
+/// `[gate] METRIC = { relative = x }` or `{ absolute = x }`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTolerance {
+    relative: Option<Spanned<f64>>,
+    absolute: Option<Spanned<f64>>,
 }
 
 #[derive(Deserialize)]
@@ -517,6 +526,7 @@ impl Ctx<'_> {
             roles,
             workflows,
             entry_role,
+            gate: self.gate(raw.gate.as_ref())?,
             invariants: Invariants {
                 tool_effects_at_most_once: raw
                     .invariants
@@ -525,6 +535,46 @@ impl Ctx<'_> {
                     .unwrap_or(false),
             },
         })
+    }
+
+    /// `[gate]`: per-metric tolerances of `rehearsal check`.
+    fn gate(
+        &self,
+        raw: Option<&std::collections::BTreeMap<Spanned<String>, Spanned<RawTolerance>>>,
+    ) -> Result<std::collections::BTreeMap<String, crate::gate::Tolerance>> {
+        use crate::gate::Tolerance;
+        let mut out = std::collections::BTreeMap::new();
+        let Some(raw) = raw else { return Ok(out) };
+        let names = crate::gate::gate_metric_names();
+        for (key, value) in raw {
+            if !names.contains(&key.get_ref().as_str()) {
+                let hint = match did_you_mean(key.get_ref(), names.iter().copied()) {
+                    Some(m) => format!("did you mean `{m}`?"),
+                    None => format!("gated metrics: {}", names.join(", ")),
+                };
+                return Err(self.bad(key, "gate", format!("one of {}", list(&names)), Some(hint)));
+            }
+            let t = value.get_ref();
+            let tolerance = match (&t.relative, &t.absolute) {
+                (Some(x), None) => Tolerance::Relative(self.gate_amount(x)?),
+                (None, Some(x)) => Tolerance::Absolute(self.gate_amount(x)?),
+                _ => {
+                    return Err(self.bad(
+                        value,
+                        "gate",
+                        "{ relative = FRACTION } or { absolute = AMOUNT }",
+                        Some("e.g. latency_ms_p99 = { relative = 0.05 } allows 5% worse than the baseline".into()),
+                    ));
+                }
+            };
+            out.insert(key.get_ref().clone(), tolerance);
+        }
+        Ok(out)
+    }
+
+    fn gate_amount(&self, v: &Spanned<f64>) -> Result<f64> {
+        let x = *v.get_ref();
+        if x.is_finite() && x >= 0.0 { Ok(x) } else { Err(self.bad(v, "gate", "a finite number >= 0", None)) }
     }
 
     fn name(&self, v: &Spanned<String>) -> Result<String> {

@@ -227,6 +227,7 @@ fn full_file_round_trips() {
         roles: vec![],
         workflows: Default::default(),
         entry_role: 0,
+        gate: Default::default(),
         invariants: Invariants { tool_effects_at_most_once: true },
     };
     assert_eq!(s, expected);
