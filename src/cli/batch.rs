@@ -14,10 +14,10 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 
 use super::interrupt::{Interrupt, resume_command};
-use super::plan::{SeedRange, check_runs, thousands};
+use super::plan::{check_runs, thousands};
 use super::{
-    CompareArgs, SweepArgs, exit, load, on_off, parse_seed_range, parse_strategy, progress_bar, replay_buggify,
-    replay_command_of, resolve_baseline, resolve_buggify, resolve_jobs, strategy_arg, with_buggify,
+    CompareArgs, exit, load, progress_bar, replay_buggify, replay_command_of, resolve_baseline, resolve_buggify,
+    resolve_jobs, strategy_arg, with_buggify,
 };
 use crate::journal::{Header, JOURNAL_FILE, Journal, JournalError, Record, Resumed, scenario_hash};
 use crate::parallel::{Outcome, run_ordered};
@@ -33,11 +33,11 @@ use crate::summary::RunSummary;
 /// stopped with an error) and why it failed (broken invariants or the
 /// error), if it did.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-struct SweepRecord {
-    i: u64,
-    seed: u64,
-    trace_hash: Option<String>,
-    failure: Option<String>,
+pub(super) struct SweepRecord {
+    pub i: u64,
+    pub seed: u64,
+    pub trace_hash: Option<String>,
+    pub failure: Option<String>,
 }
 
 impl Record for SweepRecord {
@@ -68,12 +68,12 @@ impl Record for CompareRecord {
 /// A run's result on its way from a worker: the record, and the journal
 /// line to append (none when it came from the journal, or when it would
 /// not read back exactly: that run runs again on resume).
-struct Done<R> {
-    record: R,
-    line: Option<String>,
+pub(super) struct Done<R> {
+    pub record: R,
+    pub line: Option<String>,
 }
 
-fn header(
+pub(super) fn header(
     command: &str,
     scenario: &Scenario,
     seeds: String,
@@ -97,7 +97,7 @@ fn header(
 /// Opens the journal: continued with `--resume`, else started afresh (an
 /// unfinished journal it replaces is said on stderr). `shown` is its path
 /// as printed.
-fn open_journal<R: Record>(
+pub(super) fn open_journal<R: Record>(
     path: &Path,
     shown: &Path,
     header: &Header,
@@ -145,18 +145,18 @@ fn count_lines(path: &Path) -> Option<u64> {
 
 /// What [`run_journaled`] runs: how many jobs, on how many threads, named
 /// how on the progress bar, stopped by which interrupt.
-struct Batch<'a> {
-    jobs: u64,
-    threads: usize,
-    what: &'static str,
-    interrupt: &'a Interrupt,
+pub(super) struct Batch<'a> {
+    pub jobs: u64,
+    pub threads: usize,
+    pub what: &'static str,
+    pub interrupt: &'a Interrupt,
 }
 
 /// Runs `jobs` jobs through [`run_ordered`] with a journal and an interrupt:
 /// `work` makes a job's record (taken from `journaled` when it is there),
 /// `in_order` folds records in job order. Returns the outcome, or the
 /// journal's write error.
-fn run_journaled<R, W, O>(
+pub(super) fn run_journaled<R, W, O>(
     batch: Batch<'_>,
     journaled: BTreeMap<u64, R>,
     journal: &mut Journal,
@@ -221,7 +221,7 @@ where
 }
 
 /// After an interrupt: what is kept and the command that continues.
-fn interrupted(interrupt: &Interrupt, finished: u64, runs: u64, journal: &Path) -> u8 {
+pub(super) fn interrupted(interrupt: &Interrupt, finished: u64, runs: u64, journal: &Path) -> u8 {
     let signal = interrupt.requested().map_or(super::interrupt::Signal::Int, |s| s);
     errln!(
         "interrupted by {}: {} of {} runs finished, kept in the journal {}",
@@ -236,17 +236,17 @@ fn interrupted(interrupt: &Interrupt, finished: u64, runs: u64, journal: &Path) 
 
 /// Incremental FNV-1a 64 of strings joined by commas (the sweep hash):
 /// equal to `fnv1a64(hashes.join(","))`.
-struct JoinedHash {
-    h: u64,
+pub(super) struct JoinedHash {
+    pub h: u64,
     first: bool,
 }
 
 impl JoinedHash {
-    fn new() -> JoinedHash {
+    pub fn new() -> JoinedHash {
         JoinedHash { h: 0xcbf2_9ce4_8422_2325, first: true }
     }
 
-    fn push(&mut self, s: &str) {
+    pub fn push(&mut self, s: &str) {
         if !self.first {
             self.bytes(b",");
         }
@@ -274,91 +274,15 @@ pub(super) fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 /// Creates a journal directory; a path that cannot be one is bad input.
-fn journal_dir(dir: &Path) -> anyhow::Result<()> {
+pub(super) fn journal_dir(dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)
         .map_err(|source| crate::output::OutputError::Io { path: dir.to_path_buf(), source })?;
     Ok(())
 }
 
-pub(super) fn sweep(args: SweepArgs, target: super::Target<'_>) -> anyhow::Result<u8> {
-    let scenario = load(&args.scenario, target)?;
-    let seeds: SeedRange = parse_seed_range(&args.seeds)?;
-    let strategy = parse_strategy(&scenario, args.strategy.strategy.as_deref())?;
-    let jobs = resolve_jobs(args.jobs)?;
-    let buggify = resolve_buggify(args.buggify.buggify, &scenario, BUGGIFY_DEFAULT_SWEEP);
-    let replay_flag = replay_buggify(buggify, &scenario);
-    let scenario = with_buggify(scenario, buggify);
-    let out_dir = args.out.clone().unwrap_or_else(|| default_sweep_dir(&scenario.name));
-    journal_dir(&out_dir)?;
-    let journal_path = out_dir.join(JOURNAL_FILE);
-    let header = header("sweep", &scenario, seeds.compact(), vec![strategy_label(&strategy)], buggify, seeds.count);
-    let (mut journal, journaled) =
-        open_journal::<SweepRecord>(&journal_path, &journal_path, &header, args.resume.resume)?;
-    let interrupt = Interrupt::install();
-
-    let mut hash = JoinedHash::new();
-    let mut failures: Vec<(u64, Option<String>, String)> = Vec::new();
-    let batch = Batch { jobs: seeds.count, threads: jobs, what: "sweep", interrupt: &interrupt };
-    let (outcome, finished) = run_journaled(
-        batch,
-        journaled,
-        &mut journal,
-        |i, from_journal: Option<SweepRecord>| {
-            let seed = seeds.seed(i);
-            if let Some(record) = from_journal.filter(|r| r.seed == seed) {
-                return Done { record, line: None };
-            }
-            let record = match (target.run)(&scenario, seed, &strategy, RunOptions::default()) {
-                Ok(out) => {
-                    let broken = broken_invariants(&scenario, &out.summary);
-                    let failure = (!broken.is_empty()).then(|| broken.join("; "));
-                    SweepRecord { i, seed, trace_hash: Some(out.summary.trace_hash), failure }
-                }
-                Err(e) => SweepRecord { i, seed, trace_hash: None, failure: Some(error_chain(&e)) },
-            };
-            let line = serde_json::to_string(&record).ok();
-            Done { record, line }
-        },
-        |_, done| {
-            let r = done.record;
-            if let Some(h) = &r.trace_hash {
-                hash.push(h);
-            }
-            if let Some(why) = r.failure {
-                failures.push((r.seed, r.trace_hash.clone(), why));
-            }
-        },
-    )?;
-    drop(journal);
-    if outcome.stopped {
-        return Ok(interrupted(&interrupt, finished, seeds.count, &journal_path));
-    }
-
-    outln!(
-        "sweep {}: {} seeds ({}), strategy {}, BUGGIFY {}: {} passed, {} failed",
-        scenario.name,
-        seeds.count,
-        args.seeds,
-        strategy_arg(&strategy),
-        on_off(buggify),
-        seeds.count - failures.len() as u64,
-        failures.len()
-    );
-    outln!("sweep hash {:016x}", hash.h);
-    for (seed, trace_hash, why) in &failures {
-        // The trace hash a replay shows again (none if the run stopped).
-        match trace_hash {
-            Some(h) => outln!("FAILED seed {seed} (trace hash {h}): {why}"),
-            None => outln!("FAILED seed {seed}: {why}"),
-        }
-        outln!("  replay: {}", replay_command_of(target.program, &args.scenario, *seed, &strategy, replay_flag));
-    }
-    Ok(if failures.is_empty() { exit::OK } else { exit::CHECK_FAILED })
-}
-
 /// `reports/out/<name>.sweep`: beside `compare`'s `reports/out/<name>`
 /// (names have no dot, so it is no other scenario's).
-fn default_sweep_dir(name: &str) -> PathBuf {
+pub(super) fn default_sweep_dir(name: &str) -> PathBuf {
     Path::new("reports").join("out").join(format!("{name}.sweep"))
 }
 
@@ -506,7 +430,7 @@ pub(super) fn compare(args: CompareArgs, target: super::Target<'_>) -> anyhow::R
     Ok(if failed { exit::CHECK_FAILED } else { exit::OK })
 }
 
-use super::{BUGGIFY_DEFAULT_COMPARE, BUGGIFY_DEFAULT_SWEEP};
+use super::BUGGIFY_DEFAULT_COMPARE;
 
 #[cfg(test)]
 mod tests {

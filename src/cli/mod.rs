@@ -15,8 +15,8 @@ pub use plan::{
     BUGGIFY_DEFAULT_COMPARE, BUGGIFY_DEFAULT_RUN, BUGGIFY_DEFAULT_SWEEP, MAX_RUNS, replay_command, replay_command_of,
 };
 use plan::{
-    OnOff, on_off, parse_seed_range, parse_strategy, replay_buggify, resolve_baseline, resolve_buggify, resolve_jobs,
-    strategy_arg, with_buggify,
+    OnOff, on_off, parse_strategy, replay_buggify, resolve_baseline, resolve_buggify, resolve_jobs, strategy_arg,
+    with_buggify,
 };
 
 use crate::determinism::Runner;
@@ -48,7 +48,9 @@ macro_rules! errln {
 
 mod batch;
 mod check;
+mod fail_if;
 mod interrupt;
+mod sweep;
 
 /// Exit codes: the contract with scripts and CI.
 pub mod exit {
@@ -94,6 +96,9 @@ enum Command {
     /// metric with a committed baseline (exit 0 within tolerance, 1 on a
     /// regression, 2 on a bad or mismatched baseline); `--update` writes it.
     Check(check::CheckArgs),
+    /// Combine the outputs of `sweep --shard K/N` (every K of one N) into
+    /// exactly what the whole sweep prints on one machine.
+    Merge(sweep::MergeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -154,6 +159,19 @@ struct SweepArgs {
     out: Option<PathBuf>,
     #[command(flatten)]
     resume: ResumeArg,
+    /// Run only the K-th of N parts (seeds whose index in the range is K-1
+    /// modulo N) and print its runs as JSON lines; `rehearsal merge` puts
+    /// the parts together into exactly what one sweep prints.
+    #[arg(long, value_name = "K/N")]
+    shard: Option<sweep::Shard>,
+    /// Print the result as one JSON document (seeds, failures with their
+    /// replay lines, every run's trace hash).
+    #[arg(long)]
+    json: bool,
+    /// A metric threshold that fails a seed, as "METRIC OP NUMBER" (e.g.
+    /// "success_rate < 0.95", "latency_ms.p99 > 5000"); may be repeated.
+    #[arg(long, value_name = "CONDITION")]
+    fail_if: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -267,6 +285,7 @@ fn exit_code_of(error: &anyhow::Error) -> u8 {
             || e.downcast_ref::<crate::report::ReportError>().is_some_and(crate::report::ReportError::is_bad_input)
             || e.downcast_ref::<crate::journal::JournalError>().is_some_and(crate::journal::JournalError::is_bad_input)
             || e.is::<check::BaselineError>()
+            || e.is::<sweep::MergeError>()
     });
     if bad_input { exit::BAD_INPUT } else { exit::CHECK_FAILED }
 }
@@ -274,9 +293,10 @@ fn exit_code_of(error: &anyhow::Error) -> u8 {
 fn execute(cli: Cli, target: Target<'_>) -> anyhow::Result<u8> {
     match cli.command {
         Command::Run(args) => cmd_run(args, target),
-        Command::Sweep(args) => batch::sweep(args, target),
+        Command::Sweep(args) => sweep::sweep(args, target),
         Command::Compare(args) => batch::compare(args, target),
         Command::Check(args) => check::check(args, target),
+        Command::Merge(args) => sweep::merge(args),
     }
 }
 

@@ -93,6 +93,16 @@ pub(super) fn strategy_arg(strategy: &Strategy) -> String {
     strategy.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
 }
 
+/// The inverse of [`strategy_arg`] for a label it made (`a=b,c=d`; values
+/// hold no comma, axes no `=`).
+pub(super) fn parse_strategy_label(label: &str) -> Strategy {
+    label
+        .split(',')
+        .filter(|p| !p.is_empty())
+        .filter_map(|p| p.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
+        .collect()
+}
+
 /// The baseline of a comparison: `name` as a strategy label or a
 /// `--strategy` string, or the first combination when `None`. A name that
 /// matches no strategy is a usage error.

@@ -93,7 +93,10 @@ pub struct GateMetric {
 
 impl std::fmt::Debug for GateMetric {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GateMetric").field("name", &self.name).field("tolerance", &self.tolerance).finish_non_exhaustive()
+        f.debug_struct("GateMetric")
+            .field("name", &self.name)
+            .field("tolerance", &self.tolerance)
+            .finish_non_exhaustive()
     }
 }
 
@@ -244,9 +247,18 @@ pub struct Row {
     pub now: Option<f64>,
     pub tolerance: Tolerance,
     pub verdict: Verdict,
-    /// Paired over the seeds: mean difference and its 95% interval, and
-    /// whether the interval excludes 0.
-    pub paired: Option<(f64, Option<(f64, f64)>, bool)>,
+    /// Paired over the seeds (now - baseline).
+    pub paired: Option<PairedChange>,
+}
+
+/// A metric's per-seed change, paired over the seeds.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct PairedChange {
+    pub mean_diff: f64,
+    /// 95% Student-t interval; `None` with one seed.
+    pub ci95: Option<(f64, f64)>,
+    /// Whether the interval excludes 0.
+    pub significant: bool,
 }
 
 /// The gate's result.
@@ -322,11 +334,11 @@ pub fn compare(baseline: &Baseline, now: &Baseline, overrides: &BTreeMap<String,
             let tolerance = tolerance(m.name, overrides);
             let paired = match (b.per_seed.get(m.name), n.per_seed.get(m.name)) {
                 (Some(xs), Some(ys)) => {
-                    let pairs: Vec<(f64, f64)> =
-                        xs.iter().zip(ys).filter_map(|(x, y)| Some(((*y)?, (*x)?))).collect();
-                    paired(&pairs).map(|d| {
-                        let ci = d.ci95.map(|i| (i.low, i.high));
-                        (d.mean_diff, ci, d.excludes_zero())
+                    let pairs: Vec<(f64, f64)> = xs.iter().zip(ys).filter_map(|(x, y)| Some(((*y)?, (*x)?))).collect();
+                    paired(&pairs).map(|d| PairedChange {
+                        mean_diff: d.mean_diff,
+                        ci95: d.ci95.map(|i| (i.low, i.high)),
+                        significant: d.excludes_zero(),
                     })
                 }
                 _ => None,

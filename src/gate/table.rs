@@ -67,17 +67,17 @@ fn change(r: &Row) -> String {
 }
 
 fn paired(r: &Row) -> String {
-    match r.paired {
-        None => String::new(),
-        Some((d, _, _)) if d == 0.0 => "0".to_owned(),
-        Some((d, Some((lo, hi)), significant)) => format!(
+    let Some(p) = r.paired else { return String::new() };
+    match p.ci95 {
+        _ if p.mean_diff == 0.0 => "0".to_owned(),
+        Some((lo, hi)) => format!(
             "{} [{}, {}] {}",
-            signed(d),
+            signed(p.mean_diff),
             signed(lo),
             signed(hi),
-            if significant { "significant" } else { "not significant" }
+            if p.significant { "significant" } else { "not significant" }
         ),
-        Some((d, None, _)) => format!("{} (one seed)", signed(d)),
+        None => format!("{} (one seed)", signed(p.mean_diff)),
     }
 }
 

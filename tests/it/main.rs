@@ -15,3 +15,4 @@ mod numbers;
 mod own_system;
 mod runaways;
 mod workflows;
+mod gate;
