@@ -272,6 +272,13 @@ impl Ledger {
         self.entries.get(id as usize)
     }
 
+    /// From the first arrival to the last end; `None` when no request ended.
+    pub fn makespan_ns(&self) -> Option<Nanos> {
+        let first = self.entries.first()?.arrived_at;
+        let last = self.entries.iter().filter_map(|e| e.end().map(|(at, _)| at)).max()?;
+        Some(last.saturating_sub(first))
+    }
+
     pub fn entries(&self) -> &[Entry] {
         &self.entries
     }

@@ -128,6 +128,7 @@ pub fn run_system<S: SystemUnderTest>(
         mix: crate::world::Mix::new(&scenario.workload.types),
         llms: scenario.llms.clone(),
         tools: scenario.tools.clone(),
+        stores: scenario.stores.clone(),
         faults: scenario.faults.clone(),
         agents,
         nodes: topology.nodes,

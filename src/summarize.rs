@@ -111,6 +111,18 @@ where
         side_effects.duplicates += tool.service.duplicates();
     }
     tokens.cost = round6(tokens.cost);
+    for store in &world.stores.stores {
+        let c = store.counts;
+        let summary = ServiceSummary {
+            kind: "store".to_owned(),
+            calls: c.reads + c.writes,
+            succeeded: c.reads + c.writes - c.conflicts,
+            errors_by_kind: [("conflict".to_owned(), c.conflicts)].into(),
+            store: Some(c),
+            ..ServiceSummary::default()
+        };
+        services.insert(format!("store:{}", store.name), summary);
+    }
 
     // Lifecycle: from the runtime's bookkeeping.
     let stats = sim.system().stats();
@@ -156,6 +168,7 @@ where
         arrival_rate_per_s: round6(ls.arrived as f64 / observed_s),
         in_system_mean: round6(ls.in_system_mean),
         observed_s: round6(observed_s),
+        makespan_s: world.ledger.makespan_ns().map(|ns| round6(ns as f64 / 1e9)),
         cost_per_succeeded_request: (ls.succeeded > 0).then(|| round6(tokens.cost / ls.succeeded as f64)),
         throughput_per_s: round3(ls.succeeded as f64 / arrival_window_s),
         calls,
@@ -281,6 +294,7 @@ fn default_steps<M>(world: &ScenarioWorld<M>) -> BTreeMap<String, StepSummary> {
     let service_name = |id: u16| match ServiceRef::of(ServiceId(id)) {
         ServiceRef::Llm(i) => world.services.llms.get(usize::from(i)).map(|l| format!("llm:{}", l.name)),
         ServiceRef::Tool(i) => world.services.tools.get(usize::from(i)).map(|t| format!("tool:{}", t.name)),
+        ServiceRef::Store(i) => world.stores.stores.get(usize::from(i)).map(|t| format!("store:{}", t.name)),
     };
     call_steps(world, |s| (s.step, s.service))
         .into_iter()

@@ -49,6 +49,10 @@ pub struct RunSummary {
     /// of the run when requests were still open).
     #[serde(default)]
     pub observed_s: f64,
+    /// From the first arrival to the last end of a request (a closed
+    /// population's time to finish); `null` when no request ended.
+    #[serde(default)]
+    pub makespan_s: Option<f64>,
     /// Total cost over succeeded requests; `null` when none succeeded.
     #[serde(default)]
     pub cost_per_succeeded_request: Option<f64>,
@@ -220,6 +224,10 @@ pub struct ServiceSummary {
     /// Mean fraction of the concurrency slots busy over the observation
     /// window; `null` when the service has no concurrency limit.
     pub busy_fraction: Option<f64>,
+    /// Stores only: `reads`, `writes` (won or lost) and `conflicts` (writes
+    /// that lost); left out for other services.
+    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<crate::world::store::StoreCounts>,
 }
 
 /// One workflow step over a run. A call step counts every call made for

@@ -108,8 +108,9 @@ pub fn agent_name(index: u32) -> u64 {
     1_000 + index as u64
 }
 
-/// Tools' service ids start here; LLMs' at 0.
+/// Tools' service ids start here; stores' at 0x4000; LLMs' at 0.
 const TOOL_IDS: u16 = 0x8000;
+const STORE_IDS: u16 = 0x4000;
 
 /// The service id of LLM `index` (into `Scenario::llms`): what a call to the scenario's `[llm]` (index 0) or `[llms.NAME]` is addressed to.
 pub fn llm_service(index: u16) -> ServiceId {
@@ -121,16 +122,57 @@ pub fn tool_service(index: u16) -> ServiceId {
     ServiceId(TOOL_IDS + index)
 }
 
+/// The service id of store `index` (into `Scenario::stores`).
+pub fn store_service(index: u16) -> ServiceId {
+    ServiceId(STORE_IDS + index)
+}
+
 /// Which service an id names.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum ServiceRef {
     Llm(u16),
     Tool(u16),
+    Store(u16),
 }
 
 impl ServiceRef {
     pub fn of(id: ServiceId) -> ServiceRef {
-        if id.0 >= TOOL_IDS { ServiceRef::Tool(id.0 - TOOL_IDS) } else { ServiceRef::Llm(id.0) }
+        if id.0 >= TOOL_IDS {
+            ServiceRef::Tool(id.0 - TOOL_IDS)
+        } else if id.0 >= STORE_IDS {
+            ServiceRef::Store(id.0 - STORE_IDS)
+        } else {
+            ServiceRef::Llm(id.0)
+        }
+    }
+}
+
+/// What a call to a store asks (a store holds one versioned row): carried
+/// in the call's `input_tokens`, as a request body carries its operation.
+/// A read is answered `Ok` with the row's version in `output_tokens`; a
+/// write with the version it read succeeds if the row is still at that
+/// version (compare-and-set), and is answered `Conflict` otherwise.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum StoreOp {
+    Read,
+    Write { expected_version: u32 },
+}
+
+impl StoreOp {
+    /// As a call's `input_tokens`.
+    pub fn encode(self) -> u32 {
+        match self {
+            StoreOp::Read => 0,
+            StoreOp::Write { expected_version } => expected_version.saturating_add(1),
+        }
+    }
+
+    /// From a call's `input_tokens`.
+    pub fn decode(tokens: u32) -> StoreOp {
+        match tokens {
+            0 => StoreOp::Read,
+            v => StoreOp::Write { expected_version: v - 1 },
+        }
     }
 }
 

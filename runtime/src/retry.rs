@@ -18,6 +18,13 @@ pub enum RetryStrategy {
     Exponential,
     /// Retry after a uniform draw from `[0, min(max_delay, base * 2^(attempt-1))]`.
     ExponentialFullJitter,
+    /// Half the exponential delay plus a uniform draw from the other half:
+    /// `d/2 + uniform[0, d/2]` with `d = min(max_delay, base * 2^(attempt-1))`.
+    ExponentialEqualJitter,
+    /// Brooker's decorrelated jitter: `min(max_delay, uniform[base, 3 *
+    /// previous delay])`, the previous delay starting at `base`; needs the
+    /// caller's previous delay ([`RetryPolicy::next_delay_after`]).
+    DecorrelatedJitter,
 }
 
 /// A retry strategy with its parameters.
@@ -30,12 +37,33 @@ pub struct RetryPolicy {
     pub max_delay: Nanos,
 }
 
+/// Uniform on `[low, high]` from one random `u64`, by multiply-shift: no
+/// modulo bias worth noticing at 64 bits, and no rejection loop.
+fn uniform(random: u64, low: Nanos, high: Nanos) -> Nanos {
+    let span = high.saturating_sub(low) as u128 + 1;
+    low + ((random as u128 * span) >> 64) as u64
+}
+
 impl RetryPolicy {
     /// After `failed_attempts` failures (>= 1), the delay before the next
     /// attempt, or `None` to give up. `random` is one uniform `u64`, used only
     /// by jittered strategies. `not_before` is a server's Retry-After (0 if
     /// none): the delay is never shorter.
     pub fn next_delay(&self, failed_attempts: u32, random: u64, not_before: Nanos) -> Option<Nanos> {
+        self.next_delay_after(failed_attempts, random, not_before, self.base_delay)
+    }
+
+    /// [`RetryPolicy::next_delay`] for a caller that keeps its previous
+    /// delay (`previous`: the last delay it waited, or `base_delay` before
+    /// its first retry), as decorrelated jitter needs; the other
+    /// strategies ignore it.
+    pub fn next_delay_after(
+        &self,
+        failed_attempts: u32,
+        random: u64,
+        not_before: Nanos,
+        previous: Nanos,
+    ) -> Option<Nanos> {
         if failed_attempts >= self.max_attempts {
             return None;
         }
@@ -47,11 +75,14 @@ impl RetryPolicy {
             RetryStrategy::None => return None,
             RetryStrategy::Fixed => self.base_delay,
             RetryStrategy::Exponential => ceiling(),
-            RetryStrategy::ExponentialFullJitter => {
+            RetryStrategy::ExponentialFullJitter => uniform(random, 0, ceiling()),
+            RetryStrategy::ExponentialEqualJitter => {
                 let c = ceiling();
-                // Uniform on [0, c] by multiply-shift: no modulo bias worth
-                // noticing at 64 bits, and no rejection loop.
-                ((random as u128 * (c as u128 + 1)) >> 64) as u64
+                c / 2 + uniform(random, 0, c - c / 2)
+            }
+            RetryStrategy::DecorrelatedJitter => {
+                let high = previous.max(self.base_delay).saturating_mul(3);
+                uniform(random, self.base_delay, high).min(self.max_delay)
             }
         };
         Some(delay.max(not_before))
@@ -93,5 +124,26 @@ mod tests {
             let ceiling = policy(RetryStrategy::Exponential).next_delay(n, r, 0).unwrap();
             prop_assert!(jittered <= ceiling);
         }
+
+        #[test]
+        fn equal_jitter_stays_in_the_upper_half(n in 1u32..5, r: u64) {
+            let d = policy(RetryStrategy::Exponential).next_delay(n, r, 0).unwrap();
+            let e = policy(RetryStrategy::ExponentialEqualJitter).next_delay(n, r, 0).unwrap();
+            prop_assert!(e >= d / 2 && e <= d, "{} not in [{}, {}]", e, d / 2, d);
+        }
+
+        #[test]
+        fn decorrelated_jitter_stays_within_base_three_times_previous_and_the_cap(prev in 0u64..2_000, r: u64) {
+            let p = policy(RetryStrategy::DecorrelatedJitter);
+            let d = p.next_delay_after(1, r, 0, prev).unwrap();
+            prop_assert!(d >= 100.min(p.max_delay) && d <= p.max_delay);
+            prop_assert!(d <= prev.max(100) * 3);
+        }
+    }
+
+    #[test]
+    fn uniform_hits_both_ends() {
+        assert_eq!(uniform(0, 5, 15), 5);
+        assert_eq!(uniform(u64::MAX, 5, 15), 15);
     }
 }

@@ -44,4 +44,7 @@ pub enum ServiceError {
     RateLimited { retry_after: Nanos },
     /// The service could not be reached.
     Unavailable,
+    /// A conditional write lost: what it was conditioned on changed (HTTP
+    /// 409, optimistic concurrency).
+    Conflict,
 }

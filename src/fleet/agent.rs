@@ -49,6 +49,7 @@ pub(super) fn judge(
     response: Response<Msg>,
     service: ServiceId,
     failures: &mut u32,
+    previous_delay: &mut Nanos,
     cause: &mut Cause,
     retry: &RetryPolicy,
     stats: &mut AgentStats,
@@ -74,8 +75,11 @@ pub(super) fn judge(
     };
     *failures += 1;
     let random = ctx.random_u64();
-    match retry.next_delay(*failures, random, retry_after) {
-        Some(delay) => CallResult::RetryAfter(delay),
+    match retry.next_delay_after(*failures, random, retry_after, *previous_delay) {
+        Some(delay) => {
+            *previous_delay = delay;
+            CallResult::RetryAfter(delay)
+        }
         None => CallResult::GiveUp,
     }
 }
@@ -91,6 +95,8 @@ struct Job {
     step: usize,
     /// Failed attempts of the current step.
     failures: u32,
+    /// The last backoff of the current step (decorrelated jitter's state).
+    previous_delay: Nanos,
     /// The call in flight, if any (none while backing off).
     call: Option<RequestId>,
     /// Tag of the backoff timer in flight, so a stale one is ignored.
@@ -150,6 +156,7 @@ impl Agent {
             kind: work.kind,
             step: 0,
             failures: 0,
+            previous_delay: 0,
             call: None,
             backoff_tag: 0,
             cause: Cause::LlmError,
@@ -186,10 +193,21 @@ impl Agent {
         job.call = None;
         let steps = &self.workflows[usize::from(job.kind)];
         let (service, len) = (steps[job.step].service, steps.len());
-        match judge(response, service, &mut job.failures, &mut job.cause, &self.retry, &mut self.stats, ctx) {
+        let retry = &self.retry;
+        match judge(
+            response,
+            service,
+            &mut job.failures,
+            &mut job.previous_delay,
+            &mut job.cause,
+            retry,
+            &mut self.stats,
+            ctx,
+        ) {
             CallResult::Succeeded => {
                 job.step += 1;
                 job.failures = 0;
+                job.previous_delay = 0;
                 if job.step == len {
                     self.finish(Outcome::Succeeded, ctx);
                 } else {

@@ -14,6 +14,7 @@ use crate::ledger::{Cause, Outcome};
 struct StageJob {
     reply: ReplyTo,
     failures: u32,
+    previous_delay: rehearsal_runtime::Nanos,
     call: Option<RequestId>,
     cause: Cause,
 }
@@ -58,7 +59,8 @@ impl Stage {
         match msg {
             Msg::Subscribe { from } => self.subscriber = Some(from),
             Msg::Stage { id, reply } => {
-                self.jobs.insert(id, StageJob { reply, failures: 0, call: None, cause: Cause::LlmError });
+                self.jobs
+                    .insert(id, StageJob { reply, failures: 0, previous_delay: 0, call: None, cause: Cause::LlmError });
                 self.attempt(id, ctx);
             }
             _ => {}
@@ -82,7 +84,16 @@ impl Stage {
         let Some(job) = self.jobs.get_mut(&id) else { return };
         job.call = None;
         let service = self.step.service;
-        match judge(response, service, &mut job.failures, &mut job.cause, &self.retry, &mut self.stats, ctx) {
+        match judge(
+            response,
+            service,
+            &mut job.failures,
+            &mut job.previous_delay,
+            &mut job.cause,
+            &self.retry,
+            &mut self.stats,
+            ctx,
+        ) {
             CallResult::Succeeded => self.pass_on(id, ctx),
             // The timer's tag is the request id: one backoff per request.
             CallResult::RetryAfter(delay) => {

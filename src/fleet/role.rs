@@ -76,7 +76,7 @@ struct Frame {
 
 #[derive(Clone, Debug)]
 enum State {
-    Call { failures: u32, call: Option<RequestId>, tag: u64, cause: Cause },
+    Call { failures: u32, previous_delay: Nanos, call: Option<RequestId>, tag: u64, cause: Cause },
     Ask { ask: Option<RequestId>, asked: u64 },
     Sequence { next: u32 },
     Parallel { ok: u32, failed: u32, cause: Cause },
@@ -192,7 +192,7 @@ impl RoleAgent {
     /// Start node `node` as a new frame of work `w` under `parent`.
     fn spawn(&mut self, w: usize, node: NodeIndex, parent: u32, lineage: u64, ctx: &mut Ctx<'_, FleetActor>) {
         let state = match self.plan.workflows.node(node) {
-            Node::Call(_) => State::Call { failures: 0, call: None, tag: 0, cause: Cause::LlmError },
+            Node::Call(_) => State::Call { failures: 0, previous_delay: 0, call: None, tag: 0, cause: Cause::LlmError },
             Node::Ask { .. } => State::Ask { ask: None, asked: 0 },
             Node::Sequence { .. } => State::Sequence { next: 1 },
             Node::Parallel { .. } => State::Parallel { ok: 0, failed: 0, cause: Cause::AgentTimeout },
@@ -314,7 +314,7 @@ impl RoleAgent {
         let frame = &self.works[w].frames[f as usize];
         match plan.workflows.node(frame.node) {
             Node::Call(call) => {
-                let State::Call { mut failures, mut cause, .. } = frame.state else { return };
+                let State::Call { mut failures, mut previous_delay, mut cause, .. } = frame.state else { return };
                 let service = match call.service {
                     Step::Llm(i) => llm_service(i),
                     Step::Tool(i) => tool_service(i),
@@ -325,9 +325,21 @@ impl RoleAgent {
                     work.produced = work.produced.saturating_add(output_tokens);
                 }
                 let retry = call.retry.map_or(self.spec().retry, |r| r.configure());
-                let result = judge(response, service, &mut failures, &mut cause, &retry, &mut self.stats, ctx);
-                if let State::Call { failures: fl, cause: c, call, .. } = &mut self.works[w].frames[f as usize].state {
+                let result = judge(
+                    response,
+                    service,
+                    &mut failures,
+                    &mut previous_delay,
+                    &mut cause,
+                    &retry,
+                    &mut self.stats,
+                    ctx,
+                );
+                if let State::Call { failures: fl, previous_delay: p, cause: c, call, .. } =
+                    &mut self.works[w].frames[f as usize].state
+                {
                     *fl = failures;
+                    *p = previous_delay;
                     *c = cause;
                     *call = None;
                 }

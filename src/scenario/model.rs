@@ -34,6 +34,9 @@ pub struct Scenario {
     /// Tools: `[tool]` (named `tool`, index 0) then every `[tools.NAME]`,
     /// by name.
     pub tools: Vec<ServiceModel>,
+    /// `[stores.NAME]`, by name: stores of one versioned row each, read and
+    /// written with compare-and-set (optimistic concurrency).
+    pub stores: Vec<StoreModel>,
     /// `[retry]`: the defaults of every retry value's parameters.
     pub retry: RetryParams,
     /// `[strategies]`: axes in file order, values in file order.
@@ -366,6 +369,18 @@ pub struct ServiceModel {
     /// `input_tokens` / `output_tokens` (LLM only; `None` for tools):
     /// token counts per call, for cost and throughput figures.
     pub tokens: Option<TokenModel>,
+}
+
+/// `[stores.NAME]`: a store of one versioned row (see
+/// [`crate::system::StoreOp`]). Each operation's request and its answer each
+/// cross one `hop`; the row changes when the request arrives.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoreModel {
+    pub name: String,
+    /// `hop` (default constant 1 ms): one message's way to or from the store.
+    pub hop: Dist,
+    /// `timeout` (default 30 s): the caller's per-operation timeout.
+    pub timeout_ns: u64,
 }
 
 /// The LLM-only keys.

@@ -102,6 +102,7 @@ struct RawScenario {
     tool: services::RawTool,
     llms: Option<std::collections::BTreeMap<Spanned<String>, services::RawLlm>>,
     tools: Option<std::collections::BTreeMap<Spanned<String>, services::RawTool>>,
+    stores: Option<std::collections::BTreeMap<Spanned<String>, services::RawStore>>,
     retry: Option<RawRetry>,
     strategies: Option<RawStrategies>,
     supervision: Option<faults::RawSupervision>,
@@ -452,6 +453,7 @@ impl Ctx<'_> {
         let mut topology = self.topology(raw.topology.get_ref())?;
         let llms = self.llms(&raw.llm, raw.llms.as_ref())?;
         let tools = self.tools(&raw.tool, raw.tools.as_ref())?;
+        let stores = self.stores(raw.stores.as_ref())?;
         let mut workload =
             self.workload(&raw.workload, &llms, &tools, &raw.duration, duration_ns, raw.roles.is_some())?;
         let limits = self.limits(raw.limits.as_ref(), duration_ns, workload.max_deadline_ns())?;
@@ -517,6 +519,7 @@ impl Ctx<'_> {
             workload,
             llms,
             tools,
+            stores: stores.clone(),
             retry,
             strategies,
             supervision,

@@ -6,6 +6,11 @@
 //! | `fixed` | retry after `base_delay` every time |
 //! | `exponential` | retry after `min(max_delay, base_delay * 2^(n-1))` |
 //! | `exponential_full_jitter` | retry after a uniform draw from `[0, min(max_delay, base_delay * 2^(n-1))]` |
+//! | `exponential_equal_jitter` | half that ceiling plus a uniform draw from the other half |
+//! | `decorrelated_jitter` | `min(max_delay, uniform[base_delay, 3 x the previous delay])`, the previous delay starting at `base_delay` (Brooker 2015; each call keeps its own) |
+//!
+//! `n` counts the failures so far: the first retry waits `base_delay` (the
+//! exponent of the first retry is 0).
 //!
 //! Parameters (every kind but `none`; each defaults to the scenario's
 //! `[retry]` table):
@@ -55,11 +60,14 @@ const KINDS: &[(&str, RetryStrategy)] = &[
     ("fixed", RetryStrategy::Fixed),
     ("exponential", RetryStrategy::Exponential),
     ("exponential_full_jitter", RetryStrategy::ExponentialFullJitter),
+    ("exponential_equal_jitter", RetryStrategy::ExponentialEqualJitter),
+    ("decorrelated_jitter", RetryStrategy::DecorrelatedJitter),
 ];
 
 impl AxisValue for Retry {
     const NAME: &'static str = "retry";
-    const KINDS: &'static [&'static str] = &["none", "fixed", "exponential", "exponential_full_jitter"];
+    const KINDS: &'static [&'static str] =
+        &["none", "fixed", "exponential", "exponential_full_jitter", "exponential_equal_jitter", "decorrelated_jitter"];
     const PARAMS: &'static [&'static str] = &["max_attempts", "base_delay", "max_delay"];
     const PARAM_DOCS: &'static [&'static str] = &[
         "an integer >= 1 (attempts, the first included)",

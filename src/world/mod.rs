@@ -7,6 +7,7 @@
 
 mod mix;
 mod services;
+pub mod store;
 pub mod tally;
 
 pub use mix::{KeySampler, Mix};
@@ -24,7 +25,7 @@ use rehearsal_runtime::Message;
 use crate::fleet::decode_idempotency_key;
 use crate::ledger::{Cause, Ledger, Outcome, Span};
 use crate::scenario::{Faults, ScheduledFaultKind, ServiceModel};
-use crate::system::{ClientRequest, agent_name};
+use crate::system::{ClientRequest, ServiceRef, agent_name};
 
 /// The world's own events.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
@@ -51,6 +52,8 @@ pub enum WorldEvent {
     RandomPartition { node: u32, on: bool },
     /// A random clog of `node` begins, or ends.
     RandomClog { node: u32, on: bool },
+    /// A request reaches its store (see [`store`]).
+    StoreArrive { actor: u64, request: u64 },
     /// Request mixes with several deadlines: clients stop waiting for the
     /// requests of deadline slot `slot` due now, from request `id` on (one
     /// such event is pending per slot).
@@ -124,6 +127,8 @@ pub struct ScenarioWorld<M> {
     deadline_slots: Vec<Nanos>,
     slot_of_type: Vec<u16>,
     pub services: Services,
+    pub stores: store::Stores,
+    seed: u64,
     rng_workload: StreamRng,
     rng_faults: StreamRng,
     faults: Faults,
@@ -147,6 +152,7 @@ pub struct WorldSpec {
     pub mix: Mix,
     pub llms: Vec<ServiceModel>,
     pub tools: Vec<ServiceModel>,
+    pub stores: Vec<crate::scenario::StoreModel>,
     pub faults: Faults,
     /// Agents (or pipeline stages) that faults may target, by index.
     pub agents: u32,
@@ -171,6 +177,7 @@ impl<M: Message> ScenarioWorld<M> {
         }
         Ok(ScenarioWorld {
             codec,
+            seed: spec.seed,
             gateway: ActorId::EXTERNAL,
             arrivals: Arrivals::new(&spec.arrivals, spec.arrivals_end, &mut rng_workload),
             closed: spec.arrivals.closed_loop(),
@@ -183,6 +190,7 @@ impl<M: Message> ScenarioWorld<M> {
             deadline_slots,
             slot_of_type,
             services: Services::new(spec.seed, &spec.llms, &spec.tools)?,
+            stores: store::Stores::new(&spec.stores),
             rng_workload,
             rng_faults: stream(spec.seed, "faults"),
             faults: spec.faults,
@@ -415,6 +423,9 @@ impl<M: Message> World<M> for ScenarioWorld<M> {
                 let repair = now.saturating_add(self.draw(self.faults.node_mttr_ns));
                 kernel.schedule(repair, WorldEvent::NodeRepair { node });
             }
+            WorldEvent::StoreArrive { actor, request } => {
+                self.stores.arrive((actor, request), &mut self.ledger, kernel)
+            }
             WorldEvent::LlmDone { llm, actor, request } => {
                 self.services.llm_done(llm, (actor, request), &mut self.ledger, kernel)
             }
@@ -485,7 +496,15 @@ impl<M: Message> World<M> for ScenarioWorld<M> {
         span.input_tokens = call.input_tokens;
         let span = self.ledger.open_span(span);
         let attempt = self.ledger.spans()[span].attempt;
-        self.services.call(Caller { actor: caller, request }, call, attempt, span, &mut self.ledger, kernel);
+        let caller = Caller { actor: caller, request };
+        if let ServiceRef::Store(i) = ServiceRef::of(call.service) {
+            // A store's operation carries no prompt: its encoded op is not tokens.
+            if let Some(s) = self.ledger.span_mut(span) {
+                s.input_tokens = 0;
+            }
+            return self.stores.call(self.seed, i, caller, call, attempt, span, kernel);
+        }
+        self.services.call(caller, call, attempt, span, &mut self.ledger, kernel);
     }
 
     fn on_cancel(&mut self, caller: ActorId, request: RequestId, kernel: &mut Kernel<M, WorldEvent>) {

@@ -35,7 +35,7 @@ pub struct Caller {
 }
 
 impl Caller {
-    fn key(self) -> (u64, u64) {
+    pub(super) fn key(self) -> (u64, u64) {
         (self.actor.to_bits(), self.request.0)
     }
 }
@@ -244,6 +244,8 @@ impl Services {
                     }
                 }
             }
+            // The world routes store calls to its stores before this.
+            ServiceRef::Store(_) => {}
             ServiceRef::Tool(i) => {
                 let seed = self.seed;
                 let Some(tool) = self.tools.get_mut(i as usize) else { return };

@@ -56,6 +56,7 @@ pub fn error_kind(error: ServiceError, tool: bool) -> &'static str {
         ServiceError::RateLimited { .. } => "rate_limited",
         ServiceError::Unavailable if tool => "crash",
         ServiceError::Unavailable => "unavailable",
+        ServiceError::Conflict => "conflict",
     }
 }
 
@@ -97,6 +98,7 @@ impl Tally {
             output_tokens: self.output_tokens,
             cost: libm::round(self.cost * 1e6) / 1e6,
             busy_fraction,
+            store: None,
         }
     }
 }

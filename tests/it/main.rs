@@ -9,10 +9,10 @@
 mod arrivals;
 mod cli;
 mod dispatch;
+mod gate;
 mod hardening_input;
 mod hardening_io;
 mod numbers;
 mod own_system;
 mod runaways;
 mod workflows;
-mod gate;

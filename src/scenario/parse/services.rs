@@ -71,7 +71,34 @@ pub(super) struct RawTool {
     timeout_after_effect: Option<Spanned<f64>>,
 }
 
+/// `[stores.NAME]`: a store holding one versioned row.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawStore {
+    hop: Option<Spanned<RawDist<RawDuration>>>,
+    timeout: Option<Spanned<RawDuration>>,
+}
+
 impl Ctx<'_> {
+    /// Every `[stores.NAME]`, by name.
+    pub(super) fn stores(&self, raw: Option<&BTreeMap<Spanned<String>, RawStore>>) -> Result<Vec<StoreModel>> {
+        let mut out = Vec::new();
+        for (name, r) in raw.into_iter().flatten() {
+            let name = self.service_name(name, "store", "store")?;
+            let table = format!("stores.{name}");
+            let hop = match &r.hop {
+                Some(d) => self.dist(d, &format!("{table}.hop"), DistKind::Latency)?,
+                None => Dist::Constant { value: 1e6 },
+            };
+            out.push(StoreModel {
+                name,
+                hop,
+                timeout_ns: self.timeout_or_default(r.timeout.as_ref(), &format!("{table}.timeout"))?,
+            });
+        }
+        Ok(out)
+    }
+
     /// A probability in `[0, 1]`.
     pub(super) fn probability(&self, v: &Spanned<f64>, path: &str) -> Result<f64> {
         let p = *v.get_ref();

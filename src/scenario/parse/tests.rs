@@ -228,6 +228,7 @@ fn full_file_round_trips() {
         workflows: Default::default(),
         entry_role: 0,
         gate: Default::default(),
+        stores: vec![],
         invariants: Invariants { tool_effects_at_most_once: true },
     };
     assert_eq!(s, expected);
