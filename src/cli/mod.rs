@@ -46,8 +46,22 @@ macro_rules! errln {
     }};
 }
 
+/// [`errln!`] for progress and notes, which `--quiet` silences (results
+/// and errors are never silenced).
+macro_rules! noteln {
+    ($($arg:tt)*) => {{
+        if !$crate::cli::quiet::is_quiet() {
+            errln!($($arg)*);
+        }
+    }};
+}
+
 mod batch;
+mod completions;
+mod help;
 mod interrupt;
+mod quiet;
+mod schema;
 
 /// Exit codes: the contract with scripts and CI.
 pub mod exit {
@@ -79,6 +93,9 @@ fn usage(message: impl Into<String>) -> anyhow::Error {
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Print no progress and no notes on stderr (results and errors still).
+    #[arg(long, short, global = true)]
+    quiet: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -89,6 +106,10 @@ enum Command {
     Sweep(SweepArgs),
     /// Run every strategy combination over the same seeds and write reports.
     Compare(CompareArgs),
+    /// Print the JSON Schema of scenario files (for editors and validators).
+    Schema,
+    /// Print a shell completion script.
+    Completions(completions::CompletionsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -222,14 +243,10 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    use clap::{CommandFactory, FromArgMatches};
-    // clap names a command with a `'static` string: one short string,
-    // once per process.
-    let name: &'static str = Box::leak(
-        Path::new(program).file_name().and_then(|n| n.to_str()).unwrap_or("rehearsal").to_owned().into_boxed_str(),
-    );
+    use clap::FromArgMatches;
+    let name = help::bin_name(program);
     let argv = std::iter::once(std::ffi::OsString::from(program)).chain(args.into_iter().map(Into::into));
-    let parsed = Cli::command().name(name).try_get_matches_from(argv).and_then(|m| Cli::from_arg_matches(&m));
+    let parsed = help::command(name).try_get_matches_from(argv).and_then(|m| Cli::from_arg_matches(&m));
     let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
@@ -237,6 +254,7 @@ where
             return ExitCode::from(if e.use_stderr() { exit::BAD_INPUT } else { exit::OK });
         }
     };
+    quiet::set(cli.quiet);
     let run = |scenario: &Scenario, seed: u64, strategy: &crate::strategy::Strategy, options: RunOptions| {
         run_system(system, scenario, seed, strategy, options)
     };
@@ -270,6 +288,8 @@ fn execute(cli: Cli, target: Target<'_>) -> anyhow::Result<u8> {
         Command::Run(args) => cmd_run(args, target),
         Command::Sweep(args) => batch::sweep(args, target),
         Command::Compare(args) => batch::compare(args, target),
+        Command::Schema => schema::print(target),
+        Command::Completions(args) => completions::print(&args, target.program),
     }
 }
 
@@ -302,7 +322,7 @@ fn cmd_run(args: RunArgs, target: Target<'_>) -> anyhow::Result<u8> {
             text.push('\n');
         }
         crate::output::write_output(path, text.as_bytes())?;
-        errln!("trace: {} events written to {}", first.trace.len(), path.display());
+        noteln!("trace: {} events written to {}", first.trace.len(), path.display());
     }
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&first.summary)?);
@@ -313,7 +333,11 @@ fn cmd_run(args: RunArgs, target: Target<'_>) -> anyhow::Result<u8> {
     for b in &broken {
         errln!("invariant broken: {b}");
     }
-    errln!("replay: {replay}");
+    if broken.is_empty() {
+        noteln!("replay: {replay}");
+    } else {
+        errln!("replay: {replay}");
+    }
     Ok(if broken.is_empty() { exit::OK } else { exit::CHECK_FAILED })
 }
 
@@ -378,7 +402,7 @@ fn print_summary(s: &RunSummary) {
 }
 
 fn progress_bar(total: u64, what: &str) -> indicatif::ProgressBar {
-    if !std::io::stderr().is_terminal() {
+    if !std::io::stderr().is_terminal() || quiet::is_quiet() {
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::new(total);
