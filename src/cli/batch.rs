@@ -106,20 +106,20 @@ pub(super) fn open_journal<R: Record>(
     if resume {
         let Resumed { journal, records, found } = Journal::resume::<R>(path, header)?;
         if found {
-            errln!(
+            noteln!(
                 "resuming: {} of {} runs already done, from {}",
                 thousands(records.len() as u64),
                 thousands(header.runs),
                 shown.display()
             );
         } else {
-            errln!("note: no journal at {}: running everything", shown.display());
+            noteln!("note: no journal at {}: running everything", shown.display());
         }
         return Ok((journal, records));
     }
     if let Some(lines) = count_lines(path) {
         if lines > 0 && lines < header.runs + 1 {
-            errln!(
+            noteln!(
                 "note: replacing the unfinished journal at {} (add --resume to continue it instead)",
                 shown.display()
             );
@@ -200,7 +200,7 @@ where
             let Some(signal) = interrupt.requested() else { return failed.borrow().is_some() };
             if !announced.replace(true) {
                 bar.suspend(|| {
-                    errln!(
+                    noteln!(
                         "{}: finishing the runs in flight, then stopping (send it again to stop at once)",
                         signal.name()
                     );
@@ -211,7 +211,7 @@ where
     )?;
     bar.finish_and_clear();
     if outcome.threads < threads.min(usize::try_from(jobs).unwrap_or(usize::MAX)) {
-        errln!("note: the system started only {} of {threads} worker threads", outcome.threads);
+        noteln!("note: the system started only {} of {threads} worker threads", outcome.threads);
     }
     if let Some(e) = failed.into_inner() {
         return Err(e.into());

@@ -46,10 +46,24 @@ macro_rules! errln {
     }};
 }
 
+/// [`errln!`] for progress and notes, which `--quiet` silences (results
+/// and errors are never silenced).
+macro_rules! noteln {
+    ($($arg:tt)*) => {{
+        if !$crate::cli::quiet::is_quiet() {
+            errln!($($arg)*);
+        }
+    }};
+}
+
 mod batch;
 mod check;
+mod completions;
 mod fail_if;
+mod help;
 mod interrupt;
+mod quiet;
+mod schema;
 mod sweep;
 
 /// Exit codes: the contract with scripts and CI.
@@ -82,6 +96,9 @@ fn usage(message: impl Into<String>) -> anyhow::Error {
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Print no progress and no notes on stderr (results and errors still).
+    #[arg(long, short, global = true)]
+    quiet: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -99,6 +116,10 @@ enum Command {
     /// Combine the outputs of `sweep --shard K/N` (every K of one N) into
     /// exactly what the whole sweep prints on one machine.
     Merge(sweep::MergeArgs),
+    /// Print the JSON Schema of scenario files (for editors and validators).
+    Schema,
+    /// Print a shell completion script.
+    Completions(completions::CompletionsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -245,14 +266,10 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    use clap::{CommandFactory, FromArgMatches};
-    // clap names a command with a `'static` string: one short string,
-    // once per process.
-    let name: &'static str = Box::leak(
-        Path::new(program).file_name().and_then(|n| n.to_str()).unwrap_or("rehearsal").to_owned().into_boxed_str(),
-    );
+    use clap::FromArgMatches;
+    let name = help::bin_name(program);
     let argv = std::iter::once(std::ffi::OsString::from(program)).chain(args.into_iter().map(Into::into));
-    let parsed = Cli::command().name(name).try_get_matches_from(argv).and_then(|m| Cli::from_arg_matches(&m));
+    let parsed = help::command(name).try_get_matches_from(argv).and_then(|m| Cli::from_arg_matches(&m));
     let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
@@ -260,6 +277,7 @@ where
             return ExitCode::from(if e.use_stderr() { exit::BAD_INPUT } else { exit::OK });
         }
     };
+    quiet::set(cli.quiet);
     let run = |scenario: &Scenario, seed: u64, strategy: &crate::strategy::Strategy, options: RunOptions| {
         run_system(system, scenario, seed, strategy, options)
     };
@@ -297,6 +315,8 @@ fn execute(cli: Cli, target: Target<'_>) -> anyhow::Result<u8> {
         Command::Compare(args) => batch::compare(args, target),
         Command::Check(args) => check::check(args, target),
         Command::Merge(args) => sweep::merge(args),
+        Command::Schema => schema::print(target),
+        Command::Completions(args) => completions::print(&args, target.program),
     }
 }
 
@@ -329,7 +349,7 @@ fn cmd_run(args: RunArgs, target: Target<'_>) -> anyhow::Result<u8> {
             text.push('\n');
         }
         crate::output::write_output(path, text.as_bytes())?;
-        errln!("trace: {} events written to {}", first.trace.len(), path.display());
+        noteln!("trace: {} events written to {}", first.trace.len(), path.display());
     }
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&first.summary)?);
@@ -340,7 +360,11 @@ fn cmd_run(args: RunArgs, target: Target<'_>) -> anyhow::Result<u8> {
     for b in &broken {
         errln!("invariant broken: {b}");
     }
-    errln!("replay: {replay}");
+    if broken.is_empty() {
+        noteln!("replay: {replay}");
+    } else {
+        errln!("replay: {replay}");
+    }
     Ok(if broken.is_empty() { exit::OK } else { exit::CHECK_FAILED })
 }
 
@@ -405,7 +429,7 @@ fn print_summary(s: &RunSummary) {
 }
 
 fn progress_bar(total: u64, what: &str) -> indicatif::ProgressBar {
-    if !std::io::stderr().is_terminal() {
+    if !std::io::stderr().is_terminal() || quiet::is_quiet() {
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::new(total);

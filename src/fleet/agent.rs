@@ -44,7 +44,8 @@ fn call_failure_cause(service: ServiceId, response: &Response<Msg>) -> Cause {
 }
 
 /// Count a call's response and decide by the retry policy; `cause` keeps
-/// why the latest attempt failed.
+/// why the latest attempt failed, `previous_delay` the last backoff.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn judge(
     response: Response<Msg>,
     service: ServiceId,

@@ -28,7 +28,7 @@ pub use error::{MAX_ECHO_CHARS, ScenarioError};
 pub use model::*;
 pub use parse::{
     DEFAULT_MAX_QUEUED_EVENTS, MAX_AGENTS, MAX_COST_PER_1K, MAX_NAME_CHARS, MAX_NODES, MAX_QUEUED_EVENTS,
-    MAX_SEED_COUNT, MAX_TOKEN_PARAM, parse, parse_for, parse_in,
+    MAX_SEED_COUNT, MAX_TOKEN_PARAM, parse, parse_for, parse_in, schema,
 };
 
 /// The largest scenario file [`load`] reads: 1 MiB.

@@ -12,15 +12,18 @@ use std::path::Path;
 
 use rehearsal_runtime::OverflowPolicy;
 use rehearsal_sim::dist::Dist;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde::de::{self, SeqAccess, Visitor};
-use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::duration::parse_duration;
 use super::error::{ScenarioError, clip, echo};
 use super::model::*;
+use spanned::Spanned;
 use strategies::RawStrategies;
+
+pub use schema::schema;
 
 const NS_PER_S: u64 = 1_000_000_000;
 /// Upper bound on `seeds = N` and on the length of a `seeds = [...]` list,
@@ -88,7 +91,7 @@ pub fn parse_for(
 // ---------------------------------------------------------------------------
 // Raw, spanned form: exactly the file's shape.
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawScenario {
     name: Spanned<String>,
@@ -114,20 +117,20 @@ struct RawScenario {
 }
 
 /// `[gate] METRIC = { relative = x }` or `{ absolute = x }`.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawTolerance {
     relative: Option<Spanned<f64>>,
     absolute: Option<Spanned<f64>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawInvariants {
     tool_effects_at_most_once: Option<bool>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawLimits {
     max_events: Option<Spanned<i64>>,
@@ -137,7 +140,7 @@ struct RawLimits {
     mailbox_overflow: Option<Spanned<String>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawTopology {
     nodes: Option<Spanned<i64>>,
@@ -146,7 +149,7 @@ struct RawTopology {
     links: Option<Vec<RawLink>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawNetwork {
     latency: Option<Spanned<RawDist<RawDuration>>>,
@@ -156,7 +159,7 @@ struct RawNetwork {
     reorder: Option<Spanned<f64>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawLink {
     from: Spanned<i64>,
@@ -168,7 +171,7 @@ struct RawLink {
     ordered: Option<bool>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawWorkload {
     arrivals: arrivals::RawArrivals,
@@ -180,7 +183,7 @@ struct RawWorkload {
     requests: Option<Spanned<Vec<mix::RawRequestType>>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawRetry {
     max_attempts: Option<Spanned<i64>>,
@@ -191,8 +194,9 @@ struct RawRetry {
 /// `{ dist = "...", <params> }`: every parameter optional here; which ones
 /// a kind needs is checked in [`Ctx::dist`]. (A serde-tagged enum would lose
 /// the spans.)
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "RawDist_for_{V}")]
 struct RawDist<V> {
     dist: Spanned<String>,
     value: Option<Spanned<V>>,
@@ -203,6 +207,16 @@ struct RawDist<V> {
     median: Option<Spanned<V>>,
     p99: Option<Spanned<V>>,
 }
+
+/// The kinds of distribution (`dist = "..."`) and the parameters each
+/// takes, all required.
+const DISTS: &[(&str, &[&str])] = &[
+    ("constant", &["value"]),
+    ("uniform", &["min", "max"]),
+    ("normal", &["mean", "std_dev"]),
+    ("exponential", &["mean"]),
+    ("lognormal", &["median", "p99"]),
+];
 
 /// `seeds = N` or `seeds = [a, b, c]`.
 enum RawSeeds {
@@ -347,7 +361,7 @@ impl Ctx<'_> {
 
     /// Maps a serde error (unknown key, wrong type, missing key...) to a
     /// located, hinted error.
-    fn serde_error(&self, e: &toml::de::Error, doc: &Spanned<DeTable<'_>>) -> ScenarioError {
+    fn serde_error(&self, e: &toml::de::Error, doc: &toml::Spanned<DeTable<'_>>) -> ScenarioError {
         let span = e.span().unwrap_or(0..0);
         let at = span.start;
         let msg = e.message().trim();
@@ -1074,19 +1088,15 @@ impl Ctx<'_> {
             ("median", &d.median),
             ("p99", &d.p99),
         ];
-        let needs: &[&str] = match tag {
-            "constant" => &["value"],
-            "uniform" => &["min", "max"],
-            "normal" => &["mean", "std_dev"],
-            "exponential" => &["mean"],
-            "lognormal" => &["median", "p99"],
-            other => {
-                let kinds = ["constant", "uniform", "normal", "exponential", "lognormal"];
+        let needs: &[&str] = match DISTS.iter().find(|(k, _)| *k == tag) {
+            Some((_, needs)) => needs,
+            None => {
+                let kinds: Vec<&str> = DISTS.iter().map(|(k, _)| *k).collect();
                 return Err(self.bad(
                     &d.dist,
                     &format!("{path}.dist"),
                     format!("one of {}", list(&kinds)),
-                    Some(choice_hint(other, &kinds)),
+                    Some(choice_hint(tag, &kinds)),
                 ));
             }
         };
@@ -1452,7 +1462,7 @@ pub(crate) fn locate(source: &str, at: usize) -> (usize, usize, &str) {
 /// The dotted key path of the innermost key whose key or value span holds
 /// `span.start`, e.g. `["workload", "arrivals", "rate_per_s"]`. Empty for
 /// the document itself.
-fn path_at(doc: &Spanned<DeTable<'_>>, span: &Range<usize>) -> Vec<String> {
+fn path_at(doc: &toml::Spanned<DeTable<'_>>, span: &Range<usize>) -> Vec<String> {
     if doc.span() == *span {
         return Vec::new();
     }
@@ -1584,7 +1594,9 @@ mod arrivals;
 mod faults;
 mod mix;
 mod roles;
+mod schema;
 mod services;
+mod spanned;
 mod strategies;
 #[cfg(test)]
 mod tests;

@@ -4,10 +4,12 @@
 //! against queueing theory (Erlang C, `dispatch`), bad input that must get
 //! a clear error, never a panic (`hardening_input`), and output that must
 //! never be destroyed or lost: output paths, report sets, interrupts and
-//! `--resume`, caps, escaping (`hardening_io`).
+//! `--resume`, caps, escaping (`hardening_io`); the JSON Schema of
+//! scenario files against the loader (`schema`).
 
 mod arrivals;
 mod cli;
+mod cli_ergonomics;
 mod dispatch;
 mod gate;
 mod hardening_input;
@@ -15,4 +17,5 @@ mod hardening_io;
 mod numbers;
 mod own_system;
 mod runaways;
+mod schema;
 mod workflows;

@@ -6,10 +6,10 @@
 //! [`rehearsal_sim::arrivals`]; the format is in `docs/scenario.md`.
 
 use rehearsal_sim::arrivals::{Switching, load_arrival_times, scale_times};
+use schemars::JsonSchema;
 use serde::Deserialize;
-use toml::Spanned;
 
-use super::{Ctx, DistKind, RawDist, RawDuration, Result, choice_hint, echo, expected_text, list};
+use super::{Ctx, DistKind, RawDist, RawDuration, Result, Spanned, choice_hint, echo, expected_text, list};
 use crate::scenario::model::ArrivalProcess;
 
 /// Upper bound on every arrival rate (`rate_per_s`, `on_rate_per_s`, ...),
@@ -27,7 +27,7 @@ const MAX_PERIOD_NS: u64 = 365 * 24 * 3600 * 1_000_000_000;
 
 /// The processes and the keys each accepts, `process` aside; the first
 /// keys listed are required, up to the count.
-const PROCESSES: &[(&str, usize, &[&str])] = &[
+pub(super) const PROCESSES: &[(&str, usize, &[&str])] = &[
     ("poisson", 1, &["rate_per_s"]),
     ("constant", 1, &["rate_per_s"]),
     ("bursts", 3, &["on_rate_per_s", "on", "off", "off_rate_per_s", "switching"]),
@@ -38,7 +38,7 @@ const PROCESSES: &[(&str, usize, &[&str])] = &[
     ("trace", 1, &["csv", "time_scale"]),
 ];
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawArrivals {
     process: Spanned<String>,

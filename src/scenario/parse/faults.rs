@@ -1,14 +1,14 @@
 //! `[supervision]` and `[faults]`: raw forms and their checks.
 
+use schemars::JsonSchema;
 use serde::Deserialize;
-use toml::Spanned;
 
-use super::{Ctx, NS_PER_S, RawDuration, Result, choice_hint, expected_text};
+use super::{Ctx, NS_PER_S, RawDuration, Result, Spanned, choice_hint, expected_text};
 use rehearsal_sim::buggify::BuggifyConfig;
 
 use crate::scenario::model::*;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawSupervision {
     intensity: Option<RawIntensity>,
@@ -19,14 +19,14 @@ pub(super) struct RawSupervision {
     backoff: Option<RawBackoff>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawIntensity {
     max_restarts: Spanned<i64>,
     period: Spanned<RawDuration>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawBackoff {
     min: Option<Spanned<RawDuration>>,
@@ -35,7 +35,7 @@ struct RawBackoff {
     reset_after: Option<Spanned<RawDuration>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawFaults {
     failure_detection: Option<Spanned<RawDuration>>,
@@ -49,7 +49,7 @@ pub(super) struct RawFaults {
     schedule: Option<Vec<RawScheduled>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawScheduled {
     at: Spanned<RawDuration>,
@@ -67,7 +67,7 @@ struct RawScheduled {
 /// One group of a `partition`, e.g. `[0, 1]`, with the span of each node.
 type RawGroup = Spanned<Vec<Spanned<i64>>>;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawBrownout {
     llm: Spanned<String>,
@@ -75,7 +75,7 @@ struct RawBrownout {
     error_rate: Option<Spanned<f64>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawBuggify {
     pub(super) enabled: Option<bool>,

@@ -1,13 +1,13 @@
 //! `[[workload.requests]]`: request mixes (several request types with
 //! weights, each with its workflow, deadline and key distribution).
 
+use schemars::JsonSchema;
 use serde::Deserialize;
-use toml::Spanned;
 
-use super::{Ctx, RawDuration, Result};
+use super::{Ctx, RawDuration, Result, Spanned};
 use crate::scenario::model::{KeyDist, MAX_KEYS, RequestType, ServiceModel, ZipfCdf};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawRequestType {
     pub(super) name: Spanned<String>,
@@ -19,7 +19,7 @@ pub(super) struct RawRequestType {
     key: Option<Spanned<RawKey>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawKey {
     dist: Spanned<String>,

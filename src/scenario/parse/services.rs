@@ -5,11 +5,11 @@ use std::path::PathBuf;
 
 use rehearsal_sim::dist::Dist;
 use rehearsal_sim::llm::{LlmModel, load_token_trace};
+use schemars::JsonSchema;
 use serde::Deserialize;
-use toml::Spanned;
 
 use super::{
-    Ctx, DistKind, MAX_COST_PER_1K, MAX_NAME_CHARS, NS_PER_S, RawDist, RawDuration, Result, choice_hint, echo,
+    Ctx, DistKind, MAX_COST_PER_1K, MAX_NAME_CHARS, NS_PER_S, RawDist, RawDuration, Result, Spanned, choice_hint, echo,
     expected_text,
 };
 use crate::scenario::model::*;
@@ -18,7 +18,7 @@ use crate::scenario::{MAX_CSV_BYTES, read_capped};
 /// `(input, output)` token pairs of a `tokens_csv` file.
 type TokenTrace = std::sync::Arc<[(u32, u32)]>;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawLlm {
     latency: Option<Spanned<RawDist<RawDuration>>>,
@@ -39,28 +39,28 @@ pub(super) struct RawLlm {
     on_abandon: Option<Spanned<String>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawRateLimit {
     rpm: Option<Spanned<i64>>,
     tpm: Option<Spanned<i64>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawColdStart {
     probability: Spanned<f64>,
     extra: Spanned<RawDist<RawDuration>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawCost {
     input_per_1k: Option<Spanned<f64>>,
     output_per_1k: Option<Spanned<f64>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawTool {
     latency: Spanned<RawDist<RawDuration>>,
@@ -72,7 +72,7 @@ pub(super) struct RawTool {
 }
 
 /// `[stores.NAME]`: a store holding one versioned row.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawStore {
     hop: Option<Spanned<RawDist<RawDuration>>>,

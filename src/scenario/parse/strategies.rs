@@ -16,9 +16,8 @@ use std::ops::Range;
 
 use serde::Deserialize;
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
-use toml::Spanned;
 
-use super::{Ctx, Result, choice_hint, did_you_mean, echo, list};
+use super::{Ctx, Result, Spanned, choice_hint, did_you_mean, echo, list};
 use crate::scenario::model::Axis;
 use crate::strategy::{
     AXES, AxisValue, AxisValues, AxisVisitor, Defaults, NotApplicable, Param, ParamValue, ValueError, label,

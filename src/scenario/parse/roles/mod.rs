@@ -1,16 +1,16 @@
 //! `[[roles]]` and their workflows (see [`crate::scenario::workflow`]).
 
+use schemars::JsonSchema;
 use serde::Deserialize;
-use toml::Spanned;
 
 use super::strategies::RawItem;
-use super::{Ctx, DistKind, RawDist, RawDuration, Result, choice_hint, did_you_mean, echo};
+use super::{Ctx, DistKind, RawDist, RawDuration, Result, Spanned, choice_hint, did_you_mean, echo};
 use crate::scenario::model::{RequestType, ServiceModel, Step, Topology};
 use crate::scenario::workflow::*;
 use crate::strategy::Defaults;
 use crate::strategy::retry::Retry;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawRole {
     name: Spanned<String>,
@@ -19,11 +19,12 @@ pub(super) struct RawRole {
     mailbox: Option<Spanned<i64>>,
     nodes: Option<Spanned<Vec<Spanned<i64>>>>,
     entry: Option<Spanned<bool>>,
+    #[schemars(with = "Option<super::schema::RetryValue>")]
     retry: Option<Spanned<RawItem>>,
     workflow: Spanned<Vec<Spanned<RawStep>>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawStep {
     name: Spanned<String>,
@@ -32,6 +33,7 @@ pub(super) struct RawStep {
     sequence: Option<Spanned<Vec<Spanned<RawStep>>>>,
     parallel: Option<Spanned<Vec<Spanned<RawStep>>>>,
     copies: Option<Spanned<i64>>,
+    #[schemars(with = "Option<super::schema::Join>")]
     join: Option<Spanned<RawItem>>,
     #[serde(rename = "loop")]
     repeat: Option<Spanned<Vec<Spanned<RawStep>>>>,
@@ -40,11 +42,12 @@ pub(super) struct RawStep {
     count: Option<Spanned<RawDist<f64>>>,
     branch: Option<Spanned<Vec<Spanned<RawOption>>>>,
     timeout: Option<Spanned<RawDuration>>,
+    #[schemars(with = "Option<super::schema::RetryValue>")]
     retry: Option<Spanned<RawItem>>,
     context: Option<Spanned<bool>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawOption {
     weight: Spanned<f64>,
