@@ -4,13 +4,15 @@
 //! against queueing theory (Erlang C, `dispatch`), bad input that must get
 //! a clear error, never a panic (`hardening_input`), and output that must
 //! never be destroyed or lost: output paths, report sets, interrupts and
-//! `--resume`, caps, escaping (`hardening_io`).
+//! `--resume`, caps, escaping (`hardening_io`); the HTML page, opened by a
+//! headless browser where one is installed (`html_report`).
 
 mod arrivals;
 mod cli;
 mod dispatch;
 mod hardening_input;
 mod hardening_io;
+mod html_report;
 mod numbers;
 mod own_system;
 mod runaways;
