@@ -13,17 +13,17 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use super::interrupt::{Interrupt, resume_command};
+use super::interrupt::{Interrupt, resume_command, shell_quote};
 use super::plan::{check_runs, thousands};
 use super::{
-    CompareArgs, exit, load, progress_bar, replay_buggify, replay_command_of, resolve_baseline, resolve_buggify,
-    resolve_jobs, strategy_arg, with_buggify,
+    CompareArgs, exit, load_with_source, on_off, progress_bar, replay_buggify, replay_command_of, resolve_baseline,
+    resolve_buggify, resolve_jobs, strategy_arg, with_buggify,
 };
 use crate::journal::{Header, JOURNAL_FILE, Journal, JournalError, Record, Resumed, scenario_hash};
 use crate::parallel::{Outcome, run_ordered};
 use crate::report::format::compact_seeds;
 use crate::report::set::ReportDir;
-use crate::report::{Analysis, Comparison, RunFailure, StrategyRuns, strategy_label, write_reports_into};
+use crate::report::{Analysis, Comparison, Provenance, RunFailure, StrategyRuns, strategy_label, write_reports_into};
 use crate::run::{RunOptions, broken_invariants};
 use crate::scenario::Scenario;
 use crate::strategy::combinations;
@@ -286,8 +286,26 @@ pub(super) fn default_sweep_dir(name: &str) -> PathBuf {
     Path::new("reports").join("out").join(format!("{name}.sweep"))
 }
 
+/// The command a comparison's reports record: `compare`, the scenario and
+/// the options that decide the reports, shell-quoted. `--out`, `--jobs`
+/// and `--resume` are left out: they change where the reports go and how
+/// fast they come, never what they say (reports do not depend on them).
+fn compare_command(program: &str, args: &CompareArgs) -> String {
+    let mut words = vec![shell_quote(program), "compare".to_owned(), shell_quote(&args.scenario.display().to_string())];
+    if let Some(n) = args.seeds {
+        words.push(format!("--seeds {n}"));
+    }
+    if let Some(b) = &args.baseline_strategy {
+        words.push(format!("--baseline-strategy {}", shell_quote(b)));
+    }
+    if let Some(on) = args.buggify.buggify {
+        words.push(format!("--buggify {}", on_off(on == super::OnOff::On)));
+    }
+    words.join(" ")
+}
+
 pub(super) fn compare(args: CompareArgs, target: super::Target<'_>) -> anyhow::Result<u8> {
-    let scenario = load(&args.scenario, target)?;
+    let (scenario, source) = load_with_source(&args.scenario, target)?;
     let strategies = combinations(&scenario.strategies);
     let seed_count = match args.seeds {
         Some(0) => return Err(super::usage("--seeds must be at least 1")),
@@ -417,6 +435,12 @@ pub(super) fn compare(args: CompareArgs, target: super::Target<'_>) -> anyhow::R
         invariant_failures,
         baseline,
         buggify: Some(buggify),
+        provenance: Provenance::of_file(
+            &args.scenario.display().to_string(),
+            source,
+            header.scenario_hash.clone(),
+            compare_command(target.program, &args),
+        ),
     };
     let paths = write_reports_into(&comparison, set, &out_dir)?;
     outln!("{}", crate::report::terminal::render(&Analysis::of(&comparison)).trim_end());
@@ -426,6 +450,7 @@ pub(super) fn compare(args: CompareArgs, target: super::Target<'_>) -> anyhow::R
     for chart in &paths.charts {
         outln!("  {}", chart.display());
     }
+    outln!("  {}", paths.html.display());
     print_failures(&comparison.errors, &comparison.invariant_failures);
     Ok(if failed { exit::CHECK_FAILED } else { exit::OK })
 }
@@ -435,6 +460,39 @@ use super::BUGGIFY_DEFAULT_COMPARE;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_recorded_command_keeps_what_decides_the_reports() {
+        use clap::Parser as _;
+        let parse = |argv: &[&str]| match super::super::Cli::try_parse_from(argv).unwrap().command {
+            super::super::Command::Compare(args) => args,
+            _ => unreachable!(),
+        };
+        let args = parse(&[
+            "rehearsal",
+            "compare",
+            "my s.toml",
+            "--seeds",
+            "4",
+            "--jobs",
+            "2",
+            "--out",
+            "x",
+            "--resume",
+            "--buggify",
+            "on",
+            "--baseline-strategy",
+            "retry=fixed",
+        ]);
+        assert_eq!(
+            compare_command("rehearsal", &args),
+            "rehearsal compare 'my s.toml' --seeds 4 --baseline-strategy retry=fixed --buggify on"
+        );
+        assert_eq!(
+            compare_command("rehearsal", &parse(&["rehearsal", "compare", "s.toml"])),
+            "rehearsal compare s.toml"
+        );
+    }
 
     #[test]
     fn joined_hash_is_fnv_of_the_joined_strings() {

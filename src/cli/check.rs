@@ -13,7 +13,7 @@ use anyhow::Context;
 use clap::Args;
 
 use super::plan::{BUGGIFY_DEFAULT_COMPARE, resolve_buggify, resolve_jobs, strategy_arg, with_buggify};
-use super::{BuggifyArg, Target, exit, load};
+use super::{BuggifyArg, Target, exit, load_with_source};
 use crate::gate::{self, Baseline};
 use crate::run::{RunOptions, broken_invariants};
 use crate::strategy::combinations;
@@ -65,7 +65,7 @@ pub enum BaselineError {
 const MAX_BASELINE_BYTES: u64 = 64 << 20;
 
 pub(super) fn check(args: CheckArgs, target: Target<'_>) -> anyhow::Result<u8> {
-    let scenario = load(&args.scenario, target)?;
+    let (scenario, text) = load_with_source(&args.scenario, target)?;
     let jobs = resolve_jobs(args.jobs)?;
     let strategies = combinations(&scenario.strategies);
     let buggify = resolve_buggify(args.buggify.buggify, &scenario, BUGGIFY_DEFAULT_COMPARE);
@@ -107,7 +107,7 @@ pub(super) fn check(args: CheckArgs, target: Target<'_>) -> anyhow::Result<u8> {
         rehearsal_baseline: gate::FORMAT,
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
         scenario: scenario.name.clone(),
-        scenario_hash: crate::journal::scenario_hash(&scenario),
+        scenario_hash: crate::report::provenance::file_hash(text.as_bytes()),
         seeds: seeds.clone(),
         buggify,
         strategies: strategies

@@ -324,6 +324,11 @@ fn load(path: &Path, target: Target<'_>) -> anyhow::Result<Scenario> {
     Ok(scenario::load_for(path, target.axes)?)
 }
 
+/// [`load`], with the file's text as read.
+fn load_with_source(path: &Path, target: Target<'_>) -> anyhow::Result<(Scenario, String)> {
+    Ok(scenario::load_with_source_for(path, target.axes)?)
+}
+
 fn cmd_run(args: RunArgs, target: Target<'_>) -> anyhow::Result<u8> {
     let scenario = load(&args.scenario, target)?;
     let seed = args.seed.or(scenario.seeds.first().copied()).unwrap_or(1);

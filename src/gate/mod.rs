@@ -39,7 +39,9 @@ pub struct Baseline {
     /// The rehearsal version that made it.
     pub tool_version: String,
     pub scenario: String,
-    /// [`crate::journal::scenario_hash`] of the scenario as loaded.
+    /// FNV-1a 64 of the scenario file's bytes (`scenario_file_hash` in
+    /// `report.json`): a baseline is of one scenario text. (The files it
+    /// names are not in it: a change of theirs shows as changed metrics.)
     pub scenario_hash: String,
     pub seeds: Vec<u64>,
     pub buggify: bool,

@@ -121,6 +121,19 @@ pub fn html_escape(s: &str) -> String {
     out
 }
 
+/// User text for an HTML page: [`html_escape`]d, and every control
+/// character but a line break or a tab (which HTML does not allow, or
+/// which a browser would silently drop) shown as a space.
+pub fn html_text(s: &str) -> String {
+    if s.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        let cleaned: String =
+            s.chars().map(|c| if c.is_control() && !matches!(c, '\n' | '\r' | '\t') { ' ' } else { c }).collect();
+        html_escape(&cleaned)
+    } else {
+        html_escape(s)
+    }
+}
+
 /// User text as inline Markdown that renders as the same text and nothing
 /// else: one line (control characters become spaces), no raw HTML (`<`,
 /// `>`, `&` as entities), no links, images, code spans or table cells
@@ -183,6 +196,8 @@ mod tests {
         assert_eq!(markdown_text("one_for_one: 3-2 = 1"), "one_for_one: 3-2 = 1");
         assert_eq!(html_escape("<a href=\"x\">'&'</a>"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
         assert_eq!(svg_text("a\u{1b}[31mb\n"), "a [31mb ");
+        assert_eq!(html_text("a\u{0}b\u{1b}<\n\tc"), "a b &lt;\n\tc");
+        assert_eq!(html_text("</pre><script>"), "&lt;/pre&gt;&lt;script&gt;");
     }
 
     #[test]

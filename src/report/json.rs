@@ -15,6 +15,7 @@ use super::analysis::{Analysis, ExcludedSeed, WidthRatio};
 use super::metrics::METRICS;
 use super::paired::{PairedDiff, Verdict};
 use super::pooled::Pooled;
+use super::provenance::{GIT_COMMIT, TOOL_VERSION};
 use super::stats::Summary;
 use super::{RunFailure, strategy_label};
 
@@ -22,6 +23,17 @@ use super::{RunFailure, strategy_label};
 struct JsonReport<'a> {
     scenario: &'a str,
     description: &'a str,
+    /// rehearsal's version and the git commit it was built from (`null`
+    /// when unknown).
+    tool_version: &'a str,
+    git_commit: Option<&'a str>,
+    /// FNV-1a 64 of the scenario as loaded (the journal's), and of the
+    /// scenario file's bytes; `null` when not from a file.
+    scenario_hash: Option<&'a str>,
+    scenario_file_hash: Option<&'a str>,
+    /// The command that wrote the report (without `--out`, `--jobs` and
+    /// `--resume`, which do not change it).
+    command_line: Option<&'a str>,
     seeds: &'a [u64],
     /// Seeds on which every strategy ran: the statistics use these only.
     seeds_used: &'a [u64],
@@ -192,6 +204,11 @@ pub fn render(a: &Analysis<'_>) -> Result<String, serde_json::Error> {
     let report = JsonReport {
         scenario: &cmp.scenario,
         description: &cmp.description,
+        tool_version: TOOL_VERSION,
+        git_commit: GIT_COMMIT,
+        scenario_hash: cmp.provenance.scenario_hash.as_deref(),
+        scenario_file_hash: cmp.provenance.scenario_file_hash.as_deref(),
+        command_line: cmp.provenance.command_line.as_deref(),
         seeds: &cmp.seeds,
         seeds_used: &a.seeds_used,
         excluded_seeds: a
@@ -248,6 +265,12 @@ mod tests {
         assert_eq!(v["buggify"], false);
         assert_eq!(v["seeds_used"], serde_json::json!([1, 2, 3]));
         assert_eq!(v["excluded_seeds"], serde_json::json!([]));
+        assert_eq!(v["tool_version"], env!("CARGO_PKG_VERSION"));
+        assert_eq!(v["git_commit"].as_str(), GIT_COMMIT);
+        // Not from a file: no hashes, no command line (null, not missing).
+        for k in ["scenario_hash", "scenario_file_hash", "command_line"] {
+            assert!(v[k].is_null() && v.get(k).is_some(), "{k}");
+        }
         let s = v["strategies"].as_array().unwrap();
         // Pooled: 300 requests of retry=none, 276 succeeded (90 + 92 + 94).
         let pooled = &s[0]["pooled"];

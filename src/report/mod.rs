@@ -1,29 +1,37 @@
 //! Comparison reports: every strategy combination run over the same seeds,
 //! written as `report.json` (machine-readable), `report.md` (for humans and
-//! CI summaries) and SVG charts.
+//! CI summaries), SVG charts and `index.html` (one self-contained page:
+//! the tables, the charts inline, the scenario and where it all came from).
 //!
 //! One job per module: [`stats`] (mean, standard deviation, Student-t
 //! intervals), [`proportion`] (Wilson intervals for success rates),
 //! [`pooled`] (histograms merged across seeds), [`paired`] (differences
 //! against the baseline, seed by seed), [`metrics`] (which metrics, which
 //! direction is better), [`analysis`] (all of it computed once for a
-//! comparison), [`json`], [`markdown`], [`terminal`], [`chart`] (renderers
-//! to strings), [`atomic`] (crash-safe file replacement), [`set`] (a report
-//! set swapped in as a whole) and [`error`].
+//! comparison), [`breakdown`] (per service and per step), [`provenance`]
+//! (version, commit, scenario hashes, command line), [`rows`] (table rows
+//! `report.md` and `index.html` share), [`json`], [`markdown`], [`html`],
+//! [`terminal`], [`chart`] (renderers to strings), [`atomic`] (crash-safe
+//! file replacement), [`set`] (a report set swapped in as a whole) and
+//! [`error`].
 //!
 //! What each figure means is documented for users in `docs/reports.md`.
 
 pub mod analysis;
 pub mod atomic;
+pub mod breakdown;
 pub mod chart;
 pub mod error;
 pub mod format;
+pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod metrics;
 pub mod paired;
 pub mod pooled;
 pub mod proportion;
+pub mod provenance;
+pub mod rows;
 pub mod set;
 pub mod stats;
 pub mod terminal;
@@ -38,6 +46,7 @@ use crate::summary::RunSummary;
 pub use analysis::Analysis;
 pub use atomic::write_atomic;
 pub use error::ReportError;
+pub use provenance::Provenance;
 pub use stats::Summary;
 
 /// A finished comparison: every strategy run over the same seeds.
@@ -65,6 +74,9 @@ pub struct Comparison {
     /// Whether BUGGIFY fault points were on in the runs (`None`: unknown).
     #[serde(default)]
     pub buggify: Option<bool>,
+    /// The scenario file and command line the comparison came from.
+    #[serde(default)]
+    pub provenance: Provenance,
 }
 
 /// A run that failed: which, why, and the command that replays it.
@@ -100,6 +112,8 @@ pub struct ReportPaths {
     pub markdown: PathBuf,
     /// `latency.svg`, `throughput.svg`, `success.svg`, in that order.
     pub charts: Vec<PathBuf>,
+    /// `index.html`: the page holding it all.
+    pub html: PathBuf,
 }
 
 /// File names inside the output directory.
@@ -108,9 +122,11 @@ pub const MARKDOWN_FILE: &str = "report.md";
 pub const LATENCY_CHART: &str = "latency.svg";
 pub const THROUGHPUT_CHART: &str = "throughput.svg";
 pub const SUCCESS_CHART: &str = "success.svg";
+pub const HTML_FILE: &str = "index.html";
 
 /// The report files of a set, in the order [`render_reports`] gives them.
-pub const REPORT_FILES: [&str; 5] = [JSON_FILE, MARKDOWN_FILE, LATENCY_CHART, THROUGHPUT_CHART, SUCCESS_CHART];
+pub const REPORT_FILES: [&str; 6] =
+    [JSON_FILE, MARKDOWN_FILE, LATENCY_CHART, THROUGHPUT_CHART, SUCCESS_CHART, HTML_FILE];
 
 impl ReportPaths {
     /// Where the files of a set written into `out_dir` are.
@@ -119,6 +135,7 @@ impl ReportPaths {
             json: out_dir.join(JSON_FILE),
             markdown: out_dir.join(MARKDOWN_FILE),
             charts: [LATENCY_CHART, THROUGHPUT_CHART, SUCCESS_CHART].iter().map(|c| out_dir.join(c)).collect(),
+            html: out_dir.join(HTML_FILE),
         }
     }
 }
@@ -138,6 +155,9 @@ pub fn render_reports(cmp: &Comparison, out_dir: &Path) -> Result<Vec<(&'static 
         let svg = render(&analysis).map_err(|message| ReportError::Chart { path: out_dir.join(name), message })?;
         files.push((name, svg));
     }
+    let charts: Vec<(&str, &str)> = files[2..].iter().map(|(n, svg)| (*n, svg.as_str())).collect();
+    let page = html::render(&analysis, &charts);
+    files.push((HTML_FILE, page));
     Ok(files)
 }
 
@@ -360,7 +380,21 @@ mod tests {
             let svg = std::fs::read_to_string(chart).unwrap();
             assert!(svg.starts_with("<svg"), "{}", chart.display());
             assert!(svg.contains("retry=none") && svg.contains("retry=fixed"));
+            // The page holds each chart's markup, as written.
+            assert!(std::fs::read_to_string(&paths.html).unwrap().contains(svg.trim_end()));
         }
+        assert_eq!(paths.html, out.join("index.html"));
+        let names: Vec<String> = {
+            let mut v: Vec<String> = std::fs::read_dir(&out)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            v.sort();
+            v
+        };
+        let mut expected: Vec<&str> = REPORT_FILES.to_vec();
+        expected.sort_unstable();
+        assert_eq!(names, expected);
     }
 
     #[test]
@@ -372,8 +406,10 @@ mod tests {
         let files = |p: &ReportPaths| {
             let mut v = vec![p.json.clone(), p.markdown.clone()];
             v.extend(p.charts.iter().cloned());
+            v.push(p.html.clone());
             v
         };
+        assert_eq!(files(&a).len(), REPORT_FILES.len());
         for (x, y) in files(&a).iter().zip(files(&b).iter()) {
             assert_eq!(std::fs::read(x).unwrap(), std::fs::read(y).unwrap(), "{}", x.display());
         }

@@ -1,6 +1,6 @@
-//! A report set (`report.json`, `report.md`, the SVGs) written as a set:
-//! a crash at any moment leaves the output directory holding either the
-//! old set or the new one, never a mix.
+//! A report set (`report.json`, `report.md`, the SVGs, `index.html`)
+//! written as a set: a crash at any moment leaves the output directory
+//! holding either the old set or the new one, never a mix.
 //!
 //! The new set is written into a staging directory beside the output
 //! directory `D` (in its parent `P`, so renames stay on one file system),
@@ -47,6 +47,7 @@ pub const OWNED_FILES: &[&str] = &[
     super::LATENCY_CHART,
     super::THROUGHPUT_CHART,
     super::SUCCESS_CHART,
+    super::HTML_FILE,
     crate::journal::JOURNAL_FILE,
 ];
 

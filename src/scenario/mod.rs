@@ -47,6 +47,15 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
 
 /// [`load`] for a system under test that declares its own strategy axes.
 pub fn load_for(path: &Path, axes: &[crate::strategy::SystemAxis]) -> Result<Scenario, ScenarioError> {
+    load_with_source_for(path, axes).map(|(scenario, _)| scenario)
+}
+
+/// [`load_for`], also giving the file's text exactly as read (the one
+/// read: what reports show and hash is what was checked).
+pub fn load_with_source_for(
+    path: &Path,
+    axes: &[crate::strategy::SystemAxis],
+) -> Result<(Scenario, String), ScenarioError> {
     let unreadable = |source| ScenarioError::Unreadable { path: path.to_path_buf(), source };
     let bytes = read_capped(path, MAX_SCENARIO_BYTES, "scenario files").map_err(unreadable)?;
     let shown = path.display().to_string();
@@ -54,7 +63,8 @@ pub fn load_for(path: &Path, axes: &[crate::strategy::SystemAxis]) -> Result<Sce
         Ok(s) => s,
         Err(e) => return Err(parse::not_utf8(e.as_bytes(), e.utf8_error().valid_up_to(), &shown)),
     };
-    parse_for(&source, &shown, path.parent().unwrap_or(Path::new("")), axes)
+    let scenario = parse_for(&source, &shown, path.parent().unwrap_or(Path::new("")), axes)?;
+    Ok((scenario, source))
 }
 
 /// The bytes of the file at `path`, read through a reader that stops after

@@ -208,9 +208,22 @@ fn compare_writes_json_markdown_and_svg() {
     assert!(md.contains("retry=exponential_full_jitter"));
     let svg = std::fs::read_to_string(out.join("latency.svg")).unwrap();
     assert!(svg.starts_with("<svg"));
-    for line in ["report.json", "report.md", "latency.svg"] {
+    for line in ["report.json", "report.md", "latency.svg", "index.html"] {
         assert!(stdout(&o).contains(line), "paths printed");
     }
+    // The page: the scenario, the charts inline, nothing from the network.
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.contains("<h1>quickstart</h1>"));
+    assert!(html.contains(svg.trim_end()), "latency.svg inline");
+    assert_eq!(html.matches("<svg").count(), 3);
+    let lower = html.to_ascii_lowercase();
+    for bad in ["src=\"http", "href=\"http", "<script", "<link"] {
+        assert!(!lower.contains(bad), "{bad}");
+    }
+    assert!(html.contains("name = &quot;quickstart&quot;"), "the scenario's text");
+    assert!(
+        json["command_line"].as_str().is_some_and(|c| c == "rehearsal compare scenarios/quickstart.toml --seeds 3")
+    );
 }
 
 /// Write `text` as a scenario file and run it; the run must exit 2 with a
@@ -525,7 +538,7 @@ fn compare_reports_do_not_depend_on_jobs() {
         ]);
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     }
-    for file in ["report.json", "report.md", "latency.svg", "throughput.svg", "success.svg"] {
+    for file in ["report.json", "report.md", "latency.svg", "throughput.svg", "success.svg", "index.html"] {
         assert_eq!(std::fs::read(a.join(file)).unwrap(), std::fs::read(b.join(file)).unwrap(), "{file}");
     }
 }

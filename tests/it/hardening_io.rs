@@ -240,7 +240,15 @@ fn a_killed_runs_leftovers_are_recovered_and_cleaned() {
     let o = run_in(dir.path(), &["compare", &sc, "--seeds", "2", "--out", "out"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     assert_eq!(names(&dir.path().join("out")), {
-        let mut v = vec!["journal.jsonl", "latency.svg", "report.json", "report.md", "success.svg", "throughput.svg"];
+        let mut v = vec![
+            "index.html",
+            "journal.jsonl",
+            "latency.svg",
+            "report.json",
+            "report.md",
+            "success.svg",
+            "throughput.svg",
+        ];
         v.sort();
         v
     });
@@ -248,7 +256,7 @@ fn a_killed_runs_leftovers_are_recovered_and_cleaned() {
 }
 
 #[test]
-fn the_description_is_escaped_in_report_md() {
+fn the_description_is_escaped_in_report_md_and_index_html() {
     let dir = tempfile::tempdir().unwrap();
     let sc = scenario(dir.path(), "s.toml", SMALL);
     let o = run_in(dir.path(), &["compare", &sc, "--seeds", "2", "--out", "out"]);
@@ -256,9 +264,11 @@ fn the_description_is_escaped_in_report_md() {
     let md = std::fs::read_to_string(dir.path().join("out/report.md")).unwrap();
     assert!(!md.contains("<script>") && !md.contains("[x](javascript:"), "{md}");
     assert!(md.contains("&lt;script&gt;alert(1)&lt;/script&gt; \\[x\\](javascript:alert(1))"), "{md}");
-    for svg in ["latency.svg", "throughput.svg", "success.svg"] {
-        assert!(!std::fs::read_to_string(dir.path().join("out").join(svg)).unwrap().contains("<script>"));
+    for file in ["latency.svg", "throughput.svg", "success.svg", "index.html"] {
+        assert!(!std::fs::read_to_string(dir.path().join("out").join(file)).unwrap().contains("<script>"));
     }
+    let html = std::fs::read_to_string(dir.path().join("out/index.html")).unwrap();
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt; [x](javascript:alert(1))"), "{html}");
 }
 
 /// Waits for `child` at most `limit`; kills it past that (and fails).
@@ -347,7 +357,7 @@ fn compare_terminated_then_resumed_writes_the_same_reports() {
     let resumed = run_in(&part_dir, &[&args[..], &["--resume"]].concat());
     assert_eq!(resumed.status.code(), Some(0), "{}", text(&resumed.stderr));
     assert_eq!(text(&resumed.stdout), text(&full.stdout));
-    for file in ["report.json", "report.md", "latency.svg", "throughput.svg", "success.svg"] {
+    for file in ["report.json", "report.md", "latency.svg", "throughput.svg", "success.svg", "index.html"] {
         let a = std::fs::read(full_dir.join("out").join(file)).unwrap();
         let b = std::fs::read(part_dir.join("out").join(file)).unwrap();
         assert!(a == b, "{file} differs after resuming");

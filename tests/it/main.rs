@@ -5,7 +5,8 @@
 //! a clear error, never a panic (`hardening_input`), and output that must
 //! never be destroyed or lost: output paths, report sets, interrupts and
 //! `--resume`, caps, escaping (`hardening_io`); the JSON Schema of
-//! scenario files against the loader (`schema`).
+//! scenario files against the loader (`schema`); the HTML page, opened by a
+//! headless browser where one is installed (`html_report`).
 
 mod arrivals;
 mod cli;
@@ -14,6 +15,7 @@ mod dispatch;
 mod gate;
 mod hardening_input;
 mod hardening_io;
+mod html_report;
 mod numbers;
 mod own_system;
 mod runaways;

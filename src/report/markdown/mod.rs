@@ -12,24 +12,13 @@ mod tables;
 use std::fmt::Write as _;
 
 use super::analysis::Analysis;
-use super::format::{compact_seeds, decimals, fixed, markdown_text, percent, percentile_cell, signed, verdict_cell};
+use super::format::{compact_seeds, decimals, fixed, markdown_text, percent};
 use super::metrics::{Metric, metric, success_rate};
-use super::stats::Summary;
+use super::rows::{self, heading};
 use super::{RunFailure, strategy_label};
 use tables::{agent_downtime_table, metric_tables, outcomes, per_seed_table, pooled_latency};
 
-/// Metrics of the "versus baseline" tables, in order.
-pub const PAIRED_SHOWN: &[&str] = &[
-    "success_rate",
-    "latency_ms.mean",
-    "latency_ms.p50",
-    "latency_ms.p99",
-    "throughput_per_s",
-    "requests.failed",
-    "calls.retries",
-    "tokens.cost",
-    "cost_per_succeeded_request",
-];
+pub use super::rows::PAIRED_SHOWN;
 
 /// Renders `report.md`; `charts` are file names relative to the report.
 pub fn render(a: &Analysis<'_>, charts: &[&str]) -> String {
@@ -131,31 +120,8 @@ fn overview(out: &mut String, a: &Analysis<'_>) {
          | success pooled [Wilson 95%] | throughput/s, mean [95% CI] |"
     );
     let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
-    let lat = |s: &super::analysis::StrategyAnalysis<'_>| s.pooled.latency_ms;
-    let d_lat = decimals(a.strategies.iter().filter_map(lat).map(|l| l.max));
-    let p99s: Vec<Option<Summary>> = (0..a.strategies.len()).map(|i| a.summary(i, "latency_ms.p99")).collect();
-    let d_p99 = decimals(p99s.iter().flatten().map(|s| s.ci95_high));
-    let thr: Vec<Option<Summary>> = (0..a.strategies.len()).map(|i| a.summary(i, "throughput_per_s")).collect();
-    let d_thr = decimals(thr.iter().flatten().map(|s| s.ci95_high));
-    for (i, s) in a.strategies.iter().enumerate() {
-        let l = lat(s);
-        let success = match (s.pooled.success_rate, s.pooled.success_rate_ci95_low, s.pooled.success_rate_ci95_high) {
-            (Some(p), Some(lo), Some(hi)) => format!("{} [{}, {}]", percent(p, 2), percent(lo, 2), percent(hi, 2)),
-            _ => "—".to_owned(),
-        };
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            a.keys[i],
-            s.runs.len(),
-            s.pooled.arrived,
-            percentile_cell(l.as_ref(), "p50", 0.50, d_lat),
-            percentile_cell(l.as_ref(), "p99", 0.99, d_lat),
-            percentile_cell(l.as_ref(), "p999", 0.999, d_lat),
-            mean_ci(p99s[i], d_p99),
-            success,
-            mean_ci(thr[i], d_thr),
-        );
+    for row in rows::overview(a) {
+        table_row(out, &row);
     }
     if a.strategies.iter().any(|s| s.pooled.histograms_missing > 0) {
         let _ = writeln!(
@@ -165,16 +131,6 @@ fn overview(out: &mut String, a: &Analysis<'_>) {
         );
     }
     out.push('\n');
-}
-
-fn mean_ci(s: Option<Summary>, d: usize) -> String {
-    match s {
-        None => "—".to_owned(),
-        Some(s) if s.has_interval() => {
-            format!("{} [{}, {}]", fixed(s.mean, d), fixed(s.ci95_low, d), fixed(s.ci95_high, d))
-        }
-        Some(s) => format!("{} (n=1)", fixed(s.mean, d)),
-    }
 }
 
 fn failures_table(out: &mut String, title: &str, list: &[RunFailure]) {
@@ -221,21 +177,8 @@ fn versus_baseline(out: &mut String, a: &Analysis<'_>) {
         let _ =
             writeln!(out, "| metric | difference | 95% CI (paired) | verdict | CI width paired | CI width unpaired |");
         let _ = writeln!(out, "|---|---:|---:|---|---:|---:|");
-        for name in PAIRED_SHOWN {
-            let (Some(m), Some(p)) = (metric(name), a.paired(i, name)) else { continue };
-            let d = decimals([p.mean_diff.abs(), p.ci95.map_or(0.0, |c| c.low.abs().max(c.high.abs()))]);
-            let ci =
-                p.ci95.map_or_else(|| "—".to_owned(), |c| format!("[{}, {}]", signed(c.low, d), signed(c.high, d)));
-            let width = |c: Option<super::paired::Interval>| c.map_or_else(|| "—".to_owned(), |c| fixed(c.width(), d));
-            let _ = writeln!(
-                out,
-                "| {} | {} | {ci} | {} | {} | {} |",
-                heading(m),
-                signed(p.mean_diff, d),
-                verdict_cell(p.verdict(m.better)),
-                width(p.ci95),
-                width(p.unpaired_ci95),
-            );
+        for row in rows::paired(a, i) {
+            table_row(out, &row.cells);
         }
         out.push('\n');
     }
@@ -244,9 +187,9 @@ fn versus_baseline(out: &mut String, a: &Analysis<'_>) {
 /// Paired interval width over unpaired width per metric, across the
 /// non-baseline strategies: how much pairing the seeds narrowed it.
 fn pairing_widths(out: &mut String, a: &Analysis<'_>) {
-    let rows: Vec<(&Metric, super::analysis::WidthRatio)> =
+    let widths: Vec<(&Metric, super::analysis::WidthRatio)> =
         PAIRED_SHOWN.iter().filter_map(|n| Some((metric(n)?, a.width_ratio(n)?))).collect();
-    if rows.is_empty() {
+    if widths.is_empty() {
         return;
     }
     let _ = writeln!(
@@ -260,7 +203,7 @@ fn pairing_widths(out: &mut String, a: &Analysis<'_>) {
          compared with the baseline (below 1: pairing narrowed the interval).\n"
     );
     let _ = writeln!(out, "| metric | strategies | median ratio | min | max |\n|---|---:|---:|---:|---:|");
-    for (m, r) in rows {
+    for (m, r) in widths {
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {} |",
@@ -274,17 +217,20 @@ fn pairing_widths(out: &mut String, a: &Analysis<'_>) {
     out.push('\n');
 }
 
-fn heading(m: &Metric) -> String {
-    if m.unit.is_empty() { m.name.to_owned() } else { format!("{} ({})", m.name, m.unit) }
-}
-
-fn chart_title(file: &str) -> &str {
+/// What a chart file shows, as reports title it.
+pub(crate) fn chart_title(file: &str) -> &str {
     match file {
         "latency.svg" => "latency distribution (pooled)",
         "throughput.svg" => "throughput over time",
         "success.svg" => "success rate over time",
         other => other,
     }
+}
+
+/// A table row of cells that need no escaping (numbers, keys, metric
+/// names): `| a | b |`.
+fn table_row(out: &mut String, cells: &[String]) {
+    let _ = writeln!(out, "| {} |", cells.join(" | "));
 }
 
 /// A strategy label (or a replay line) as inline code when it holds only

@@ -2,15 +2,15 @@
 //! request counts, one table per metric, per-seed tables and agent
 //! unavailability.
 
-use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use super::super::analysis::Analysis;
 use super::super::format::{decimals, fixed, percentile_cell, signed, verdict_cell};
 use super::super::metrics::{Better, METRICS, Metric};
 use super::super::pooled::{PooledLatency, QUANTILES};
+use super::super::rows;
 use super::super::stats::{IntervalMethod, Summary};
-use super::{cell, heading};
+use super::{cell, heading, table_row};
 
 /// Pooled latency per outcome: every ended request, succeeded, failed.
 pub(super) fn pooled_latency(out: &mut String, a: &Analysis<'_>) {
@@ -67,8 +67,7 @@ pub(super) fn outcomes(out: &mut String, a: &Analysis<'_>) {
     if a.strategies.is_empty() {
         return;
     }
-    let causes: BTreeSet<&str> =
-        a.strategies.iter().flat_map(|s| s.pooled.failed_by_cause.keys().map(String::as_str)).collect();
+    let causes = rows::causes(a);
     let _ = writeln!(out, "## Requests, pooled\n");
     let _ = write!(out, "| key | arrived | succeeded | failed | in flight |");
     for c in &causes {
@@ -79,13 +78,8 @@ pub(super) fn outcomes(out: &mut String, a: &Analysis<'_>) {
         out.push_str("---:|");
     }
     out.push('\n');
-    for (i, s) in a.strategies.iter().enumerate() {
-        let p = &s.pooled;
-        let _ = write!(out, "| {} | {} | {} | {} | {} |", a.keys[i], p.arrived, p.succeeded, p.failed, p.in_flight);
-        for c in &causes {
-            let _ = write!(out, " {} |", p.failed_by_cause.get(*c).copied().unwrap_or(0));
-        }
-        out.push('\n');
+    for i in 0..a.strategies.len() {
+        table_row(out, &rows::outcome(a, i, &causes));
     }
     out.push('\n');
 }
