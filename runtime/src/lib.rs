@@ -93,6 +93,7 @@ mod ids;
 mod lifecycle;
 mod mailbox;
 mod registry;
+pub mod resilience;
 pub mod retry;
 mod service;
 pub mod supervisor;
