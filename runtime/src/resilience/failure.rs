@@ -65,6 +65,9 @@ impl From<ServiceError> for Failure {
             ServiceError::ServerError => Failure::ServerError,
             ServiceError::RateLimited { .. } => Failure::RateLimited,
             ServiceError::Unavailable => Failure::Unavailable,
+            // A lost compare-and-set is the caller's to resolve (read
+            // again), not a transient fault to retry blindly.
+            ServiceError::Conflict => Failure::ClientError,
         }
     }
 }
