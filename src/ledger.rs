@@ -46,11 +46,17 @@ pub enum Cause {
     /// Pipeline: a stage finished the work but had no downstream stage to
     /// pass it to (its subscriber died with a restart).
     NoDownstream,
+    /// A policy's circuit breaker refused the call (the service failed too
+    /// often lately), and no fallback took it.
+    CircuitOpen,
+    /// A compare-and-set write kept losing to other writers until the step
+    /// gave up.
+    WriteConflict,
 }
 
 impl Cause {
     /// Every cause, in the order reports list them.
-    pub const ALL: [Cause; 11] = [
+    pub const ALL: [Cause; 13] = [
         Cause::ClientTimeout,
         Cause::LlmError,
         Cause::RateLimited,
@@ -62,6 +68,8 @@ impl Cause {
         Cause::AgentTimeout,
         Cause::NoAgentAvailable,
         Cause::NoDownstream,
+        Cause::CircuitOpen,
+        Cause::WriteConflict,
     ];
 
     /// The documented name (`client_timeout`, `llm_error`, ...).
@@ -78,6 +86,8 @@ impl Cause {
             Cause::AgentTimeout => "agent_timeout",
             Cause::NoAgentAvailable => "no_agent_available",
             Cause::NoDownstream => "no_downstream",
+            Cause::CircuitOpen => "circuit_open",
+            Cause::WriteConflict => "write_conflict",
         }
     }
 }

@@ -143,14 +143,17 @@ pub fn run_system<S: SystemUnderTest>(
     }
 
     sim.run_until(horizon_ns(scenario)).map_err(|source| RunError::Sim { seed, source })?;
+    let policy = strategy.get("policy").cloned();
     let figures = SystemFigures {
         agents,
-        report: |observed_ns| system.report(&Finished { sim: &sim, scenario, observed_ns }, &handle),
+        report: |observed_ns| {
+            system.report(&Finished { sim: &sim, scenario, observed_ns, policy: policy.clone() }, &handle)
+        },
         site_name: |site| system.buggify_site_name(site),
     };
     let mut summary = crate::summarize::summarize(scenario, seed, strategy, &sim, initial_spawns, figures);
     let observed_ns = (summary.observed_s * 1e9) as u64;
-    summary.broken_by_system = system.invariants(&Finished { sim: &sim, scenario, observed_ns }, &handle);
+    summary.broken_by_system = system.invariants(&Finished { sim: &sim, scenario, observed_ns, policy }, &handle);
     let trace = sim.kernel_mut().take_trace_records();
     let checkpoints = sim.kernel_mut().take_trace_checkpoints();
     Ok(RunOutput { summary, trace, checkpoints })

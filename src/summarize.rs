@@ -200,6 +200,7 @@ where
         }),
         request_types: type_counts(scenario, world),
         broken_by_system: Vec::new(),
+        resilience: report.resilience.clone(),
         histograms: Histograms {
             latency_us: hist::encode(&ls.latency),
             latency_us_succeeded: hist::encode(&ls.latency_succeeded),

@@ -115,6 +115,10 @@ pub struct RunSummary {
     /// `SystemUnderTest::invariants`); left out when none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub broken_by_system: Vec<String>,
+    /// The resilience policy's figures (the `policy` axis); left out
+    /// without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resilience: Option<ResilienceSummary>,
 }
 
 /// Crashes and the supervision that answered them.
@@ -353,4 +357,29 @@ pub struct SideEffects {
     /// Effects beyond the first for the same idempotency key: what retries
     /// after a timeout-after-effect duplicated.
     pub duplicates: u64,
+}
+
+/// What a run's resilience policy did.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ResilienceSummary {
+    /// The policy's name.
+    pub policy: String,
+    /// Per service: its circuit breakers (one per agent), summed.
+    pub breakers: BTreeMap<String, BreakerSummary>,
+    /// Retries a retry budget refused.
+    pub budget_denied: u64,
+    /// Calls routed to a fallback model.
+    pub fallback_calls: u64,
+}
+
+/// One service's circuit breakers over a run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct BreakerSummary {
+    /// Transitions by `from->to` (`closed->open`, `open->half_open`,
+    /// `half_open->closed`, `half_open->open`).
+    pub transitions: BTreeMap<String, u64>,
+    /// Calls refused while open (they cost the service nothing).
+    pub calls_rejected: u64,
+    /// Time spent open, summed over agents, s.
+    pub time_open_s: f64,
 }

@@ -227,6 +227,8 @@ pub struct Finished<'a, A: Actor> {
     pub scenario: &'a Scenario,
     /// The end of the observation window (ns).
     pub observed_ns: u64,
+    /// The run's `policy` strategy value, if it has one.
+    pub policy: Option<String>,
 }
 
 /// What a system adds to a run's summary. `None` leaves a figure to the
@@ -241,6 +243,8 @@ pub struct SystemReport {
     /// Per-role figures (default: one role, `agent`, of
     /// [`SystemUnderTest::agents`] agents).
     pub roles: Option<BTreeMap<String, RoleSummary>>,
+    /// The resilience policy's figures, if any.
+    pub resilience: Option<crate::summary::ResilienceSummary>,
 }
 
 /// A system the harness can run (see the module docs).

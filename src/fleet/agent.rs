@@ -104,6 +104,12 @@ struct Job {
     backoff_tag: u64,
     /// Why the latest failed attempt failed.
     cause: Cause,
+    /// The service the current step calls now (a fallback model after the
+    /// step's own failed for good).
+    service: ServiceId,
+    /// The breaker's permit of the call in flight, and when it went out.
+    permit: Option<rehearsal_runtime::resilience::Permit>,
+    called_at: Nanos,
 }
 
 /// Pool agent: works on one request at a time; while busy, new work waits
@@ -114,6 +120,8 @@ pub struct Agent {
     /// Each request type's steps.
     workflows: std::rc::Rc<Vec<Vec<StepSpec>>>,
     retry: RetryPolicy,
+    /// The resilience policy's state, if the run has one.
+    guard: Option<super::guard::Guard>,
     job: Option<Job>,
     next_tag: u64,
     /// Work cancelled before it was started, to skip when it comes.
@@ -131,11 +139,18 @@ impl Agent {
             index,
             workflows,
             retry,
+            guard: None,
             job: None,
             next_tag: 0,
             cancelled: std::collections::VecDeque::new(),
             stats: AgentStats::default(),
         }
+    }
+
+    /// The same agent, applying a resilience policy at its calls.
+    pub fn with_guard(mut self, guard: Option<super::guard::Guard>) -> Self {
+        self.guard = guard;
+        self
     }
 
     pub(super) fn handle(&mut self, msg: Msg, ctx: &mut Ctx<'_, FleetActor>) {
@@ -150,6 +165,11 @@ impl Agent {
             return;
         }
         ctx.set_accepting(false);
+        if let Some(g) = self.guard.as_mut() {
+            g.on_request(ctx.now());
+        }
+        let Some(first) = self.workflows.get(usize::from(work.kind)).and_then(|w| w.first()) else { return };
+        let service = first.service;
         self.job = Some(Job {
             id,
             part,
@@ -161,6 +181,9 @@ impl Agent {
             call: None,
             backoff_tag: 0,
             cause: Cause::LlmError,
+            service,
+            permit: None,
+            called_at: 0,
         });
         self.attempt(ctx);
     }
@@ -176,10 +199,21 @@ impl Agent {
             ctx.set_timer(pause, self.next_tag);
             return;
         }
+        if let Some(g) = self.guard.as_mut() {
+            match g.admit(job.service, ctx.now()) {
+                Ok(permit) => job.permit = permit,
+                // The breaker is open: the call fails at once.
+                Err(()) => {
+                    job.cause = Cause::CircuitOpen;
+                    return self.give_up(ctx);
+                }
+            }
+        }
         // One idempotency key per logical call: retries (and re-runs after a
         // crash) share it; the parts of a fan-out do not.
         let key = idempotency_key(job.id, job.part as u32, job.step as u32);
-        job.call = Some(ctx.call(step.service, 0, key, step.timeout));
+        job.called_at = ctx.now();
+        job.call = Some(ctx.call(job.service, 0, key, step.timeout));
         self.stats.calls += 1;
         if job.failures > 0 {
             self.stats.retries += 1;
@@ -192,10 +226,15 @@ impl Agent {
             return;
         }
         job.call = None;
-        let steps = &self.workflows[usize::from(job.kind)];
-        let (service, len) = (steps[job.step].service, steps.len());
+        let len = self.workflows[usize::from(job.kind)].len();
+        let service = job.service;
+        if let Some(g) = self.guard.as_mut() {
+            let ok = matches!(response, Response::Service(ServiceOutcome::Ok { .. }));
+            let now = ctx.now();
+            g.record(service, job.permit.take(), now, now.saturating_sub(job.called_at), ok);
+        }
         let retry = &self.retry;
-        match judge(
+        let result = judge(
             response,
             service,
             &mut job.failures,
@@ -204,7 +243,8 @@ impl Agent {
             retry,
             &mut self.stats,
             ctx,
-        ) {
+        );
+        match result {
             CallResult::Succeeded => {
                 job.step += 1;
                 job.failures = 0;
@@ -212,19 +252,36 @@ impl Agent {
                 if job.step == len {
                     self.finish(Outcome::Succeeded, ctx);
                 } else {
+                    job.service = self.workflows[usize::from(job.kind)][job.step].service;
                     self.attempt(ctx);
                 }
             }
             CallResult::RetryAfter(delay) => {
+                // A retry budget may refuse it: the step fails as it stands.
+                if self.guard.as_mut().is_some_and(|g| !g.retry_allowed(ctx.now())) {
+                    return self.give_up(ctx);
+                }
                 self.next_tag += 1;
                 job.backoff_tag = self.next_tag;
                 ctx.set_timer(delay, self.next_tag);
             }
-            CallResult::GiveUp => {
-                let cause = job.cause;
-                self.finish(Outcome::Failed(cause), ctx)
-            }
+            CallResult::GiveUp => self.give_up(ctx),
         }
+    }
+
+    /// The current step failed for good on its service: the policy's next
+    /// fallback model takes the same call, or the request fails.
+    fn give_up(&mut self, ctx: &mut Ctx<'_, FleetActor>) {
+        let Some(job) = self.job.as_mut() else { return };
+        let original = self.workflows[usize::from(job.kind)][job.step].service;
+        if let Some(next) = self.guard.as_ref().and_then(|g| g.fallback_after(job.service, original)) {
+            job.service = next;
+            job.failures = 0;
+            job.previous_delay = 0;
+            return self.attempt(ctx);
+        }
+        let cause = job.cause;
+        self.finish(Outcome::Failed(cause), ctx)
     }
 
     pub(super) fn on_timer(&mut self, tag: u64, ctx: &mut Ctx<'_, FleetActor>) {
@@ -247,6 +304,9 @@ impl Agent {
         };
         if let Some(call) = job.call {
             ctx.cancel(call);
+            if let Some(g) = self.guard.as_mut() {
+                g.release(job.service, job.permit);
+            }
         }
         self.job = None;
         self.stats.requests_cancelled += 1;

@@ -20,6 +20,21 @@ use crate::scenario::{RestartType, Scenario, Shape, Step};
 use crate::strategy::{Point, supervision::Supervision};
 use crate::world::FleetWorld;
 
+/// What every agent's policy state is made from: the run's policy (if
+/// any) and the telemetry its figures go to.
+#[derive(Clone, Debug)]
+pub struct Guards {
+    pub policy: Option<Rc<super::guard::PolicyRuntime>>,
+    pub telemetry: Telemetry,
+}
+
+impl Guards {
+    /// A fresh agent's policy state.
+    pub fn guard(&self) -> Option<super::guard::Guard> {
+        self.policy.as_ref().map(|p| super::guard::Guard::new(p.clone(), self.telemetry.clone()))
+    }
+}
+
 /// Spawn the scenario's fleet for strategy point `point` (`retry`: its
 /// retry policy; `seed`: the workflow draws' seed) and return the actor
 /// clients ask: the gateway, or the entry role's router.
@@ -29,12 +44,12 @@ pub fn spawn(
     point: &Point,
     retry: RetryPolicy,
     seed: u64,
-    telemetry: Telemetry,
+    guards: Guards,
 ) -> ActorId {
     if scenario.roles.is_empty() {
-        build_fleet(sim, scenario, point, retry)
+        build_fleet(sim, scenario, point, retry, guards)
     } else {
-        build_roles(sim, scenario, point, retry, seed, telemetry)
+        build_roles(sim, scenario, point, retry, seed, guards)
     }
 }
 
@@ -53,6 +68,7 @@ fn build_fleet(
     scenario: &Scenario,
     point: &Point,
     retry: RetryPolicy,
+    guards: Guards,
 ) -> ActorId {
     let nodes = scenario.topology.nodes.max(1);
     let node_of = |i: u32| NodeId((i % nodes) as u16);
@@ -68,7 +84,7 @@ fn build_fleet(
                     .map(|t| t.steps.iter().map(|&s| step_spec(scenario, s)).collect())
                     .collect(),
             );
-            Rc::new(move |i| FleetActor::Agent(Agent::new(i, workflows.clone(), retry)))
+            Rc::new(move |i| FleetActor::Agent(Agent::new(i, workflows.clone(), retry).with_guard(guards.guard())))
         }
         Shape::Pipeline => {
             let steps: Vec<StepSpec> = scenario.workload.steps.iter().map(|&s| step_spec(scenario, s)).collect();
@@ -175,8 +191,9 @@ fn build_roles(
     point: &Point,
     retry: RetryPolicy,
     seed: u64,
-    telemetry: Telemetry,
+    guards: Guards,
 ) -> ActorId {
+    let telemetry = guards.telemetry.clone();
     let dispatch = point.dispatch.configure();
     let max_task_retries = scenario.supervision.max_task_retries;
     let mut routers = Vec::with_capacity(scenario.roles.len());
@@ -209,6 +226,7 @@ fn build_roles(
         routers: routers.clone(),
         seed,
         telemetry,
+        guards,
     });
     let role_of = Rc::new(role_of);
     let node_of = {

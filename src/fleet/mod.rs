@@ -26,6 +26,7 @@ mod agent;
 pub mod build;
 mod dispatch;
 mod gateway;
+pub mod guard;
 mod pipeline;
 pub mod report;
 pub mod role;

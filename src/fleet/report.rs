@@ -28,6 +28,34 @@ pub fn report(scenario: &Scenario, world: &FleetWorld, telemetry: &TelemetryData
             workflow_step_summaries(scenario, world, telemetry)
         }),
         roles: Some(role_summaries(scenario, busy_mean, &world.ledger, observed_ns, telemetry)),
+        resilience: None,
+    }
+}
+
+/// The policy's figures from the agents' telemetry, under `policy`'s name.
+pub fn resilience(world: &FleetWorld, telemetry: &TelemetryData, policy: &str) -> crate::summary::ResilienceSummary {
+    use crate::system::ServiceRef;
+    let name = |id: u16| match ServiceRef::of(rehearsal_runtime::ServiceId(id)) {
+        ServiceRef::Llm(i) => world.services.llms.get(usize::from(i)).map(|l| format!("llm:{}", l.name)),
+        ServiceRef::Tool(i) => world.services.tools.get(usize::from(i)).map(|t| format!("tool:{}", t.name)),
+        ServiceRef::Store(i) => world.stores.stores.get(usize::from(i)).map(|t| format!("store:{}", t.name)),
+    };
+    crate::summary::ResilienceSummary {
+        policy: policy.to_owned(),
+        breakers: telemetry
+            .breakers
+            .iter()
+            .map(|(&id, b)| {
+                let summary = crate::summary::BreakerSummary {
+                    transitions: b.transitions.clone(),
+                    calls_rejected: b.rejected,
+                    time_open_s: round6(b.time_open_ns as f64 / 1e9),
+                };
+                (name(id).unwrap_or_else(|| format!("service {id}")), summary)
+            })
+            .collect(),
+        budget_denied: telemetry.budget_denied,
+        fallback_calls: telemetry.fallback_calls,
     }
 }
 

@@ -20,8 +20,9 @@
 use std::collections::VecDeque;
 use std::rc::Rc;
 
+use rehearsal_runtime::resilience::Permit;
 use rehearsal_runtime::retry::RetryPolicy;
-use rehearsal_runtime::{ActorId, Ctx, Nanos, ReplyTo, RequestId, Response, ServiceCall, ServiceOutcome};
+use rehearsal_runtime::{ActorId, Ctx, Nanos, ReplyTo, RequestId, Response, ServiceCall, ServiceId, ServiceOutcome};
 use rehearsal_sim::dist::unit_f64;
 use rehearsal_sim::rng::{call_stream, splitmix64};
 
@@ -45,6 +46,8 @@ pub struct RolePlan {
     /// The seed of the workflow draws.
     pub seed: u64,
     pub telemetry: Telemetry,
+    /// The run's resilience policy, applied at every call step.
+    pub guards: super::build::Guards,
 }
 
 /// One role, as its agents need it.
@@ -76,11 +79,33 @@ struct Frame {
 
 #[derive(Clone, Debug)]
 enum State {
-    Call { failures: u32, previous_delay: Nanos, call: Option<RequestId>, tag: u64, cause: Cause },
-    Ask { ask: Option<RequestId>, asked: u64 },
-    Sequence { next: u32 },
-    Parallel { ok: u32, failed: u32, cause: Cause },
-    Loop { turn: u32, target: u32 },
+    Call {
+        failures: u32,
+        previous_delay: Nanos,
+        call: Option<RequestId>,
+        tag: u64,
+        cause: Cause,
+        /// A fallback model, once the step's own failed for good.
+        fallback: Option<ServiceId>,
+        permit: Option<Permit>,
+        called_at: Nanos,
+    },
+    Ask {
+        ask: Option<RequestId>,
+        asked: u64,
+    },
+    Sequence {
+        next: u32,
+    },
+    Parallel {
+        ok: u32,
+        failed: u32,
+        cause: Cause,
+    },
+    Loop {
+        turn: u32,
+        target: u32,
+    },
     Branch,
 }
 
@@ -123,6 +148,7 @@ pub struct RoleAgent {
     waits: Vec<(Wait, u64, u64, u32)>,
     next_tag: u64,
     cancelled: VecDeque<(u64, u64)>,
+    guard: Option<super::guard::Guard>,
     pub stats: AgentStats,
 }
 
@@ -131,11 +157,12 @@ impl RoleAgent {
         RoleAgent {
             index,
             role,
-            plan,
             works: Vec::new(),
             waits: Vec::new(),
             next_tag: 0,
             cancelled: VecDeque::new(),
+            guard: plan.guards.guard(),
+            plan,
             stats: AgentStats::default(),
         }
     }
@@ -192,7 +219,16 @@ impl RoleAgent {
     /// Start node `node` as a new frame of work `w` under `parent`.
     fn spawn(&mut self, w: usize, node: NodeIndex, parent: u32, lineage: u64, ctx: &mut Ctx<'_, FleetActor>) {
         let state = match self.plan.workflows.node(node) {
-            Node::Call(_) => State::Call { failures: 0, previous_delay: 0, call: None, tag: 0, cause: Cause::LlmError },
+            Node::Call(_) => State::Call {
+                failures: 0,
+                previous_delay: 0,
+                call: None,
+                tag: 0,
+                cause: Cause::LlmError,
+                fallback: None,
+                permit: None,
+                called_at: 0,
+            },
             Node::Ask { .. } => State::Ask { ask: None, asked: 0 },
             Node::Sequence { .. } => State::Sequence { next: 1 },
             Node::Parallel { .. } => State::Parallel { ok: 0, failed: 0, cause: Cause::AgentTimeout },
@@ -273,11 +309,18 @@ impl RoleAgent {
         let work = &mut self.works[w];
         let frame = &mut work.frames[f as usize];
         let Node::Call(call) = plan.workflows.node(frame.node) else { return };
-        let State::Call { failures, .. } = frame.state else { return };
-        let service = match call.service {
-            Step::Llm(i) => llm_service(i),
-            Step::Tool(i) => tool_service(i),
-        };
+        let State::Call { failures, fallback, .. } = frame.state else { return };
+        let service = fallback.unwrap_or_else(|| step_service(call.service));
+        let mut permit = None;
+        if let Some(g) = self.guard.as_mut() {
+            match g.admit(service, ctx.now()) {
+                Ok(p) => permit = p,
+                // The breaker is open: the call fails at once.
+                Err(()) => return self.give_up(w, f, Cause::CircuitOpen, ctx),
+            }
+        }
+        let work = &mut self.works[w];
+        let frame = &mut work.frames[f as usize];
         // The ledger files the call under (request, lineage, step); the
         // key names the logical call exactly, so retries share it and no
         // two calls do.
@@ -291,8 +334,10 @@ impl RoleAgent {
             timeout: call.timeout_ns,
             trace,
         });
-        if let State::Call { call, .. } = &mut frame.state {
+        if let State::Call { call, permit: p, called_at, .. } = &mut frame.state {
             *call = Some(request);
+            *p = permit;
+            *called_at = ctx.now();
         }
         self.stats.calls += 1;
         if failures > 0 {
@@ -300,6 +345,25 @@ impl RoleAgent {
         }
         let (id, part) = (work.id, work.part);
         self.waits.push((Wait::Answer(request), id, part, f));
+    }
+
+    /// Call frame `f` failed for good on its service (`cause`): the
+    /// policy's next fallback model takes the same call, or the frame fails.
+    fn give_up(&mut self, w: usize, f: u32, cause: Cause, ctx: &mut Ctx<'_, FleetActor>) {
+        let plan = self.plan.clone();
+        let frame = &mut self.works[w].frames[f as usize];
+        let Node::Call(call) = plan.workflows.node(frame.node) else { return };
+        let original = step_service(call.service);
+        if let State::Call { fallback, failures, previous_delay, .. } = &mut frame.state {
+            let current = fallback.unwrap_or(original);
+            if let Some(next) = self.guard.as_ref().and_then(|g| g.fallback_after(current, original)) {
+                *fallback = Some(next);
+                *failures = 0;
+                *previous_delay = 0;
+                return self.attempt(w, f, ctx);
+            }
+        }
+        self.end(w, f, Err(cause), ctx)
     }
 
     fn take_wait(&mut self, wait: Wait) -> Option<(usize, u32)> {
@@ -314,11 +378,17 @@ impl RoleAgent {
         let frame = &self.works[w].frames[f as usize];
         match plan.workflows.node(frame.node) {
             Node::Call(call) => {
-                let State::Call { mut failures, mut previous_delay, mut cause, .. } = frame.state else { return };
-                let service = match call.service {
-                    Step::Llm(i) => llm_service(i),
-                    Step::Tool(i) => tool_service(i),
+                let State::Call { mut failures, mut previous_delay, mut cause, fallback, permit, called_at, .. } =
+                    frame.state
+                else {
+                    return;
                 };
+                let service = fallback.unwrap_or_else(|| step_service(call.service));
+                if let Some(g) = self.guard.as_mut() {
+                    let ok = matches!(response, Response::Service(ServiceOutcome::Ok { .. }));
+                    let now = ctx.now();
+                    g.record(service, permit, now, now.saturating_sub(called_at), ok);
+                }
                 if let Response::Service(ServiceOutcome::Ok { output_tokens }) = response {
                     let work = &mut self.works[w];
                     work.context = work.context.saturating_add(output_tokens);
@@ -345,6 +415,10 @@ impl RoleAgent {
                 }
                 match result {
                     CallResult::Succeeded => self.end(w, f, Ok(()), ctx),
+                    CallResult::RetryAfter(_) if self.guard.as_mut().is_some_and(|g| !g.retry_allowed(ctx.now())) => {
+                        // The retry budget refuses: the step fails as it stands.
+                        self.give_up(w, f, cause, ctx)
+                    }
                     CallResult::RetryAfter(delay) => {
                         self.next_tag += 1;
                         let tag = self.next_tag;
@@ -355,7 +429,7 @@ impl RoleAgent {
                         let work = &self.works[w];
                         self.waits.push((Wait::Timer(tag), work.id, work.part, f));
                     }
-                    CallResult::GiveUp => self.end(w, f, Err(cause), ctx),
+                    CallResult::GiveUp => self.give_up(w, f, cause, ctx),
                 }
             }
             Node::Ask { role, .. } => {
@@ -501,9 +575,12 @@ impl RoleAgent {
             plan.telemetry.borrow_mut().step_ended(step, frame.started_at, ctx.now(), None);
         }
         match (&frame.state, plan.workflows.node(frame.node)) {
-            (State::Call { call, tag, .. }, _) => {
+            (State::Call { call, tag, permit, fallback, .. }, Node::Call(c)) => {
                 if let Some(call) = *call {
                     ctx.cancel(call);
+                    if let Some(g) = self.guard.as_mut() {
+                        g.release(fallback.unwrap_or_else(|| step_service(c.service)), *permit);
+                    }
                     self.waits.retain(|x| x.0 != Wait::Answer(call));
                 }
                 let tag = *tag;
@@ -569,6 +646,14 @@ fn step_of(node: &Node) -> Option<u16> {
         Node::Call(c) => Some(c.step),
         Node::Ask { step, .. } | Node::Loop { step, .. } | Node::Branch { step, .. } => Some(*step),
         Node::Sequence { step, .. } | Node::Parallel { step, .. } => *step,
+    }
+}
+
+/// The service a call step names.
+fn step_service(step: Step) -> ServiceId {
+    match step {
+        Step::Llm(i) => llm_service(i),
+        Step::Tool(i) => tool_service(i),
     }
 }
 

@@ -6,11 +6,14 @@ use std::rc::Rc;
 
 use rehearsal_runtime::ActorId;
 
+use super::guard::PolicyRuntime;
 use super::telemetry::{Telemetry, TelemetryData};
 use super::{FleetActor, Msg, SITE_AGENT_HESITATES, WorkRef};
+use super::{llm_service, tool_service};
 use crate::ledger::{Cause, Outcome};
 use crate::run::fleet_size;
 use crate::scenario::Scenario;
+use crate::scenario::Step;
 use crate::system::{Build, ClientRequest, Finished, SystemReport, SystemUnderTest};
 
 /// The fleet a scenario file describes.
@@ -27,8 +30,25 @@ impl SystemUnderTest for Fleet {
             if scenario.roles.is_empty() { 0 } else { scenario.topology.agents },
             scenario.workflows.steps.iter().map(|s| s.kind != "call"),
         )));
-        let retry = b.point.retry.configure();
-        let entry = super::build::spawn(b.sim, scenario, b.point, retry, b.seed, telemetry.clone());
+        // The `policy` axis's value: a `[policies.NAME]` table.
+        let policy = b.strategy.get("policy").and_then(|name| scenario.policies.iter().find(|p| &p.name == name));
+        let retry = policy.and_then(|p| p.retry).map_or(b.point.retry.configure(), |r| r.configure());
+        let policy = policy.map(|p| {
+            Rc::new(PolicyRuntime {
+                breaker: p.breaker,
+                budget: p.budget,
+                fallback: p
+                    .fallback
+                    .iter()
+                    .map(|s| match *s {
+                        Step::Llm(i) => llm_service(i),
+                        Step::Tool(i) => tool_service(i),
+                    })
+                    .collect(),
+            })
+        });
+        let guards = super::build::Guards { policy, telemetry: telemetry.clone() };
+        let entry = super::build::spawn(b.sim, scenario, b.point, retry, b.seed, guards);
         (entry, telemetry)
     }
 
@@ -51,6 +71,9 @@ impl SystemUnderTest for Fleet {
 
     fn report(&self, run: &Finished<'_, FleetActor>, telemetry: &Telemetry) -> SystemReport {
         let mut report = super::report::report(run.scenario, run.sim.world(), &telemetry.borrow(), run.observed_ns);
+        if let Some(policy) = &run.policy {
+            report.resilience = Some(super::report::resilience(run.sim.world(), &telemetry.borrow(), policy));
+        }
         // The one figure read from an actor: the gateway's re-sends (it
         // lives on node 0, which faults never take down).
         report.retried_after_crash = run.sim.system().actors().find_map(|(_, a)| match a {

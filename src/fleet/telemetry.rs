@@ -54,18 +54,43 @@ pub struct StepTally {
     pub latency: LatencyHistogram,
 }
 
+/// One service's circuit breakers (one per agent), summed.
+#[derive(Clone, Debug, Default)]
+pub struct BreakerTally {
+    /// By `from->to` (`closed->open`, `open->half_open`, `half_open->closed`, ...).
+    pub transitions: std::collections::BTreeMap<String, u64>,
+    /// Calls refused while open (or half open and full).
+    pub rejected: u64,
+    /// Time spent open, summed over agents (to the last time it left open).
+    pub time_open_ns: u128,
+}
+
 #[derive(Debug, Default)]
 pub struct TelemetryData {
     /// By global agent index.
     pub busy: Vec<Busy>,
     /// By step id; `None` for call steps (measured from the ledger).
     pub steps: Vec<Option<StepTally>>,
+    /// Policies: breakers by service id.
+    pub breakers: std::collections::BTreeMap<u16, BreakerTally>,
+    /// Retries a budget refused.
+    pub budget_denied: u64,
+    /// Calls routed to a fallback model.
+    pub fallback_calls: u64,
 }
 
 impl TelemetryData {
+    /// Service `service`'s breaker tally.
+    pub fn breaker(&mut self, service: u16) -> &mut BreakerTally {
+        self.breakers.entry(service).or_default()
+    }
+
     /// For `agents` agents and the steps whose `measured` flag is set.
     pub fn new(agents: u32, measured: impl Iterator<Item = bool>) -> Self {
         TelemetryData {
+            breakers: Default::default(),
+            budget_denied: 0,
+            fallback_calls: 0,
             busy: vec![Busy::default(); agents as usize],
             steps: measured
                 .map(|m| {

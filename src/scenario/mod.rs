@@ -21,6 +21,7 @@ mod duration;
 mod error;
 mod model;
 mod parse;
+pub mod policy;
 pub mod workflow;
 
 pub use duration::{DurationError, parse_duration};

@@ -37,6 +37,9 @@ pub struct Scenario {
     /// `[stores.NAME]`, by name: stores of one versioned row each, read and
     /// written with compare-and-set (optimistic concurrency).
     pub stores: Vec<StoreModel>,
+    /// `[policies.NAME]`, by name: resilience policies the `policy` axis
+    /// compares.
+    pub policies: Vec<super::policy::PolicySpec>,
     /// `[retry]`: the defaults of every retry value's parameters.
     pub retry: RetryParams,
     /// `[strategies]`: axes in file order, values in file order.

@@ -106,6 +106,7 @@ struct RawScenario {
     llms: Option<std::collections::BTreeMap<Spanned<String>, services::RawLlm>>,
     tools: Option<std::collections::BTreeMap<Spanned<String>, services::RawTool>>,
     stores: Option<std::collections::BTreeMap<Spanned<String>, services::RawStore>>,
+    policies: Option<std::collections::BTreeMap<Spanned<String>, policies::RawPolicy>>,
     retry: Option<RawRetry>,
     strategies: Option<RawStrategies>,
     supervision: Option<faults::RawSupervision>,
@@ -519,7 +520,9 @@ impl Ctx<'_> {
                 (out.roles, out.workflows, out.entry)
             }
         };
-        let strategies = self.strategies(raw.strategies.as_ref(), &defaults)?;
+        let policies = self.policies(raw.policies.as_ref(), &llms, &tools, &defaults)?;
+        let policy_names: Vec<String> = policies.iter().map(|p| p.name.clone()).collect();
+        let strategies = self.strategies(raw.strategies.as_ref(), &defaults, &policy_names)?;
         let supervision = self.supervision(raw.supervision.as_ref())?;
         let faults = self.faults(raw.faults.as_ref(), &topology, &workload, &llms)?;
         let buggify = self.buggify(raw.buggify.as_ref())?;
@@ -534,6 +537,7 @@ impl Ctx<'_> {
             llms,
             tools,
             stores: stores.clone(),
+            policies,
             retry,
             strategies,
             supervision,
@@ -1593,6 +1597,7 @@ fn found_display(found: &str) -> String {
 mod arrivals;
 mod faults;
 mod mix;
+mod policies;
 mod roles;
 mod schema;
 mod services;

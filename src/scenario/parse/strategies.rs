@@ -134,10 +134,18 @@ impl<'de> Deserialize<'de> for RawItem {
     }
 }
 
+/// The axis that compares `[policies.NAME]`.
+pub const POLICY_AXIS: &str = "policy";
+
 impl Ctx<'_> {
     /// `[strategies]` checked against the axes' definitions; without it (or
     /// with an empty one) the matrix is `retry = ["none"]`.
-    pub(super) fn strategies(&self, raw: Option<&RawStrategies>, defaults: &Defaults<'_>) -> Result<Vec<Axis>> {
+    pub(super) fn strategies(
+        &self,
+        raw: Option<&RawStrategies>,
+        defaults: &Defaults<'_>,
+        policies: &[String],
+    ) -> Result<Vec<Axis>> {
         let axes = match raw {
             Some(RawStrategies(axes)) if !axes.is_empty() => axes,
             _ => {
@@ -153,6 +161,10 @@ impl Ctx<'_> {
         let mut out = Vec::with_capacity(axes.len());
         for (key, value) in axes {
             let parser = AxisParser { ctx: self, key, value, defaults };
+            if key.get_ref() == POLICY_AXIS {
+                out.push(self.policy_axis(value, policies)?);
+                continue;
+            }
             match visit_axis(key.get_ref(), parser) {
                 Some(axis) => out.push(axis?),
                 None => match self.system_axes.iter().find(|a| a.name == key.get_ref()) {
@@ -162,6 +174,46 @@ impl Ctx<'_> {
             }
         }
         Ok(out)
+    }
+
+    /// The `policy` axis: names of `[policies.NAME]` tables.
+    fn policy_axis(&self, value: &Spanned<RawItem>, policies: &[String]) -> Result<Axis> {
+        let names: Vec<&str> = policies.iter().map(String::as_str).collect();
+        let items = match value.get_ref() {
+            RawItem::List(items) if !items.is_empty() => items,
+            _ => {
+                return Err(self.err(
+                    value.span().start,
+                    "invalid `strategies.policy`",
+                    "a non-empty list of `[policies.NAME]` names",
+                    Some("e.g. policy = [\"retries_only\", \"protected\"] with [policies.retries_only] and [policies.protected]".into()),
+                ));
+            }
+        };
+        let mut values: Vec<String> = Vec::new();
+        for item in items {
+            match item.get_ref() {
+                RawItem::Str(v) if names.contains(&v.as_str()) && !values.contains(v) => values.push(v.clone()),
+                other => {
+                    let got = match other {
+                        RawItem::Str(v) if values.contains(v) => format!("`{}` is listed twice", echo(v)),
+                        RawItem::Str(v) => format!("no `[policies.{}]`", echo(v)),
+                        other => format!("wrong type: found {}", other.type_name()),
+                    };
+                    return Err(self.err(
+                        item.span().start,
+                        format!("strategy axis `policy`: {got}"),
+                        if names.is_empty() {
+                            "`[policies.NAME]` tables to compare".to_owned()
+                        } else {
+                            format!("one of {}", list(&names))
+                        },
+                        None,
+                    ));
+                }
+            }
+        }
+        Ok(Axis { name: POLICY_AXIS.to_owned(), typed: AxisValues::System(values.clone()), values })
     }
 
     /// An axis the system under test declares: a list of its plain values.

@@ -229,6 +229,7 @@ fn full_file_round_trips() {
         entry_role: 0,
         gate: Default::default(),
         stores: vec![],
+        policies: vec![],
         invariants: Invariants { tool_effects_at_most_once: true },
     };
     assert_eq!(s, expected);
