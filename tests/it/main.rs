@@ -4,7 +4,8 @@
 //! against queueing theory (Erlang C, `dispatch`), bad input that must get
 //! a clear error, never a panic (`hardening_input`), and output that must
 //! never be destroyed or lost: output paths, report sets, interrupts and
-//! `--resume`, caps, escaping (`hardening_io`).
+//! `--resume`, caps, escaping (`hardening_io`), and a run exported for
+//! Perfetto (`perfetto`).
 
 mod arrivals;
 mod cli;
@@ -13,5 +14,6 @@ mod hardening_input;
 mod hardening_io;
 mod numbers;
 mod own_system;
+mod perfetto;
 mod runaways;
 mod workflows;
