@@ -16,7 +16,7 @@
 use std::fmt::{self, Debug, Write as _};
 
 use rehearsal_runtime::{
-    ActorId, ActorLabel, DropReason, ExitReason, FailureKind, Nanos, NodeId, ResponseKind, Signal, TimerId,
+    ActorId, ActorLabel, DropReason, ExitReason, FailureKind, Nanos, NodeId, ResponseKind, Signal, TimerId, TraceEvent,
 };
 
 use crate::kernel::Fault;
@@ -50,6 +50,11 @@ pub enum What {
     /// arrival's record carries the same `message`. For a message a clog
     /// held, `at` is when it was first sent.
     Send { from: ActorId, to: ActorId, message: MessageId, arrives_at: Nanos, how: SendKind },
+    /// A message from outside the actors (a client's request) is on its
+    /// way to `to`; `request` is the ask's id, if it is one.
+    Inbound { to: ActorId, message: MessageId, request: Option<u64> },
+    /// `from` answered outside request `request`.
+    Outbound { from: ActorId, request: u64 },
     /// The network lost a message from `from` to `to`.
     Lost { from: ActorId, to: ActorId, reason: LossReason, text: TextRef },
     /// A clogged link holds a message (sent again when the link unclogs:
@@ -117,6 +122,9 @@ pub struct Spawned {
 }
 
 /// The structured record of one run (see the module docs).
+///
+/// What fills it is out of line and marked cold: the kernel's hot path
+/// only checks whether a log is kept.
 #[derive(Debug, Default)]
 pub struct ActivityLog {
     records: Vec<Activity>,
@@ -186,7 +194,6 @@ impl ActivityLog {
     }
 
     /// Keep `what`, if there is room.
-    // Out of line: the kernel's hot path only checks whether a log is kept.
     #[cold]
     #[inline(never)]
     pub(crate) fn push(&mut self, at: Nanos, what: What) {
@@ -197,7 +204,6 @@ impl ActivityLog {
 
     /// Keep `what`, built with the text of `value`, if there is room (the
     /// text is formatted only then).
-    // Out of line: the kernel's hot path only checks whether a log is kept.
     #[cold]
     #[inline(never)]
     pub(crate) fn push_with_text(&mut self, at: Nanos, value: &dyn Debug, what: impl FnOnce(TextRef) -> What) {
@@ -207,7 +213,6 @@ impl ActivityLog {
         }
     }
 
-    // Out of line: the kernel's hot path only checks whether a log is kept.
     #[cold]
     #[inline(never)]
     pub(crate) fn spawn(&mut self, spawned: Spawned) {
@@ -216,7 +221,6 @@ impl ActivityLog {
         }
     }
 
-    // Out of line: the kernel's hot path only checks whether a log is kept.
     #[cold]
     #[inline(never)]
     pub(crate) fn push_fault(&mut self, at: Nanos, fault: &Fault) {
@@ -224,6 +228,70 @@ impl ActivityLog {
             let index = self.faults.len() as u32;
             self.faults.push(fault.clone());
             self.records.push(Activity { at, what: What::Fault { index } });
+        }
+    }
+
+    /// Keep a runtime event (the kernel calls this for every event it
+    /// traces, when the run keeps a log).
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn record<M: Debug>(&mut self, at: Nanos, event: &TraceEvent<'_, M>) {
+        match *event {
+            TraceEvent::Deliver { to, from, msg } => {
+                let message = self.take_arrival(to);
+                self.push_with_text(at, msg, |text| What::Turn {
+                    actor: to,
+                    from,
+                    cause: TurnCause::Message,
+                    message,
+                    text,
+                });
+            }
+            TraceEvent::Enqueue { to, from, msg } => {
+                let message = self.take_arrival(to);
+                self.push_with_text(at, msg, |text| What::Queued { actor: to, from, message, text });
+            }
+            TraceEvent::Drop { to, from, reason, msg } => {
+                let message = self.take_arrival(to);
+                self.push_with_text(at, msg, |text| What::Dropped { actor: to, from, reason, message, text });
+            }
+            TraceEvent::Response { to, request, kind } => {
+                let message = self.take_arrival(to);
+                self.push_with_text(at, &request, |text| What::Turn {
+                    actor: to,
+                    from: ActorId::EXTERNAL,
+                    cause: TurnCause::Response(kind),
+                    message,
+                    text,
+                });
+            }
+            TraceEvent::LateReply { to, .. } => {
+                let message = self.take_arrival(to);
+                self.push(at, What::LateReply { actor: to, message });
+            }
+            TraceEvent::Timer { owner, timer } => self.push(
+                at,
+                What::Turn {
+                    actor: owner,
+                    from: ActorId::EXTERNAL,
+                    cause: TurnCause::Timer(timer),
+                    message: None,
+                    text: Default::default(),
+                },
+            ),
+            TraceEvent::Spawn { parent, child, node, label } => self.spawn(Spawned { at, parent, child, node, label }),
+            TraceEvent::Stop { actor, reason } => self.push(at, What::Stopped { actor, reason }),
+            TraceEvent::Signal { to, signal } => self.push(
+                at,
+                What::Turn {
+                    actor: to,
+                    from: ActorId::EXTERNAL,
+                    cause: TurnCause::Signal(signal),
+                    message: None,
+                    text: Default::default(),
+                },
+            ),
+            TraceEvent::Resume { actor, kind } => self.push(at, What::Resumed { actor, kind }),
         }
     }
 

@@ -11,7 +11,7 @@ use rehearsal_runtime::{
     SystemConfig, TimerId, TimerKind, TraceEvent,
 };
 
-use crate::activity::{ActivityLog, SendKind, Spawned, TurnCause, What};
+use crate::activity::{ActivityLog, SendKind, What};
 use crate::buggify::{Buggify, BuggifyConfig};
 use crate::fmt_nanos;
 use crate::net::{LossReason, Network, PartitionId, Transit};
@@ -313,6 +313,13 @@ impl<M: Debug + std::hash::Hash, WE: Debug> Kernel<M, WE> {
 
     /// Deliver `envelope` to `to` at `at` (a message from outside).
     pub fn deliver_at(&mut self, at: Nanos, to: ActorId, envelope: Envelope<M>) {
+        if let Some(log) = self.activity.as_deref_mut() {
+            let request = match envelope.route {
+                rehearsal_runtime::Route::Ask(request) => Some(request.0),
+                _ => None,
+            };
+            log.push(self.now, What::Inbound { to, message: self.queue.next_seq(), request });
+        }
         self.queue.push(at, Event::Deliver { to, envelope });
     }
 
@@ -851,6 +858,9 @@ impl<M: Clone + Debug + std::hash::Hash, W: World<M>> Env<M> for SimEnv<'_, M, W
     }
 
     fn reply_external(&mut self, from: ActorId, request: RequestId, msg: M) {
+        if let Some(log) = self.kernel.activity.as_deref_mut() {
+            log.push(self.kernel.now, What::Outbound { from, request: request.0 });
+        }
         self.world.on_external_reply(from, request, msg, self.kernel);
     }
 
@@ -921,71 +931,7 @@ impl<M: Clone + Debug + std::hash::Hash, W: World<M>> Env<M> for SimEnv<'_, M, W
             }
         }
         if let Some(log) = k.activity.as_deref_mut() {
-            record_activity(log, now, &event);
+            log.record(now, &event);
         }
-    }
-}
-
-/// Keep a runtime event in the structured record (only when the run keeps
-/// one: out of line, so the traced path stays small).
-#[cold]
-#[inline(never)]
-fn record_activity<M: Debug>(log: &mut ActivityLog, at: Nanos, event: &TraceEvent<'_, M>) {
-    match *event {
-        TraceEvent::Deliver { to, from, msg } => {
-            let message = log.take_arrival(to);
-            log.push_with_text(at, msg, |text| What::Turn {
-                actor: to,
-                from,
-                cause: TurnCause::Message,
-                message,
-                text,
-            });
-        }
-        TraceEvent::Enqueue { to, from, msg } => {
-            let message = log.take_arrival(to);
-            log.push_with_text(at, msg, |text| What::Queued { actor: to, from, message, text });
-        }
-        TraceEvent::Drop { to, from, reason, msg } => {
-            let message = log.take_arrival(to);
-            log.push_with_text(at, msg, |text| What::Dropped { actor: to, from, reason, message, text });
-        }
-        TraceEvent::Response { to, request, kind } => {
-            let message = log.take_arrival(to);
-            log.push_with_text(at, &request, |text| What::Turn {
-                actor: to,
-                from: ActorId::EXTERNAL,
-                cause: TurnCause::Response(kind),
-                message,
-                text,
-            });
-        }
-        TraceEvent::LateReply { to, .. } => {
-            let message = log.take_arrival(to);
-            log.push(at, What::LateReply { actor: to, message });
-        }
-        TraceEvent::Timer { owner, timer } => log.push(
-            at,
-            What::Turn {
-                actor: owner,
-                from: ActorId::EXTERNAL,
-                cause: TurnCause::Timer(timer),
-                message: None,
-                text: Default::default(),
-            },
-        ),
-        TraceEvent::Spawn { parent, child, node, label } => log.spawn(Spawned { at, parent, child, node, label }),
-        TraceEvent::Stop { actor, reason } => log.push(at, What::Stopped { actor, reason }),
-        TraceEvent::Signal { to, signal } => log.push(
-            at,
-            What::Turn {
-                actor: to,
-                from: ActorId::EXTERNAL,
-                cause: TurnCause::Signal(signal),
-                message: None,
-                text: Default::default(),
-            },
-        ),
-        TraceEvent::Resume { actor, kind } => log.push(at, What::Resumed { actor, kind }),
     }
 }

@@ -118,6 +118,10 @@ fn quickstart_exports_spans_flows_and_named_tracks() {
     for (ph, name) in [("X", "Work"), ("X", "request ok"), ("X", "step1:llm:llm"), ("X", "service time")] {
         assert!(has(ph, name), "no {ph} {name:?}");
     }
+    // Arrows for messages, calls, and requests in and out.
+    let flow_kinds: BTreeSet<&str> =
+        events.iter().filter(|e| phase(e) == "s").filter_map(|e| e["cat"].as_str()).collect();
+    assert_eq!(flow_kinds, BTreeSet::from(["call", "message", "request"]));
     assert_eq!(json["metadata"]["scenario"], "quickstart");
     assert_eq!(json["metadata"]["truncated"], false);
 }

@@ -33,8 +33,9 @@ pub(super) trait Sink<'r> {
 const MAX_STACKED: u32 = 64;
 
 /// Flow ids of service calls start here, apart from messages' (the
-/// kernel's sequence numbers, far below).
+/// kernel's sequence numbers, far below); requests' further up.
 const CALL_FLOW_IDS: u64 = 1 << 48;
+const REQUEST_FLOW_IDS: u64 = 1 << 50;
 
 /// Generate every event of `rec` into `sink`.
 pub(super) fn generate<'r>(rec: &'r Recording, sink: &mut impl Sink<'r>) {
@@ -52,6 +53,11 @@ struct Generator<'r> {
     rec: &'r Recording,
     /// Each message's send: when and by whom.
     sends: FxHashMap<MessageId, (Nanos, ActorId)>,
+    /// Each client request's message into the actors, and where and when
+    /// it was handled.
+    inbound: FxHashMap<u64, (Nanos, ActorId)>,
+    /// Each client request's first answer: when and by whom.
+    outbound: FxHashMap<u64, (Nanos, ActorId)>,
     /// Per track, the instant of its latest zero-length slices and how
     /// many there are.
     stacked: FxHashMap<Track, (Nanos, u32)>,
@@ -59,16 +65,33 @@ struct Generator<'r> {
 
 impl<'r> Generator<'r> {
     fn new(rec: &'r Recording) -> Self {
-        let sends = rec
-            .activity
-            .records()
-            .iter()
-            .filter_map(|r| match r.what {
-                What::Send { from, message, .. } => Some((message, (r.at, from))),
-                _ => None,
-            })
-            .collect();
-        Generator { rec, sends, stacked: FxHashMap::default() }
+        let records = rec.activity.records();
+        let mut sends = FxHashMap::default();
+        let mut requests_by_message = FxHashMap::default();
+        let mut outbound = FxHashMap::default();
+        for r in records {
+            match r.what {
+                What::Send { from, message, .. } => {
+                    sends.insert(message, (r.at, from));
+                }
+                What::Inbound { message, request: Some(request), .. } => {
+                    requests_by_message.insert(message, request);
+                }
+                What::Outbound { from, request } => {
+                    outbound.entry(request).or_insert((r.at, from));
+                }
+                _ => {}
+            }
+        }
+        let mut inbound = FxHashMap::default();
+        for r in records {
+            if let What::Turn { actor, message: Some(message), .. } = r.what
+                && let Some(&request) = requests_by_message.get(&message)
+            {
+                inbound.insert(request, (r.at, actor));
+            }
+        }
+        Generator { rec, sends, inbound, outbound, stacked: FxHashMap::default() }
     }
 
     fn text(&self, text: TextRef) -> &'r str {
@@ -121,8 +144,8 @@ impl<'r> Generator<'r> {
         for r in rec.activity.records() {
             let at = r.at;
             match r.what {
-                // Drawn with their arrival.
-                What::Send { .. } => {}
+                // Drawn with their arrival, or with their request.
+                What::Send { .. } | What::Inbound { .. } | What::Outbound { .. } => {}
                 What::Turn { actor, from, cause, message, text } => {
                     let track = Track::Actor(actor);
                     let ev = self.turn(at, track, from, cause, text);
@@ -212,7 +235,8 @@ impl<'r> Generator<'r> {
                 None => (rec.end_ns.max(start), Cow::Borrowed("request unfinished"), Cow::Borrowed("in flight")),
             };
             let lane = lanes.place(start, end);
-            let mut ev = Ev::span(start, end - start, Track::Requests(lane), name, "request")
+            let track = Track::Requests(lane);
+            let mut ev = Ev::span(start, end - start, track, name, "request")
                 .arg("request", Arg::Int(id as u64))
                 .text("outcome", outcome)
                 .arg("latency_ms", Arg::Ms(end - start));
@@ -222,6 +246,24 @@ impl<'r> Generator<'r> {
                 ev = ev.text("type", type_name);
             }
             sink.event(ev);
+            self.request_flows(sink, id as u64, (start, track), entry.end().map(|(at, _)| at));
+        }
+    }
+
+    /// Arrows from a request to the turn that took it in, and from the
+    /// turn that answered it back to its end.
+    fn request_flows(&self, sink: &mut impl Sink<'r>, id: u64, (start, track): (Nanos, Track), end: Option<Nanos>) {
+        if let Some(&(at, actor)) = self.inbound.get(&id) {
+            let (s, f) = Ev::flow(REQUEST_FLOW_IDS + 2 * id, "request", (start, track), (at, Track::Actor(actor)));
+            sink.flow(s, f);
+        }
+        // Only an answer that ended the request lands on its span (a later
+        // one finds the client gone).
+        if let Some(&(at, from)) = self.outbound.get(&id)
+            && end == Some(at)
+        {
+            let (s, f) = Ev::flow(REQUEST_FLOW_IDS + 2 * id + 1, "request", (at, Track::Actor(from)), (at, track));
+            sink.flow(s, f);
         }
     }
 

@@ -172,3 +172,17 @@ impl Sink<'_> for Writer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cutoff_leaves_at_most_the_cap_before_it() {
+        let counter = |times: &[Nanos]| Counter { cutoff: Nanos::MAX, times: times.to_vec() };
+        assert_eq!(counter(&[5, 1, 3]).cutoff_for(3), Nanos::MAX, "under the cap: no cut");
+        assert_eq!(counter(&[5, 1, 3, 3, 9]).cutoff_for(2), 3, "ties at the cut go with it");
+        assert_eq!(counter(&[5, 1, 3, 3, 9]).cutoff_for(4), 9);
+        assert_eq!(counter(&[2, 2, 2]).cutoff_for(1), 2, "nothing before the first instant");
+    }
+}
