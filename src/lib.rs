@@ -18,4 +18,5 @@ pub mod strategy;
 pub mod summarize;
 pub mod summary;
 pub mod system;
+pub mod trace_export;
 pub mod world;

@@ -41,6 +41,11 @@ pub struct RunOptions {
     pub record_trace: bool,
     /// What the trace keeps beyond its hash (checkpoints, a window).
     pub trace: TraceMode,
+    /// Keep a structured record of the run, of at most this many records,
+    /// and return it with readable names ([`RunOutput::recording`]): what
+    /// `--perfetto` writes. Recording the text (`record_trace`) keeps the
+    /// names too. Neither changes the run.
+    pub activity: Option<usize>,
 }
 
 /// A finished run.
@@ -52,6 +57,10 @@ pub struct RunOutput {
     pub trace: Vec<TraceRecord>,
     /// The trace hash after every N events ([`TraceMode::Checkpoints`]).
     pub checkpoints: Vec<u64>,
+    /// The structured record and the names of what it mentions (see
+    /// [`RunOptions::activity`]; with only `record_trace`, names and
+    /// spawns only).
+    pub recording: Option<crate::trace_export::Recording>,
 }
 
 /// The retry policy a strategy selects (its `retry` value, resolved through
@@ -114,6 +123,12 @@ pub fn run_system<S: SystemUnderTest>(
         .mailboxes(limits.mailbox_capacity, limits.mailbox_overflow)
         .trace(if options.record_trace { TraceMode::Record } else { options.trace })
         .buggify(scenario.buggify);
+    // The text trace's names come from the actors' spawns: keep those.
+    let activity = options.activity.or(options.record_trace.then_some(0));
+    let builder = match activity {
+        Some(limit) => builder.activity(limit),
+        None => builder,
+    };
     let builder = topology.links.iter().fold(builder, |b, l| {
         let latency = l.latency.as_ref().map_or_else(|| network_remote(topology), |d| Latency::from_dist(d.clone()));
         let model = LinkModel::new(latency).loss(l.loss).duplicate(l.duplicate).reorder(l.reorder).ordered(l.ordered);
@@ -156,7 +171,9 @@ pub fn run_system<S: SystemUnderTest>(
     summary.broken_by_system = system.invariants(&Finished { sim: &sim, scenario, observed_ns, policy }, &handle);
     let trace = sim.kernel_mut().take_trace_records();
     let checkpoints = sim.kernel_mut().take_trace_checkpoints();
-    Ok(RunOutput { summary, trace, checkpoints })
+    // Last: it takes the ledger out of the world.
+    let recording = crate::trace_export::take_recording(system, scenario, &mut sim, &summary);
+    Ok(RunOutput { summary, trace, checkpoints, recording })
 }
 
 /// Agents (pool) or stages (pipeline): what faults and downtime count over.

@@ -90,7 +90,7 @@
 
 use std::collections::BTreeMap;
 
-use rehearsal_runtime::{Actor, ActorId, NodeId, ServiceId};
+use rehearsal_runtime::{Actor, ActorId, ActorLabel, NodeId, ServiceId};
 use rehearsal_sim::Sim;
 
 use crate::ledger::Outcome;
@@ -307,6 +307,25 @@ pub trait SystemUnderTest: Sync {
     fn buggify_site_name(&self, site: u64) -> Option<&'static str> {
         let _ = site;
         None
+    }
+
+    /// A readable name for an actor, from what it says it is
+    /// ([`Actor::label`]), for the run's exported traces (`--perfetto`,
+    /// `--trace-out`); the exporter adds `#2`, `#3`, ... to later actors of
+    /// the same name (restarts). The default: the label as written (`agent
+    /// 3`, `gateway`); `None` for an unlabelled actor.
+    fn actor_name(&self, scenario: &Scenario, label: ActorLabel) -> Option<String> {
+        let _ = scenario;
+        (!label.is_none()).then(|| label.to_string())
+    }
+
+    /// A readable name for the step a service call was made for, for the
+    /// run's exported traces: `kind` is the request's type (an index into
+    /// `workload.types`), `step` the step in the call's trace context (see
+    /// [`idempotency_key`]). The default: `step{step + 1}`.
+    fn step_name(&self, scenario: &Scenario, kind: u16, step: u16) -> String {
+        let _ = (scenario, kind);
+        format!("step{}", u32::from(step) + 1)
     }
 }
 

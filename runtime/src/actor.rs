@@ -1,6 +1,6 @@
 //! The [`Actor`] trait: a state machine with a synchronous handler.
 
-use std::fmt::Debug;
+use std::fmt::{self, Debug};
 use std::hash::Hash;
 
 use crate::ctx::Ctx;
@@ -78,6 +78,61 @@ pub trait Actor: Sized + 'static {
     /// [`crate::OverflowPolicy::Reject`], or `to` was gone).
     fn on_undelivered(&mut self, to: ActorId, msg: Self::Msg, ctx: &mut Ctx<'_, Self>) {
         let _ = (to, msg, ctx);
+    }
+
+    /// What this actor is, for people reading a trace of the run (OTP's
+    /// `proc_lib:set_label`): read once, when it is spawned, and handed to
+    /// the driver's trace with the spawn. It never changes what happens.
+    /// The default: unlabelled.
+    fn label(&self) -> ActorLabel {
+        ActorLabel::NONE
+    }
+}
+
+/// What an actor is, for a trace's reader: a kind and, for one of many, an
+/// index (`agent 3`, `stage 0`, `gateway`). Plain data, so that reading it
+/// at every spawn costs nothing worth measuring.
+#[derive(Copy, Clone, Default, PartialEq, Eq, Hash)]
+pub struct ActorLabel {
+    /// What kind of actor (`agent`, `gateway`, `supervisor`); empty: unlabelled.
+    pub kind: &'static str,
+    /// Which one of its kind, if there are several.
+    pub index: Option<u32>,
+}
+
+impl ActorLabel {
+    /// No label.
+    pub const NONE: ActorLabel = ActorLabel { kind: "", index: None };
+
+    /// The one actor of its kind (`gateway`).
+    pub const fn one(kind: &'static str) -> ActorLabel {
+        ActorLabel { kind, index: None }
+    }
+
+    /// One of many of its kind (`agent 3`).
+    pub const fn nth(kind: &'static str, index: u32) -> ActorLabel {
+        ActorLabel { kind, index: Some(index) }
+    }
+
+    pub fn is_none(&self) -> bool {
+        self.kind.is_empty()
+    }
+}
+
+/// `agent 3`, `gateway`, or `unlabelled`.
+impl fmt::Display for ActorLabel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.is_none(), self.index) {
+            (true, _) => f.write_str("unlabelled"),
+            (false, Some(i)) => write!(f, "{} {i}", self.kind),
+            (false, None) => f.write_str(self.kind),
+        }
+    }
+}
+
+impl Debug for ActorLabel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 

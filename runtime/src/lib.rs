@@ -101,7 +101,7 @@ mod system;
 pub mod tasks;
 mod trace;
 
-pub use actor::{Actor, Message, Response};
+pub use actor::{Actor, ActorLabel, Message, Response};
 pub use ctx::{Ctx, Entropy};
 pub use env::{Env, TimerKind};
 pub use envelope::{Envelope, ReplyTo, Route};

@@ -556,6 +556,7 @@ impl<A: Actor> System<A> {
         while self.slots.len() <= i {
             self.slots.push(Slot { actor: None, mailbox: Mailbox::new(), generation: 0, node, accepting: true });
         }
+        let label = actor.label();
         let slot = &mut self.slots[i];
         slot.actor = Some(actor);
         slot.generation = id.generation();
@@ -566,7 +567,7 @@ impl<A: Actor> System<A> {
             *life = Life { parent: (parent != ActorId::EXTERNAL).then_some(parent), decider, ..Life::default() };
         }
         self.stats.spawned += 1;
-        env.trace(TraceEvent::Spawn { parent, child: id, node });
+        env.trace(TraceEvent::Spawn { parent, child: id, node, label });
         if !self.node_is_up(node) {
             self.exit(env, id, ExitReason::NodeDown);
             return;

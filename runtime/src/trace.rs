@@ -1,6 +1,7 @@
 //! What the runtime reports to the driver's trace, one variant per kind of
 //! event that a replay must reproduce.
 
+use crate::actor::ActorLabel;
 use crate::id::{ActorId, NodeId, RequestId, TimerId};
 use crate::lifecycle::{ExitReason, FailureKind, Signal};
 
@@ -20,8 +21,10 @@ pub enum TraceEvent<'a, M> {
     LateReply { to: ActorId, request: RequestId },
     /// A timer fired into a handler.
     Timer { owner: ActorId, timer: TimerId },
-    /// An actor was spawned.
-    Spawn { parent: ActorId, child: ActorId, node: NodeId },
+    /// An actor was spawned; `label` is what it says it is
+    /// ([`crate::Actor::label`]), for a trace's reader only: a driver does
+    /// not fold it into its hash.
+    Spawn { parent: ActorId, child: ActorId, node: NodeId, label: ActorLabel },
     /// An actor ended.
     Stop { actor: ActorId, reason: ExitReason },
     /// A system signal reached an actor.

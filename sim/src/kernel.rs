@@ -11,6 +11,7 @@ use rehearsal_runtime::{
     SystemConfig, TimerId, TimerKind, TraceEvent,
 };
 
+use crate::activity::{ActivityLog, SendKind, What};
 use crate::buggify::{Buggify, BuggifyConfig};
 use crate::fmt_nanos;
 use crate::net::{LossReason, Network, PartitionId, Transit};
@@ -217,6 +218,8 @@ pub struct Kernel<M, WE> {
     rng_network: StreamRng,
     rng_runtime: StreamRng,
     buggify: Buggify,
+    /// The structured record for timeline viewers, when the run keeps one.
+    activity: Option<Box<ActivityLog>>,
 }
 
 impl<M, WE> Debug for Kernel<M, WE> {
@@ -256,6 +259,9 @@ impl<M: Debug + std::hash::Hash, WE: Debug> Kernel<M, WE> {
         if fires {
             let now = self.now;
             self.trace.event(TraceKind::Fault, now, site, 1, &(), || format!("buggify site {site:#x} fired"));
+            if let Some(log) = self.activity.as_deref_mut() {
+                log.push(now, What::Buggify { site });
+            }
         }
         fires
     }
@@ -289,6 +295,17 @@ impl<M: Debug + std::hash::Hash, WE: Debug> Kernel<M, WE> {
         self.trace.take_checkpoints()
     }
 
+    /// The structured record of the run so far, if it keeps one
+    /// ([`SimBuilder::activity`]).
+    pub fn activity(&self) -> Option<&ActivityLog> {
+        self.activity.as_deref()
+    }
+
+    /// Take the structured record (the run keeps no more of it).
+    pub fn take_activity(&mut self) -> Option<ActivityLog> {
+        self.activity.take().map(|log| *log)
+    }
+
     /// Schedule a world event.
     pub fn schedule(&mut self, at: Nanos, event: WE) {
         self.queue.push(at, Event::World(event));
@@ -296,6 +313,13 @@ impl<M: Debug + std::hash::Hash, WE: Debug> Kernel<M, WE> {
 
     /// Deliver `envelope` to `to` at `at` (a message from outside).
     pub fn deliver_at(&mut self, at: Nanos, to: ActorId, envelope: Envelope<M>) {
+        if let Some(log) = self.activity.as_deref_mut() {
+            let request = match envelope.route {
+                rehearsal_runtime::Route::Ask(request) => Some(request.0),
+                _ => None,
+            };
+            log.push(self.now, What::Inbound { to, message: self.queue.next_seq(), request });
+        }
         self.queue.push(at, Event::Deliver { to, envelope });
     }
 
@@ -343,9 +367,18 @@ impl<M: Debug + std::hash::Hash, WE: Debug> Kernel<M, WE> {
 impl<M: Clone + Debug + std::hash::Hash, WE: Debug> Kernel<M, WE> {
     /// Send `envelope` from `from_node` to actor `to` on `to_node` through
     /// the network: `kind` is [`TraceKind::Send`], or
-    /// [`TraceKind::NetworkRelease`] for a message leaving a clog.
+    /// [`TraceKind::NetworkRelease`] for a message leaving a clog (first
+    /// sent at `sent_at`).
     #[inline(always)]
-    fn send(&mut self, from_node: NodeId, to_node: NodeId, to: ActorId, envelope: Envelope<M>, kind: TraceKind) {
+    fn send(
+        &mut self,
+        from_node: NodeId,
+        to_node: NodeId,
+        to: ActorId,
+        envelope: Envelope<M>,
+        kind: TraceKind,
+        sent_at: Nanos,
+    ) {
         let now = self.now;
         let from = envelope.from;
         match self.network.transit(now, from_node, to_node, &mut self.rng_network) {
@@ -362,6 +395,12 @@ impl<M: Clone + Debug + std::hash::Hash, WE: Debug> Kernel<M, WE> {
                 if let Some(again) = duplicate_at {
                     self.duplicate(again, to, &envelope);
                 }
+                if let Some(log) = self.activity.as_deref_mut() {
+                    // The delivery's sequence number: the push just below.
+                    let message = self.queue.next_seq();
+                    let how = if kind == TraceKind::Send { SendKind::Sent } else { SendKind::Released { at: now } };
+                    log.push(sent_at, What::Send { from, to, message, arrives_at: at, how });
+                }
                 self.queue.push(at, Event::Deliver { to, envelope });
             }
             Transit::Lost(reason) => self.lose(to, envelope, reason),
@@ -377,6 +416,10 @@ impl<M: Clone + Debug + std::hash::Hash, WE: Debug> Kernel<M, WE> {
         self.trace.event(TraceKind::NetworkDuplicate, now, from.to_bits(), to.to_bits(), &(at, &envelope.msg), || {
             format!("network duplicates {from} -> {to}, copy arriving {}: {:?}", fmt_nanos(at), envelope.msg)
         });
+        if let Some(log) = self.activity.as_deref_mut() {
+            let message = self.queue.next_seq();
+            log.push(now, What::Send { from, to, message, arrives_at: at, how: SendKind::Duplicate });
+        }
         self.queue.push(at, Event::Deliver { to, envelope: envelope.clone() });
     }
 
@@ -393,6 +436,9 @@ impl<M: Clone + Debug + std::hash::Hash, WE: Debug> Kernel<M, WE> {
             &(reason.code(), &envelope.msg),
             || format!("network lost {from} -> {to} ({reason:?}): {:?}", envelope.msg),
         );
+        if let Some(log) = self.activity.as_deref_mut() {
+            log.push_with_text(now, &envelope.msg, |text| What::Lost { from, to, reason, text });
+        }
     }
 
     #[cold]
@@ -404,6 +450,9 @@ impl<M: Clone + Debug + std::hash::Hash, WE: Debug> Kernel<M, WE> {
         self.trace.event(TraceKind::NetworkHold, now, from.to_bits(), to.to_bits(), &(link, &envelope.msg), || {
             format!("network holds {from} -> {to} (link {} -> {} clogged): {:?}", from_node.0, to_node.0, envelope.msg)
         });
+        if let Some(log) = self.activity.as_deref_mut() {
+            log.push(now, What::Held { from, to });
+        }
         self.held.entry((from_node, to_node)).or_default().push_back(HeldMessage { to, envelope, sent_at: now });
     }
 
@@ -420,7 +469,7 @@ impl<M: Clone + Debug + std::hash::Hash, WE: Debug> Kernel<M, WE> {
             let Some(messages) = self.held.remove(&link) else { continue };
             for held in messages {
                 debug_assert!(held.sent_at <= self.now);
-                self.send(link.0, link.1, held.to, held.envelope, TraceKind::NetworkRelease);
+                self.send(link.0, link.1, held.to, held.envelope, TraceKind::NetworkRelease, held.sent_at);
             }
         }
     }
@@ -535,6 +584,14 @@ impl SimBuilder {
         self
     }
 
+    /// Keep a structured record of the run for timeline viewers, of at
+    /// most `max_records` records ([`crate::activity`]); it does not
+    /// change the run.
+    pub fn activity(mut self, max_records: usize) -> Self {
+        self.config.activity = Some(max_records);
+        self
+    }
+
     /// The simulation, around `world`.
     pub fn build<A: Actor, W: World<A::Msg>>(self, world: W) -> Sim<A, W> {
         let mut sim = Sim::new(self.config, world);
@@ -559,6 +616,9 @@ pub struct SimConfig {
     pub trace: TraceMode,
     /// BUGGIFY fault points.
     pub buggify: BuggifyConfig,
+    /// Keep a structured record of at most this many records
+    /// ([`crate::activity`]); `None`: none.
+    pub activity: Option<usize>,
 }
 
 impl<A: Actor, W: World<A::Msg>> Sim<A, W> {
@@ -583,6 +643,7 @@ impl<A: Actor, W: World<A::Msg>> Sim<A, W> {
                 rng_network: stream(config.seed, "network"),
                 rng_runtime: stream(config.seed, "runtime"),
                 buggify: Buggify::new(config.seed, config.buggify),
+                activity: config.activity.map(|limit| Box::new(ActivityLog::new(limit))),
             },
             system: System::new(config.system),
             world,
@@ -654,11 +715,17 @@ impl<A: Actor, W: World<A::Msg>> Sim<A, W> {
                 return Ok(RunEnd::Horizon);
             }
             self.check_limits(due)?;
-            let Some((time, event)) = self.kernel.queue.pop() else {
+            let Some((time, seq, event)) = self.kernel.queue.pop_with_seq() else {
                 return Ok(RunEnd::Idle);
             };
             self.kernel.now = time;
             self.kernel.events += 1;
+            if let Some(log) = self.kernel.activity.as_deref_mut() {
+                log.arriving(match &event {
+                    Event::Deliver { to, .. } => Some((seq, *to)),
+                    _ => None,
+                });
+            }
             self.dispatch(event);
         }
     }
@@ -706,6 +773,9 @@ impl<A: Actor, W: World<A::Msg>> Sim<A, W> {
         let Some(fault) = env.kernel.faults.remove(&slot) else { return };
         let now = env.kernel.now;
         env.kernel.trace.event(TraceKind::Fault, now, 0, 0, &fault, || format!("fault {fault:?}"));
+        if let Some(log) = env.kernel.activity.as_deref_mut() {
+            log.push_fault(now, &fault);
+        }
         if fault.is_crash() {
             env.kernel.crashes += 1;
         }
@@ -763,7 +833,8 @@ impl<M: Clone + Debug + std::hash::Hash, W: World<M>> Env<M> for SimEnv<'_, M, W
 
     #[inline(always)]
     fn transmit(&mut self, from_node: NodeId, to_node: NodeId, to: ActorId, envelope: Envelope<M>) {
-        self.kernel.send(from_node, to_node, to, envelope, TraceKind::Send);
+        let now = self.kernel.now;
+        self.kernel.send(from_node, to_node, to, envelope, TraceKind::Send, now);
     }
 
     fn signal(&mut self, from_node: NodeId, to_node: NodeId, to: ActorId, signal: Signal) {
@@ -787,6 +858,9 @@ impl<M: Clone + Debug + std::hash::Hash, W: World<M>> Env<M> for SimEnv<'_, M, W
     }
 
     fn reply_external(&mut self, from: ActorId, request: RequestId, msg: M) {
+        if let Some(log) = self.kernel.activity.as_deref_mut() {
+            log.push(self.kernel.now, What::Outbound { from, request: request.0 });
+        }
         self.world.on_external_reply(from, request, msg, self.kernel);
     }
 
@@ -843,7 +917,7 @@ impl<M: Clone + Debug + std::hash::Hash, W: World<M>> Env<M> for SimEnv<'_, M, W
             TraceEvent::Timer { owner, timer } => {
                 k.trace.event(TraceKind::Timer, now, owner.to_bits(), timer.0, &(), describe)
             }
-            TraceEvent::Spawn { parent, child, node } => {
+            TraceEvent::Spawn { parent, child, node, .. } => {
                 k.trace.event(TraceKind::Spawn, now, parent.to_bits(), child.to_bits(), &node.0, describe)
             }
             TraceEvent::Stop { actor, reason } => {
@@ -855,6 +929,9 @@ impl<M: Clone + Debug + std::hash::Hash, W: World<M>> Env<M> for SimEnv<'_, M, W
             TraceEvent::Resume { actor, kind } => {
                 k.trace.event(TraceKind::Resume, now, actor.to_bits(), 0, kind, describe)
             }
+        }
+        if let Some(log) = k.activity.as_deref_mut() {
+            log.record(now, &event);
         }
     }
 }

@@ -47,6 +47,7 @@
 //! assert_eq!(run(7).0, hash, "same seed, same run");
 //! ```
 
+pub mod activity;
 pub mod arrivals;
 pub mod buggify;
 pub mod dist;

@@ -89,12 +89,26 @@ impl<E> EventQueue<E> {
 
     #[inline]
     pub fn pop(&mut self) -> Option<(Nanos, E)> {
+        self.pop_with_seq().map(|(time, _, event)| (time, event))
+    }
+
+    /// The earliest event with its time and sequence number.
+    #[inline]
+    pub fn pop_with_seq(&mut self) -> Option<(Nanos, u64, E)> {
         let last = self.heap.pop()?;
         let top = if self.heap.is_empty() { last } else { self.sift_down_from_root(last) };
         let slot = (top as u32) & ((1 << SLOT_BITS) - 1);
         let event = self.slab[slot as usize].take().expect("a queued key names a full slot");
         self.free.push(slot);
-        Some(((top >> 64) as Nanos, event))
+        let seq = ((top >> SLOT_BITS) as u64) & (MAX_SCHEDULED - 1);
+        Some(((top >> 64) as Nanos, seq, event))
+    }
+
+    /// The sequence number the next push gets (what [`EventQueue::pop_with_seq`]
+    /// returns with that event).
+    #[inline]
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq & (MAX_SCHEDULED - 1)
     }
 
     pub fn len(&self) -> usize {
@@ -187,5 +201,18 @@ mod tests {
             let rest: Vec<_> = std::iter::from_fn(|| q.pop()).collect();
             prop_assert_eq!(rest, model);
         }
+    }
+
+    #[test]
+    fn an_event_pops_with_the_sequence_number_it_was_pushed_with() {
+        let mut q = EventQueue::default();
+        let mut pushed = Vec::new();
+        for (i, t) in [30u64, 10, 20, 10].into_iter().enumerate() {
+            pushed.push((t, q.next_seq(), i));
+            q.push(t, i);
+        }
+        pushed.sort();
+        let popped: Vec<_> = std::iter::from_fn(|| q.pop_with_seq()).collect();
+        assert_eq!(popped, pushed);
     }
 }

@@ -91,6 +91,7 @@ pub fn ring_sim(p: &RingParams) -> Sim<RingActor, EmptyWorld> {
         network: Network::uniform(Latency::Fixed(p.hop_latency_ns)),
         record_trace: false,
         trace: Default::default(),
+        activity: None,
         buggify: crate::buggify::BuggifyConfig::off(),
     };
     let mut sim = Sim::new(config, EmptyWorld);

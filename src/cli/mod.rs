@@ -156,6 +156,10 @@ struct RunArgs {
     /// Write every event of the run, one per line, to this file.
     #[arg(long, value_name = "FILE")]
     trace_out: Option<PathBuf>,
+    /// Write the run as Chrome trace-event JSON to this file, for
+    /// ui.perfetto.dev or chrome://tracing (see docs/perfetto.md).
+    #[arg(long, value_name = "FILE")]
+    perfetto: Option<PathBuf>,
     #[command(flatten)]
     buggify: BuggifyArg,
 }
@@ -335,8 +339,8 @@ fn cmd_run(args: RunArgs, target: Target<'_>) -> anyhow::Result<u8> {
     let strategy = parse_strategy(&scenario, args.strategy.strategy.as_deref())?;
     let buggify = resolve_buggify(args.buggify.buggify, &scenario, BUGGIFY_DEFAULT_RUN);
     let replay = replay_command_of(target.program, &args.scenario, seed, &strategy, replay_buggify(buggify, &scenario));
-    if let Some(path) = &args.trace_out {
-        // A path that cannot take the trace is bad input: say so before running.
+    // A path that cannot take its output is bad input: say so before running.
+    for path in args.trace_out.iter().chain(&args.perfetto) {
         crate::output::resolve(path)?;
     }
     let scenario = with_buggify(scenario, buggify);
@@ -345,16 +349,17 @@ fn cmd_run(args: RunArgs, target: Target<'_>) -> anyhow::Result<u8> {
             .with_context(|| format!("replay with: {replay}"))?;
         return Ok(report_determinism(seed, verdict, &replay));
     }
-    let options = RunOptions { record_trace: args.trace_out.is_some(), ..RunOptions::default() };
+    let options = RunOptions {
+        record_trace: args.trace_out.is_some(),
+        activity: args.perfetto.is_some().then_some(crate::trace_export::perfetto::MAX_EVENTS),
+        ..RunOptions::default()
+    };
     let first = (target.run)(&scenario, seed, &strategy, options).with_context(|| format!("replay with: {replay}"))?;
     if let Some(path) = &args.trace_out {
-        let mut text = String::new();
-        for record in &first.trace {
-            text.push_str(&record.to_string());
-            text.push('\n');
-        }
-        crate::output::write_output(path, text.as_bytes())?;
-        noteln!("trace: {} events written to {}", first.trace.len(), path.display());
+        write_text_trace(path, &first)?;
+    }
+    if let Some(path) = &args.perfetto {
+        write_perfetto(path, &first)?;
     }
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&first.summary)?);
@@ -371,6 +376,38 @@ fn cmd_run(args: RunArgs, target: Target<'_>) -> anyhow::Result<u8> {
         errln!("replay: {replay}");
     }
     Ok(if broken.is_empty() { exit::OK } else { exit::CHECK_FAILED })
+}
+
+/// The recorded events, one per line, with actors and services named.
+fn write_text_trace(path: &Path, run: &crate::run::RunOutput) -> anyhow::Result<()> {
+    let names = run.recording.as_ref().map(|r| &r.names);
+    let mut text = String::new();
+    for record in &run.trace {
+        let line = record.to_string();
+        text.push_str(&names.map_or(std::borrow::Cow::Borrowed(line.as_str()), |n| n.rename_text(&line)));
+        text.push('\n');
+    }
+    crate::output::write_output(path, text.as_bytes())?;
+    noteln!("trace: {} events written to {}", run.trace.len(), path.display());
+    Ok(())
+}
+
+/// The run as Chrome trace-event JSON (see [`crate::trace_export::perfetto`]).
+fn write_perfetto(path: &Path, run: &crate::run::RunOutput) -> anyhow::Result<()> {
+    use crate::trace_export::perfetto;
+    let recording = run.recording.as_ref().context("the run kept no record for --perfetto")?;
+    let trace = perfetto::chrome_trace(recording, perfetto::MAX_EVENTS);
+    crate::output::write_output(path, &trace.json)?;
+    errln!("perfetto: {} events written to {} (open in https://ui.perfetto.dev)", trace.events, path.display());
+    if let Some(cut) = trace.truncated {
+        errln!(
+            "perfetto: truncated at simulated time {} (at most {} events; {} left out)",
+            rehearsal_sim::fmt_nanos(cut.at_ns),
+            perfetto::MAX_EVENTS,
+            cut.omitted
+        );
+    }
+    Ok(())
 }
 
 fn report_determinism(seed: u64, verdict: crate::determinism::Verdict, replay: &str) -> u8 {

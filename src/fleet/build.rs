@@ -203,7 +203,8 @@ fn build_roles(
     let mut base = 0u32;
     for (r, role) in scenario.roles.iter().enumerate() {
         let router = Gateway::router(base, role.count, role.concurrency, role.work_timeout_ns, max_task_retries)
-            .with_dispatch(dispatch);
+            .with_dispatch(dispatch)
+            .for_role(r as u16);
         routers.push(sim.spawn(NodeId(0), FleetActor::Gateway(router)));
         bases.push(base);
         role_of.extend(std::iter::repeat_n(r as u16, role.count as usize));

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use rehearsal_runtime::tasks::{Orphaned, Tasks};
-use rehearsal_runtime::{ActorId, Ctx, Nanos, ReplyTo, RequestId, Response, Signal};
+use rehearsal_runtime::{ActorId, ActorLabel, Ctx, Nanos, ReplyTo, RequestId, Response, Signal};
 
 use super::dispatch::{Dispatch, Dispatcher, Handoff, Pick, Queued};
 use super::{FleetActor, Msg, agent_name};
@@ -79,6 +79,8 @@ pub struct Gateway {
     /// Router: the ask in flight for each (request, lineage), so an
     /// asker's cancellation finds it.
     by_part: BTreeMap<(u64, u64), RequestId>,
+    /// Router: the role it routes to (for a trace's reader).
+    role: u16,
     pub stats: GatewayStats,
 }
 
@@ -92,6 +94,7 @@ impl Gateway {
             tasks: Tasks::new(max_task_retries),
             fanouts: BTreeMap::new(),
             by_part: BTreeMap::new(),
+            role: 0,
             stats: GatewayStats::default(),
         }
     }
@@ -115,6 +118,21 @@ impl Gateway {
         let mut g = Gateway { mode: Mode::Router, ..Gateway::pool(agents, work_timeout, max_task_retries) };
         g.dispatcher = g.dispatcher.over(base, slots);
         g
+    }
+
+    /// The same router, named for role `role` (its index in the
+    /// scenario's roles) in traces.
+    pub fn for_role(mut self, role: u16) -> Self {
+        self.role = role;
+        self
+    }
+
+    /// What it is, for a trace: `gateway`, or `router R` for role `R`.
+    pub(super) fn label(&self) -> ActorLabel {
+        match self.mode {
+            Mode::Router => ActorLabel::nth("router", u32::from(self.role)),
+            _ => ActorLabel::one("gateway"),
+        }
     }
 
     /// The same gateway, spreading work by `dispatch`.

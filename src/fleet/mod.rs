@@ -18,7 +18,9 @@
 //! This is ordinary runtime code: nothing here knows it is simulated.
 
 use rehearsal_runtime::supervisor::Supervisor;
-use rehearsal_runtime::{Actor, ActorId, Ctx, Nanos, ReplyTo, RequestId, Response, ServiceId, Signal, TimerId};
+use rehearsal_runtime::{
+    Actor, ActorId, ActorLabel, Ctx, Nanos, ReplyTo, RequestId, Response, ServiceId, Signal, TimerId,
+};
 
 use crate::ledger::Outcome;
 
@@ -117,6 +119,20 @@ impl Actor for FleetActor {
         match self {
             FleetActor::Role(r) => r.mailbox_capacity(),
             _ => None,
+        }
+    }
+
+    /// `gateway`, `router R` (role `R`'s), `agent N` (pool and role
+    /// agents, by global index), `stage N`, `supervisor`: the system's
+    /// [`crate::system::SystemUnderTest::actor_name`] turns these into
+    /// names.
+    fn label(&self) -> ActorLabel {
+        match self {
+            FleetActor::Gateway(g) => g.label(),
+            FleetActor::Agent(a) => ActorLabel::nth("agent", a.index),
+            FleetActor::Stage(s) => s.label(),
+            FleetActor::Role(r) => ActorLabel::nth("agent", r.index),
+            FleetActor::Supervisor(_) => ActorLabel::one("supervisor"),
         }
     }
 

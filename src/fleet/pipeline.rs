@@ -34,6 +34,11 @@ pub struct Stage {
 }
 
 impl Stage {
+    /// What it is, for a trace: `stage N`.
+    pub(super) fn label(&self) -> rehearsal_runtime::ActorLabel {
+        rehearsal_runtime::ActorLabel::nth("stage", self.index)
+    }
+
     pub fn new(index: u32, last: bool, step: StepSpec, retry: RetryPolicy) -> Self {
         Stage {
             index,

@@ -59,6 +59,46 @@ pub fn resilience(world: &FleetWorld, telemetry: &TelemetryData, policy: &str) -
     }
 }
 
+/// A fleet actor's name for traces (see [`super::sut::Fleet`]'s
+/// `actor_name`): with roles, agents by role (agents are numbered role by
+/// role, in file order) and routers by the role they route to.
+pub fn actor_name(scenario: &Scenario, label: rehearsal_runtime::ActorLabel) -> Option<String> {
+    if label.is_none() {
+        return None;
+    }
+    let roles = &scenario.roles;
+    match (label.kind, label.index) {
+        // What agent N's registered name (a fault's target) names in a
+        // pipeline: stage N holds it.
+        ("agent", Some(i)) if scenario.workload.shape == Shape::Pipeline && roles.is_empty() => {
+            Some(format!("stage {i}"))
+        }
+        ("agent", Some(mut index)) if !roles.is_empty() => {
+            for role in roles {
+                if index < role.count {
+                    return Some(format!("{} {index}", role.name));
+                }
+                index -= role.count;
+            }
+            Some(label.to_string())
+        }
+        ("router", Some(r)) if !roles.is_empty() => {
+            Some(roles.get(r as usize).map_or_else(|| label.to_string(), |role| format!("router {}", role.name)))
+        }
+        _ => Some(label.to_string()),
+    }
+}
+
+/// The name of the step a call was made for: with roles, the workflow
+/// step's name (`role.step`); otherwise the simple form's `step{N}:{service}`.
+pub fn call_step_name(scenario: &Scenario, kind: u16, step: u16) -> String {
+    if scenario.roles.is_empty() {
+        step_name(scenario, usize::from(kind), usize::from(step))
+    } else {
+        scenario.workflows.steps.get(usize::from(step)).map_or_else(|| format!("step {step}"), |s| s.name.clone())
+    }
+}
+
 /// The name of step `step` (0-based) of request type `kind`'s workflow:
 /// `step{N}:{service}`, prefixed by `{type}/` when there are several types.
 fn step_name(scenario: &Scenario, kind: usize, step: usize) -> String {

@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use rehearsal_runtime::ActorId;
+use rehearsal_runtime::{ActorId, ActorLabel};
 
 use super::guard::PolicyRuntime;
 use super::telemetry::{Telemetry, TelemetryData};
@@ -85,5 +85,16 @@ impl SystemUnderTest for Fleet {
 
     fn buggify_site_name(&self, site: u64) -> Option<&'static str> {
         (site == SITE_AGENT_HESITATES).then_some("agent_hesitates")
+    }
+
+    /// Roles: an agent is named for its role and its place in it
+    /// (`researcher 2`), a router for its role (`router planner`); the
+    /// simple form keeps the labels (`agent 3`, `stage 0`, `gateway`).
+    fn actor_name(&self, scenario: &Scenario, label: ActorLabel) -> Option<String> {
+        super::report::actor_name(scenario, label)
+    }
+
+    fn step_name(&self, scenario: &Scenario, kind: u16, step: u16) -> String {
+        super::report::call_step_name(scenario, kind, step)
     }
 }

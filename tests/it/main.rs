@@ -6,7 +6,8 @@
 //! never be destroyed or lost: output paths, report sets, interrupts and
 //! `--resume`, caps, escaping (`hardening_io`); the JSON Schema of
 //! scenario files against the loader (`schema`); the HTML page, opened by a
-//! headless browser where one is installed (`html_report`).
+//! headless browser where one is installed (`html_report`); a run exported
+//! for Perfetto (`perfetto`).
 
 mod arrivals;
 mod cli;
@@ -18,6 +19,7 @@ mod hardening_io;
 mod html_report;
 mod numbers;
 mod own_system;
+mod perfetto;
 mod runaways;
 mod schema;
 mod workflows;

@@ -86,6 +86,7 @@ fn config(seed: u64, network: Network, record_trace: bool) -> SimConfig {
         trace: Default::default(),
         // These tests count messages exactly: no fault points.
         buggify: rehearsal_sim::buggify::BuggifyConfig::off(),
+        activity: None,
     }
 }
 

@@ -6,6 +6,7 @@
 //! is caught.
 
 use rehearsal_runtime::{Actor, ActorId, Ctx, NodeId, OverflowPolicy, RequestId, Response, SystemConfig, TimerId};
+use rehearsal_sim::activity::{ActivityLog, SendKind, What};
 use rehearsal_sim::dist::Dist;
 use rehearsal_sim::net::{Latency, Network};
 use rehearsal_sim::{EmptyWorld, Fault, Limits, Sim, SimConfig};
@@ -129,6 +130,12 @@ impl Actor for Mixer {
 }
 
 fn run(seed: u64, nodes: u16) -> (u64, u64) {
+    let (hash, events, _) = run_keeping(seed, nodes, None);
+    (hash, events)
+}
+
+/// The run, keeping a structured record of at most `activity` records.
+fn run_keeping(seed: u64, nodes: u16, activity: Option<usize>) -> (u64, u64, Option<ActivityLog>) {
     let config = SimConfig {
         seed,
         limits: Limits { max_events: 2_000_000, ..Limits::default() },
@@ -140,6 +147,7 @@ fn run(seed: u64, nodes: u16) -> (u64, u64) {
         },
         record_trace: false,
         trace: Default::default(),
+        activity,
         buggify: rehearsal_sim::buggify::BuggifyConfig::off(),
     };
     let mut sim: Sim<Mixer, EmptyWorld> = Sim::new(config, EmptyWorld);
@@ -158,7 +166,7 @@ fn run(seed: u64, nodes: u16) -> (u64, u64) {
     let stats = sim.system().stats();
     assert!(stats.bounced > 0 && stats.dropped > 0 && stats.timeouts > 0);
     assert!(stats.late_replies > 0 && stats.spawned > 40 && stats.stopped > 0);
-    (sim.trace_hash(), sim.kernel().events())
+    (sim.trace_hash(), sim.kernel().events(), sim.kernel_mut().take_activity())
 }
 
 #[test]
@@ -173,4 +181,56 @@ fn mixed_run_trace_hash_is_pinned() {
     // traced call changed again; same events).
     assert_eq!((hash, events), (0xb287_31bf_91b6_5d00, 10_741), "{hash:#x} {events}");
     assert_eq!(run(7, 3), (hash, events));
+}
+
+/// Keeping the structured record for timeline viewers leaves the pinned
+/// run as it is, and the record tells the run's story: every message
+/// handled on arrival links back to its send, arriving when the send said.
+#[test]
+fn the_activity_record_leaves_the_run_alone_and_links_messages() {
+    let (hash, events) = run(7, 3);
+    let (kept_hash, kept_events, log) = run_keeping(7, 3, Some(1_000_000));
+    assert_eq!((kept_hash, kept_events), (hash, events));
+    let log = log.expect("kept");
+    assert_eq!(log.omitted(), 0);
+    assert!(log.spawns().len() > 40);
+    let sends: std::collections::BTreeMap<u64, (ActorId, u64)> = log
+        .records()
+        .iter()
+        .filter_map(|r| match r.what {
+            What::Send { to, message, arrives_at, how, .. } => {
+                assert_ne!(how, SendKind::Released { at: 0 }, "nothing is clogged here");
+                Some((message, (to, arrives_at)))
+            }
+            _ => None,
+        })
+        .collect();
+    // Each arrival (a turn, a message queued, dropped or too late) that
+    // takes a message id: sent to that actor, arriving then, taken once.
+    let mut taken = std::collections::BTreeSet::new();
+    for r in log.records() {
+        let (actor, message) = match r.what {
+            What::Turn { actor, message, .. }
+            | What::Queued { actor, message, .. }
+            | What::Dropped { actor, message, .. }
+            | What::LateReply { actor, message } => (actor, message),
+            _ => continue,
+        };
+        if let Some(m) = message {
+            let &(to, arrives_at) = sends.get(&m).expect("a linked message was sent");
+            assert_eq!((to, arrives_at), (actor, r.at));
+            assert!(taken.insert(m), "message {m} arrived twice");
+        }
+    }
+    // The rest were lost, or went back to senders that had died.
+    assert!(taken.len() * 4 > sends.len() * 3, "{} of {} sends linked", taken.len(), sends.len());
+    assert!(log.records().iter().any(|r| matches!(r.what, What::Fault { .. })));
+    assert!(log.records().iter().any(|r| matches!(r.what, What::Stopped { .. })));
+
+    // A smaller record stops early and says when.
+    let (_, _, short) = run_keeping(7, 3, Some(100));
+    let short = short.expect("kept");
+    assert_eq!(short.records().len(), 100);
+    assert_eq!(short.records(), &log.records()[..100]);
+    assert!(short.omitted() > 0 && short.complete_until() >= short.records().last().map(|r| r.at));
 }

@@ -344,6 +344,16 @@ fn strategies_schema(axes: &[SystemAxis]) -> Value {
         });
         properties.insert((*name).to_owned(), axis);
     }
+    properties.insert(
+        "policy".to_owned(),
+        json!({
+            "description": "The `[policies.NAME]` to compare, by name.",
+            "type": "array",
+            "minItems": 1,
+            "uniqueItems": true,
+            "items": { "type": "string" },
+        }),
+    );
     for axis in axes {
         properties.insert(
             axis.name.to_owned(),
@@ -424,6 +434,28 @@ const DESCRIPTIONS: &[(&str, &str, &str)] = &[
         "gate",
         "Per-metric tolerances of `rehearsal check`: METRIC = { relative = x } or { absolute = x } (docs/ci.md).",
     ),
+    (ROOT, "policies", "Named resilience policies the `policy` strategy axis compares: [policies.NAME] with retry, budget, breaker, fallback."),
+    ("Policy", "", "A resilience policy applied at every service call of the fleet."),
+    ("Policy", "retry", "The policy's retry, over the `retry` axis: a retry value as in [strategies]."),
+    ("Policy", "budget", "A retry budget per agent: { kind = \"grpc\", max_tokens, token_ratio } or { kind = \"finagle\", percent, min_per_s, ttl }."),
+    ("Policy", "breaker", "A circuit breaker per agent and service: { failures = N } or { window = N, failure_rate }, with wait, half_open_calls."),
+    ("Policy", "fallback", "LLMs to fall back to, in order, when a call fails for good: [\"llm:backup\"]."),
+    ("Budget", "", "A retry budget."),
+    ("Budget", "kind", "\"grpc\" (token bucket) or \"finagle\" (a percent of requests plus a minimum per second)."),
+    ("Budget", "max_tokens", "gRPC: the bucket's tokens (default 10); retries only while above half."),
+    ("Budget", "token_ratio", "gRPC: tokens credited per success (default 0.1)."),
+    ("Budget", "percent", "Finagle: retries allowed as a percent of requests (default 20)."),
+    ("Budget", "min_per_s", "Finagle: retries always allowed per second (default 10)."),
+    ("Budget", "ttl", "Finagle: the window requests are counted over (default \"10s\")."),
+    ("Breaker", "", "A circuit breaker (resilience4j semantics)."),
+    ("Breaker", "failures", "Consecutive failures that open it."),
+    ("Breaker", "window", "A count-based window of this many calls (with failure_rate)."),
+    ("Breaker", "failure_rate", "Percent of failed calls in the window that opens it (default 50)."),
+    ("Breaker", "min_calls", "Calls the window must hold before its rates count (default 10)."),
+    ("Breaker", "slow_call", "A call longer than this is slow (default \"60s\")."),
+    ("Breaker", "slow_rate", "Percent of slow calls that opens it (default 100)."),
+    ("Breaker", "wait", "How long it stays open before trial calls (default \"5s\")."),
+    ("Breaker", "half_open_calls", "Trial calls while half open (default 3)."),
     (ROOT, "stores", "Stores of one versioned row each, read and written with compare-and-set: [stores.NAME]."),
     (ROOT, "seeds", "N (1 to 1,000,000) for seeds 1..=N, or a list of distinct seeds such as [1, 7, 42]."),
     (ROOT, "duration", "How long requests keep arriving (simulated time), e.g. \"60s\"."),
