@@ -32,6 +32,7 @@ use super::{FleetActor, Msg, WorkRef, agent_name, idempotency_key, llm_service, 
 use crate::ledger::{Cause, Outcome};
 use crate::scenario::Step;
 use crate::scenario::workflow::{LoopEnd, Node, NodeIndex, RoleIndex, Workflows};
+use crate::system::{StoreOp, store_service};
 
 /// What every role agent of a run shares (read-only).
 #[derive(Debug)]
@@ -93,6 +94,15 @@ enum State {
     Ask {
         ask: Option<RequestId>,
         asked: u64,
+    },
+    /// An optimistic-concurrency update: a read or a write in flight (or a
+    /// backoff after a conflict).
+    Occ {
+        call: Option<RequestId>,
+        writing: bool,
+        conflicts: u32,
+        previous_delay: Nanos,
+        tag: u64,
     },
     Sequence {
         next: u32,
@@ -230,6 +240,7 @@ impl RoleAgent {
                 called_at: 0,
             },
             Node::Ask { .. } => State::Ask { ask: None, asked: 0 },
+            Node::Occ(_) => State::Occ { call: None, writing: false, conflicts: 0, previous_delay: 0, tag: 0 },
             Node::Sequence { .. } => State::Sequence { next: 1 },
             Node::Parallel { .. } => State::Parallel { ok: 0, failed: 0, cause: Cause::AgentTimeout },
             Node::Loop { .. } => State::Loop { turn: 0, target: 0 },
@@ -251,6 +262,7 @@ impl RoleAgent {
         let lineage = frame.lineage;
         match plan.workflows.node(frame.node) {
             Node::Call(_) => self.attempt(w, f, ctx),
+            Node::Occ(_) => self.store_op(w, f, StoreOp::Read, ctx),
             Node::Ask { step, role, timeout_ns, context } => {
                 let work = &self.works[w];
                 let asked = mix(lineage, 0xa5a5_0000 | u64::from(*step));
@@ -347,6 +359,79 @@ impl RoleAgent {
         self.waits.push((Wait::Answer(request), id, part, f));
     }
 
+    /// Frame `f`'s next store operation: a read, or the write of the
+    /// version it read.
+    fn store_op(&mut self, w: usize, f: u32, op: StoreOp, ctx: &mut Ctx<'_, FleetActor>) {
+        let plan = self.plan.clone();
+        let work = &mut self.works[w];
+        let frame = &mut work.frames[f as usize];
+        let Node::Occ(occ) = plan.workflows.node(frame.node) else { return };
+        // One key for the whole update: the ledger numbers its operations
+        // as attempts, so each draws its own hops.
+        let trace = idempotency_key(work.id, (frame.lineage & 0xffff) as u32, u32::from(occ.step));
+        let key = mix(mix(work.id, frame.lineage), u64::from(occ.step));
+        let request = ctx.call_traced(ServiceCall {
+            service: store_service(occ.store),
+            input_tokens: op.encode(),
+            idempotency_key: key,
+            timeout: occ.timeout_ns,
+            trace,
+        });
+        if let State::Occ { call, writing, .. } = &mut frame.state {
+            *call = Some(request);
+            *writing = matches!(op, StoreOp::Write { .. });
+        }
+        self.stats.calls += 1;
+        let (id, part) = (work.id, work.part);
+        self.waits.push((Wait::Answer(request), id, part, f));
+    }
+
+    /// A store operation of an update answered.
+    fn on_store_answer(&mut self, w: usize, f: u32, response: Response<Msg>, ctx: &mut Ctx<'_, FleetActor>) {
+        let plan = self.plan.clone();
+        let role_retry = self.spec().retry;
+        let frame = &mut self.works[w].frames[f as usize];
+        let Node::Occ(occ) = plan.workflows.node(frame.node) else { return };
+        let State::Occ { call, writing, conflicts, previous_delay, .. } = &mut frame.state else { return };
+        *call = None;
+        let writing = *writing;
+        match (response, writing) {
+            (Response::Service(ServiceOutcome::Ok { output_tokens }), false) => {
+                self.store_op(w, f, StoreOp::Write { expected_version: output_tokens }, ctx)
+            }
+            (Response::Service(ServiceOutcome::Ok { .. }), true) => self.end(w, f, Ok(()), ctx),
+            (Response::Service(ServiceOutcome::Failed(rehearsal_runtime::ServiceError::Conflict)), true) => {
+                *conflicts += 1;
+                if *conflicts >= occ.attempts {
+                    return self.end(w, f, Err(Cause::WriteConflict), ctx);
+                }
+                // The retry policy's delays, however many conflicts: the
+                // update goes on until it wins or its attempts run out.
+                let mut policy = occ.retry.map_or(role_retry, |r| r.configure());
+                policy.max_attempts = u32::MAX;
+                let random = ctx.random_u64();
+                let delay = policy.next_delay_after(*conflicts, random, 0, *previous_delay).unwrap_or(0);
+                *previous_delay = delay;
+                self.retries_after_conflict(w, f, delay, ctx);
+            }
+            (Response::Timeout, _) => self.end(w, f, Err(Cause::CallTimeout), ctx),
+            _ => self.end(w, f, Err(Cause::ServiceUnavailable), ctx),
+        }
+    }
+
+    /// Back off `delay`, then read again.
+    fn retries_after_conflict(&mut self, w: usize, f: u32, delay: Nanos, ctx: &mut Ctx<'_, FleetActor>) {
+        self.stats.retries += 1;
+        self.next_tag += 1;
+        let t = self.next_tag;
+        if let State::Occ { tag, .. } = &mut self.works[w].frames[f as usize].state {
+            *tag = t;
+        }
+        ctx.set_timer(delay, t);
+        let work = &self.works[w];
+        self.waits.push((Wait::Timer(t), work.id, work.part, f));
+    }
+
     /// Call frame `f` failed for good on its service (`cause`): the
     /// policy's next fallback model takes the same call, or the frame fails.
     fn give_up(&mut self, w: usize, f: u32, cause: Cause, ctx: &mut Ctx<'_, FleetActor>) {
@@ -377,6 +462,7 @@ impl RoleAgent {
         let plan = self.plan.clone();
         let frame = &self.works[w].frames[f as usize];
         match plan.workflows.node(frame.node) {
+            Node::Occ(_) => self.on_store_answer(w, f, response, ctx),
             Node::Call(call) => {
                 let State::Call { mut failures, mut previous_delay, mut cause, fallback, permit, called_at, .. } =
                     frame.state
@@ -463,7 +549,10 @@ impl RoleAgent {
 
     pub(super) fn on_timer(&mut self, tag: u64, ctx: &mut Ctx<'_, FleetActor>) {
         if let Some((w, f)) = self.take_wait(Wait::Timer(tag)) {
-            self.attempt(w, f, ctx);
+            match self.works[w].frames[f as usize].state {
+                State::Occ { .. } => self.store_op(w, f, StoreOp::Read, ctx),
+                _ => self.attempt(w, f, ctx),
+            }
         }
     }
 
@@ -586,6 +675,14 @@ impl RoleAgent {
                 let tag = *tag;
                 self.waits.retain(|x| x.0 != Wait::Timer(tag) || (x.1, x.2) != (id, part));
             }
+            (State::Occ { call, tag, .. }, _) => {
+                if let Some(call) = *call {
+                    ctx.cancel(call);
+                    self.waits.retain(|x| x.0 != Wait::Answer(call));
+                }
+                let tag = *tag;
+                self.waits.retain(|x| x.0 != Wait::Timer(tag) || (x.1, x.2) != (id, part));
+            }
             (State::Ask { ask: Some(ask), asked }, Node::Ask { role, .. }) => {
                 let (ask, asked) = (*ask, *asked);
                 ctx.cancel(ask);
@@ -644,6 +741,7 @@ impl RoleAgent {
 fn step_of(node: &Node) -> Option<u16> {
     match node {
         Node::Call(c) => Some(c.step),
+        Node::Occ(o) => Some(o.step),
         Node::Ask { step, .. } | Node::Loop { step, .. } | Node::Branch { step, .. } => Some(*step),
         Node::Sequence { step, .. } | Node::Parallel { step, .. } => *step,
     }

@@ -507,6 +507,7 @@ impl Ctx<'_> {
                 let input = roles::RolesInput {
                     llms: &llms,
                     tools: &tools,
+                    stores: &stores,
                     defaults: &defaults,
                     topology: &topology,
                     types: &types,

@@ -103,6 +103,12 @@ pub struct StepInfo {
 pub enum Node {
     /// `{ name, call = "llm:NAME" | "tool:NAME", timeout, retry, context }`.
     Call(CallNode),
+    /// `{ name, occ = "store:NAME", retry, attempts, timeout }`: an
+    /// optimistic-concurrency update of a store's row: read, write back
+    /// conditioned on the version read, and on a conflict back off (by the
+    /// retry policy's delays) and read again, until the write wins or
+    /// `attempts` run out.
+    Occ(OccNode),
     /// `{ name, ask = "ROLE", timeout, context }`: a message to one of the
     /// role's agents (chosen by the `dispatch` strategy), answered when that
     /// agent's workflow ends.
@@ -135,6 +141,22 @@ pub struct CallNode {
     /// token of the earlier calls of the same work (and the context the
     /// work was asked with): a conversation's history growing turn by turn.
     pub context: bool,
+}
+
+/// An optimistic-concurrency update step.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OccNode {
+    pub step: StepId,
+    /// Index into `Scenario::stores`.
+    pub store: u16,
+    /// Per operation.
+    pub timeout_ns: u64,
+    /// The backoff between a conflict and the next read (the retry
+    /// policy's delays; `none` reads again at once). Over the role's and
+    /// the axis's.
+    pub retry: Option<Retry>,
+    /// The most reads-then-writes.
+    pub attempts: u32,
 }
 
 /// How a `parallel` step is decided from its branches.

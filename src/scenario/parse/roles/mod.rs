@@ -29,6 +29,11 @@ pub(super) struct RawRole {
 pub(super) struct RawStep {
     name: Spanned<String>,
     call: Option<Spanned<String>>,
+    /// `occ = "store:NAME"`: read the row, then write it back conditioned
+    /// on the version read; on a conflict, back off and read again.
+    occ: Option<Spanned<String>>,
+    /// `occ`: the most reads-then-writes (default 10,000).
+    attempts: Option<Spanned<i64>>,
     ask: Option<Spanned<String>>,
     sequence: Option<Spanned<Vec<Spanned<RawStep>>>>,
     parallel: Option<Spanned<Vec<Spanned<RawStep>>>>,
@@ -64,6 +69,7 @@ const MAX_DEPTH: usize = 32;
 pub(super) struct RolesInput<'a> {
     pub llms: &'a [ServiceModel],
     pub tools: &'a [ServiceModel],
+    pub stores: &'a [crate::scenario::StoreModel],
     pub defaults: &'a Defaults<'a>,
     pub topology: &'a Topology,
     /// Each request type, with its raw `workflow` (if any).
@@ -255,6 +261,7 @@ struct Builder<'c, 'a> {
 /// The one kind of step a raw step is.
 enum Kind<'r> {
     Call(&'r Spanned<String>),
+    Occ(&'r Spanned<String>),
     Ask(&'r Spanned<String>),
     Sequence(&'r Spanned<Vec<Spanned<RawStep>>>),
     Parallel(&'r Spanned<Vec<Spanned<RawStep>>>),
@@ -262,7 +269,7 @@ enum Kind<'r> {
     Branch(&'r Spanned<Vec<Spanned<RawOption>>>),
 }
 
-const STEP_KINDS: &str = "`call`, `ask`, `sequence`, `parallel`, `loop` or `branch`";
+const STEP_KINDS: &str = "`call`, `ask`, `occ`, `sequence`, `parallel`, `loop` or `branch`";
 
 impl Builder<'_, '_> {
     fn push(&mut self, node: Node) -> NodeIndex {
@@ -385,6 +392,9 @@ impl Builder<'_, '_> {
         if let Some(v) = &s.ask {
             kinds.push(Kind::Ask(v));
         }
+        if let Some(v) = &s.occ {
+            kinds.push(Kind::Occ(v));
+        }
         if let Some(v) = &s.sequence {
             kinds.push(Kind::Sequence(v));
         }
@@ -437,9 +447,10 @@ impl Builder<'_, '_> {
         misplaced("max", s.max.is_some(), is_loop)?;
         misplaced("done_probability", s.done_probability.is_some(), is_loop)?;
         misplaced("count", s.count.is_some(), is_loop)?;
-        misplaced("retry", s.retry.is_some(), matches!(kind, Kind::Call(_)))?;
+        misplaced("retry", s.retry.is_some(), matches!(kind, Kind::Call(_) | Kind::Occ(_)))?;
+        misplaced("attempts", s.attempts.is_some(), matches!(kind, Kind::Occ(_)))?;
         misplaced("context", s.context.is_some(), leaf)?;
-        misplaced("timeout", s.timeout.is_some(), leaf)?;
+        misplaced("timeout", s.timeout.is_some(), leaf || matches!(kind, Kind::Occ(_)))?;
         if s.join.is_some() && leaf && s.copies.is_none() {
             return Err(self.ctx.err(
                 raw.span().start,
@@ -465,6 +476,32 @@ impl Builder<'_, '_> {
                     context,
                 }));
                 self.copies(raw, leaf)?
+            }
+            Kind::Occ(v) => {
+                let name = v.get_ref().strip_prefix("store:").unwrap_or("");
+                let Some(store) = self.input.stores.iter().position(|st| st.name == name) else {
+                    let known: Vec<String> =
+                        self.input.stores.iter().map(|st| format!("\"store:{}\"", st.name)).collect();
+                    return Err(self.ctx.bad(
+                        v,
+                        "workflow occ",
+                        "\"store:NAME\" of a `[stores.NAME]` table",
+                        Some(if known.is_empty() {
+                            "declare the row in [stores.NAME]".into()
+                        } else {
+                            format!("stores: {}", known.join(", "))
+                        }),
+                    ));
+                };
+                let retry =
+                    s.retry.as_ref().map(|r| self.ctx.one_value::<Retry>(r, self.input.defaults)).transpose()?;
+                let attempts = match &s.attempts {
+                    Some(a) => self.ctx.positive_int(a, "workflow occ attempts", 1_000_000, "at least 1 try")? as u32,
+                    None => 10_000,
+                };
+                let step = self.name(raw, "occ", format!("store:{name}"))?;
+                let timeout_ns = timeout.unwrap_or(self.input.stores[store].timeout_ns);
+                self.push(Node::Occ(OccNode { step, store: store as u16, timeout_ns, retry, attempts }))
             }
             Kind::Ask(v) => {
                 let Some(role) = self.roles.iter().position(|r| r == v.get_ref()) else {
@@ -689,7 +726,7 @@ impl Builder<'_, '_> {
 /// The most frames one run of `node` may create.
 pub(crate) fn worst_frames(w: &Workflows, node: NodeIndex) -> u64 {
     match w.node(node) {
-        Node::Call(_) | Node::Ask { .. } => 1,
+        Node::Call(_) | Node::Ask { .. } | Node::Occ(_) => 1,
         Node::Sequence { children, .. } => children.iter().fold(1u64, |acc, &c| acc.saturating_add(worst_frames(w, c))),
         Node::Parallel { branches, .. } => branches.iter().fold(1u64, |acc, &c| acc.saturating_add(worst_frames(w, c))),
         Node::Loop { body, max, .. } => 1u64.saturating_add(u64::from(*max).saturating_mul(worst_frames(w, *body))),
