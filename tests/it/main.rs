@@ -20,6 +20,7 @@ mod html_report;
 mod numbers;
 mod own_system;
 mod perfetto;
+mod resilience;
 mod runaways;
 mod schema;
 mod workflows;

@@ -773,7 +773,11 @@ const DESCRIPTIONS: &[(&str, &str, &str)] = &[
     ("Step", "name", "a-z, 0-9, `_`, `-`; unique in its workflow."),
     ("Step", "call", "A service call: \"llm\", \"llm:NAME\", \"tool\", \"tool:NAME\"."),
     ("Step", "ask", "A message to one of this role's agents; succeeds when its workflow does."),
-    ("Step", "occ", "An optimistic-concurrency update of a store's row (\"store:NAME\"): read, write conditioned on the version read, back off on a conflict and read again."),
+    (
+        "Step",
+        "occ",
+        "An optimistic-concurrency update of a store's row (\"store:NAME\"): read, write conditioned on the version read, back off on a conflict and read again.",
+    ),
     ("Step", "attempts", "occ: the most reads-then-writes (default 10,000)."),
     ("Step", "sequence", "Steps one after the other; the first failure fails it."),
     ("Step", "parallel", "Steps at once, decided by `join`; the rest are cancelled."),
