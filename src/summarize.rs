@@ -201,6 +201,8 @@ where
         request_types: type_counts(scenario, world),
         broken_by_system: Vec::new(),
         resilience: report.resilience.clone(),
+        nodes: report.nodes.clone(),
+        virtual_agents: report.virtual_agents.clone(),
         histograms: Histograms {
             latency_us: hist::encode(&ls.latency),
             latency_us_succeeded: hist::encode(&ls.latency_succeeded),

@@ -119,6 +119,13 @@ pub struct RunSummary {
     /// without one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resilience: Option<ResilienceSummary>,
+    /// Virtual agents: per node (by index), its load; left out without
+    /// virtual roles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nodes: Option<BTreeMap<String, NodeSummary>>,
+    /// Virtual agents' activations; left out without virtual roles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub virtual_agents: Option<VirtualSummary>,
 }
 
 /// Crashes and the supervision that answered them.
@@ -382,4 +389,42 @@ pub struct BreakerSummary {
     pub calls_rejected: u64,
     /// Time spent open, summed over agents, s.
     pub time_open_s: f64,
+}
+
+/// One node's share of a virtual role's work.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct NodeSummary {
+    /// Pieces of work its activations finished.
+    pub load: u64,
+    /// Activations started on it.
+    pub activations: u64,
+}
+
+/// What virtual agents did over a run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct VirtualSummary {
+    /// Activations started (first messages for a key, and again after
+    /// passivation or loss).
+    pub activations: u64,
+    /// Activations that passivated (idle).
+    pub deactivations: u64,
+    /// Activations of a key whose previous activation died with its node.
+    pub reactivations: u64,
+    /// Activations lost with their node (their unpersisted state with them).
+    pub lost: u64,
+    /// Directory lookups (one per request routed).
+    pub directory_lookups: u64,
+    /// Requests that waited for an activation (a directory miss).
+    pub waited_for_activation: u64,
+    /// Mean state load time per activation, ms; `null` without activations.
+    pub state_load_ms_mean: Option<f64>,
+    /// Activations alive at once, at most.
+    pub active_max: u64,
+    /// Load imbalance: the busiest node's load over the mean node load.
+    pub load_imbalance: Option<f64>,
+    /// Durable reminders that fired, and the activations they caused.
+    #[serde(default)]
+    pub reminders_fired: u64,
+    #[serde(default)]
+    pub activated_by_reminder: u64,
 }

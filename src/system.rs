@@ -245,6 +245,9 @@ pub struct SystemReport {
     pub roles: Option<BTreeMap<String, RoleSummary>>,
     /// The resilience policy's figures, if any.
     pub resilience: Option<crate::summary::ResilienceSummary>,
+    /// Virtual agents: per-node load and activations.
+    pub nodes: Option<BTreeMap<String, crate::summary::NodeSummary>>,
+    pub virtual_agents: Option<crate::summary::VirtualSummary>,
 }
 
 /// A system the harness can run (see the module docs).

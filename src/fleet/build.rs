@@ -201,7 +201,24 @@ fn build_roles(
     let mut bases = Vec::with_capacity(scenario.roles.len());
     let mut role_of = Vec::with_capacity(scenario.topology.agents as usize);
     let mut base = 0u32;
+    // Directories get the plan once it exists (it lists them as routers).
+    let plan_cell: Rc<std::cell::OnceCell<Rc<RolePlan>>> = Rc::new(std::cell::OnceCell::new());
     for (r, role) in scenario.roles.iter().enumerate() {
+        if let Some(v) = &role.virtual_agents {
+            let nodes = role.nodes.iter().map(|&n| n as u16).collect();
+            let directory = super::directory::Directory::new(
+                r as u16,
+                plan_cell.clone(),
+                point.placement,
+                nodes,
+                v.idle_ns.filter(|_| point.passivation.0),
+                role.work_timeout_ns,
+            )
+            .with_reminders(v.reminder_ns);
+            routers.push(sim.spawn(NodeId(0), FleetActor::Directory(directory)));
+            bases.push(base);
+            continue;
+        }
         let router = Gateway::router(base, role.count, role.concurrency, role.work_timeout_ns, max_task_retries)
             .with_dispatch(dispatch)
             .for_role(r as u16);
@@ -220,6 +237,7 @@ fn build_roles(
                 concurrency: r.concurrency,
                 mailbox: r.mailbox,
                 retry: r.retry.map_or(retry, |x| x.configure()),
+                state_load: r.virtual_agents.as_ref().and_then(|v| v.state_load.clone()),
             })
             .collect(),
         type_workflows: scenario.workload.types.iter().map(|t| t.workflow).collect(),
@@ -229,6 +247,7 @@ fn build_roles(
         telemetry,
         guards,
     });
+    let _ = plan_cell.set(plan.clone());
     let role_of = Rc::new(role_of);
     let node_of = {
         let role_of = role_of.clone();

@@ -26,6 +26,7 @@ use crate::ledger::Outcome;
 
 mod agent;
 pub mod build;
+pub mod directory;
 mod dispatch;
 mod gateway;
 pub mod guard;
@@ -69,6 +70,9 @@ pub struct WorkRef {
     pub lineage: u64,
     /// Tokens of context it comes with (an ask with `context = true`).
     pub context: u32,
+    /// The request's key (a conversation or session id): virtual agents
+    /// are activated per key.
+    pub key: u32,
 }
 
 /// Messages of the fleet.
@@ -94,6 +98,12 @@ pub enum Msg {
     /// is the output tokens the work generated (roles: they join the
     /// asker's context).
     Outcome { id: u64, outcome: Outcome, produced: u32 },
+    /// An activation of virtual agent `key` passivates (it was idle): its
+    /// directory forgets it.
+    Passivated { key: u32, actor: ActorId },
+    /// A virtual agent's durable reminder fired: it wakes (see
+    /// [`directory`]).
+    Remind { key: u32 },
 }
 
 /// Every actor of the fleet: one type, so dispatch is a `match`.
@@ -103,6 +113,7 @@ pub enum FleetActor {
     Agent(Agent),
     Stage(Stage),
     Role(RoleAgent),
+    Directory(directory::Directory),
     Supervisor(Box<Supervisor<FleetActor>>),
 }
 
@@ -131,7 +142,8 @@ impl Actor for FleetActor {
             FleetActor::Gateway(g) => g.label(),
             FleetActor::Agent(a) => ActorLabel::nth("agent", a.index),
             FleetActor::Stage(s) => s.label(),
-            FleetActor::Role(r) => ActorLabel::nth("agent", r.index),
+            FleetActor::Role(r) => r.label(),
+            FleetActor::Directory(_) => ActorLabel::one("directory"),
             FleetActor::Supervisor(_) => ActorLabel::one("supervisor"),
         }
     }
@@ -142,7 +154,7 @@ impl Actor for FleetActor {
             FleetActor::Stage(s) => s.on_start(ctx),
             FleetActor::Role(r) => r.on_start(ctx),
             FleetActor::Supervisor(s) => s.on_start(ctx),
-            FleetActor::Gateway(_) => {}
+            FleetActor::Gateway(_) | FleetActor::Directory(_) => {}
         }
     }
 
@@ -152,6 +164,7 @@ impl Actor for FleetActor {
             FleetActor::Agent(a) => a.handle(msg, ctx),
             FleetActor::Stage(s) => s.handle(msg, ctx),
             FleetActor::Role(r) => r.handle(msg, ctx),
+            FleetActor::Directory(d) => d.handle(msg, ctx),
             FleetActor::Supervisor(s) => s.on_message(msg, ctx),
         }
     }
@@ -162,6 +175,7 @@ impl Actor for FleetActor {
             FleetActor::Agent(a) => a.on_response(request, response, ctx),
             FleetActor::Stage(s) => s.on_response(request, response, ctx),
             FleetActor::Role(r) => r.on_response(request, response, ctx),
+            FleetActor::Directory(d) => d.on_response(request, response, ctx),
             FleetActor::Supervisor(_) => {}
         }
     }
@@ -174,6 +188,7 @@ impl Actor for FleetActor {
             FleetActor::Supervisor(s) => {
                 s.on_timer(timer, tag, ctx);
             }
+            FleetActor::Directory(d) => d.on_timer(tag, ctx),
             FleetActor::Gateway(_) => {}
         }
     }
@@ -182,6 +197,7 @@ impl Actor for FleetActor {
         match self {
             FleetActor::Gateway(g) => g.on_signal(signal, ctx),
             FleetActor::Supervisor(s) => s.on_signal(signal, ctx),
+            FleetActor::Directory(d) => d.on_signal(signal, ctx),
             _ => {
                 if signal == Signal::Shutdown {
                     ctx.exit(rehearsal_runtime::ExitReason::Shutdown);

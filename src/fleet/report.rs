@@ -29,7 +29,53 @@ pub fn report(scenario: &Scenario, world: &FleetWorld, telemetry: &TelemetryData
         }),
         roles: Some(role_summaries(scenario, busy_mean, &world.ledger, observed_ns, telemetry)),
         resilience: None,
+        nodes: None,
+        virtual_agents: None,
     }
+}
+
+/// Virtual roles' figures: per node and overall.
+pub fn virtual_agents(
+    scenario: &Scenario,
+    telemetry: &TelemetryData,
+) -> (BTreeMap<String, crate::summary::NodeSummary>, crate::summary::VirtualSummary) {
+    // The nodes virtual agents may live on: the imbalance is over them.
+    let mut on: Vec<u32> =
+        scenario.roles.iter().filter(|r| r.virtual_agents.is_some()).flat_map(|r| r.nodes.iter().copied()).collect();
+    on.sort_unstable();
+    on.dedup();
+    let nodes: BTreeMap<String, crate::summary::NodeSummary> = on
+        .into_iter()
+        .map(|n| {
+            let n16 = n as u16;
+            let summary = crate::summary::NodeSummary {
+                load: telemetry.served_by_node.get(&n16).copied().unwrap_or(0),
+                activations: telemetry.activations_by_node.get(&n16).copied().unwrap_or(0),
+            };
+            (n.to_string(), summary)
+        })
+        .collect();
+    let loads: Vec<u64> = nodes.values().map(|n| n.load).collect();
+    let total: u64 = loads.iter().sum();
+    let activations: u64 = telemetry.activations_by_node.values().sum();
+    let summary = crate::summary::VirtualSummary {
+        activations,
+        deactivations: telemetry.deactivations,
+        reactivations: telemetry.reactivations,
+        lost: telemetry.lost,
+        directory_lookups: telemetry.lookups,
+        waited_for_activation: telemetry.waited_for_activation,
+        state_load_ms_mean: (activations > 0)
+            .then(|| round6(telemetry.state_load_ns as f64 / activations as f64 / 1e6)),
+        active_max: telemetry.active_max,
+        reminders_fired: telemetry.reminders_fired,
+        activated_by_reminder: telemetry.activated_by_reminder,
+        load_imbalance: (total > 0).then(|| {
+            let mean = total as f64 / loads.len() as f64;
+            round6(*loads.iter().max().unwrap_or(&0) as f64 / mean)
+        }),
+    };
+    (nodes, summary)
 }
 
 /// The policy's figures from the agents' telemetry, under `policy`'s name.
@@ -185,6 +231,7 @@ fn role_summaries(
         return scenario
             .roles
             .iter()
+            .filter(|r| r.virtual_agents.is_none())
             .map(|r| {
                 let agents = &telemetry.busy[base..base + r.count as usize];
                 base += r.count as usize;

@@ -59,6 +59,8 @@ pub struct RoleSpec {
     pub mailbox: Option<u32>,
     /// The role's retry policy (its own, or the axis's).
     pub retry: RetryPolicy,
+    /// Virtual roles: the time an activation takes to load its state.
+    pub state_load: Option<rehearsal_sim::dist::Dist>,
 }
 
 /// Where the frames of a piece of work point: no parent.
@@ -127,6 +129,8 @@ struct Work {
     part: u64,
     reply: ReplyTo,
     kind: u16,
+    /// The request's key.
+    key: u32,
     /// Tokens in the work's context: what it was asked with plus every
     /// output token of its calls and asks so far.
     context: u32,
@@ -159,10 +163,46 @@ pub struct RoleAgent {
     next_tag: u64,
     cancelled: VecDeque<(u64, u64)>,
     guard: Option<super::guard::Guard>,
+    /// A virtual agent's activation (see [`super::directory`]); `None`
+    /// for a role's fixed agents.
+    activation: Option<Activation>,
     pub stats: AgentStats,
 }
 
+/// What an activation of a virtual agent adds to a role agent: its key,
+/// its directory, loading its state, and passivation when idle.
+#[derive(Clone, Copy, Debug)]
+struct Activation {
+    key: u32,
+    directory: ActorId,
+    /// Passivate after this long without work (`None`: never).
+    idle_ns: Option<Nanos>,
+    /// Loading its state: messages wait in the mailbox until loaded.
+    loading: bool,
+    /// The idle timer in flight (a stale one is ignored).
+    idle_tag: u64,
+}
+
+/// Timer tags of an activation: above every backoff tag.
+const LOAD_TAG: u64 = u64::MAX;
+const IDLE_TAGS: u64 = 1 << 62;
+
 impl RoleAgent {
+    /// An activation of virtual agent `key` of role `role`, placed by
+    /// `directory`: it loads its state (`load_ns`) before its first work,
+    /// and passivates after `idle_ns` without work.
+    pub fn activation(
+        key: u32,
+        role: RoleIndex,
+        plan: Rc<RolePlan>,
+        directory: ActorId,
+        idle_ns: Option<Nanos>,
+    ) -> Self {
+        let mut agent = RoleAgent::new(u32::MAX, role, plan);
+        agent.activation = Some(Activation { key, directory, idle_ns, loading: true, idle_tag: 0 });
+        agent
+    }
+
     pub fn new(index: u32, role: RoleIndex, plan: Rc<RolePlan>) -> Self {
         RoleAgent {
             index,
@@ -173,6 +213,7 @@ impl RoleAgent {
             cancelled: VecDeque::new(),
             guard: plan.guards.guard(),
             plan,
+            activation: None,
             stats: AgentStats::default(),
         }
     }
@@ -181,17 +222,74 @@ impl RoleAgent {
         &self.plan.roles[usize::from(self.role)]
     }
 
+    /// `agent N` for a fixed agent, `activation K` for virtual agent K.
+    pub(super) fn label(&self) -> rehearsal_runtime::ActorLabel {
+        match self.activation {
+            Some(a) => rehearsal_runtime::ActorLabel::nth("activation", a.key),
+            None => rehearsal_runtime::ActorLabel::nth("agent", self.index),
+        }
+    }
+
     /// The mailbox bound of this role, if it has its own.
     pub fn mailbox_capacity(&self) -> Option<u32> {
         self.spec().mailbox
     }
 
     pub(super) fn on_start(&mut self, ctx: &mut Ctx<'_, FleetActor>) {
+        if let Some(a) = self.activation {
+            // Load the state first: the work waits in the mailbox.
+            let role = &self.plan.roles[usize::from(self.role)];
+            let mut rng = call_stream(self.plan.seed, 0x5747_0000, u64::from(a.key), 0);
+            let load = role.state_load.as_ref().map_or(0, |d| d.sample_u64(&mut rng));
+            self.plan.telemetry.borrow_mut().activation_started(ctx.node().0, load);
+            ctx.set_accepting(false);
+            ctx.set_timer(load, LOAD_TAG);
+            return;
+        }
         ctx.register(agent_name(self.index));
         self.plan.telemetry.borrow_mut().agent_started(self.index, ctx.now());
     }
 
+    /// An activation's own timers: its state loaded, or idle long enough.
+    fn activation_timer(&mut self, tag: u64, ctx: &mut Ctx<'_, FleetActor>) -> bool {
+        let Some(a) = self.activation.as_mut() else { return false };
+        if tag == LOAD_TAG {
+            a.loading = false;
+            ctx.set_accepting(true);
+            self.idle(ctx);
+            return true;
+        }
+        if tag >= IDLE_TAGS {
+            if tag == a.idle_tag && self.works.is_empty() {
+                // Passivate: tell the directory, then stop (its state is
+                // persisted; the next message activates it again).
+                let me = ctx.me();
+                ctx.tell(a.directory, Msg::Passivated { key: a.key, actor: me });
+                self.plan.telemetry.borrow_mut().deactivations += 1;
+                ctx.stop();
+            }
+            return true;
+        }
+        false
+    }
+
+    /// An activation with nothing to do starts its idle timer.
+    fn idle(&mut self, ctx: &mut Ctx<'_, FleetActor>) {
+        let Some(a) = self.activation.as_mut() else { return };
+        if a.loading || !self.works.is_empty() {
+            return;
+        }
+        if let Some(idle) = a.idle_ns {
+            a.idle_tag = a.idle_tag.max(IDLE_TAGS) + 1;
+            ctx.set_timer(idle, a.idle_tag);
+        }
+    }
+
     pub(super) fn handle(&mut self, msg: Msg, ctx: &mut Ctx<'_, FleetActor>) {
+        if let Msg::Remind { .. } = msg {
+            // A reminder woke it: it counts as activity.
+            return self.idle(ctx);
+        }
         if let Msg::Cancel { id, part } = msg {
             return self.cancel_work(id, part, ctx);
         }
@@ -210,6 +308,7 @@ impl RoleAgent {
             part,
             reply,
             kind: work.kind,
+            key: work.key,
             context: work.context,
             produced: 0,
             frames: Vec::new(),
@@ -268,7 +367,12 @@ impl RoleAgent {
                 let asked = mix(lineage, 0xa5a5_0000 | u64::from(*step));
                 let msg = Msg::Request {
                     id: work.id,
-                    work: WorkRef { kind: work.kind, lineage: asked, context: if *context { work.context } else { 0 } },
+                    work: WorkRef {
+                        kind: work.kind,
+                        lineage: asked,
+                        context: if *context { work.context } else { 0 },
+                        key: work.key,
+                    },
                 };
                 let (id, part) = (work.id, work.part);
                 let ask = ctx.ask(plan.routers[usize::from(*role)], msg, *timeout_ns);
@@ -548,6 +652,9 @@ impl RoleAgent {
     }
 
     pub(super) fn on_timer(&mut self, tag: u64, ctx: &mut Ctx<'_, FleetActor>) {
+        if self.activation_timer(tag, ctx) {
+            return;
+        }
         if let Some((w, f)) = self.take_wait(Wait::Timer(tag)) {
             match self.works[w].frames[f as usize].state {
                 State::Occ { .. } => self.store_op(w, f, StoreOp::Read, ctx),
@@ -731,9 +838,13 @@ impl RoleAgent {
 
     fn released(&mut self, ctx: &mut Ctx<'_, FleetActor>) {
         self.plan.telemetry.borrow_mut().slots(self.index, ctx.now(), false);
+        if self.activation.is_some() {
+            self.plan.telemetry.borrow_mut().served_on(ctx.node().0);
+        }
         if (self.works.len() as u32) < self.spec().concurrency {
             ctx.set_accepting(true);
         }
+        self.idle(ctx);
     }
 }
 

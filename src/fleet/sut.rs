@@ -53,7 +53,7 @@ impl SystemUnderTest for Fleet {
     }
 
     fn request(id: u64, request: ClientRequest) -> Msg {
-        Msg::Request { id, work: WorkRef { kind: request.kind, ..WorkRef::default() } }
+        Msg::Request { id, work: WorkRef { kind: request.kind, key: request.key, ..WorkRef::default() } }
     }
 
     fn outcome(answer: &Msg) -> Outcome {
@@ -71,6 +71,11 @@ impl SystemUnderTest for Fleet {
 
     fn report(&self, run: &Finished<'_, FleetActor>, telemetry: &Telemetry) -> SystemReport {
         let mut report = super::report::report(run.scenario, run.sim.world(), &telemetry.borrow(), run.observed_ns);
+        if run.scenario.roles.iter().any(|r| r.virtual_agents.is_some()) {
+            let (nodes, v) = super::report::virtual_agents(run.scenario, &telemetry.borrow());
+            report.nodes = Some(nodes);
+            report.virtual_agents = Some(v);
+        }
         if let Some(policy) = &run.policy {
             report.resilience = Some(super::report::resilience(run.sim.world(), &telemetry.borrow(), policy));
         }

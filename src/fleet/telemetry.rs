@@ -77,9 +77,42 @@ pub struct TelemetryData {
     pub budget_denied: u64,
     /// Calls routed to a fallback model.
     pub fallback_calls: u64,
+    /// Virtual agents: activations started, per node.
+    pub activations_by_node: std::collections::BTreeMap<u16, u64>,
+    /// Virtual agents: work finished by activations, per node (its load).
+    pub served_by_node: std::collections::BTreeMap<u16, u64>,
+    /// Activations that passivated (idle long enough).
+    pub deactivations: u64,
+    /// Activations started for a key whose activation died with its node.
+    pub reactivations: u64,
+    /// Activations lost with their node.
+    pub lost: u64,
+    /// Directory lookups (one per request routed).
+    pub lookups: u64,
+    /// Requests that waited for an activation (a miss in the directory).
+    pub waited_for_activation: u64,
+    /// Time activations spent loading their state, summed.
+    pub state_load_ns: u128,
+    /// Activations alive now, and at most.
+    pub active: u64,
+    pub active_max: u64,
+    /// Reminders that fired, and the activations they caused.
+    pub reminders_fired: u64,
+    pub activated_by_reminder: u64,
 }
 
 impl TelemetryData {
+    /// An activation started on `node`, loading its state for `load_ns`.
+    pub fn activation_started(&mut self, node: u16, load_ns: Nanos) {
+        *self.activations_by_node.entry(node).or_default() += 1;
+        self.state_load_ns += u128::from(load_ns);
+    }
+
+    /// An activation on `node` finished a piece of work.
+    pub fn served_on(&mut self, node: u16) {
+        *self.served_by_node.entry(node).or_default() += 1;
+    }
+
     /// Service `service`'s breaker tally.
     pub fn breaker(&mut self, service: u16) -> &mut BreakerTally {
         self.breakers.entry(service).or_default()
@@ -88,6 +121,18 @@ impl TelemetryData {
     /// For `agents` agents and the steps whose `measured` flag is set.
     pub fn new(agents: u32, measured: impl Iterator<Item = bool>) -> Self {
         TelemetryData {
+            activations_by_node: Default::default(),
+            served_by_node: Default::default(),
+            deactivations: 0,
+            reactivations: 0,
+            lost: 0,
+            lookups: 0,
+            waited_for_activation: 0,
+            state_load_ns: 0,
+            active: 0,
+            active_max: 0,
+            reminders_fired: 0,
+            activated_by_reminder: 0,
             breakers: Default::default(),
             budget_denied: 0,
             fallback_calls: 0,

@@ -66,10 +66,30 @@ pub struct Role {
     pub retry: Option<Retry>,
     /// `workflow`: what an agent does with one piece of work.
     pub workflow: NodeIndex,
+    /// `virtual = true`: the role's agents are virtual, one per request key,
+    /// activated on demand (see `placement`); `count` is then 0.
+    pub virtual_agents: Option<VirtualSpec>,
     /// How long this role's router waits for one of its agents to answer
     /// (the longest timeout of any ask of it, or the longest request
     /// deadline for the entry role).
     pub work_timeout_ns: u64,
+}
+
+/// A virtual role's activations.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VirtualSpec {
+    /// `idle_timeout` (default 60 s): an activation idle this long
+    /// passivates; `passivation = false`: never.
+    pub idle_ns: Option<u64>,
+    /// `state_load` (default none): the time an activation takes to load
+    /// its state before its first work.
+    pub state_load: Option<Dist>,
+    /// `reminder` (default none): a durable reminder per virtual agent,
+    /// registered with its first activation, kept by the directory (it
+    /// survives passivation and node loss, as Orleans reminders do), firing
+    /// every period: it wakes the agent, activating it again if need be.
+    /// Timers, unlike reminders, die with their activation.
+    pub reminder_ns: Option<u64>,
 }
 
 /// Every workflow of a scenario, in one arena.

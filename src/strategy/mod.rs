@@ -51,6 +51,8 @@ use crate::scenario::{RetryParams, Scenario, Shape};
 
 pub mod dispatch;
 pub mod fanout;
+pub mod passivation;
+pub mod placement;
 pub mod retry;
 pub mod supervision;
 
@@ -60,8 +62,14 @@ pub type Strategy = BTreeMap<String, String>;
 
 /// Every axis the harness knows, in the order documented in
 /// `docs/scenario.md`.
-pub const AXES: &[&str] =
-    &[retry::Retry::NAME, supervision::Supervision::NAME, fanout::Fanout::NAME, dispatch::Dispatch::NAME];
+pub const AXES: &[&str] = &[
+    retry::Retry::NAME,
+    supervision::Supervision::NAME,
+    fanout::Fanout::NAME,
+    dispatch::Dispatch::NAME,
+    placement::Placement::NAME,
+    passivation::Passivation::NAME,
+];
 
 /// The typed values of one axis of a scenario, in file order (parallel to
 /// [`crate::scenario::Axis::values`], the labels).
@@ -71,6 +79,8 @@ pub enum AxisValues {
     Supervision(Vec<supervision::Supervision>),
     Fanout(Vec<fanout::Fanout>),
     Dispatch(Vec<dispatch::Dispatch>),
+    Placement(Vec<placement::Placement>),
+    Passivation(Vec<passivation::Passivation>),
     /// An axis the system under test declares ([`SystemAxis`]): its values
     /// are its labels, which the system reads from the strategy it builds.
     System(Vec<String>),
@@ -104,6 +114,8 @@ pub fn visit_axis<V: AxisVisitor>(name: &str, visitor: V) -> Option<V::Output> {
         supervision::Supervision::NAME => Some(visitor.visit::<supervision::Supervision>()),
         fanout::Fanout::NAME => Some(visitor.visit::<fanout::Fanout>()),
         dispatch::Dispatch::NAME => Some(visitor.visit::<dispatch::Dispatch>()),
+        placement::Placement::NAME => Some(visitor.visit::<placement::Placement>()),
+        passivation::Passivation::NAME => Some(visitor.visit::<passivation::Passivation>()),
         _ => None,
     }
 }
@@ -116,6 +128,8 @@ pub struct Point {
     pub supervision: supervision::Supervision,
     pub fanout: fanout::Fanout,
     pub dispatch: dispatch::Dispatch,
+    pub placement: placement::Placement,
+    pub passivation: passivation::Passivation,
 }
 
 /// Resolves `strategy`'s labels through `scenario`'s axes. A label the
@@ -128,6 +142,8 @@ pub fn resolve(scenario: &Scenario, strategy: &Strategy) -> Result<Point, Strate
         supervision: pick::<supervision::Supervision>(scenario, strategy)?,
         fanout: pick::<fanout::Fanout>(scenario, strategy)?,
         dispatch: pick::<dispatch::Dispatch>(scenario, strategy)?,
+        placement: pick::<placement::Placement>(scenario, strategy)?,
+        passivation: pick::<passivation::Passivation>(scenario, strategy)?,
     })
 }
 

@@ -23,4 +23,5 @@ mod perfetto;
 mod resilience;
 mod runaways;
 mod schema;
+mod virtual_agents;
 mod workflows;

@@ -765,6 +765,19 @@ const DESCRIPTIONS: &[(&str, &str, &str)] = &[
     ("Role", "entry", "Receives client requests (default: the first role)."),
     (
         "Role",
+        "virtual",
+        "Virtual agents: one per request key, activated on its first message on the node `placement` picks, found through a directory, passivated when idle.",
+    ),
+    ("Role", "idle_timeout", "Virtual roles: an activation idle this long passivates (default \"60s\")."),
+    ("Role", "passivation", "Virtual roles: false never passivates (default true)."),
+    ("Role", "state_load", "Virtual roles: the time an activation takes to load its state before its first work."),
+    (
+        "Role",
+        "reminder",
+        "Virtual roles: a durable reminder per agent, every this long; it survives passivation and node loss and activates the agent again.",
+    ),
+    (
+        "Role",
         "retry",
         "This role's retry policy: a `retry` value such as \"none\" or { kind = \"exponential\", max_attempts = 2 }.",
     ),

@@ -19,6 +19,13 @@ pub(super) struct RawRole {
     mailbox: Option<Spanned<i64>>,
     nodes: Option<Spanned<Vec<Spanned<i64>>>>,
     entry: Option<Spanned<bool>>,
+    /// Virtual agents, one per request key, activated on demand.
+    #[serde(rename = "virtual")]
+    virtual_agents: Option<Spanned<bool>>,
+    idle_timeout: Option<Spanned<RawDuration>>,
+    passivation: Option<Spanned<bool>>,
+    state_load: Option<Spanned<RawDist<RawDuration>>>,
+    reminder: Option<Spanned<RawDuration>>,
     #[schemars(with = "Option<super::schema::RetryValue>")]
     retry: Option<Spanned<RawItem>>,
     workflow: Spanned<Vec<Spanned<RawStep>>>,
@@ -193,10 +200,35 @@ impl Ctx<'_> {
                 }
             };
             let retry = r.retry.as_ref().map(|v| self.one_value::<Retry>(v, input.defaults)).transpose()?;
+            let virtual_agents = match &r.virtual_agents {
+                Some(v) if *v.get_ref() => Some(VirtualSpec {
+                    idle_ns: if r.passivation.as_ref().is_some_and(|p| !*p.get_ref()) {
+                        None
+                    } else {
+                        Some(match &r.idle_timeout {
+                            Some(t) => self.positive_duration(t, "roles.idle_timeout")?,
+                            None => 60_000_000_000,
+                        })
+                    },
+                    state_load: r
+                        .state_load
+                        .as_ref()
+                        .map(|d| self.dist(d, "roles.state_load", DistKind::Latency))
+                        .transpose()?,
+                    reminder_ns: r
+                        .reminder
+                        .as_ref()
+                        .map(|t| self.positive_duration(t, "roles.reminder"))
+                        .transpose()?,
+                }),
+                _ => None,
+            };
             b.prefix = names[i].clone();
             b.current_role = Some(i);
             b.local.clear();
             let workflow = b.sequence(&r.workflow, "roles.workflow", None, 0)?;
+            // A virtual role has no fixed agents: its activations come and go.
+            let count = if virtual_agents.is_some() { 0 } else { count };
             roles.push(Role {
                 name: names[i].clone(),
                 count,
@@ -206,6 +238,7 @@ impl Ctx<'_> {
                 retry,
                 workflow,
                 work_timeout_ns: 0,
+                virtual_agents,
             });
         }
         let mut type_workflows = Vec::with_capacity(input.types.len());

@@ -1,0 +1,322 @@
+//! The directory of a virtual role (`virtual = true`): virtual agents
+//! (Orleans grains, Akka sharded entities, Dapr actors) identified by the
+//! request's key, activated on their first message on the node the
+//! `placement` strategy picks, found again through this table, passivated
+//! when idle (the activation says so), and activated again elsewhere after
+//! their node is lost, once the failure detector reports it.
+//!
+//! The directory knows what a real one would: its own table, the nodes it
+//! believes up (`Ctx::node_is_up`, through the failure detector), and its
+//! own count of activations per node. It lives on the role's router node
+//! (node 0) and never reads an activation's state.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+
+use rehearsal_runtime::{ActorId, Ctx, Nanos, NodeId, ReplyTo, RequestId, Response, Signal};
+use rehearsal_sim::rng::splitmix64;
+
+use super::role::{RoleAgent, RolePlan};
+use super::{FleetActor, Msg, WorkRef};
+use crate::ledger::{Cause, Outcome};
+use crate::scenario::workflow::RoleIndex;
+use crate::strategy::placement::Placement;
+
+/// One key's activation.
+#[derive(Copy, Clone, Debug)]
+struct Entry {
+    actor: ActorId,
+    node: u16,
+}
+
+/// A request forwarded to an activation.
+#[derive(Copy, Clone, Debug)]
+struct Forwarded {
+    reply: ReplyTo,
+    id: u64,
+    work: WorkRef,
+    /// Sent again once, to a new activation, when the first had passivated.
+    resent: bool,
+}
+
+/// A virtual role's directory and placement.
+#[derive(Debug)]
+pub struct Directory {
+    role: RoleIndex,
+    /// Set once the plan exists (it lists this directory as the role's
+    /// router, so it is made after the directory is spawned).
+    plan: Rc<std::cell::OnceCell<Rc<RolePlan>>>,
+    placement: Placement,
+    /// The nodes activations may go to.
+    nodes: Vec<u16>,
+    idle_ns: Option<Nanos>,
+    work_timeout: Nanos,
+    table: BTreeMap<u32, Entry>,
+    by_actor: BTreeMap<ActorId, u32>,
+    /// Activations per node, by the directory's own count.
+    active_per_node: BTreeMap<u16, u64>,
+    /// Keys whose activation died with its node.
+    lost: BTreeSet<u32>,
+    asks: BTreeMap<RequestId, Forwarded>,
+    /// Reused list of the nodes believed up.
+    up: Vec<u16>,
+    /// The reminders' period, and the keys that have one.
+    reminder_ns: Option<Nanos>,
+    reminders: BTreeSet<u32>,
+}
+
+impl Directory {
+    pub fn new(
+        role: RoleIndex,
+        plan: Rc<std::cell::OnceCell<Rc<RolePlan>>>,
+        placement: Placement,
+        nodes: Vec<u16>,
+        idle_ns: Option<Nanos>,
+        work_timeout: Nanos,
+    ) -> Self {
+        Directory {
+            role,
+            plan,
+            placement,
+            nodes,
+            idle_ns,
+            work_timeout,
+            table: BTreeMap::new(),
+            by_actor: BTreeMap::new(),
+            active_per_node: BTreeMap::new(),
+            lost: BTreeSet::new(),
+            asks: BTreeMap::new(),
+            up: Vec::new(),
+            reminder_ns: None,
+            reminders: BTreeSet::new(),
+        }
+    }
+
+    /// The same directory, keeping a durable reminder per key.
+    pub fn with_reminders(mut self, period: Option<Nanos>) -> Self {
+        self.reminder_ns = period;
+        self
+    }
+
+    /// A reminder fired (the timer's tag is the key): wake the agent,
+    /// activating it again if it passivated or was lost, and set the next.
+    pub(super) fn on_timer(&mut self, key: u64, ctx: &mut Ctx<'_, FleetActor>) {
+        let (Ok(key), Some(period)) = (u32::try_from(key), self.reminder_ns) else { return };
+        if !self.reminders.contains(&key) {
+            return;
+        }
+        let entry = match self.table.get(&key) {
+            Some(e) => Some(*e),
+            None => {
+                let e = self.activate(key, ctx);
+                if e.is_some() {
+                    self.plan().telemetry.borrow_mut().activated_by_reminder += 1;
+                }
+                e
+            }
+        };
+        if let Some(e) = entry {
+            ctx.tell(e.actor, Msg::Remind { key });
+            self.plan().telemetry.borrow_mut().reminders_fired += 1;
+        }
+        ctx.set_timer(period, u64::from(key));
+    }
+
+    fn plan(&self) -> &Rc<RolePlan> {
+        self.plan.get().expect("the plan is set before the run starts")
+    }
+
+    pub(super) fn handle(&mut self, msg: Msg, ctx: &mut Ctx<'_, FleetActor>) {
+        match msg {
+            Msg::Passivated { key, actor } if self.table.get(&key).is_some_and(|e| e.actor == actor) => {
+                self.forget(key);
+            }
+            Msg::Request { id, work } => {
+                let Some(reply) = ctx.reply_to() else { return };
+                self.forward(Forwarded { reply, id, work, resent: false }, ctx);
+            }
+            _ => {}
+        }
+    }
+
+    /// Send a request to its key's activation, activating it first if need be.
+    fn forward(&mut self, f: Forwarded, ctx: &mut Ctx<'_, FleetActor>) {
+        self.plan().telemetry.borrow_mut().lookups += 1;
+        let key = f.work.key;
+        let entry = match self.table.get(&key) {
+            Some(e) => *e,
+            None => match self.activate(key, ctx) {
+                Some(e) => e,
+                None => {
+                    let outcome = Outcome::Failed(Cause::NoAgentAvailable);
+                    return ctx.reply(f.reply, Msg::Outcome { id: f.id, outcome, produced: 0 });
+                }
+            },
+        };
+        let msg = Msg::Work { id: f.id, part: f.work.lineage, work: f.work };
+        let ask = ctx.ask(entry.actor, msg, self.work_timeout);
+        self.asks.insert(ask, f);
+    }
+
+    /// Activate `key` where the placement strategy says.
+    fn activate(&mut self, key: u32, ctx: &mut Ctx<'_, FleetActor>) -> Option<Entry> {
+        let node = self.place(key, ctx)?;
+        let plan = self.plan().clone();
+        let me = ctx.me();
+        let agent = RoleAgent::activation(key, self.role, plan, me, self.idle_ns);
+        let actor = ctx.spawn_on(NodeId(node), FleetActor::Role(agent));
+        ctx.watch(actor);
+        let entry = Entry { actor, node };
+        if let Some(period) = self.reminder_ns
+            && self.reminders.insert(key)
+        {
+            // Registered with the first activation; kept from then on.
+            ctx.set_timer(period, u64::from(key));
+        }
+        self.table.insert(key, entry);
+        self.by_actor.insert(actor, key);
+        *self.active_per_node.entry(node).or_default() += 1;
+        let reactivated = self.lost.remove(&key);
+        let plan = self.plan().clone();
+        let mut t = plan.telemetry.borrow_mut();
+        t.waited_for_activation += 1;
+        if reactivated {
+            t.reactivations += 1;
+        }
+        t.active += 1;
+        t.active_max = t.active_max.max(t.active);
+        Some(entry)
+    }
+
+    /// The node for `key`'s new activation, among those believed up.
+    fn place(&mut self, key: u32, ctx: &mut Ctx<'_, FleetActor>) -> Option<u16> {
+        self.up.clear();
+        for &n in &self.nodes {
+            if ctx.node_is_up(NodeId(n)) {
+                self.up.push(n);
+            }
+        }
+        if self.up.is_empty() {
+            return None;
+        }
+        let count = |d: &Directory, n: u16| d.active_per_node.get(&n).copied().unwrap_or(0);
+        let pick = |r: u64, len: usize| ((r as u128 * len as u128) >> 64) as usize;
+        Some(match self.placement {
+            Placement::Random => self.up[pick(ctx.random_u64(), self.up.len())],
+            Placement::PreferLocal => {
+                let here = ctx.node().0;
+                if self.up.contains(&here) { here } else { self.up[pick(ctx.random_u64(), self.up.len())] }
+            }
+            Placement::Hash => self.up[(mix(u64::from(key)) % self.up.len() as u64) as usize],
+            Placement::ConsistentHash { vnodes } => ring_owner(&self.up, vnodes, key),
+            Placement::PowerOfTwo => {
+                let a = self.up[pick(ctx.random_u64(), self.up.len())];
+                let b = self.up[pick(ctx.random_u64(), self.up.len())];
+                if count(self, b) < count(self, a) { b } else { a }
+            }
+            Placement::LeastLoaded => *self.up.iter().min_by_key(|&&n| (count(self, n), n)).expect("some node is up"),
+        })
+    }
+
+    fn forget(&mut self, key: u32) {
+        if let Some(e) = self.table.remove(&key) {
+            self.by_actor.remove(&e.actor);
+            if let Some(c) = self.active_per_node.get_mut(&e.node) {
+                *c = c.saturating_sub(1);
+            }
+            let mut t = self.plan().telemetry.borrow_mut();
+            t.active = t.active.saturating_sub(1);
+        }
+    }
+
+    pub(super) fn on_response(&mut self, request: RequestId, response: Response<Msg>, ctx: &mut Ctx<'_, FleetActor>) {
+        let Some(f) = self.asks.remove(&request) else { return };
+        let outcome = match response {
+            Response::Reply(Msg::Outcome { outcome, produced, .. }) => {
+                return ctx.reply(f.reply, Msg::Outcome { id: f.id, outcome, produced });
+            }
+            // The activation had passivated (or died) before the request
+            // reached it: activate it again and resend, once.
+            Response::Undeliverable if !f.resent => {
+                self.forget(f.work.key);
+                return self.forward(Forwarded { resent: true, ..f }, ctx);
+            }
+            Response::Undeliverable => Outcome::Failed(Cause::MailboxFull),
+            _ => Outcome::Failed(Cause::AgentTimeout),
+        };
+        ctx.reply(f.reply, Msg::Outcome { id: f.id, outcome, produced: 0 });
+    }
+
+    pub(super) fn on_signal(&mut self, signal: Signal, _ctx: &mut Ctx<'_, FleetActor>) {
+        let Signal::Down { actor, reason } = signal else { return };
+        let Some(&key) = self.by_actor.get(&actor) else { return };
+        self.forget(key);
+        // An activation that stopped itself passivated (its note may come
+        // after the signal); any other end lost it, with whatever state it
+        // had not persisted.
+        if reason != rehearsal_runtime::ExitReason::Normal {
+            self.lost.insert(key);
+            self.plan().telemetry.borrow_mut().lost += 1;
+        }
+    }
+}
+
+/// SplitMix64 of a key: hash placement spreads keys, not their order.
+fn mix(x: u64) -> u64 {
+    let mut s = x;
+    splitmix64(&mut s)
+}
+
+/// The node owning `key` on a ring of `vnodes` points per node: the first
+/// point clockwise from the key's hash.
+fn ring_owner(nodes: &[u16], vnodes: u32, key: u32) -> u16 {
+    let h = mix(u64::from(key) ^ 0x9e37_79b9_7f4a_7c15);
+    let mut best: Option<(u64, u16)> = None;
+    let mut first: Option<(u64, u16)> = None;
+    for &n in nodes {
+        for v in 0..vnodes {
+            let point = mix((u64::from(n) << 32) | u64::from(v));
+            if first.is_none_or(|(p, _)| point < p) {
+                first = Some((point, n));
+            }
+            if point >= h && best.is_none_or(|(p, _)| point < p) {
+                best = Some((point, n));
+            }
+        }
+    }
+    best.or(first).map_or(nodes[0], |(_, n)| n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ring_moves_only_the_lost_nodes_keys() {
+        let all = [0u16, 1, 2, 3];
+        let without = [0u16, 1, 2];
+        let mut moved = 0;
+        for key in 0..10_000u32 {
+            let (a, b) = (ring_owner(&all, 10, key), ring_owner(&without, 10, key));
+            if a != 3 {
+                assert_eq!(a, b, "key {key} moved though its node stayed");
+            } else {
+                moved += 1;
+            }
+        }
+        // About a quarter of the keys lived on node 3.
+        assert!((1_500..3_500).contains(&moved), "{moved}");
+    }
+
+    #[test]
+    fn hash_placement_moves_most_keys_when_membership_changes() {
+        let moved = (0..10_000u32)
+            .filter(|&k| {
+                let a = [0u16, 1, 2, 3][(mix(u64::from(k)) % 4) as usize];
+                let b = [0u16, 1, 2][(mix(u64::from(k)) % 3) as usize];
+                a != b
+            })
+            .count();
+        assert!(moved > 5_000, "{moved}");
+    }
+}

@@ -1,0 +1,97 @@
+//! Virtual agents: activation, passivation, reminders that outlive their
+//! activation, re-activation after node loss; checked against counts worked
+//! out by hand.
+
+use rehearsal::run::{RunOptions, broken_invariants, run_once};
+use rehearsal::scenario;
+use rehearsal::strategy::default_strategy;
+use rehearsal::summary::RunSummary;
+
+fn run(text: &str) -> RunSummary {
+    let sc = scenario::parse(text, "v.toml").unwrap_or_else(|e| panic!("{e}"));
+    let s = run_once(&sc, 1, &default_strategy(&sc.strategies), RunOptions::default()).expect("run").summary;
+    assert!(broken_invariants(&sc, &s).is_empty(), "{:?}", broken_invariants(&sc, &s));
+    s
+}
+
+const SERVICES: &str = r#"
+[llm]
+latency = { dist = "constant", value = "100ms" }
+[tool]
+latency = { dist = "constant", value = "10ms" }
+[buggify]
+enabled = false
+"#;
+
+#[test]
+fn a_reminder_outlives_its_activation_and_activates_it_again() {
+    // One message at 0 activates the agent; it passivates 3 s after its
+    // work. Its reminder (every 10 s, kept by the directory) fires at 10,
+    // 20 and 30 s (the run ends at 31 s), each time activating it again;
+    // the last activation is still alive at the end.
+    let s = run(&format!(
+        r#"
+name = "remind"
+seeds = 1
+duration = "1s"
+[topology]
+nodes = 2
+[workload]
+arrivals = {{ process = "population", clients = 1 }}
+request_timeout = "30s"
+[[roles]]
+name = "conversation"
+virtual = true
+nodes = [1]
+idle_timeout = "3s"
+reminder = "10s"
+workflow = [{{ name = "reply", call = "llm" }}]
+{SERVICES}
+"#
+    ));
+    let v = s.virtual_agents.expect("virtual agents report");
+    assert_eq!(s.requests.succeeded, 1);
+    assert_eq!((v.reminders_fired, v.activated_by_reminder), (3, 3));
+    assert_eq!((v.activations, v.deactivations), (4, 3));
+    assert_eq!(s.nodes.expect("nodes")["1"].activations, 4);
+}
+
+#[test]
+fn an_agent_lost_with_its_node_is_activated_again_after_detection() {
+    // One key, one node for it: node 1 crashes at 5.5 s and restarts at
+    // 10.5 s. The activation dies with it (lost, 1); once node 1 is back,
+    // the next message activates the key again (a re-activation).
+    let s = run(&format!(
+        r#"
+name = "lose"
+seeds = 1
+duration = "20s"
+[topology]
+nodes = 2
+[workload]
+arrivals = {{ process = "constant", rate_per_s = 1 }}
+request_timeout = "3s"
+[[workload.requests]]
+name = "m"
+weight = 1
+key = {{ dist = "uniform", keys = 1 }}
+[[roles]]
+name = "conversation"
+virtual = true
+nodes = [1]
+passivation = false
+workflow = [{{ name = "reply", call = "llm" }}]
+[faults]
+failure_detection = "1s"
+[[faults.schedule]]
+at = "5.5s"
+crash_node = 1
+for = "5s"
+{SERVICES}
+"#
+    ));
+    let v = s.virtual_agents.expect("virtual agents report");
+    assert_eq!((v.lost, v.reactivations), (1, 1), "{v:?}");
+    assert_eq!(v.activations, 2);
+    assert!(s.requests.failed > 0, "messages while the node is down fail");
+}
