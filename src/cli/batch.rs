@@ -305,6 +305,139 @@ fn compare_command(program: &str, args: &CompareArgs) -> String {
 }
 
 pub(super) fn compare(args: CompareArgs, target: super::Target<'_>) -> anyhow::Result<u8> {
+    match args.shard {
+        Some(shard) => compare_shard(args, target, shard),
+        None => compare_with(args, target, None),
+    }
+}
+
+/// The first line of a `compare --shard` part: what `merge` needs to write
+/// the whole comparison's reports.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CompareShardHeader {
+    pub rehearsal_compare_shard: u32,
+    pub shard: super::sweep::Shard,
+    /// The scenario path as given, and its file's hash.
+    pub scenario: String,
+    pub scenario_file_hash: String,
+    pub seeds: Option<u64>,
+    pub baseline_strategy: Option<String>,
+    pub buggify: Option<bool>,
+    pub runs: u64,
+}
+
+/// `compare --shard K/N`: this part's runs as JSON lines on stdout.
+fn compare_shard(args: CompareArgs, target: super::Target<'_>, shard: super::sweep::Shard) -> anyhow::Result<u8> {
+    let (scenario, source) = load_with_source(&args.scenario, target)?;
+    let strategies = combinations(&scenario.strategies);
+    let seeds: Vec<u64> = match args.seeds {
+        Some(0) => return Err(super::usage("--seeds must be at least 1")),
+        Some(n) => (1..=n).collect(),
+        None => scenario.seeds.clone(),
+    };
+    check_runs(args.seeds, seeds.len() as u64, strategies.len() as u64)?;
+    resolve_baseline(&scenario, &strategies, args.baseline_strategy.as_deref())?;
+    let jobs = resolve_jobs(args.jobs)?;
+    let buggify = resolve_buggify(args.buggify.buggify, &scenario, BUGGIFY_DEFAULT_COMPARE);
+    let scenario = with_buggify(scenario, buggify);
+    let n_seeds = seeds.len() as u64;
+    let runs = n_seeds * strategies.len() as u64;
+    let mine: Vec<u64> = (shard.k - 1..runs).step_by(shard.n as usize).collect();
+    let head = CompareShardHeader {
+        rehearsal_compare_shard: 1,
+        shard,
+        scenario: args.scenario.display().to_string(),
+        scenario_file_hash: crate::report::provenance::file_hash(source.as_bytes()),
+        seeds: args.seeds,
+        baseline_strategy: args.baseline_strategy.clone(),
+        buggify: args.buggify.buggify.map(|b| b == super::OnOff::On),
+        runs,
+    };
+    outln!("{}", serde_json::to_string(&head)?);
+    let mut lines = Vec::with_capacity(mine.len());
+    run_ordered(
+        mine.len(),
+        jobs,
+        |j| {
+            let i = mine[j];
+            let (s, seed) = ((i / n_seeds) as usize, seeds[(i % n_seeds) as usize]);
+            let mut record =
+                CompareRecord { i, strategy: strategy_label(&strategies[s]), seed, summary: None, error: None };
+            match (target.run)(&scenario, seed, &strategies[s], RunOptions::default()) {
+                Ok(out) => record.summary = Some(out.summary),
+                Err(e) => record.error = Some(error_chain(&e)),
+            }
+            serde_json::to_string(&record)
+        },
+        |_, _| {},
+        |_, line| lines.push(line),
+        || false,
+    )?;
+    for line in lines {
+        outln!("{}", line?);
+    }
+    Ok(exit::OK)
+}
+
+/// `merge --out DIR` of `compare --shard` parts: checks they are the parts
+/// of one comparison of this very scenario file, and writes its reports as
+/// one machine would have (every run taken from the parts, none run again).
+pub(super) fn merge_compare(
+    parts: Vec<(CompareShardHeader, Vec<String>)>,
+    out: Option<PathBuf>,
+    target: super::Target<'_>,
+) -> anyhow::Result<u8> {
+    let first = parts[0].0.clone();
+    let mismatch = |why: String| super::sweep::MergeError::Mismatch(why);
+    let mut seen = vec![false; first.shard.n as usize];
+    let mut records: BTreeMap<u64, CompareRecord> = BTreeMap::new();
+    for (head, lines) in parts {
+        let same = CompareShardHeader { shard: first.shard, ..head.clone() } == first;
+        if !same || head.shard.n != first.shard.n {
+            return Err(mismatch(format!("shard {}/{} is of another comparison", head.shard.k, head.shard.n)).into());
+        }
+        if std::mem::replace(&mut seen[head.shard.k as usize - 1], true) {
+            return Err(mismatch(format!("shard {}/{} is given twice", head.shard.k, head.shard.n)).into());
+        }
+        for line in lines {
+            let r: CompareRecord =
+                serde_json::from_str(&line).map_err(|e| mismatch(format!("a run that does not read back: {e}")))?;
+            records.insert(r.i, r);
+        }
+    }
+    if let Some(k) = seen.iter().position(|s| !s) {
+        return Err(mismatch(format!("shard {}/{} is missing", k + 1, first.shard.n)).into());
+    }
+    if records.len() as u64 != first.runs {
+        return Err(mismatch(format!("the parts hold {} of {} runs", records.len(), first.runs)).into());
+    }
+    let text = std::fs::read(&first.scenario).map_err(|e| mismatch(format!("cannot read {}: {e}", first.scenario)))?;
+    if crate::report::provenance::file_hash(&text) != first.scenario_file_hash {
+        return Err(mismatch(format!("{} changed since the parts ran", first.scenario)).into());
+    }
+    let args = CompareArgs {
+        scenario: PathBuf::from(&first.scenario),
+        seeds: first.seeds,
+        jobs: Some(1),
+        out,
+        baseline_strategy: first.baseline_strategy,
+        buggify: super::BuggifyArg {
+            buggify: first.buggify.map(|on| if on { super::OnOff::On } else { super::OnOff::Off }),
+        },
+        resume: super::ResumeArg { resume: false },
+        shard: None,
+    };
+    compare_with(args, target, Some(records))
+}
+
+/// `compare`; with `preloaded`, every run comes from there (a merge of
+/// shards) and nothing runs.
+fn compare_with(
+    args: CompareArgs,
+    target: super::Target<'_>,
+    preloaded: Option<BTreeMap<u64, CompareRecord>>,
+) -> anyhow::Result<u8> {
     let (scenario, source) = load_with_source(&args.scenario, target)?;
     let strategies = combinations(&scenario.strategies);
     let seed_count = match args.seeds {
@@ -338,6 +471,7 @@ pub(super) fn compare(args: CompareArgs, target: super::Target<'_>) -> anyhow::R
                 return Err(e.into());
             }
         };
+    let journaled = preloaded.unwrap_or(journaled);
     let interrupt = Interrupt::install();
 
     let n_seeds = seeds.len() as u64;

@@ -231,6 +231,12 @@ struct CompareArgs {
     buggify: BuggifyArg,
     #[command(flatten)]
     resume: ResumeArg,
+    /// Run only the K-th of N parts of the runs (strategy x seed, index
+    /// K-1 modulo N) and print them as JSON lines instead of writing
+    /// reports; `rehearsal merge --out DIR` writes exactly the reports of
+    /// the whole comparison.
+    #[arg(long, value_name = "K/N")]
+    shard: Option<sweep::Shard>,
 }
 
 /// What the commands run: a system under test (behind a runner, so the
@@ -318,7 +324,7 @@ fn execute(cli: Cli, target: Target<'_>) -> anyhow::Result<u8> {
         Command::Sweep(args) => sweep::sweep(args, target),
         Command::Compare(args) => batch::compare(args, target),
         Command::Check(args) => check::check(args, target),
-        Command::Merge(args) => sweep::merge(args),
+        Command::Merge(args) => sweep::merge(args, target),
         Command::Schema => schema::print(target),
         Command::Completions(args) => completions::print(&args, target.program),
     }

@@ -266,9 +266,14 @@ pub(super) fn render(meta: &SweepMeta, records: &[SweepRecord]) -> anyhow::Resul
 /// `merge FILE...`: the shards of one sweep, put together.
 #[derive(Debug, clap::Args)]
 pub(super) struct MergeArgs {
-    /// The shards' outputs (`sweep --shard K/N > FILE`), in any order.
+    /// The shards' outputs (`sweep --shard K/N > FILE` or `compare --shard
+    /// K/N > FILE`), in any order.
     #[arg(required = true)]
     shards: Vec<PathBuf>,
+    /// Compare shards: where to write the reports (default:
+    /// reports/out/<scenario name>).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
 }
 
 /// Why shards cannot be merged (bad input, exit 2).
@@ -289,7 +294,26 @@ pub enum MergeError {
 /// The most bytes of one shard file read.
 const MAX_SHARD_BYTES: u64 = 1 << 30;
 
-pub(super) fn merge(args: MergeArgs) -> anyhow::Result<u8> {
+pub(super) fn merge(args: MergeArgs, target: Target<'_>) -> anyhow::Result<u8> {
+    // Parts of a comparison: their reports, written as one machine would.
+    let mut compare_parts = Vec::new();
+    for path in &args.shards {
+        let bytes = crate::scenario::read_capped(path, MAX_SHARD_BYTES, "shards")
+            .map_err(|source| MergeError::Unreadable { path: path.clone(), source })?;
+        let text = String::from_utf8_lossy(&bytes);
+        let mut lines = text.lines();
+        let Some(first) = lines.next() else { break };
+        match serde_json::from_str::<super::batch::CompareShardHeader>(first) {
+            Ok(head) => compare_parts.push((head, lines.map(str::to_owned).collect::<Vec<_>>())),
+            Err(_) => break,
+        }
+    }
+    if !compare_parts.is_empty() {
+        if compare_parts.len() != args.shards.len() {
+            return Err(MergeError::Mismatch("some files are parts of a comparison, others are not".into()).into());
+        }
+        return super::batch::merge_compare(compare_parts, args.out, target);
+    }
     let mut shards: Vec<(ShardHeader, Vec<SweepRecord>)> = Vec::new();
     for path in &args.shards {
         let bytes = crate::scenario::read_capped(path, MAX_SHARD_BYTES, "shards")

@@ -126,3 +126,31 @@ fn sweep_json_and_fail_if() {
     let bad = rehearsal(&["sweep", "scenarios/quickstart.toml", "--seeds", "1..2", "--fail-if", "speed < 1"]);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn merged_compare_shards_write_exactly_the_whole_comparisons_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = dir.path().join("whole");
+    let merged = dir.path().join("merged");
+    let w = rehearsal(&["compare", "scenarios/pipeline.toml", "--seeds", "3", "--out", whole.to_str().unwrap()]);
+    assert_eq!(w.status.code(), Some(0));
+    let mut parts = Vec::new();
+    for k in 1..=2 {
+        let shard = format!("{k}/2");
+        let o = rehearsal(&["compare", "scenarios/pipeline.toml", "--seeds", "3", "--shard", &shard]);
+        assert_eq!(o.status.code(), Some(0));
+        let file = dir.path().join(format!("part{k}.jsonl"));
+        std::fs::write(&file, &o.stdout).unwrap();
+        parts.push(file.to_string_lossy().into_owned());
+    }
+    let m = rehearsal(&["merge", &parts[1], &parts[0], "--out", merged.to_str().unwrap()]);
+    assert_eq!(m.status.code(), Some(0), "{}", String::from_utf8_lossy(&m.stderr));
+    for file in ["report.json", "report.md", "index.html", "latency.svg", "throughput.svg", "success.svg"] {
+        let (a, b) = (std::fs::read(whole.join(file)).unwrap(), std::fs::read(merged.join(file)).unwrap());
+        assert!(a == b, "{file} differs");
+    }
+    let printed = |o: &Output, d: &std::path::Path| stdout(o).replace(d.to_str().unwrap(), "DIR");
+    assert_eq!(printed(&m, &merged), printed(&w, &whole));
+    let missing = rehearsal(&["merge", &parts[0], "--out", merged.to_str().unwrap()]);
+    assert_eq!(missing.status.code(), Some(2));
+}
