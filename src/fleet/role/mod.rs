@@ -17,6 +17,11 @@
 //! lineage and the step, so every strategy sees the same draws (common
 //! random numbers), whatever order things happen in.
 
+mod activation;
+mod occ;
+
+use activation::{Activation, LOAD_TAG};
+
 use std::collections::VecDeque;
 use std::rc::Rc;
 
@@ -32,7 +37,7 @@ use super::{FleetActor, Msg, WorkRef, agent_name, idempotency_key, llm_service, 
 use crate::ledger::{Cause, Outcome};
 use crate::scenario::Step;
 use crate::scenario::workflow::{LoopEnd, Node, NodeIndex, RoleIndex, Workflows};
-use crate::system::{StoreOp, store_service};
+use crate::system::StoreOp;
 
 /// What every role agent of a run shares (read-only).
 #[derive(Debug)]
@@ -169,40 +174,7 @@ pub struct RoleAgent {
     pub stats: AgentStats,
 }
 
-/// What an activation of a virtual agent adds to a role agent: its key,
-/// its directory, loading its state, and passivation when idle.
-#[derive(Clone, Copy, Debug)]
-struct Activation {
-    key: u32,
-    directory: ActorId,
-    /// Passivate after this long without work (`None`: never).
-    idle_ns: Option<Nanos>,
-    /// Loading its state: messages wait in the mailbox until loaded.
-    loading: bool,
-    /// The idle timer in flight (a stale one is ignored).
-    idle_tag: u64,
-}
-
-/// Timer tags of an activation: above every backoff tag.
-const LOAD_TAG: u64 = u64::MAX;
-const IDLE_TAGS: u64 = 1 << 62;
-
 impl RoleAgent {
-    /// An activation of virtual agent `key` of role `role`, placed by
-    /// `directory`: it loads its state (`load_ns`) before its first work,
-    /// and passivates after `idle_ns` without work.
-    pub fn activation(
-        key: u32,
-        role: RoleIndex,
-        plan: Rc<RolePlan>,
-        directory: ActorId,
-        idle_ns: Option<Nanos>,
-    ) -> Self {
-        let mut agent = RoleAgent::new(u32::MAX, role, plan);
-        agent.activation = Some(Activation { key, directory, idle_ns, loading: true, idle_tag: 0 });
-        agent
-    }
-
     pub fn new(index: u32, role: RoleIndex, plan: Rc<RolePlan>) -> Self {
         RoleAgent {
             index,
@@ -248,41 +220,6 @@ impl RoleAgent {
         }
         ctx.register(agent_name(self.index));
         self.plan.telemetry.borrow_mut().agent_started(self.index, ctx.now());
-    }
-
-    /// An activation's own timers: its state loaded, or idle long enough.
-    fn activation_timer(&mut self, tag: u64, ctx: &mut Ctx<'_, FleetActor>) -> bool {
-        let Some(a) = self.activation.as_mut() else { return false };
-        if tag == LOAD_TAG {
-            a.loading = false;
-            ctx.set_accepting(true);
-            self.idle(ctx);
-            return true;
-        }
-        if tag >= IDLE_TAGS {
-            if tag == a.idle_tag && self.works.is_empty() {
-                // Passivate: tell the directory, then stop (its state is
-                // persisted; the next message activates it again).
-                let me = ctx.me();
-                ctx.tell(a.directory, Msg::Passivated { key: a.key, actor: me });
-                self.plan.telemetry.borrow_mut().deactivations += 1;
-                ctx.stop();
-            }
-            return true;
-        }
-        false
-    }
-
-    /// An activation with nothing to do starts its idle timer.
-    fn idle(&mut self, ctx: &mut Ctx<'_, FleetActor>) {
-        let Some(a) = self.activation.as_mut() else { return };
-        if a.loading || !self.works.is_empty() {
-            return;
-        }
-        if let Some(idle) = a.idle_ns {
-            a.idle_tag = a.idle_tag.max(IDLE_TAGS) + 1;
-            ctx.set_timer(idle, a.idle_tag);
-        }
     }
 
     pub(super) fn handle(&mut self, msg: Msg, ctx: &mut Ctx<'_, FleetActor>) {
@@ -461,79 +398,6 @@ impl RoleAgent {
         }
         let (id, part) = (work.id, work.part);
         self.waits.push((Wait::Answer(request), id, part, f));
-    }
-
-    /// Frame `f`'s next store operation: a read, or the write of the
-    /// version it read.
-    fn store_op(&mut self, w: usize, f: u32, op: StoreOp, ctx: &mut Ctx<'_, FleetActor>) {
-        let plan = self.plan.clone();
-        let work = &mut self.works[w];
-        let frame = &mut work.frames[f as usize];
-        let Node::Occ(occ) = plan.workflows.node(frame.node) else { return };
-        // One key for the whole update: the ledger numbers its operations
-        // as attempts, so each draws its own hops.
-        let trace = idempotency_key(work.id, (frame.lineage & 0xffff) as u32, u32::from(occ.step));
-        let key = mix(mix(work.id, frame.lineage), u64::from(occ.step));
-        let request = ctx.call_traced(ServiceCall {
-            service: store_service(occ.store),
-            input_tokens: op.encode(),
-            idempotency_key: key,
-            timeout: occ.timeout_ns,
-            trace,
-        });
-        if let State::Occ { call, writing, .. } = &mut frame.state {
-            *call = Some(request);
-            *writing = matches!(op, StoreOp::Write { .. });
-        }
-        self.stats.calls += 1;
-        let (id, part) = (work.id, work.part);
-        self.waits.push((Wait::Answer(request), id, part, f));
-    }
-
-    /// A store operation of an update answered.
-    fn on_store_answer(&mut self, w: usize, f: u32, response: Response<Msg>, ctx: &mut Ctx<'_, FleetActor>) {
-        let plan = self.plan.clone();
-        let role_retry = self.spec().retry;
-        let frame = &mut self.works[w].frames[f as usize];
-        let Node::Occ(occ) = plan.workflows.node(frame.node) else { return };
-        let State::Occ { call, writing, conflicts, previous_delay, .. } = &mut frame.state else { return };
-        *call = None;
-        let writing = *writing;
-        match (response, writing) {
-            (Response::Service(ServiceOutcome::Ok { output_tokens }), false) => {
-                self.store_op(w, f, StoreOp::Write { expected_version: output_tokens }, ctx)
-            }
-            (Response::Service(ServiceOutcome::Ok { .. }), true) => self.end(w, f, Ok(()), ctx),
-            (Response::Service(ServiceOutcome::Failed(rehearsal_runtime::ServiceError::Conflict)), true) => {
-                *conflicts += 1;
-                if *conflicts >= occ.attempts {
-                    return self.end(w, f, Err(Cause::WriteConflict), ctx);
-                }
-                // The retry policy's delays, however many conflicts: the
-                // update goes on until it wins or its attempts run out.
-                let mut policy = occ.retry.map_or(role_retry, |r| r.configure());
-                policy.max_attempts = u32::MAX;
-                let random = ctx.random_u64();
-                let delay = policy.next_delay_after(*conflicts, random, 0, *previous_delay).unwrap_or(0);
-                *previous_delay = delay;
-                self.retries_after_conflict(w, f, delay, ctx);
-            }
-            (Response::Timeout, _) => self.end(w, f, Err(Cause::CallTimeout), ctx),
-            _ => self.end(w, f, Err(Cause::ServiceUnavailable), ctx),
-        }
-    }
-
-    /// Back off `delay`, then read again.
-    fn retries_after_conflict(&mut self, w: usize, f: u32, delay: Nanos, ctx: &mut Ctx<'_, FleetActor>) {
-        self.stats.retries += 1;
-        self.next_tag += 1;
-        let t = self.next_tag;
-        if let State::Occ { tag, .. } = &mut self.works[w].frames[f as usize].state {
-            *tag = t;
-        }
-        ctx.set_timer(delay, t);
-        let work = &self.works[w];
-        self.waits.push((Wait::Timer(t), work.id, work.part, f));
     }
 
     /// Call frame `f` failed for good on its service (`cause`): the

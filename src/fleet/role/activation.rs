@@ -1,0 +1,81 @@
+//! Activations of virtual agents (see [`crate::fleet::directory`]): a role
+//! agent with a key and a directory, that loads its state before its first
+//! work and passivates when idle.
+
+use std::rc::Rc;
+
+use rehearsal_runtime::{ActorId, Ctx, Nanos};
+
+use super::{RoleAgent, RolePlan};
+use crate::fleet::{FleetActor, Msg};
+use crate::scenario::workflow::RoleIndex;
+
+/// What an activation of a virtual agent adds to a role agent: its key,
+/// its directory, loading its state, and passivation when idle.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Activation {
+    pub(super) key: u32,
+    pub(super) directory: ActorId,
+    /// Passivate after this long without work (`None`: never).
+    pub(super) idle_ns: Option<Nanos>,
+    /// Loading its state: messages wait in the mailbox until loaded.
+    pub(super) loading: bool,
+    /// The idle timer in flight (a stale one is ignored).
+    pub(super) idle_tag: u64,
+}
+
+/// Timer tags of an activation: above every backoff tag.
+pub(super) const LOAD_TAG: u64 = u64::MAX;
+pub(super) const IDLE_TAGS: u64 = 1 << 62;
+
+impl RoleAgent {
+    /// An activation of virtual agent `key` of role `role`, placed by
+    /// `directory`: it loads its state (`load_ns`) before its first work,
+    /// and passivates after `idle_ns` without work.
+    pub fn activation(
+        key: u32,
+        role: RoleIndex,
+        plan: Rc<RolePlan>,
+        directory: ActorId,
+        idle_ns: Option<Nanos>,
+    ) -> Self {
+        let mut agent = RoleAgent::new(u32::MAX, role, plan);
+        agent.activation = Some(Activation { key, directory, idle_ns, loading: true, idle_tag: 0 });
+        agent
+    }
+
+    /// An activation's own timers: its state loaded, or idle long enough.
+    pub(super) fn activation_timer(&mut self, tag: u64, ctx: &mut Ctx<'_, FleetActor>) -> bool {
+        let Some(a) = self.activation.as_mut() else { return false };
+        if tag == LOAD_TAG {
+            a.loading = false;
+            ctx.set_accepting(true);
+            self.idle(ctx);
+            return true;
+        }
+        if tag >= IDLE_TAGS {
+            if tag == a.idle_tag && self.works.is_empty() {
+                // Passivate: tell the directory, then stop (its state is
+                // persisted; the next message activates it again).
+                let me = ctx.me();
+                ctx.tell(a.directory, Msg::Passivated { key: a.key, actor: me });
+                self.plan.telemetry.borrow_mut().deactivations += 1;
+                ctx.stop();
+            }
+            return true;
+        }
+        false
+    }
+
+    /// An activation with nothing to do starts its idle timer.
+    pub(super) fn idle(&mut self, ctx: &mut Ctx<'_, FleetActor>) {
+        let Some(a) = self.activation.as_mut() else { return };
+        if a.loading || !self.works.is_empty() {
+            return;
+        }
+        if let Some(idle) = a.idle_ns {
+            a.idle_tag = a.idle_tag.max(IDLE_TAGS) + 1;
+            ctx.set_timer(idle, a.idle_tag);
+        }
+    }
+}
