@@ -20,7 +20,7 @@ use crate::summary::{
     AgentsSummary, CallCounts, Histograms, RequestCounts, RoleSummary, RunSummary, ServiceSummary, SideEffects,
     StepSummary, SupervisionCounts, TokenCounts, TypeCounts,
 };
-use crate::system::{SystemReport, agent_name};
+use crate::system::{SystemReport, agent_name, service_name};
 use crate::world::ScenarioWorld;
 
 /// `throughput_timeline` covers at most a day of simulated time (one
@@ -194,7 +194,7 @@ where
             unavailable_s_max: downtime_max,
         },
         timeline: ls.timeline,
-        steps: report.steps.unwrap_or_else(|| default_steps(world)),
+        steps: report.steps.unwrap_or_else(|| default_steps(scenario, world)),
         roles: report.roles.unwrap_or_else(|| {
             [("agent".to_owned(), RoleSummary { agents, concurrency: 1, utilisation: busy_mean })].into()
         }),
@@ -293,16 +293,11 @@ impl CallAcc {
 
 /// Per-step figures of a system that names no steps: the ledger's spans
 /// by the step in each call's trace context, named `step{N}:{service}`.
-fn default_steps<M>(world: &ScenarioWorld<M>) -> BTreeMap<String, StepSummary> {
-    let service_name = |id: u16| match ServiceRef::of(ServiceId(id)) {
-        ServiceRef::Llm(i) => world.services.llms.get(usize::from(i)).map(|l| format!("llm:{}", l.name)),
-        ServiceRef::Tool(i) => world.services.tools.get(usize::from(i)).map(|t| format!("tool:{}", t.name)),
-        ServiceRef::Store(i) => world.stores.stores.get(usize::from(i)).map(|t| format!("store:{}", t.name)),
-    };
+fn default_steps<M>(scenario: &Scenario, world: &ScenarioWorld<M>) -> BTreeMap<String, StepSummary> {
     call_steps(world, |s| (s.step, s.service))
         .into_iter()
         .map(|((step, service), a)| {
-            let service = service_name(service).unwrap_or_else(|| "unknown".to_owned());
+            let service = service_name(scenario, ServiceId(service)).unwrap_or_else(|| "unknown".to_owned());
             (format!("step{}:{service}", u32::from(step) + 1), a.summary(service))
         })
         .collect()

@@ -147,6 +147,24 @@ impl ServiceRef {
     }
 }
 
+/// The service a workflow call step names.
+pub fn step_service(step: crate::scenario::Step) -> ServiceId {
+    match step {
+        crate::scenario::Step::Llm(i) => llm_service(i),
+        crate::scenario::Step::Tool(i) => tool_service(i),
+    }
+}
+
+/// A service's name in reports (`llm:NAME`, `tool:NAME`, `store:NAME`);
+/// `None` for an id the scenario does not have.
+pub fn service_name(scenario: &Scenario, id: ServiceId) -> Option<String> {
+    match ServiceRef::of(id) {
+        ServiceRef::Llm(i) => scenario.llms.get(usize::from(i)).map(|m| format!("llm:{}", m.name)),
+        ServiceRef::Tool(i) => scenario.tools.get(usize::from(i)).map(|m| format!("tool:{}", m.name)),
+        ServiceRef::Store(i) => scenario.stores.get(usize::from(i)).map(|m| format!("store:{}", m.name)),
+    }
+}
+
 /// What a call to a store asks (a store holds one versioned row): carried
 /// in the call's `input_tokens`, as a request body carries its operation.
 /// A read is answered `Ok` with the row's version in `output_tokens`; a

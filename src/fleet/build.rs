@@ -12,9 +12,7 @@ use rehearsal_runtime::{ActorId, NodeId};
 use rehearsal_sim::Sim;
 
 use super::telemetry::Telemetry;
-use super::{
-    Agent, FleetActor, Gateway, RoleAgent, RolePlan, RoleSpec, Stage, StepSpec, agent_name, llm_service, tool_service,
-};
+use super::{Agent, FleetActor, Gateway, RoleAgent, RolePlan, RoleSpec, Stage, StepSpec, agent_name};
 use crate::run::fleet_size;
 use crate::scenario::{RestartType, Scenario, Shape, Step};
 use crate::strategy::{Point, supervision::Supervision};
@@ -54,10 +52,11 @@ pub fn spawn(
 }
 
 fn step_spec(scenario: &Scenario, step: Step) -> StepSpec {
-    match step {
-        Step::Llm(i) => StepSpec { service: llm_service(i), timeout: scenario.llms[i as usize].timeout_ns },
-        Step::Tool(i) => StepSpec { service: tool_service(i), timeout: scenario.tools[i as usize].timeout_ns },
-    }
+    let timeout = match step {
+        Step::Llm(i) => scenario.llms[i as usize].timeout_ns,
+        Step::Tool(i) => scenario.tools[i as usize].timeout_ns,
+    };
+    StepSpec { service: crate::system::step_service(step), timeout }
 }
 
 /// Spawn the fleet under the supervision strategy `strategy` names, and

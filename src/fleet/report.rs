@@ -79,13 +79,8 @@ pub fn virtual_agents(
 }
 
 /// The policy's figures from the agents' telemetry, under `policy`'s name.
-pub fn resilience(world: &FleetWorld, telemetry: &TelemetryData, policy: &str) -> crate::summary::ResilienceSummary {
-    use crate::system::ServiceRef;
-    let name = |id: u16| match ServiceRef::of(rehearsal_runtime::ServiceId(id)) {
-        ServiceRef::Llm(i) => world.services.llms.get(usize::from(i)).map(|l| format!("llm:{}", l.name)),
-        ServiceRef::Tool(i) => world.services.tools.get(usize::from(i)).map(|t| format!("tool:{}", t.name)),
-        ServiceRef::Store(i) => world.stores.stores.get(usize::from(i)).map(|t| format!("store:{}", t.name)),
-    };
+pub fn resilience(scenario: &Scenario, telemetry: &TelemetryData, policy: &str) -> crate::summary::ResilienceSummary {
+    let name = |id: u16| crate::system::service_name(scenario, rehearsal_runtime::ServiceId(id));
     crate::summary::ResilienceSummary {
         policy: policy.to_owned(),
         breakers: telemetry

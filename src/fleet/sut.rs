@@ -9,12 +9,10 @@ use rehearsal_runtime::{ActorId, ActorLabel};
 use super::guard::PolicyRuntime;
 use super::telemetry::{Telemetry, TelemetryData};
 use super::{FleetActor, Msg, SITE_AGENT_HESITATES, WorkRef};
-use super::{llm_service, tool_service};
 use crate::ledger::{Cause, Outcome};
 use crate::run::fleet_size;
 use crate::scenario::Scenario;
-use crate::scenario::Step;
-use crate::system::{Build, ClientRequest, Finished, SystemReport, SystemUnderTest};
+use crate::system::{Build, ClientRequest, Finished, SystemReport, SystemUnderTest, step_service};
 
 /// The fleet a scenario file describes.
 #[derive(Copy, Clone, Debug, Default)]
@@ -37,14 +35,7 @@ impl SystemUnderTest for Fleet {
             Rc::new(PolicyRuntime {
                 breaker: p.breaker,
                 budget: p.budget,
-                fallback: p
-                    .fallback
-                    .iter()
-                    .map(|s| match *s {
-                        Step::Llm(i) => llm_service(i),
-                        Step::Tool(i) => tool_service(i),
-                    })
-                    .collect(),
+                fallback: p.fallback.iter().map(|&s| step_service(s)).collect(),
             })
         });
         let guards = super::build::Guards { policy, telemetry: telemetry.clone() };
@@ -77,7 +68,7 @@ impl SystemUnderTest for Fleet {
             report.virtual_agents = Some(v);
         }
         if let Some(policy) = &run.policy {
-            report.resilience = Some(super::report::resilience(run.sim.world(), &telemetry.borrow(), policy));
+            report.resilience = Some(super::report::resilience(run.scenario, &telemetry.borrow(), policy));
         }
         // The one figure read from an actor: the gateway's re-sends (it
         // lives on node 0, which faults never take down).

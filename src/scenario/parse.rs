@@ -599,6 +599,16 @@ impl Ctx<'_> {
         if x.is_finite() && x >= 0.0 { Ok(x) } else { Err(self.bad(v, "gate", "a finite number >= 0", None)) }
     }
 
+    /// A name of 1 to 64 characters from `[a-z0-9_-]` (request types,
+    /// roles, workflow steps, policies), at `path` in messages.
+    fn short_name(&self, v: &Spanned<String>, path: &str) -> Result<String> {
+        let s = v.get_ref();
+        let ok = !s.is_empty()
+            && s.len() <= 64
+            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        if ok { Ok(s.clone()) } else { Err(self.bad(v, path, "a name of 1 to 64 characters from [a-z0-9_-]", None)) }
+    }
+
     fn name(&self, v: &Spanned<String>) -> Result<String> {
         let s = v.get_ref();
         let chars = s.chars().count();

@@ -16,7 +16,7 @@ use rehearsal_sim::activity::Spawned;
 
 use crate::ledger::Span;
 use crate::scenario::Scenario;
-use crate::system::{SystemUnderTest, agent_name, llm_service, tool_service};
+use crate::system::{SystemUnderTest, agent_name, llm_service, service_name, store_service, tool_service};
 
 /// The names of one run's actors, services, steps and fault targets.
 #[derive(Clone, Debug, Default)]
@@ -59,11 +59,15 @@ impl TraceNames {
             let name = if *n == 1 { base } else { format!("{base} #{n}") };
             names.actors.insert((spawn.child.index(), spawn.child.generation()), name);
         }
-        for (i, llm) in scenario.llms.iter().enumerate() {
-            names.services.insert(llm_service(i as u16).0, format!("llm:{}", llm.name));
-        }
-        for (i, tool) in scenario.tools.iter().enumerate() {
-            names.services.insert(tool_service(i as u16).0, format!("tool:{}", tool.name));
+        // Every service of the scenario, stores included.
+        let ids = (0..scenario.llms.len())
+            .map(|i| llm_service(i as u16))
+            .chain((0..scenario.tools.len()).map(|i| tool_service(i as u16)))
+            .chain((0..scenario.stores.len()).map(|i| store_service(i as u16)));
+        for id in ids {
+            if let Some(name) = service_name(scenario, id) {
+                names.services.insert(id.0, name);
+            }
         }
         for span in from.spans {
             let kind = from.request_kinds.get(span.request as usize).copied().unwrap_or(0);

@@ -126,8 +126,4 @@ impl Stores {
         }
         kernel.complete_call(at, f.caller.actor, f.caller.request, outcome);
     }
-
-    /// The caller gave up on a request still on its way: it still arrives
-    /// (the network does not take it back), but nobody reads the answer.
-    pub fn cancel(&mut self, _key: (u64, u64)) {}
 }

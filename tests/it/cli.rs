@@ -3,15 +3,12 @@
 //! exit codes, errors on bad input).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
+use crate::common::{rehearsal, root, stderr, stdout};
 use rehearsal::run::{RunOptions, run_once};
 use rehearsal::scenario;
 use rehearsal::strategy::{combinations, default_strategy};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn scenarios() -> Vec<PathBuf> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(root().join("scenarios"))
@@ -22,18 +19,6 @@ fn scenarios() -> Vec<PathBuf> {
     paths.sort();
     assert!(!paths.is_empty());
     paths
-}
-
-fn rehearsal(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rehearsal")).args(args).current_dir(root()).output().expect("binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// Every scenario, every strategy combination, a few seeds, twice each:

@@ -1,24 +1,7 @@
 //! The command line's conveniences: shell completions, `--quiet`, the exit
 //! codes and examples in `--help`, and colours only where asked for.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn rehearsal(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rehearsal")).args(args).current_dir(root()).output().expect("binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use crate::common::{rehearsal, stderr, stdout};
 
 #[test]
 fn completions_are_printed_for_each_shell() {

@@ -1,20 +1,8 @@
 //! The CI gate (`check`), sharded sweeps (`--shard`, `merge`), and the
 //! sweep's machine-readable and threshold outputs, through the binary.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn rehearsal(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rehearsal")).args(args).current_dir(root()).output().expect("binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+use crate::common::{rehearsal, root, stdout};
+use std::process::Output;
 
 /// A baseline with every numeric field whose key holds `p99` halved.
 fn halve_p99(v: &mut serde_json::Value) {

@@ -12,6 +12,7 @@
 mod arrivals;
 mod cli;
 mod cli_ergonomics;
+mod common;
 mod dispatch;
 mod gate;
 mod hardening_input;

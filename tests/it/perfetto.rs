@@ -3,22 +3,14 @@
 //! not change the run.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
+use crate::common::{rehearsal, root};
 use rehearsal::run::{RunOptions, run_once};
 use rehearsal::scenario;
 use rehearsal::strategy::default_strategy;
 use rehearsal::trace_export::perfetto::{self, MAX_EVENTS};
 use serde_json::Value;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn rehearsal(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rehearsal")).args(args).current_dir(root()).output().expect("binary runs")
-}
 
 /// `rehearsal run SCENARIO --seed 1 --perfetto FILE`, parsed.
 fn exported(scenario: &str, dir: &Path) -> Value {

@@ -9,13 +9,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::common::{rehearsal, root};
 use rehearsal::scenario::{self, schema};
 use rehearsal::strategy::SystemAxis;
 use serde_json::{Value, json};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// `examples/own_agents.toml` lists the axis its system declares.
 const OWN_AGENTS_AXES: &[SystemAxis] =
@@ -407,10 +404,6 @@ fn durations_are_strings_with_units_and_distributions_take_their_own_parameters(
 
 // ---------------------------------------------------------------------------
 // The command.
-
-fn rehearsal(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_rehearsal")).args(args).current_dir(root()).output().expect("binary runs")
-}
 
 #[test]
 fn the_schema_command_prints_the_schema() {

@@ -33,11 +33,10 @@ use rehearsal_sim::rng::{call_stream, splitmix64};
 
 use super::agent::{AgentStats, CallResult, judge};
 use super::telemetry::Telemetry;
-use super::{FleetActor, Msg, WorkRef, agent_name, idempotency_key, llm_service, tool_service};
+use super::{FleetActor, Msg, WorkRef, agent_name, idempotency_key};
 use crate::ledger::{Cause, Outcome};
-use crate::scenario::Step;
 use crate::scenario::workflow::{LoopEnd, Node, NodeIndex, RoleIndex, Workflows};
-use crate::system::StoreOp;
+use crate::system::{StoreOp, step_service};
 
 /// What every role agent of a run shares (read-only).
 #[derive(Debug)]
@@ -719,14 +718,6 @@ fn step_of(node: &Node) -> Option<u16> {
         Node::Occ(o) => Some(o.step),
         Node::Ask { step, .. } | Node::Loop { step, .. } | Node::Branch { step, .. } => Some(*step),
         Node::Sequence { step, .. } | Node::Parallel { step, .. } => *step,
-    }
-}
-
-/// The service a call step names.
-fn step_service(step: Step) -> ServiceId {
-    match step {
-        Step::Llm(i) => llm_service(i),
-        Step::Tool(i) => tool_service(i),
     }
 }
 

@@ -40,7 +40,7 @@ impl Ctx<'_> {
     ) -> Result<Vec<RequestType>> {
         let mut out: Vec<RequestType> = Vec::with_capacity(raw.len());
         for r in raw {
-            let name = self.type_name(&r.name)?;
+            let name = self.short_name(&r.name, "workload.requests.name")?;
             if out.iter().any(|t| t.name == name) {
                 return Err(self.bad(
                     &r.name,
@@ -104,18 +104,6 @@ impl Ctx<'_> {
             out.push(RequestType { name, weight, steps, deadline_ns, key, workflow: None });
         }
         Ok(out)
-    }
-
-    fn type_name(&self, v: &Spanned<String>) -> Result<String> {
-        let s = v.get_ref();
-        let ok = !s.is_empty()
-            && s.len() <= 64
-            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-        if ok {
-            Ok(s.clone())
-        } else {
-            Err(self.bad(v, "workload.requests.name", "a name of 1 to 64 characters from [a-z0-9_-]", None))
-        }
     }
 
     fn key_dist(&self, v: &Spanned<RawKey>) -> Result<KeyDist> {

@@ -60,16 +60,7 @@ impl Ctx<'_> {
     ) -> Result<Vec<PolicySpec>> {
         let mut out = Vec::new();
         for (name, p) in raw.into_iter().flatten() {
-            let ok = !name.get_ref().is_empty()
-                && name.get_ref().len() <= 64
-                && name
-                    .get_ref()
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-            if !ok {
-                return Err(self.bad(name, "policies", "a name of 1 to 64 characters from [a-z0-9_-]", None));
-            }
-            let name = name.get_ref().clone();
+            let name = self.short_name(name, "policies")?;
             let retry = p.retry.as_ref().map(|r| self.one_value::<Retry>(r, defaults)).transpose()?;
             let budget = p.budget.as_ref().map(|b| self.budget(b)).transpose()?;
             let breaker = p.breaker.as_ref().map(|b| self.breaker(b)).transpose()?;

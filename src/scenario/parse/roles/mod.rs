@@ -106,7 +106,7 @@ impl Ctx<'_> {
         }
         let mut names: Vec<String> = Vec::with_capacity(list.len());
         for r in list {
-            let name = self.role_name(&r.name)?;
+            let name = self.short_name(&r.name, "roles.name")?;
             if names.contains(&name) {
                 return Err(self.bad(
                     &r.name,
@@ -260,18 +260,6 @@ impl Ctx<'_> {
         }
         Ok(RolesOutput { roles, workflows: b.out, entry, type_workflows })
     }
-
-    fn role_name(&self, v: &Spanned<String>) -> Result<String> {
-        let s = v.get_ref();
-        let ok = !s.is_empty()
-            && s.len() <= 64
-            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-        if ok {
-            Ok(s.clone())
-        } else {
-            Err(self.bad(v, "roles.name", "a name of 1 to 64 characters from [a-z0-9_-]", None))
-        }
-    }
 }
 
 /// Compiles raw steps into the arena.
@@ -386,13 +374,7 @@ impl Builder<'_, '_> {
     /// Register a named step; its name must be new in this workflow.
     fn name(&mut self, raw: &Spanned<RawStep>, kind: &'static str, target: String) -> Result<StepId> {
         let v = &raw.get_ref().name;
-        let name = v.get_ref();
-        let ok = !name.is_empty()
-            && name.len() <= 64
-            && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-        if !ok {
-            return Err(self.ctx.bad(v, "workflow step name", "a name of 1 to 64 characters from [a-z0-9_-]", None));
-        }
+        let name = &self.ctx.short_name(v, "workflow step name")?;
         if self.local.iter().any(|n| n == name) {
             return Err(self.ctx.bad(
                 v,
