@@ -427,4 +427,13 @@ pub struct VirtualSummary {
     pub reminders_fired: u64,
     #[serde(default)]
     pub activated_by_reminder: u64,
+    /// Activations started while another activation of the same key was
+    /// alive (the truth, as the harness knows it after the run: an
+    /// activation whose node crashed was not alive after the crash).
+    #[serde(default)]
+    pub duplicate_activations: u64,
+    /// Duplicates a directory found (a handoff or a passivation that met
+    /// another activation of the key) and resolved by deactivating one.
+    #[serde(default)]
+    pub duplicates_detected: u64,
 }

@@ -14,6 +14,7 @@ use rehearsal_sim::Sim;
 use super::telemetry::Telemetry;
 use super::{Agent, FleetActor, Gateway, RoleAgent, RolePlan, RoleSpec, Stage, StepSpec, agent_name};
 use crate::run::fleet_size;
+use crate::scenario::workflow::DirectoryKind;
 use crate::scenario::{RestartType, Scenario, Shape, Step};
 use crate::strategy::{Point, supervision::Supervision};
 use crate::world::FleetWorld;
@@ -204,17 +205,25 @@ fn build_roles(
     let plan_cell: Rc<std::cell::OnceCell<Rc<RolePlan>>> = Rc::new(std::cell::OnceCell::new());
     for (r, role) in scenario.roles.iter().enumerate() {
         if let Some(v) = &role.virtual_agents {
-            let nodes = role.nodes.iter().map(|&n| n as u16).collect();
-            let directory = super::directory::Directory::new(
-                r as u16,
-                plan_cell.clone(),
-                point.placement,
-                nodes,
-                v.idle_ns.filter(|_| point.passivation.0),
-                role.work_timeout_ns,
-            )
-            .with_reminders(v.reminder_ns);
-            routers.push(sim.spawn(NodeId(0), FleetActor::Directory(directory)));
+            let nodes: Vec<u16> = role.nodes.iter().map(|&n| n as u16).collect();
+            let directory = |node_list: Vec<u16>| {
+                super::directory::Directory::new(
+                    r as u16,
+                    plan_cell.clone(),
+                    point.placement,
+                    node_list,
+                    v.idle_ns.filter(|_| point.passivation.0),
+                    role.work_timeout_ns,
+                )
+            };
+            let router = match v.directory {
+                DirectoryKind::Central => {
+                    let d = directory(nodes).with_reminders(v.reminder_ns);
+                    sim.spawn(NodeId(0), FleetActor::Directory(d))
+                }
+                DirectoryKind::Distributed => spawn_distributed(sim, scenario, role.work_timeout_ns, &nodes, directory),
+            };
+            routers.push(router);
             bases.push(base);
             continue;
         }
@@ -260,6 +269,36 @@ fn build_roles(
         Rc::new(move |i| FleetActor::Role(RoleAgent::new(i, role_of[i as usize], plan.clone())));
     supervise(sim, scenario, point, scenario.topology.agents, &node_of, start_child);
     routers[usize::from(scenario.entry_role)]
+}
+
+/// A distributed directory: a partition on each of `nodes` and a front on
+/// node 0, each knowing the others once all are spawned. Returns the front.
+fn spawn_distributed(
+    sim: &mut Sim<FleetActor, FleetWorld>,
+    scenario: &Scenario,
+    work_timeout_ns: u64,
+    nodes: &[u16],
+    directory: impl Fn(Vec<u16>) -> super::directory::Directory,
+) -> ActorId {
+    use super::directory::membership::{Cluster, Membership};
+    let mut sorted = nodes.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let cell = Rc::new(std::cell::OnceCell::new());
+    let suspect_after = scenario.faults.failure_detection_ns;
+    let member = |me| Membership::new(cell.clone(), me, sorted.len(), suspect_after);
+    let partitions: Vec<(u16, ActorId)> = sorted
+        .iter()
+        .map(|&n| {
+            let d = directory(sorted.clone()).distributed(member(Some(n)));
+            (n, sim.spawn(NodeId(n), FleetActor::Directory(d)))
+        })
+        .collect();
+    // A partition may resend once to a new activation: wait for both.
+    let front = super::directory::front::Front::new(member(None), work_timeout_ns.saturating_mul(2));
+    let front = sim.spawn(NodeId(0), FleetActor::DirectoryFront(front));
+    let _ = cell.set(Cluster { partitions, front });
+    front
 }
 
 /// Backoff supervisors' child ids sit apart from the agents' names.

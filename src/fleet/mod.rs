@@ -104,6 +104,16 @@ pub enum Msg {
     /// A virtual agent's durable reminder fired: it wakes (see
     /// [`directory`]).
     Remind { key: u32 },
+    /// A directory found this activation a duplicate: it finishes the work
+    /// in hand and stops.
+    Deactivate,
+    /// A distributed directory's partition on `node` is alive (sent to
+    /// every other partition and the front each period).
+    Heartbeat { node: u16 },
+    /// A distributed directory's partition hands the entry of `key` (its
+    /// activation `actor` on `node`) to the partition that owns the key in
+    /// its new view of the members.
+    Handoff { key: u32, actor: ActorId, node: u16 },
 }
 
 /// Every actor of the fleet: one type, so dispatch is a `match`.
@@ -114,6 +124,7 @@ pub enum FleetActor {
     Stage(Stage),
     Role(RoleAgent),
     Directory(directory::Directory),
+    DirectoryFront(directory::front::Front),
     Supervisor(Box<Supervisor<FleetActor>>),
 }
 
@@ -122,7 +133,7 @@ impl Actor for FleetActor {
 
     #[inline]
     fn is_urgent(msg: &Msg) -> bool {
-        matches!(msg, Msg::Cancel { .. })
+        matches!(msg, Msg::Cancel { .. } | Msg::Deactivate)
     }
 
     #[inline]
@@ -144,6 +155,7 @@ impl Actor for FleetActor {
             FleetActor::Stage(s) => s.label(),
             FleetActor::Role(r) => r.label(),
             FleetActor::Directory(_) => ActorLabel::one("directory"),
+            FleetActor::DirectoryFront(_) => ActorLabel::one("directory front"),
             FleetActor::Supervisor(_) => ActorLabel::one("supervisor"),
         }
     }
@@ -154,7 +166,8 @@ impl Actor for FleetActor {
             FleetActor::Stage(s) => s.on_start(ctx),
             FleetActor::Role(r) => r.on_start(ctx),
             FleetActor::Supervisor(s) => s.on_start(ctx),
-            FleetActor::Gateway(_) | FleetActor::Directory(_) => {}
+            FleetActor::Directory(d) => d.on_start(ctx),
+            FleetActor::Gateway(_) | FleetActor::DirectoryFront(_) => {}
         }
     }
 
@@ -165,6 +178,7 @@ impl Actor for FleetActor {
             FleetActor::Stage(s) => s.handle(msg, ctx),
             FleetActor::Role(r) => r.handle(msg, ctx),
             FleetActor::Directory(d) => d.handle(msg, ctx),
+            FleetActor::DirectoryFront(f) => f.handle(msg, ctx),
             FleetActor::Supervisor(s) => s.on_message(msg, ctx),
         }
     }
@@ -176,6 +190,7 @@ impl Actor for FleetActor {
             FleetActor::Stage(s) => s.on_response(request, response, ctx),
             FleetActor::Role(r) => r.on_response(request, response, ctx),
             FleetActor::Directory(d) => d.on_response(request, response, ctx),
+            FleetActor::DirectoryFront(f) => f.on_response(request, response, ctx),
             FleetActor::Supervisor(_) => {}
         }
     }
@@ -189,7 +204,7 @@ impl Actor for FleetActor {
                 s.on_timer(timer, tag, ctx);
             }
             FleetActor::Directory(d) => d.on_timer(tag, ctx),
-            FleetActor::Gateway(_) => {}
+            FleetActor::Gateway(_) | FleetActor::DirectoryFront(_) => {}
         }
     }
 

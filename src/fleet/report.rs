@@ -37,6 +37,7 @@ pub fn report(scenario: &Scenario, world: &FleetWorld, telemetry: &TelemetryData
 /// Virtual roles' figures: per node and overall.
 pub fn virtual_agents(
     scenario: &Scenario,
+    world: &FleetWorld,
     telemetry: &TelemetryData,
 ) -> (BTreeMap<String, crate::summary::NodeSummary>, crate::summary::VirtualSummary) {
     // The nodes virtual agents may live on: the imbalance is over them.
@@ -70,6 +71,14 @@ pub fn virtual_agents(
         active_max: telemetry.active_max,
         reminders_fired: telemetry.reminders_fired,
         activated_by_reminder: telemetry.activated_by_reminder,
+        // A candidate is a duplicate unless the other activation's node
+        // crashed between its start and this one's.
+        duplicate_activations: telemetry
+            .duplicate_candidates
+            .iter()
+            .filter(|&&(node, since, at)| !world.node_crashed_between(node, since, at))
+            .count() as u64,
+        duplicates_detected: telemetry.duplicates_detected,
         load_imbalance: (total > 0).then(|| {
             let mean = total as f64 / loads.len() as f64;
             round6(*loads.iter().max().unwrap_or(&0) as f64 / mean)

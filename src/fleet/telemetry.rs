@@ -99,13 +99,34 @@ pub struct TelemetryData {
     /// Reminders that fired, and the activations they caused.
     pub reminders_fired: u64,
     pub activated_by_reminder: u64,
+    /// Activations alive as they themselves report, by (key, actor bits):
+    /// (node, start). One that dies with its node stays listed (the sink
+    /// does not learn of deaths), so duplicates are confirmed against the
+    /// world's crash log after the run.
+    pub live_activations: std::collections::BTreeMap<(u32, u64), (u16, Nanos)>,
+    /// Activations started while another activation of the same key was
+    /// listed alive: (the other's node, its start, this one's start).
+    pub duplicate_candidates: Vec<(u16, Nanos, Nanos)>,
+    /// Duplicates a directory found (two activations registered for one
+    /// key), and resolved by deactivating one.
+    pub duplicates_detected: u64,
 }
 
 impl TelemetryData {
-    /// An activation started on `node`, loading its state for `load_ns`.
-    pub fn activation_started(&mut self, node: u16, load_ns: Nanos) {
+    /// Activation `actor` of `key` started on `node` at `now`, loading its
+    /// state for `load_ns`.
+    pub fn activation_started(&mut self, key: u32, actor: u64, node: u16, now: Nanos, load_ns: Nanos) {
         *self.activations_by_node.entry(node).or_default() += 1;
         self.state_load_ns += u128::from(load_ns);
+        for (_, &(other_node, since)) in self.live_activations.range((key, 0)..=(key, u64::MAX)) {
+            self.duplicate_candidates.push((other_node, since, now));
+        }
+        self.live_activations.insert((key, actor), (node, now));
+    }
+
+    /// Activation `actor` of `key` stopped (passivated or deactivated).
+    pub fn activation_stopped(&mut self, key: u32, actor: u64) {
+        self.live_activations.remove(&(key, actor));
     }
 
     /// An activation on `node` finished a piece of work.
@@ -133,6 +154,9 @@ impl TelemetryData {
             active_max: 0,
             reminders_fired: 0,
             activated_by_reminder: 0,
+            live_activations: Default::default(),
+            duplicate_candidates: Vec::new(),
+            duplicates_detected: 0,
             breakers: Default::default(),
             budget_denied: 0,
             fallback_calls: 0,

@@ -90,6 +90,24 @@ pub struct VirtualSpec {
     /// every period: it wakes the agent, activating it again if need be.
     /// Timers, unlike reminders, die with their activation.
     pub reminder_ns: Option<u64>,
+    /// `directory`: where the table of activations lives.
+    pub directory: DirectoryKind,
+}
+
+/// Where a virtual role's directory lives.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
+pub enum DirectoryKind {
+    /// One directory on node 0 (the default): never two activations of a
+    /// key, but keys behind a partition are unreachable.
+    #[default]
+    Central,
+    /// A partition on every node of the role, each owning the keys a ring
+    /// of the partitions it believes up gives it (Orleans' grain
+    /// directory). Partitions learn of each other by heartbeats, so a
+    /// network partition splits the ring: each side activates the keys it
+    /// cannot reach, and two activations of a key may live at once until
+    /// the partition heals and a handoff finds them.
+    Distributed,
 }
 
 /// Every workflow of a scenario, in one arena.

@@ -138,6 +138,11 @@ pub struct ScenarioWorld<M> {
     /// Per deadline slot: whether its timeout event is in the queue.
     timeout_pending: Vec<bool>,
     pub metrics: Metrics,
+    /// Every node crash (node, time), scheduled or drawn: what the harness
+    /// knows after the fact, for measurements that need the truth (an
+    /// activation that died with its node was not alive after). Actors
+    /// never read it.
+    node_crashes: Vec<(u16, Nanos)>,
 }
 
 /// What a [`FleetWorld`] is built from.
@@ -198,7 +203,14 @@ impl<M: Message> ScenarioWorld<M> {
             nodes: spec.nodes,
             ledger: Ledger::default(),
             metrics: Metrics::new(),
+            node_crashes: Vec::new(),
         })
+    }
+
+    /// Whether `node` crashed at some time in `(after, until]`, as the
+    /// harness knows after the fact.
+    pub fn node_crashed_between(&self, node: u16, after: Nanos, until: Nanos) -> bool {
+        self.node_crashes.iter().any(|&(n, at)| n == node && at > after && at <= until)
     }
 
     /// Point the clients at the gateway and schedule the first arrival
@@ -223,6 +235,7 @@ impl<M: Message> ScenarioWorld<M> {
                 ScheduledFaultKind::CrashAgent(agent) => kernel.fault_at(at, Fault::CrashNamed(agent_name(*agent))),
                 ScheduledFaultKind::CrashNode { node: n, down_for_ns } => {
                     kernel.fault_at(at, Fault::CrashNode(node(*n)));
+                    self.node_crashes.push((*n as u16, at));
                     if let Some(down) = down_for_ns {
                         kernel.fault_at(at.saturating_add(*down), Fault::RestartNode(node(*n)));
                     }
@@ -420,6 +433,7 @@ impl<M: Message> World<M> for ScenarioWorld<M> {
             WorldEvent::NodeCrash { node } => {
                 kernel.trace_world(5, node as u64, &event);
                 kernel.fault_at(now, Fault::CrashNode(NodeId(node as u16)));
+                self.node_crashes.push((node as u16, now));
                 let repair = now.saturating_add(self.draw(self.faults.node_mttr_ns));
                 kernel.schedule(repair, WorldEvent::NodeRepair { node });
             }

@@ -95,3 +95,73 @@ for = "5s"
     assert_eq!(v.activations, 2);
     assert!(s.requests.failed > 0, "messages while the node is down fail");
 }
+
+/// One key, asked once a second, its agent never passivating, over two
+/// directory partitions (nodes 1 and 2) behind a front on node 0. Node 2
+/// is cut off from 5 s to 13 s, node 1 from 20 s to 28 s. Whichever
+/// node owns the key, exactly one of the two cuts isolates it.
+fn split_brain(directory: &str) -> String {
+    format!(
+        r#"
+name = "split"
+seeds = 1
+duration = "40s"
+[topology]
+nodes = 3
+[workload]
+arrivals = {{ process = "constant", rate_per_s = 1 }}
+request_timeout = "5s"
+[[workload.requests]]
+name = "m"
+weight = 1
+key = {{ dist = "uniform", keys = 1 }}
+[[roles]]
+name = "conversation"
+virtual = true
+directory = "{directory}"
+nodes = [1, 2]
+passivation = false
+workflow = [{{ name = "reply", call = "llm" }}]
+[faults]
+failure_detection = "2s"
+[[faults.schedule]]
+at = "5s"
+partition = [[0, 1], [2]]
+for = "8s"
+[[faults.schedule]]
+at = "20s"
+partition = [[0, 2], [1]]
+for = "8s"
+[strategies]
+placement = ["prefer_local"]
+{SERVICES}
+"#
+    )
+}
+
+#[test]
+fn a_partitioned_directory_activates_a_key_twice_and_finds_it_after_healing() {
+    // Distributed: when the cut isolates the key's owner, the front and
+    // the other partition suspect it (no heartbeats for 2 s); the other
+    // partition now owns the key, has no entry, and activates it on its
+    // own node (prefer_local) while the first activation lives on behind
+    // the cut: one duplicate. After the heal, its view changes back, it
+    // hands the entry to the owner, which keeps its own and deactivates
+    // the newcomer: one found, one deactivation.
+    let s = run(&split_brain("distributed"));
+    let v = s.virtual_agents.expect("virtual agents report");
+    assert_eq!((v.duplicate_activations, v.duplicates_detected), (1, 1), "{v:?}");
+    assert_eq!((v.activations, v.deactivations, v.lost), (2, 1, 0), "{v:?}");
+    // The cost of availability is the duplicate; only the messages sent
+    // before the suspicion (at 5 s and 6 s: the last heartbeat heard came
+    // at 4 s) go to the cut-off owner and fail.
+    assert_eq!(s.requests.failed, 2, "{:?}", s.requests);
+
+    // Central: one directory on node 0 never activates a key twice; the
+    // messages for a key behind the cut fail instead.
+    let s = run(&split_brain("central"));
+    let v = s.virtual_agents.expect("virtual agents report");
+    assert_eq!((v.duplicate_activations, v.duplicates_detected, v.activations), (0, 0, 1), "{v:?}");
+    // The messages for the key behind the cut (at 5 s to 12 s) fail.
+    assert_eq!(s.requests.failed, 8, "{:?}", s.requests);
+}

@@ -22,6 +22,8 @@ pub(super) struct Activation {
     pub(super) loading: bool,
     /// The idle timer in flight (a stale one is ignored).
     pub(super) idle_tag: u64,
+    /// A directory found it a duplicate: it stops once its work is done.
+    pub(super) deactivating: bool,
 }
 
 /// Timer tags of an activation: above every backoff tag.
@@ -40,7 +42,7 @@ impl RoleAgent {
         idle_ns: Option<Nanos>,
     ) -> Self {
         let mut agent = RoleAgent::new(u32::MAX, role, plan);
-        agent.activation = Some(Activation { key, directory, idle_ns, loading: true, idle_tag: 0 });
+        agent.activation = Some(Activation { key, directory, idle_ns, loading: true, idle_tag: 0, deactivating: false });
         agent
     }
 
@@ -55,16 +57,34 @@ impl RoleAgent {
         }
         if tag >= IDLE_TAGS {
             if tag == a.idle_tag && self.works.is_empty() {
-                // Passivate: tell the directory, then stop (its state is
-                // persisted; the next message activates it again).
-                let me = ctx.me();
-                ctx.tell(a.directory, Msg::Passivated { key: a.key, actor: me });
-                self.plan.telemetry.borrow_mut().deactivations += 1;
-                ctx.stop();
+                self.passivate(ctx);
             }
             return true;
         }
         false
+    }
+
+    /// Passivate: tell the directory, then stop (its state is persisted;
+    /// the next message activates it again).
+    fn passivate(&mut self, ctx: &mut Ctx<'_, FleetActor>) {
+        let Some(a) = self.activation else { return };
+        let me = ctx.me();
+        ctx.tell(a.directory, Msg::Passivated { key: a.key, actor: me });
+        let mut t = self.plan.telemetry.borrow_mut();
+        t.deactivations += 1;
+        t.activation_stopped(a.key, me.to_bits());
+        drop(t);
+        ctx.stop();
+    }
+
+    /// A directory found this activation a duplicate of another: finish
+    /// the work in hand, take no more, and stop (Orleans deactivates the
+    /// activation the directory did not keep).
+    pub(super) fn deactivate(&mut self, ctx: &mut Ctx<'_, FleetActor>) {
+        let Some(a) = self.activation.as_mut() else { return };
+        a.deactivating = true;
+        ctx.set_accepting(false);
+        self.idle(ctx);
     }
 
     /// An activation with nothing to do starts its idle timer.
@@ -72,6 +92,9 @@ impl RoleAgent {
         let Some(a) = self.activation.as_mut() else { return };
         if a.loading || !self.works.is_empty() {
             return;
+        }
+        if a.deactivating {
+            return self.passivate(ctx);
         }
         if let Some(idle) = a.idle_ns {
             a.idle_tag = a.idle_tag.max(IDLE_TAGS) + 1;

@@ -212,7 +212,8 @@ impl RoleAgent {
             let role = &self.plan.roles[usize::from(self.role)];
             let mut rng = call_stream(self.plan.seed, 0x5747_0000, u64::from(a.key), 0);
             let load = role.state_load.as_ref().map_or(0, |d| d.sample_u64(&mut rng));
-            self.plan.telemetry.borrow_mut().activation_started(ctx.node().0, load);
+            let (me, now) = (ctx.me().to_bits(), ctx.now());
+            self.plan.telemetry.borrow_mut().activation_started(a.key, me, ctx.node().0, now, load);
             ctx.set_accepting(false);
             ctx.set_timer(load, LOAD_TAG);
             return;
@@ -225,6 +226,9 @@ impl RoleAgent {
         if let Msg::Remind { .. } = msg {
             // A reminder woke it: it counts as activity.
             return self.idle(ctx);
+        }
+        if let Msg::Deactivate = msg {
+            return self.deactivate(ctx);
         }
         if let Msg::Cancel { id, part } = msg {
             return self.cancel_work(id, part, ctx);

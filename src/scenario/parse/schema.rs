@@ -778,6 +778,11 @@ const DESCRIPTIONS: &[(&str, &str, &str)] = &[
     ),
     (
         "Role",
+        "directory",
+        "Virtual roles: \"central\" (one directory on node 0, default) or \"distributed\" (a partition per node, found by a ring of the partitions believed up; a network partition may then leave two activations of a key).",
+    ),
+    (
+        "Role",
         "retry",
         "This role's retry policy: a `retry` value such as \"none\" or { kind = \"exponential\", max_attempts = 2 }.",
     ),

@@ -26,6 +26,9 @@ pub(super) struct RawRole {
     passivation: Option<Spanned<bool>>,
     state_load: Option<Spanned<RawDist<RawDuration>>>,
     reminder: Option<Spanned<RawDuration>>,
+    /// Virtual roles: `"central"` (one directory, default) or
+    /// `"distributed"` (a partition on every node of the role).
+    directory: Option<Spanned<String>>,
     #[schemars(with = "Option<super::schema::RetryValue>")]
     retry: Option<Spanned<RawItem>>,
     workflow: Spanned<Vec<Spanned<RawStep>>>,
@@ -200,29 +203,7 @@ impl Ctx<'_> {
                 }
             };
             let retry = r.retry.as_ref().map(|v| self.one_value::<Retry>(v, input.defaults)).transpose()?;
-            let virtual_agents = match &r.virtual_agents {
-                Some(v) if *v.get_ref() => Some(VirtualSpec {
-                    idle_ns: if r.passivation.as_ref().is_some_and(|p| !*p.get_ref()) {
-                        None
-                    } else {
-                        Some(match &r.idle_timeout {
-                            Some(t) => self.positive_duration(t, "roles.idle_timeout")?,
-                            None => 60_000_000_000,
-                        })
-                    },
-                    state_load: r
-                        .state_load
-                        .as_ref()
-                        .map(|d| self.dist(d, "roles.state_load", DistKind::Latency))
-                        .transpose()?,
-                    reminder_ns: r
-                        .reminder
-                        .as_ref()
-                        .map(|t| self.positive_duration(t, "roles.reminder"))
-                        .transpose()?,
-                }),
-                _ => None,
-            };
+            let virtual_agents = self.virtual_spec(r)?;
             b.prefix = names[i].clone();
             b.current_role = Some(i);
             b.local.clear();
@@ -759,3 +740,4 @@ fn step_example() -> String {
 
 #[cfg(test)]
 mod tests;
+mod virtual_spec;

@@ -9,13 +9,26 @@
 //! believes up (`Ctx::node_is_up`, through the failure detector), and its
 //! own count of activations per node. It lives on the role's router node
 //! (node 0) and never reads an activation's state.
+//!
+//! A distributed directory (`directory = "distributed"`) is one such
+//! table per node of the role, each owning the keys a ring of the
+//! partitions it believes up gives it ([`membership`]), behind a [`front`]
+//! on node 0. Partitions learn of each other by heartbeats; when a
+//! partition's view changes it drops the entries of activations on nodes
+//! it suspects and hands every entry it no longer owns to the new owner.
+//! A handoff that meets another activation of the same key is a duplicate
+//! found: the owner keeps its own and deactivates the other.
+
+pub mod front;
+pub mod membership;
+pub mod ring;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 use rehearsal_runtime::{ActorId, Ctx, Nanos, NodeId, ReplyTo, RequestId, Response, Signal};
-use rehearsal_sim::rng::splitmix64;
-
+use self::membership::{HEARTBEAT_NS, Membership};
+use self::ring::{mix, ring_owner};
 use super::role::{RoleAgent, RolePlan};
 use super::{FleetActor, Msg, WorkRef};
 use crate::ledger::{Cause, Outcome};
@@ -63,7 +76,12 @@ pub struct Directory {
     /// The reminders' period, and the keys that have one.
     reminder_ns: Option<Nanos>,
     reminders: BTreeSet<u32>,
+    /// A distributed directory's partition: its view of the others.
+    membership: Option<Membership>,
 }
+
+/// The heartbeat timer's tag (reminder tags are keys, below 2^32).
+const HEARTBEAT_TAG: u64 = u64::MAX;
 
 impl Directory {
     pub fn new(
@@ -89,6 +107,66 @@ impl Directory {
             up: Vec::new(),
             reminder_ns: None,
             reminders: BTreeSet::new(),
+            membership: None,
+        }
+    }
+
+    /// The same directory as one partition of a distributed directory.
+    pub fn distributed(mut self, membership: Membership) -> Self {
+        self.membership = Some(membership);
+        self
+    }
+
+    pub(super) fn on_start(&mut self, ctx: &mut Ctx<'_, FleetActor>) {
+        if self.membership.is_some() {
+            ctx.set_timer(HEARTBEAT_NS, HEARTBEAT_TAG);
+        }
+    }
+
+    /// A partition's heartbeat: tell the others it is alive, and act on a
+    /// changed view: drop the entries of activations on nodes it now
+    /// suspects, and hand each entry it no longer owns to its new owner.
+    fn beat(&mut self, ctx: &mut Ctx<'_, FleetActor>) {
+        ctx.set_timer(HEARTBEAT_NS, HEARTBEAT_TAG);
+        let Some(m) = self.membership.as_mut() else { return };
+        m.beat(ctx);
+        if !m.refresh(ctx) {
+            return;
+        }
+        let me = m.me;
+        let entries: Vec<(u32, Entry)> = self.table.iter().map(|(&k, &e)| (k, e)).collect();
+        for (key, e) in entries {
+            let m = self.membership.as_ref().expect("a partition");
+            if !m.view.contains(&e.node) {
+                // Suspected: dead or cut off. The next message activates
+                // the key again (a duplicate, if it was only cut off).
+                self.forget(key);
+                continue;
+            }
+            if let Some((owner, partition)) = m.owner(key)
+                && Some(owner) != me
+            {
+                ctx.tell(partition, Msg::Handoff { key, actor: e.actor, node: e.node });
+                ctx.unwatch(e.actor);
+                self.drop_entry(key);
+            }
+        }
+    }
+
+    /// Another partition hands over `key`'s entry.
+    fn adopt(&mut self, key: u32, actor: ActorId, node: u16, ctx: &mut Ctx<'_, FleetActor>) {
+        match self.table.get(&key) {
+            Some(e) if e.actor == actor => {}
+            Some(_) => {
+                // Two activations of one key: keep the one this partition
+                // registered, deactivate the other.
+                self.plan().telemetry.borrow_mut().duplicates_detected += 1;
+                ctx.tell(actor, Msg::Deactivate);
+            }
+            None => {
+                ctx.watch(actor);
+                self.insert_entry(key, Entry { actor, node });
+            }
         }
     }
 
@@ -101,6 +179,9 @@ impl Directory {
     /// A reminder fired (the timer's tag is the key): wake the agent,
     /// activating it again if it passivated or was lost, and set the next.
     pub(super) fn on_timer(&mut self, key: u64, ctx: &mut Ctx<'_, FleetActor>) {
+        if key == HEARTBEAT_TAG {
+            return self.beat(ctx);
+        }
         let (Ok(key), Some(period)) = (u32::try_from(key), self.reminder_ns) else { return };
         if !self.reminders.contains(&key) {
             return;
@@ -128,9 +209,18 @@ impl Directory {
 
     pub(super) fn handle(&mut self, msg: Msg, ctx: &mut Ctx<'_, FleetActor>) {
         match msg {
-            Msg::Passivated { key, actor } if self.table.get(&key).is_some_and(|e| e.actor == actor) => {
-                self.forget(key);
+            Msg::Passivated { key, actor } => match self.table.get(&key) {
+                Some(e) if e.actor == actor => self.forget(key),
+                // An activation this directory did not keep was alive too.
+                Some(_) => self.plan().telemetry.borrow_mut().duplicates_detected += 1,
+                None => {}
+            },
+            Msg::Heartbeat { node } => {
+                if let Some(m) = self.membership.as_mut() {
+                    m.heard(node, ctx.now());
+                }
             }
+            Msg::Handoff { key, actor, node } => self.adopt(key, actor, node, ctx),
             Msg::Request { id, work } => {
                 let Some(reply) = ctx.reply_to() else { return };
                 self.forward(Forwarded { reply, id, work, resent: false }, ctx);
@@ -173,9 +263,7 @@ impl Directory {
             // Registered with the first activation; kept from then on.
             ctx.set_timer(period, u64::from(key));
         }
-        self.table.insert(key, entry);
-        self.by_actor.insert(actor, key);
-        *self.active_per_node.entry(node).or_default() += 1;
+        self.insert_entry(key, entry);
         let reactivated = self.lost.remove(&key);
         let plan = self.plan().clone();
         let mut t = plan.telemetry.borrow_mut();
@@ -192,7 +280,11 @@ impl Directory {
     fn place(&mut self, key: u32, ctx: &mut Ctx<'_, FleetActor>) -> Option<u16> {
         self.up.clear();
         for &n in &self.nodes {
-            if ctx.node_is_up(NodeId(n)) {
+            let up = match &self.membership {
+                Some(m) => m.believes_up(n, ctx),
+                None => ctx.node_is_up(NodeId(n)),
+            };
+            if up {
                 self.up.push(n);
             }
         }
@@ -218,12 +310,25 @@ impl Directory {
         })
     }
 
+    fn insert_entry(&mut self, key: u32, entry: Entry) {
+        self.table.insert(key, entry);
+        self.by_actor.insert(entry.actor, key);
+        *self.active_per_node.entry(entry.node).or_default() += 1;
+    }
+
+    /// Remove `key`'s entry from the table (it may live on elsewhere).
+    fn drop_entry(&mut self, key: u32) -> Option<Entry> {
+        let e = self.table.remove(&key)?;
+        self.by_actor.remove(&e.actor);
+        if let Some(c) = self.active_per_node.get_mut(&e.node) {
+            *c = c.saturating_sub(1);
+        }
+        Some(e)
+    }
+
+    /// `key`'s activation ended (or is given up on).
     fn forget(&mut self, key: u32) {
-        if let Some(e) = self.table.remove(&key) {
-            self.by_actor.remove(&e.actor);
-            if let Some(c) = self.active_per_node.get_mut(&e.node) {
-                *c = c.saturating_sub(1);
-            }
+        if self.drop_entry(key).is_some() {
             let mut t = self.plan().telemetry.borrow_mut();
             t.active = t.active.saturating_sub(1);
         }
@@ -261,62 +366,3 @@ impl Directory {
     }
 }
 
-/// SplitMix64 of a key: hash placement spreads keys, not their order.
-fn mix(x: u64) -> u64 {
-    let mut s = x;
-    splitmix64(&mut s)
-}
-
-/// The node owning `key` on a ring of `vnodes` points per node: the first
-/// point clockwise from the key's hash.
-fn ring_owner(nodes: &[u16], vnodes: u32, key: u32) -> u16 {
-    let h = mix(u64::from(key) ^ 0x9e37_79b9_7f4a_7c15);
-    let mut best: Option<(u64, u16)> = None;
-    let mut first: Option<(u64, u16)> = None;
-    for &n in nodes {
-        for v in 0..vnodes {
-            let point = mix((u64::from(n) << 32) | u64::from(v));
-            if first.is_none_or(|(p, _)| point < p) {
-                first = Some((point, n));
-            }
-            if point >= h && best.is_none_or(|(p, _)| point < p) {
-                best = Some((point, n));
-            }
-        }
-    }
-    best.or(first).map_or(nodes[0], |(_, n)| n)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_ring_moves_only_the_lost_nodes_keys() {
-        let all = [0u16, 1, 2, 3];
-        let without = [0u16, 1, 2];
-        let mut moved = 0;
-        for key in 0..10_000u32 {
-            let (a, b) = (ring_owner(&all, 10, key), ring_owner(&without, 10, key));
-            if a != 3 {
-                assert_eq!(a, b, "key {key} moved though its node stayed");
-            } else {
-                moved += 1;
-            }
-        }
-        // About a quarter of the keys lived on node 3.
-        assert!((1_500..3_500).contains(&moved), "{moved}");
-    }
-
-    #[test]
-    fn hash_placement_moves_most_keys_when_membership_changes() {
-        let moved = (0..10_000u32)
-            .filter(|&k| {
-                let a = [0u16, 1, 2, 3][(mix(u64::from(k)) % 4) as usize];
-                let b = [0u16, 1, 2][(mix(u64::from(k)) % 3) as usize];
-                a != b
-            })
-            .count();
-        assert!(moved > 5_000, "{moved}");
-    }
-}
