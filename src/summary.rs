@@ -436,4 +436,27 @@ pub struct VirtualSummary {
     /// another activation of the key) and resolved by deactivating one.
     #[serde(default)]
     pub duplicates_detected: u64,
+    /// Durable state (roles with `state`); `null` without.
+    #[serde(default)]
+    pub state: Option<StateSummary>,
+}
+
+/// Virtual agents' durable state over a run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StateSummary {
+    /// Loads the store answered, and loads it failed (the activation gave
+    /// up; its messages went back to the directory).
+    pub loads: u64,
+    pub load_failures: u64,
+    /// Writes and snapshots the store acknowledged; writes it failed.
+    pub writes: u64,
+    pub snapshots: u64,
+    pub write_failures: u64,
+    /// Events replayed by event-sourced loads (recovery work).
+    pub events_replayed: u64,
+    /// Changes lost: not yet written when their activation's node crashed,
+    /// or unwritable when it passivated.
+    pub events_lost: u64,
+    /// Activations that died with their node holding unwritten changes.
+    pub activations_lost_with_changes: u64,
 }

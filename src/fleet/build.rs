@@ -246,6 +246,7 @@ fn build_roles(
                 mailbox: r.mailbox,
                 retry: r.retry.map_or(retry, |x| x.configure()),
                 state_load: r.virtual_agents.as_ref().and_then(|v| v.state_load.clone()),
+                state: r.virtual_agents.as_ref().and_then(|v| v.state.clone()),
             })
             .collect(),
         type_workflows: scenario.workload.types.iter().map(|t| t.workflow).collect(),
@@ -254,6 +255,7 @@ fn build_roles(
         seed,
         telemetry,
         guards,
+        state_store: Default::default(),
     });
     let _ = plan_cell.set(plan.clone());
     let role_of = Rc::new(role_of);

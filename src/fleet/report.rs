@@ -39,6 +39,7 @@ pub fn virtual_agents(
     scenario: &Scenario,
     world: &FleetWorld,
     telemetry: &TelemetryData,
+    observed_ns: u64,
 ) -> (BTreeMap<String, crate::summary::NodeSummary>, crate::summary::VirtualSummary) {
     // The nodes virtual agents may live on: the imbalance is over them.
     let mut on: Vec<u32> =
@@ -79,12 +80,43 @@ pub fn virtual_agents(
             .filter(|&&(node, since, at)| !world.node_crashed_between(node, since, at))
             .count() as u64,
         duplicates_detected: telemetry.duplicates_detected,
+        state: scenario
+            .roles
+            .iter()
+            .any(|r| r.virtual_agents.as_ref().is_some_and(|v| v.state.is_some()))
+            .then(|| state_summary(world, telemetry, observed_ns)),
         load_imbalance: (total > 0).then(|| {
             let mean = total as f64 / loads.len() as f64;
             round6(*loads.iter().max().unwrap_or(&0) as f64 / mean)
         }),
     };
     (nodes, summary)
+}
+
+/// Durable state: the activations' own counts, and what died unwritten
+/// (an activation still listed alive whose node crashed after it started
+/// lost its unwritten changes then: it could not report after).
+fn state_summary(world: &FleetWorld, telemetry: &TelemetryData, observed_ns: u64) -> crate::summary::StateSummary {
+    let t = &telemetry.state;
+    let died = telemetry
+        .live_activations
+        .values()
+        .filter(|a| a.unpersisted > 0 && world.node_crashed_between(a.node, a.started, observed_ns.max(a.started)));
+    let (mut lost, mut activations) = (0u64, 0u64);
+    for a in died {
+        lost += u64::from(a.unpersisted);
+        activations += 1;
+    }
+    crate::summary::StateSummary {
+        loads: t.loads,
+        load_failures: t.load_failures,
+        writes: t.writes,
+        snapshots: t.snapshots,
+        write_failures: t.write_failures,
+        events_replayed: t.events_replayed,
+        events_lost: lost + t.events_lost_on_stop,
+        activations_lost_with_changes: activations,
+    }
 }
 
 /// The policy's figures from the agents' telemetry, under `policy`'s name.

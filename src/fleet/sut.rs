@@ -63,7 +63,8 @@ impl SystemUnderTest for Fleet {
     fn report(&self, run: &Finished<'_, FleetActor>, telemetry: &Telemetry) -> SystemReport {
         let mut report = super::report::report(run.scenario, run.sim.world(), &telemetry.borrow(), run.observed_ns);
         if run.scenario.roles.iter().any(|r| r.virtual_agents.is_some()) {
-            let (nodes, v) = super::report::virtual_agents(run.scenario, run.sim.world(), &telemetry.borrow());
+            let (nodes, v) =
+                super::report::virtual_agents(run.scenario, run.sim.world(), &telemetry.borrow(), run.observed_ns);
             report.nodes = Some(nodes);
             report.virtual_agents = Some(v);
         }

@@ -103,13 +103,40 @@ pub struct TelemetryData {
     /// (node, start). One that dies with its node stays listed (the sink
     /// does not learn of deaths), so duplicates are confirmed against the
     /// world's crash log after the run.
-    pub live_activations: std::collections::BTreeMap<(u32, u64), (u16, Nanos)>,
+    pub live_activations: std::collections::BTreeMap<(u32, u64), LiveActivation>,
     /// Activations started while another activation of the same key was
     /// listed alive: (the other's node, its start, this one's start).
     pub duplicate_candidates: Vec<(u16, Nanos, Nanos)>,
     /// Duplicates a directory found (two activations registered for one
     /// key), and resolved by deactivating one.
     pub duplicates_detected: u64,
+    /// Virtual agents' durable state.
+    pub state: StateTally,
+}
+
+/// An activation as it last reported itself.
+#[derive(Copy, Clone, Debug, Default)]
+pub struct LiveActivation {
+    pub node: u16,
+    pub started: Nanos,
+    /// Changes to its state not yet acknowledged by the store.
+    pub unpersisted: u32,
+}
+
+/// Virtual agents' durable state over a run.
+#[derive(Clone, Debug, Default)]
+pub struct StateTally {
+    /// Loads that succeeded, and those the store failed.
+    pub loads: u64,
+    pub load_failures: u64,
+    /// Writes (and snapshots) the store acknowledged, and writes it failed.
+    pub writes: u64,
+    pub snapshots: u64,
+    pub write_failures: u64,
+    /// Events replayed by event-sourced loads.
+    pub events_replayed: u64,
+    /// Changes a passivating activation could not write.
+    pub events_lost_on_stop: u64,
 }
 
 impl TelemetryData {
@@ -118,10 +145,18 @@ impl TelemetryData {
     pub fn activation_started(&mut self, key: u32, actor: u64, node: u16, now: Nanos, load_ns: Nanos) {
         *self.activations_by_node.entry(node).or_default() += 1;
         self.state_load_ns += u128::from(load_ns);
-        for (_, &(other_node, since)) in self.live_activations.range((key, 0)..=(key, u64::MAX)) {
-            self.duplicate_candidates.push((other_node, since, now));
+        for (_, other) in self.live_activations.range((key, 0)..=(key, u64::MAX)) {
+            self.duplicate_candidates.push((other.node, other.started, now));
         }
-        self.live_activations.insert((key, actor), (node, now));
+        self.live_activations.insert((key, actor), LiveActivation { node, started: now, unpersisted: 0 });
+    }
+
+    /// Activation `actor` of `key` holds `n` changes the store has not
+    /// acknowledged.
+    pub fn set_unpersisted(&mut self, key: u32, actor: u64, n: u32) {
+        if let Some(a) = self.live_activations.get_mut(&(key, actor)) {
+            a.unpersisted = n;
+        }
     }
 
     /// Activation `actor` of `key` stopped (passivated or deactivated).
@@ -157,6 +192,7 @@ impl TelemetryData {
             live_activations: Default::default(),
             duplicate_candidates: Vec::new(),
             duplicates_detected: 0,
+            state: StateTally::default(),
             breakers: Default::default(),
             budget_denied: 0,
             fallback_calls: 0,

@@ -92,6 +92,48 @@ pub struct VirtualSpec {
     pub reminder_ns: Option<u64>,
     /// `directory`: where the table of activations lives.
     pub directory: DirectoryKind,
+    /// `state`: durable state in a store (`None`: only `state_load`).
+    pub state: Option<StateSpec>,
+}
+
+/// `state = { store, kind, persist, snapshot_every, replay_per_event }`: a
+/// virtual agent's durable state, kept in a store service (a `[tools.NAME]`
+/// with its own latency, errors and timeout). An activation loads it (one
+/// call) before its first work; each piece of work it finishes changes it
+/// (one event); the changes are written back by `persist`. What was not yet
+/// written when the node died is lost.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StateSpec {
+    /// The store service.
+    pub store: super::Step,
+    pub timeout_ns: u64,
+    pub kind: StateKind,
+    pub persist: Persist,
+    /// The steps the store's calls are filed under (`ROLE.state-load`,
+    /// `ROLE.state-write`).
+    pub load_step: StepId,
+    pub write_step: StepId,
+}
+
+/// How state is kept.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub enum StateKind {
+    /// The whole state, written over (Orleans persistent state, Dapr actor
+    /// state): loading is one read.
+    Durable,
+    /// A journal of events with a snapshot every `snapshot_every` events
+    /// (Akka Persistence): loading reads the snapshot and replays the events
+    /// since, `replay_per_event_ns` each.
+    EventSourced { snapshot_every: u32, replay_per_event_ns: u64 },
+}
+
+/// When changes are written.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Persist {
+    /// After every piece of work (write-behind of one turn).
+    EachTurn,
+    /// Every this long, if something changed; and when passivating.
+    Every { period_ns: u64 },
 }
 
 /// Where a virtual role's directory lives.

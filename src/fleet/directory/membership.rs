@@ -47,7 +47,14 @@ impl Membership {
     /// A member that suspects a partition silent for `suspect_after_ns`.
     /// Every partition counts as heard at time 0.
     pub fn new(cluster: Rc<OnceCell<Cluster>>, me: Option<u16>, partitions: usize, suspect_after_ns: Nanos) -> Self {
-        Membership { cluster, me, last_heard: vec![0; partitions], suspect_after_ns, view: Vec::new(), scratch: Vec::new() }
+        Membership {
+            cluster,
+            me,
+            last_heard: vec![0; partitions],
+            suspect_after_ns,
+            view: Vec::new(),
+            scratch: Vec::new(),
+        }
     }
 
     pub(super) fn cluster(&self) -> &Cluster {

@@ -26,7 +26,6 @@ pub mod ring;
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
-use rehearsal_runtime::{ActorId, Ctx, Nanos, NodeId, ReplyTo, RequestId, Response, Signal};
 use self::membership::{HEARTBEAT_NS, Membership};
 use self::ring::{mix, ring_owner};
 use super::role::{RoleAgent, RolePlan};
@@ -34,6 +33,7 @@ use super::{FleetActor, Msg, WorkRef};
 use crate::ledger::{Cause, Outcome};
 use crate::scenario::workflow::RoleIndex;
 use crate::strategy::placement::Placement;
+use rehearsal_runtime::{ActorId, Ctx, Nanos, NodeId, ReplyTo, RequestId, Response, Signal};
 
 /// One key's activation.
 #[derive(Copy, Clone, Debug)]
@@ -189,7 +189,7 @@ impl Directory {
         let entry = match self.table.get(&key) {
             Some(e) => Some(*e),
             None => {
-                let e = self.activate(key, ctx);
+                let e = self.activate(key, 0, ctx);
                 if e.is_some() {
                     self.plan().telemetry.borrow_mut().activated_by_reminder += 1;
                 }
@@ -235,7 +235,7 @@ impl Directory {
         let key = f.work.key;
         let entry = match self.table.get(&key) {
             Some(e) => *e,
-            None => match self.activate(key, ctx) {
+            None => match self.activate(key, f.id, ctx) {
                 Some(e) => e,
                 None => {
                     let outcome = Outcome::Failed(Cause::NoAgentAvailable);
@@ -249,11 +249,12 @@ impl Directory {
     }
 
     /// Activate `key` where the placement strategy says.
-    fn activate(&mut self, key: u32, ctx: &mut Ctx<'_, FleetActor>) -> Option<Entry> {
+    /// (`request`: the message that needs it, 0 for a reminder.)
+    fn activate(&mut self, key: u32, request: u64, ctx: &mut Ctx<'_, FleetActor>) -> Option<Entry> {
         let node = self.place(key, ctx)?;
         let plan = self.plan().clone();
         let me = ctx.me();
-        let agent = RoleAgent::activation(key, self.role, plan, me, self.idle_ns);
+        let agent = RoleAgent::activation(key, self.role, plan, me, self.idle_ns, request);
         let actor = ctx.spawn_on(NodeId(node), FleetActor::Role(agent));
         ctx.watch(actor);
         let entry = Entry { actor, node };
@@ -365,4 +366,3 @@ impl Directory {
         }
     }
 }
-

@@ -24,6 +24,8 @@ pub(super) struct Activation {
     pub(super) idle_tag: u64,
     /// A directory found it a duplicate: it stops once its work is done.
     pub(super) deactivating: bool,
+    /// Its durable state (a role with `state`).
+    pub(super) state: super::state::StateMem,
 }
 
 /// Timer tags of an activation: above every backoff tag.
@@ -32,7 +34,8 @@ pub(super) const IDLE_TAGS: u64 = 1 << 62;
 
 impl RoleAgent {
     /// An activation of virtual agent `key` of role `role`, placed by
-    /// `directory`: it loads its state (`load_ns`) before its first work,
+    /// `directory`: it loads its state before its first work (its store's
+    /// calls filed under `first_request`, the message that activated it),
     /// and passivates after `idle_ns` without work.
     pub fn activation(
         key: u32,
@@ -40,9 +43,13 @@ impl RoleAgent {
         plan: Rc<RolePlan>,
         directory: ActorId,
         idle_ns: Option<Nanos>,
+        first_request: u64,
     ) -> Self {
         let mut agent = RoleAgent::new(u32::MAX, role, plan);
-        agent.activation = Some(Activation { key, directory, idle_ns, loading: true, idle_tag: 0, deactivating: false });
+        let mut state = super::state::StateMem::default();
+        state.request = first_request;
+        agent.activation =
+            Some(Activation { key, directory, idle_ns, loading: true, idle_tag: 0, deactivating: false, state });
         agent
     }
 
@@ -55,6 +62,10 @@ impl RoleAgent {
             self.idle(ctx);
             return true;
         }
+        if tag == super::state::PERSIST_TAG {
+            self.persist_timer(ctx);
+            return true;
+        }
         if tag >= IDLE_TAGS {
             if tag == a.idle_tag && self.works.is_empty() {
                 self.passivate(ctx);
@@ -64,14 +75,24 @@ impl RoleAgent {
         false
     }
 
-    /// Passivate: tell the directory, then stop (its state is persisted;
-    /// the next message activates it again).
+    /// Passivate: write what is left of its state, tell the directory,
+    /// and stop (the next message activates it again).
     fn passivate(&mut self, ctx: &mut Ctx<'_, FleetActor>) {
+        if !self.flush_before_stop(ctx) {
+            self.stop_passivated(true, ctx);
+        }
+    }
+
+    /// Tell the directory and stop; `deactivation`: it counts as one (not
+    /// for an activation that could not load its state).
+    pub(super) fn stop_passivated(&mut self, deactivation: bool, ctx: &mut Ctx<'_, FleetActor>) {
         let Some(a) = self.activation else { return };
         let me = ctx.me();
         ctx.tell(a.directory, Msg::Passivated { key: a.key, actor: me });
         let mut t = self.plan.telemetry.borrow_mut();
-        t.deactivations += 1;
+        if deactivation {
+            t.deactivations += 1;
+        }
         t.activation_stopped(a.key, me.to_bits());
         drop(t);
         ctx.stop();
@@ -90,7 +111,7 @@ impl RoleAgent {
     /// An activation with nothing to do starts its idle timer.
     pub(super) fn idle(&mut self, ctx: &mut Ctx<'_, FleetActor>) {
         let Some(a) = self.activation.as_mut() else { return };
-        if a.loading || !self.works.is_empty() {
+        if a.loading || a.state.flushing || !self.works.is_empty() {
             return;
         }
         if a.deactivating {

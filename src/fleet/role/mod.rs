@@ -19,6 +19,9 @@
 
 mod activation;
 mod occ;
+mod state;
+
+pub use state::StateStore;
 
 use activation::{Activation, LOAD_TAG};
 
@@ -53,6 +56,8 @@ pub struct RolePlan {
     pub telemetry: Telemetry,
     /// The run's resilience policy, applied at every call step.
     pub guards: super::build::Guards,
+    /// What the state store holds for each virtual agent.
+    pub state_store: std::cell::RefCell<StateStore>,
 }
 
 /// One role, as its agents need it.
@@ -65,6 +70,8 @@ pub struct RoleSpec {
     pub retry: RetryPolicy,
     /// Virtual roles: the time an activation takes to load its state.
     pub state_load: Option<rehearsal_sim::dist::Dist>,
+    /// Virtual roles: durable state in a store.
+    pub state: Option<crate::scenario::workflow::StateSpec>,
 }
 
 /// Where the frames of a piece of work point: no parent.
@@ -210,6 +217,12 @@ impl RoleAgent {
         if let Some(a) = self.activation {
             // Load the state first: the work waits in the mailbox.
             let role = &self.plan.roles[usize::from(self.role)];
+            if role.state.is_some() {
+                let (me, now) = (ctx.me().to_bits(), ctx.now());
+                self.plan.telemetry.borrow_mut().activation_started(a.key, me, ctx.node().0, now, 0);
+                ctx.set_accepting(false);
+                return self.begin_load(ctx);
+            }
             let mut rng = call_stream(self.plan.seed, 0x5747_0000, u64::from(a.key), 0);
             let load = role.state_load.as_ref().map_or(0, |d| d.sample_u64(&mut rng));
             let (me, now) = (ctx.me().to_bits(), ctx.now());
@@ -234,6 +247,10 @@ impl RoleAgent {
             return self.cancel_work(id, part, ctx);
         }
         let (Msg::Work { id, part, work }, Some(reply)) = (msg, ctx.reply_to()) else { return };
+        if let Some(a) = self.activation.as_mut() {
+            // The state store's calls are filed under the last request.
+            a.state.request = id;
+        }
         if let Some(i) = self.cancelled.iter().position(|&c| c == (id, part)) {
             self.cancelled.remove(i);
             self.stats.requests_cancelled += 1;
@@ -429,6 +446,9 @@ impl RoleAgent {
     }
 
     pub(super) fn on_response(&mut self, request: RequestId, response: Response<Msg>, ctx: &mut Ctx<'_, FleetActor>) {
+        if self.activation.is_some() && self.on_state_answer(request, &response, ctx) {
+            return;
+        }
         let Some((w, f)) = self.take_wait(Wait::Answer(request)) else { return };
         let plan = self.plan.clone();
         let frame = &self.works[w].frames[f as usize];
@@ -705,10 +725,15 @@ impl RoleAgent {
 
     fn released(&mut self, ctx: &mut Ctx<'_, FleetActor>) {
         self.plan.telemetry.borrow_mut().slots(self.index, ctx.now(), false);
-        if self.activation.is_some() {
-            self.plan.telemetry.borrow_mut().served_on(ctx.node().0);
-        }
-        if (self.works.len() as u32) < self.spec().concurrency {
+        let stopping = match self.activation {
+            Some(a) => {
+                self.plan.telemetry.borrow_mut().served_on(ctx.node().0);
+                self.state_changed(ctx);
+                a.deactivating || a.state.flushing
+            }
+            None => false,
+        };
+        if !stopping && (self.works.len() as u32) < self.spec().concurrency {
             ctx.set_accepting(true);
         }
         self.idle(ctx);

@@ -783,6 +783,25 @@ const DESCRIPTIONS: &[(&str, &str, &str)] = &[
     ),
     (
         "Role",
+        "state",
+        "Virtual roles: durable state in a store service ({ store = \"tool:NAME\", kind, persist }): loaded before the first work, changed by each piece of work, written by `persist`; unwritten changes die with the node.",
+    ),
+    ("State", "", "A virtual agent's durable state in a store service."),
+    ("State", "store", "The store: \"tool\" or \"tool:NAME\" (its latency, error_rate and timeout model the store)."),
+    (
+        "State",
+        "kind",
+        "\"durable\" (default: loading is one read) or \"event_sourced\" (a journal with snapshots: loading replays the events since the last snapshot).",
+    ),
+    (
+        "State",
+        "persist",
+        "\"each_turn\" (default: a write after every piece of work) or a period such as \"10s\" (and on passivation).",
+    ),
+    ("State", "snapshot_every", "Event sourced: a snapshot every this many events (default 100)."),
+    ("State", "replay_per_event", "Event sourced: the time to replay one event on load (default \"1ms\")."),
+    (
+        "Role",
         "retry",
         "This role's retry policy: a `retry` value such as \"none\" or { kind = \"exponential\", max_attempts = 2 }.",
     ),

@@ -29,6 +29,8 @@ pub(super) struct RawRole {
     /// Virtual roles: `"central"` (one directory, default) or
     /// `"distributed"` (a partition on every node of the role).
     directory: Option<Spanned<String>>,
+    /// Virtual roles: durable state in a store service.
+    state: Option<Spanned<virtual_spec::RawState>>,
     #[schemars(with = "Option<super::schema::RetryValue>")]
     retry: Option<Spanned<RawItem>>,
     workflow: Spanned<Vec<Spanned<RawStep>>>,
@@ -203,11 +205,14 @@ impl Ctx<'_> {
                 }
             };
             let retry = r.retry.as_ref().map(|v| self.one_value::<Retry>(v, input.defaults)).transpose()?;
-            let virtual_agents = self.virtual_spec(r)?;
+            let mut virtual_agents = self.virtual_spec(r)?;
             b.prefix = names[i].clone();
             b.current_role = Some(i);
             b.local.clear();
             let workflow = b.sequence(&r.workflow, "roles.workflow", None, 0)?;
+            if let (Some(v), Some(raw)) = (virtual_agents.as_mut(), &r.state) {
+                v.state = Some(b.state_spec(raw)?);
+            }
             // A virtual role has no fixed agents: its activations come and go.
             let count = if virtual_agents.is_some() { 0 } else { count };
             roles.push(Role {
