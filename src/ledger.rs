@@ -52,11 +52,14 @@ pub enum Cause {
     /// A compare-and-set write kept losing to other writers until the step
     /// gave up.
     WriteConflict,
+    /// Every node a virtual agent could be activated on was full: its
+    /// memory held no more activations.
+    NoCapacity,
 }
 
 impl Cause {
     /// Every cause, in the order reports list them.
-    pub const ALL: [Cause; 13] = [
+    pub const ALL: [Cause; 14] = [
         Cause::ClientTimeout,
         Cause::LlmError,
         Cause::RateLimited,
@@ -70,6 +73,7 @@ impl Cause {
         Cause::NoDownstream,
         Cause::CircuitOpen,
         Cause::WriteConflict,
+        Cause::NoCapacity,
     ];
 
     /// The documented name (`client_timeout`, `llm_error`, ...).
@@ -88,6 +92,7 @@ impl Cause {
             Cause::NoDownstream => "no_downstream",
             Cause::CircuitOpen => "circuit_open",
             Cause::WriteConflict => "write_conflict",
+            Cause::NoCapacity => "no_capacity",
         }
     }
 }

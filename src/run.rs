@@ -198,6 +198,7 @@ pub fn fault_windows(scenario: &Scenario) -> Vec<crate::report::FaultWindow> {
                 ScheduledFaultKind::CrashNode { node, down_for_ns } => {
                     (down_for_ns.unwrap_or(0), format!("crash node {node}"))
                 }
+                ScheduledFaultKind::JoinNode { node } => (0, format!("node {node} joins")),
                 ScheduledFaultKind::Partition { for_ns, .. } => (*for_ns, "partition".to_owned()),
                 ScheduledFaultKind::ClogNode { node, for_ns } => (*for_ns, format!("clog node {node}")),
                 ScheduledFaultKind::ClogLink { from, to, for_ns } => (*for_ns, format!("clog {from}->{to}")),

@@ -398,6 +398,20 @@ pub struct NodeSummary {
     pub load: u64,
     /// Activations started on it.
     pub activations: u64,
+    /// Activations alive on it at once, at most (by the directories'
+    /// counts, which learn of a node's loss after failure detection).
+    #[serde(default)]
+    pub activations_max: u64,
+    /// Its memory held by them at most, MB (`null` without `memory_mb`).
+    #[serde(default)]
+    pub memory_mb_used_max: Option<u64>,
+    /// Its memory, MB (`null`: unlimited).
+    #[serde(default)]
+    pub memory_mb: Option<u64>,
+    /// CPU time its agents ran over its CPU slots and the window (`null`
+    /// without `cpu` slots).
+    #[serde(default)]
+    pub cpu_utilisation: Option<f64>,
 }
 
 /// What virtual agents did over a run.
@@ -436,6 +450,12 @@ pub struct VirtualSummary {
     /// another activation of the key) and resolved by deactivating one.
     #[serde(default)]
     pub duplicates_detected: u64,
+    /// Activations a rebalance stopped to move them, and the moves done
+    /// (the stopped activation passivated).
+    #[serde(default)]
+    pub moves: u64,
+    #[serde(default)]
+    pub moves_done: u64,
     /// Durable state (roles with `state`); `null` without.
     #[serde(default)]
     pub state: Option<StateSummary>,

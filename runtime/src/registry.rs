@@ -50,9 +50,18 @@ pub(crate) struct Registry {
     pub(crate) vacant: FxHashMap<u64, Vacancy>,
     /// By node index: `Some(t)` while the node is down, since `t`.
     pub(crate) down_since: Vec<Option<Nanos>>,
+    /// By node index: the node is down because it left the cluster (or has
+    /// not joined yet), which every node knows at once.
+    pub(crate) left: Vec<bool>,
 }
 
 impl Registry {
+    /// Whether `node` is down because it left (known everywhere at once).
+    #[inline]
+    fn has_left(&self, node: NodeId) -> bool {
+        self.left.get(node.0 as usize).copied().unwrap_or(false)
+    }
+
     /// Since when `node` has been down, if it is (the true state).
     #[inline]
     pub(crate) fn down_since(&self, node: NodeId) -> Option<Nanos> {
@@ -93,7 +102,9 @@ impl Registry {
         // Only while the node is still down from the crash that killed the
         // holder: a restart makes the crash's deaths known at once.
         let same_crash = self.down_since(v.node).is_some_and(|since| since <= v.since);
-        let undetected = same_crash && now < v.since.saturating_add(env.failure_detection_delay(observer, v.node));
+        let undetected = same_crash
+            && !self.has_left(v.node)
+            && now < v.since.saturating_add(env.failure_detection_delay(observer, v.node));
         undetected.then_some(v.holder)
     }
 
@@ -110,7 +121,11 @@ impl Registry {
     ) -> bool {
         match self.down_since(node) {
             None => true,
-            Some(since) => node != observer && now < since.saturating_add(env.failure_detection_delay(observer, node)),
+            Some(since) => {
+                node != observer
+                    && !self.has_left(node)
+                    && now < since.saturating_add(env.failure_detection_delay(observer, node))
+            }
         }
     }
 }

@@ -271,13 +271,29 @@ impl<A: Actor> System<A> {
         }
     }
 
-    /// `node` is back: actors may be spawned on it again (nothing restarts
-    /// by itself; supervisors do that). Every actor knows it at once, and
-    /// knows at once of the deaths its crash caused.
+    /// `node` is back (or joins): actors may be spawned on it again
+    /// (nothing restarts by itself; supervisors do that). Every actor knows
+    /// it at once, and knows at once of the deaths its crash caused.
     pub fn restart_node(&mut self, node: NodeId) {
         if let Some(down) = self.registry.down_since.get_mut(node.0 as usize) {
             *down = None;
         }
+        if let Some(left) = self.registry.left.get_mut(node.0 as usize) {
+            *left = false;
+        }
+    }
+
+    /// A fault: `node` leaves the cluster, or is not in it yet (it joins at
+    /// [`System::restart_node`]). As [`System::crash_node`], except that
+    /// every actor knows it at once: a leave is announced, not detected.
+    pub fn remove_node<E: Env<A::Msg>>(&mut self, env: &mut E, node: NodeId) {
+        let n = node.0 as usize;
+        let left = &mut self.registry.left;
+        if left.len() <= n {
+            left.resize(n + 1, false);
+        }
+        left[n] = true;
+        self.crash_node(env, node);
     }
 
     /// Whether `id` names a running actor.

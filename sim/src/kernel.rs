@@ -115,8 +115,12 @@ pub enum Fault {
     CrashNamed(u64),
     /// Every actor on the node dies at once; messages in flight to them are lost.
     CrashNode(NodeId),
-    /// The node is back (empty: supervisors restart what they supervise).
+    /// The node is back (empty: supervisors restart what they supervise),
+    /// or joins after a [`Fault::RemoveNode`].
     RestartNode(NodeId),
+    /// The node leaves the cluster, or is not in it yet: as a crash, but
+    /// every node knows at once.
+    RemoveNode(NodeId),
     /// Cut the links between `groups` (only from earlier groups to later
     /// ones if `one_way`) until [`Fault::Heal`] with the same `id`.
     Partition { id: u32, groups: Vec<Vec<NodeId>>, one_way: bool },
@@ -788,6 +792,7 @@ impl<A: Actor, W: World<A::Msg>> Sim<A, W> {
             }
             Fault::CrashNode(node) => self.system.crash_node(&mut env, node),
             Fault::RestartNode(node) => self.system.restart_node(node),
+            Fault::RemoveNode(node) => self.system.remove_node(&mut env, node),
             Fault::Partition { id, groups, one_way } => {
                 env.kernel.network.partition_as(PartitionId(id), groups, one_way)
             }

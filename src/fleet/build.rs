@@ -211,10 +211,12 @@ fn build_roles(
                     r as u16,
                     plan_cell.clone(),
                     point.placement,
-                    node_list,
+                    node_list.clone(),
+                    capacity_of(scenario, role, &node_list),
                     v.idle_ns.filter(|_| point.passivation.0),
                     role.work_timeout_ns,
                 )
+                .with_rebalance(v.rebalance)
             };
             let router = match v.directory {
                 DirectoryKind::Central => {
@@ -247,6 +249,7 @@ fn build_roles(
                 retry: r.retry.map_or(retry, |x| x.configure()),
                 state_load: r.virtual_agents.as_ref().and_then(|v| v.state_load.clone()),
                 state: r.virtual_agents.as_ref().and_then(|v| v.state.clone()),
+                cpu_ns: r.cpu_ns,
             })
             .collect(),
         type_workflows: scenario.workload.types.iter().map(|t| t.workflow).collect(),
@@ -256,21 +259,68 @@ fn build_roles(
         telemetry,
         guards,
         state_store: Default::default(),
+        cpus: std::cell::RefCell::new(super::cpu::Cpus::new(&scenario.topology)),
     });
     let _ = plan_cell.set(plan.clone());
     let role_of = Rc::new(role_of);
+    let static_nodes: Vec<Vec<u16>> =
+        scenario.roles.iter().map(|r| static_placement(scenario, r, point.placement)).collect();
     let node_of = {
         let role_of = role_of.clone();
         move |i: u32| {
             let r = role_of[i as usize] as usize;
-            let nodes = &scenario.roles[r].nodes;
-            NodeId(nodes[((i - bases[r]) as usize) % nodes.len()] as u16)
+            NodeId(static_nodes[r][(i - bases[r]) as usize])
         }
     };
     let start_child: Rc<dyn Fn(u32) -> FleetActor> =
         Rc::new(move |i| FleetActor::Role(RoleAgent::new(i, role_of[i as usize], plan.clone())));
     supervise(sim, scenario, point, scenario.topology.agents, &node_of, start_child);
     routers[usize::from(scenario.entry_role)]
+}
+
+/// Where each fixed agent of `role` runs: `pack` fills each node of the
+/// role's list up to what it holds (the agents its memory holds, or else
+/// its CPU slots) before the next, and round-robin whatever is left over;
+/// every other placement spreads them round-robin.
+fn static_placement(
+    scenario: &Scenario,
+    role: &crate::scenario::workflow::Role,
+    placement: crate::strategy::placement::Placement,
+) -> Vec<u16> {
+    let nodes: Vec<u16> = role.nodes.iter().map(|&n| n as u16).collect();
+    let count = role.count as usize;
+    let round_robin = |i: usize| nodes[i % nodes.len()];
+    if placement != crate::strategy::placement::Placement::Pack {
+        return (0..count).map(round_robin).collect();
+    }
+    let mut out = Vec::with_capacity(count);
+    for (&n, (cpu, room)) in nodes.iter().zip(capacity_of(scenario, role, &nodes)) {
+        let holds = room.or(cpu.map(u64::from)).map_or(count, |h| h as usize);
+        out.extend(std::iter::repeat_n(n, holds.min(count - out.len())));
+    }
+    let placed = out.len();
+    out.extend((placed..count).map(round_robin));
+    out
+}
+
+/// Each of `nodes`' CPU slots, and the activations of `role` its memory
+/// holds (`None`: unlimited).
+fn capacity_of(
+    scenario: &Scenario,
+    role: &crate::scenario::workflow::Role,
+    nodes: &[u16],
+) -> Vec<(Option<u32>, Option<u64>)> {
+    nodes
+        .iter()
+        .map(|&n| {
+            let c = scenario.topology.capacity_of(u32::from(n));
+            let room = match (c.memory_mb, role.memory_mb) {
+                (Some(memory), per) if per > 0 => Some(memory / per),
+                _ => None,
+            };
+            (c.cpu, room)
+        })
+        .collect()
 }
 
 /// A distributed directory: a partition on each of `nodes` and a front on

@@ -26,6 +26,7 @@ use crate::ledger::Outcome;
 
 mod agent;
 pub mod build;
+mod cpu;
 pub mod directory;
 mod dispatch;
 mod gateway;

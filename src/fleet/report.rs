@@ -46,13 +46,25 @@ pub fn virtual_agents(
         scenario.roles.iter().filter(|r| r.virtual_agents.is_some()).flat_map(|r| r.nodes.iter().copied()).collect();
     on.sort_unstable();
     on.dedup();
+    // Memory per activation: the virtual roles' (the largest, if several).
+    let memory_per_activation =
+        scenario.roles.iter().filter(|r| r.virtual_agents.is_some()).map(|r| r.memory_mb).max().unwrap_or(0);
     let nodes: BTreeMap<String, crate::summary::NodeSummary> = on
         .into_iter()
         .map(|n| {
             let n16 = n as u16;
+            let capacity = scenario.topology.capacity_of(n);
+            let activations_max = telemetry.alive_by_node.get(&n16).map_or(0, |a| a.1);
             let summary = crate::summary::NodeSummary {
                 load: telemetry.served_by_node.get(&n16).copied().unwrap_or(0),
                 activations: telemetry.activations_by_node.get(&n16).copied().unwrap_or(0),
+                activations_max,
+                memory_mb_used_max: (memory_per_activation > 0).then(|| activations_max * memory_per_activation),
+                memory_mb: capacity.memory_mb,
+                cpu_utilisation: capacity.cpu.filter(|_| observed_ns > 0).map(|slots| {
+                    let busy = telemetry.cpu_busy_ns.get(&n16).copied().unwrap_or(0) as f64;
+                    round6(busy / (f64::from(slots) * observed_ns as f64))
+                }),
             };
             (n.to_string(), summary)
         })
@@ -80,6 +92,8 @@ pub fn virtual_agents(
             .filter(|&&(node, since, at)| !world.node_crashed_between(node, since, at))
             .count() as u64,
         duplicates_detected: telemetry.duplicates_detected,
+        moves: telemetry.moves_started,
+        moves_done: telemetry.moves_done,
         state: scenario
             .roles
             .iter()

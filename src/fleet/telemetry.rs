@@ -112,6 +112,14 @@ pub struct TelemetryData {
     pub duplicates_detected: u64,
     /// Virtual agents' durable state.
     pub state: StateTally,
+    /// CPU time run per node (a role's `cpu`), ns.
+    pub cpu_busy_ns: std::collections::BTreeMap<u16, u128>,
+    /// Activations per node by the directories' counts: now, and at most.
+    pub alive_by_node: std::collections::BTreeMap<u16, (u64, u64)>,
+    /// Activations a rebalance moved (stopped so that the next message
+    /// activates them where the placement says), and those it started.
+    pub moves_started: u64,
+    pub moves_done: u64,
 }
 
 /// An activation as it last reported itself.
@@ -149,6 +157,13 @@ impl TelemetryData {
             self.duplicate_candidates.push((other.node, other.started, now));
         }
         self.live_activations.insert((key, actor), LiveActivation { node, started: now, unpersisted: 0 });
+    }
+
+    /// A directory's count of activations on `node` went up (`+1`) or down.
+    pub fn alive_on(&mut self, node: u16, up: bool) {
+        let (now, max) = self.alive_by_node.entry(node).or_default();
+        *now = if up { *now + 1 } else { now.saturating_sub(1) };
+        *max = (*max).max(*now);
     }
 
     /// Activation `actor` of `key` holds `n` changes the store has not
@@ -193,6 +208,10 @@ impl TelemetryData {
             duplicate_candidates: Vec::new(),
             duplicates_detected: 0,
             state: StateTally::default(),
+            cpu_busy_ns: Default::default(),
+            alive_by_node: Default::default(),
+            moves_started: 0,
+            moves_done: 0,
             breakers: Default::default(),
             budget_denied: 0,
             fallback_calls: 0,

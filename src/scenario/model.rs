@@ -174,6 +174,9 @@ pub enum ScheduledFaultKind {
     /// `crash_node = N`, with `for = "30s"`: node N crashes, and restarts
     /// after `for` (never, without `for`).
     CrashNode { node: u32, down_for_ns: Option<u64> },
+    /// `join_node = N`: node N is out of the cluster from the start (known
+    /// to every node) and joins at `at`.
+    JoinNode { node: u32 },
     /// `partition = [[0, 1], [2, 3]]` (and `one_way = true`), for `for`.
     Partition { groups: Vec<Vec<u32>>, one_way: bool, for_ns: u64 },
     /// `clog_node = N` for `for`: messages to and from N are held, then released.
@@ -242,6 +245,28 @@ pub struct Topology {
     /// `[[topology.links]]`: per-link overrides; `from != to`, each
     /// directed link at most once.
     pub links: Vec<LinkSpec>,
+    /// `capacity = { cpu, memory_mb }` (every node) and `node_capacity =
+    /// [{ node, cpu, memory_mb }]` (overrides), by node index; empty:
+    /// unlimited everywhere.
+    pub capacity: Vec<NodeCapacity>,
+}
+
+impl Topology {
+    /// Node `node`'s capacity (unlimited if none is given).
+    pub fn capacity_of(&self, node: u32) -> NodeCapacity {
+        self.capacity.get(node as usize).copied().unwrap_or_default()
+    }
+}
+
+/// What one node offers the agents on it.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct NodeCapacity {
+    /// CPU slots: pieces of agent work (a role's `cpu`) that run at once;
+    /// more wait their turn. `None`: as many as there are.
+    pub cpu: Option<u32>,
+    /// Memory for activations and agents (a role's `memory_mb` each);
+    /// `None`: unlimited.
+    pub memory_mb: Option<u64>,
 }
 
 /// `[workload]`.

@@ -148,6 +148,10 @@ struct RawTopology {
     agents: Option<Spanned<i64>>,
     network: Option<RawNetwork>,
     links: Option<Vec<RawLink>>,
+    /// Every node's CPU slots and memory.
+    capacity: Option<Spanned<capacity::RawCapacity>>,
+    /// Nodes with a capacity of their own.
+    node_capacity: Option<Vec<Spanned<capacity::RawNodeCapacity>>>,
 }
 
 #[derive(Deserialize, JsonSchema)]
@@ -913,7 +917,8 @@ impl Ctx<'_> {
                 ordered: l.ordered.unwrap_or(false),
             });
         }
-        Ok(Topology { nodes, agents, network_latency, loss, duplicate, reorder, links })
+        let capacity = self.capacities(raw.capacity.as_ref(), raw.node_capacity.as_deref(), nodes)?;
+        Ok(Topology { nodes, agents, network_latency, loss, duplicate, reorder, links, capacity })
     }
 
     fn workload(
@@ -1606,6 +1611,7 @@ fn found_display(found: &str) -> String {
 }
 
 mod arrivals;
+mod capacity;
 mod faults;
 mod mix;
 mod policies;

@@ -69,6 +69,14 @@ pub struct Role {
     /// `virtual = true`: the role's agents are virtual, one per request key,
     /// activated on demand (see `placement`); `count` is then 0.
     pub virtual_agents: Option<VirtualSpec>,
+    /// `cpu` (default 0): the time one piece of work takes on its agent's
+    /// node's CPU before the workflow starts (building prompts, parsing
+    /// answers), waiting for a free slot on a node with `cpu` slots.
+    pub cpu_ns: u64,
+    /// `memory_mb` (default 0): what one agent or activation holds of its
+    /// node's memory; a node with `memory_mb` takes no more activations
+    /// than fit.
+    pub memory_mb: u64,
     /// How long this role's router waits for one of its agents to answer
     /// (the longest timeout of any ask of it, or the longest request
     /// deadline for the entry role).
@@ -94,6 +102,23 @@ pub struct VirtualSpec {
     pub directory: DirectoryKind,
     /// `state`: durable state in a store (`None`: only `state_load`).
     pub state: Option<StateSpec>,
+    /// `rebalance = { every, threshold, max_moves }`: move activations
+    /// towards where the placement puts them (`None`: never).
+    pub rebalance: Option<Rebalance>,
+}
+
+/// Rebalancing of a virtual role (Akka's shard rebalancing): every
+/// `period_ns` the directory stops activations so that their next message
+/// activates them where the placement says: for `hash` and
+/// `consistent_hash`, those whose key now belongs to another node; for the
+/// other placements, one at a time from the busiest node while it holds
+/// more than `threshold` activations above the least busy. At most
+/// `max_moves` at once.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Rebalance {
+    pub period_ns: u64,
+    pub threshold: u64,
+    pub max_moves: u32,
 }
 
 /// `state = { store, kind, persist, snapshot_every, replay_per_event }`: a

@@ -240,6 +240,10 @@ impl<M: Message> ScenarioWorld<M> {
                         kernel.fault_at(at.saturating_add(*down), Fault::RestartNode(node(*n)));
                     }
                 }
+                ScheduledFaultKind::JoinNode { node: n } => {
+                    kernel.fault_at(0, Fault::RemoveNode(node(*n)));
+                    kernel.fault_at(at, Fault::RestartNode(node(*n)));
+                }
                 ScheduledFaultKind::Partition { groups, one_way, for_ns } => {
                     let id = entry as u32;
                     let groups = groups.iter().map(|g| g.iter().map(|&n| node(n)).collect()).collect();

@@ -10,6 +10,7 @@
 //! for Perfetto (`perfetto`).
 
 mod arrivals;
+mod capacity;
 mod cli;
 mod cli_ergonomics;
 mod common;

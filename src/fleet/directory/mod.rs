@@ -21,13 +21,15 @@
 
 pub mod front;
 pub mod membership;
+mod place;
+mod rebalance;
 pub mod ring;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 use self::membership::{HEARTBEAT_NS, Membership};
-use self::ring::{mix, ring_owner};
+use self::place::{NoPlace, Placer};
 use super::role::{RoleAgent, RolePlan};
 use super::{FleetActor, Msg, WorkRef};
 use crate::ledger::{Cause, Outcome};
@@ -59,9 +61,8 @@ pub struct Directory {
     /// Set once the plan exists (it lists this directory as the role's
     /// router, so it is made after the directory is spawned).
     plan: Rc<std::cell::OnceCell<Rc<RolePlan>>>,
-    placement: Placement,
-    /// The nodes activations may go to.
-    nodes: Vec<u16>,
+    /// Where activations go.
+    placer: Placer,
     idle_ns: Option<Nanos>,
     work_timeout: Nanos,
     table: BTreeMap<u32, Entry>,
@@ -71,17 +72,23 @@ pub struct Directory {
     /// Keys whose activation died with its node.
     lost: BTreeSet<u32>,
     asks: BTreeMap<RequestId, Forwarded>,
-    /// Reused list of the nodes believed up.
-    up: Vec<u16>,
+    /// Reused: whether each of the placer's nodes is believed up.
+    up: Vec<bool>,
     /// The reminders' period, and the keys that have one.
     reminder_ns: Option<Nanos>,
     reminders: BTreeSet<u32>,
     /// A distributed directory's partition: its view of the others.
     membership: Option<Membership>,
+    /// Rebalancing, and the activations it is moving (stopped, not yet
+    /// passivated), by actor, with their node.
+    rebalance: Option<crate::scenario::workflow::Rebalance>,
+    moving: BTreeMap<ActorId, u16>,
 }
 
-/// The heartbeat timer's tag (reminder tags are keys, below 2^32).
+/// The heartbeat and rebalance timers' tags (reminder tags are keys,
+/// below 2^32).
 const HEARTBEAT_TAG: u64 = u64::MAX;
+const REBALANCE_TAG: u64 = u64::MAX - 1;
 
 impl Directory {
     pub fn new(
@@ -89,14 +96,14 @@ impl Directory {
         plan: Rc<std::cell::OnceCell<Rc<RolePlan>>>,
         placement: Placement,
         nodes: Vec<u16>,
+        capacity: Vec<(Option<u32>, Option<u64>)>,
         idle_ns: Option<Nanos>,
         work_timeout: Nanos,
     ) -> Self {
         Directory {
             role,
             plan,
-            placement,
-            nodes,
+            placer: Placer::new(placement, nodes, capacity),
             idle_ns,
             work_timeout,
             table: BTreeMap::new(),
@@ -108,7 +115,15 @@ impl Directory {
             reminder_ns: None,
             reminders: BTreeSet::new(),
             membership: None,
+            rebalance: None,
+            moving: BTreeMap::new(),
         }
+    }
+
+    /// The same directory, rebalancing by `rebalance`.
+    pub fn with_rebalance(mut self, rebalance: Option<crate::scenario::workflow::Rebalance>) -> Self {
+        self.rebalance = rebalance;
+        self
     }
 
     /// The same directory as one partition of a distributed directory.
@@ -120,6 +135,9 @@ impl Directory {
     pub(super) fn on_start(&mut self, ctx: &mut Ctx<'_, FleetActor>) {
         if self.membership.is_some() {
             ctx.set_timer(HEARTBEAT_NS, HEARTBEAT_TAG);
+        }
+        if let Some(r) = self.rebalance {
+            ctx.set_timer(r.period_ns, REBALANCE_TAG);
         }
     }
 
@@ -182,6 +200,9 @@ impl Directory {
         if key == HEARTBEAT_TAG {
             return self.beat(ctx);
         }
+        if key == REBALANCE_TAG {
+            return self.rebalance_tick(ctx);
+        }
         let (Ok(key), Some(period)) = (u32::try_from(key), self.reminder_ns) else { return };
         if !self.reminders.contains(&key) {
             return;
@@ -189,7 +210,7 @@ impl Directory {
         let entry = match self.table.get(&key) {
             Some(e) => Some(*e),
             None => {
-                let e = self.activate(key, 0, ctx);
+                let e = self.activate(key, 0, ctx).ok();
                 if e.is_some() {
                     self.plan().telemetry.borrow_mut().activated_by_reminder += 1;
                 }
@@ -210,6 +231,10 @@ impl Directory {
     pub(super) fn handle(&mut self, msg: Msg, ctx: &mut Ctx<'_, FleetActor>) {
         match msg {
             Msg::Passivated { key, actor } => match self.table.get(&key) {
+                Some(e) if e.actor == actor && self.moving.contains_key(&actor) => {
+                    self.move_ended(actor, true);
+                    self.forget(key);
+                }
                 Some(e) if e.actor == actor => self.forget(key),
                 // An activation this directory did not keep was alive too.
                 Some(_) => self.plan().telemetry.borrow_mut().duplicates_detected += 1,
@@ -236,9 +261,13 @@ impl Directory {
         let entry = match self.table.get(&key) {
             Some(e) => *e,
             None => match self.activate(key, f.id, ctx) {
-                Some(e) => e,
-                None => {
-                    let outcome = Outcome::Failed(Cause::NoAgentAvailable);
+                Ok(e) => e,
+                Err(why) => {
+                    let cause = match why {
+                        NoPlace::NoneUp => Cause::NoAgentAvailable,
+                        NoPlace::Full => Cause::NoCapacity,
+                    };
+                    let outcome = Outcome::Failed(cause);
                     return ctx.reply(f.reply, Msg::Outcome { id: f.id, outcome, produced: 0 });
                 }
             },
@@ -250,7 +279,7 @@ impl Directory {
 
     /// Activate `key` where the placement strategy says.
     /// (`request`: the message that needs it, 0 for a reminder.)
-    fn activate(&mut self, key: u32, request: u64, ctx: &mut Ctx<'_, FleetActor>) -> Option<Entry> {
+    fn activate(&mut self, key: u32, request: u64, ctx: &mut Ctx<'_, FleetActor>) -> Result<Entry, NoPlace> {
         let node = self.place(key, ctx)?;
         let plan = self.plan().clone();
         let me = ctx.me();
@@ -274,47 +303,29 @@ impl Directory {
         }
         t.active += 1;
         t.active_max = t.active_max.max(t.active);
-        Some(entry)
+        Ok(entry)
     }
 
-    /// The node for `key`'s new activation, among those believed up.
-    fn place(&mut self, key: u32, ctx: &mut Ctx<'_, FleetActor>) -> Option<u16> {
+    /// The node for `key`'s new activation, among those believed up with
+    /// room.
+    fn place(&mut self, key: u32, ctx: &mut Ctx<'_, FleetActor>) -> Result<u16, NoPlace> {
         self.up.clear();
-        for &n in &self.nodes {
-            let up = match &self.membership {
+        for &n in &self.placer.nodes {
+            self.up.push(match &self.membership {
                 Some(m) => m.believes_up(n, ctx),
                 None => ctx.node_is_up(NodeId(n)),
-            };
-            if up {
-                self.up.push(n);
-            }
+            });
         }
-        if self.up.is_empty() {
-            return None;
-        }
-        let count = |d: &Directory, n: u16| d.active_per_node.get(&n).copied().unwrap_or(0);
-        let pick = |r: u64, len: usize| ((r as u128 * len as u128) >> 64) as usize;
-        Some(match self.placement {
-            Placement::Random => self.up[pick(ctx.random_u64(), self.up.len())],
-            Placement::PreferLocal => {
-                let here = ctx.node().0;
-                if self.up.contains(&here) { here } else { self.up[pick(ctx.random_u64(), self.up.len())] }
-            }
-            Placement::Hash => self.up[(mix(u64::from(key)) % self.up.len() as u64) as usize],
-            Placement::ConsistentHash { vnodes } => ring_owner(&self.up, vnodes, key),
-            Placement::PowerOfTwo => {
-                let a = self.up[pick(ctx.random_u64(), self.up.len())];
-                let b = self.up[pick(ctx.random_u64(), self.up.len())];
-                if count(self, b) < count(self, a) { b } else { a }
-            }
-            Placement::LeastLoaded => *self.up.iter().min_by_key(|&&n| (count(self, n), n)).expect("some node is up"),
-        })
+        let (now, here) = (ctx.now(), ctx.node().0);
+        let counts = &self.active_per_node;
+        self.placer.place(key, now, here, |n| counts.get(&n).copied().unwrap_or(0), &self.up, || ctx.random_u64())
     }
 
     fn insert_entry(&mut self, key: u32, entry: Entry) {
         self.table.insert(key, entry);
         self.by_actor.insert(entry.actor, key);
         *self.active_per_node.entry(entry.node).or_default() += 1;
+        self.plan().telemetry.borrow_mut().alive_on(entry.node, true);
     }
 
     /// Remove `key`'s entry from the table (it may live on elsewhere).
@@ -324,6 +335,7 @@ impl Directory {
         if let Some(c) = self.active_per_node.get_mut(&e.node) {
             *c = c.saturating_sub(1);
         }
+        self.plan().telemetry.borrow_mut().alive_on(e.node, false);
         Some(e)
     }
 
@@ -355,6 +367,9 @@ impl Directory {
 
     pub(super) fn on_signal(&mut self, signal: Signal, _ctx: &mut Ctx<'_, FleetActor>) {
         let Signal::Down { actor, reason } = signal else { return };
+        if self.moving.contains_key(&actor) {
+            self.move_ended(actor, reason == rehearsal_runtime::ExitReason::Normal);
+        }
         let Some(&key) = self.by_actor.get(&actor) else { return };
         self.forget(key);
         // An activation that stopped itself passivated (its note may come

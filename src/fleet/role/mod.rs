@@ -58,6 +58,8 @@ pub struct RolePlan {
     pub guards: super::build::Guards,
     /// What the state store holds for each virtual agent.
     pub state_store: std::cell::RefCell<StateStore>,
+    /// The nodes' CPUs (a role's `cpu` time runs there).
+    pub cpus: std::cell::RefCell<super::cpu::Cpus>,
 }
 
 /// One role, as its agents need it.
@@ -72,6 +74,8 @@ pub struct RoleSpec {
     pub state_load: Option<rehearsal_sim::dist::Dist>,
     /// Virtual roles: durable state in a store.
     pub state: Option<crate::scenario::workflow::StateSpec>,
+    /// CPU time per piece of work on the agent's node.
+    pub cpu_ns: Nanos,
 }
 
 /// Where the frames of a piece of work point: no parent.
@@ -157,6 +161,9 @@ enum Wait {
     Answer(RequestId),
     Timer(u64),
 }
+
+/// The frame index of a wait for CPU (before the workflow's first frame).
+const CPU_WAIT: u32 = u32::MAX;
 
 /// How many cancelled-before-started pieces of work an agent remembers.
 const CANCELLED_MEMORY: usize = 64;
@@ -256,10 +263,6 @@ impl RoleAgent {
             self.stats.requests_cancelled += 1;
             return;
         }
-        let root = match self.plan.type_workflows.get(usize::from(work.kind)) {
-            Some(Some(w)) if self.role == self.plan.entry => *w,
-            _ => self.spec().workflow,
-        };
         self.works.push(Work {
             id,
             part,
@@ -275,7 +278,28 @@ impl RoleAgent {
         }
         self.plan.telemetry.borrow_mut().slots(self.index, ctx.now(), true);
         let w = self.works.len() - 1;
+        let cpu_ns = self.spec().cpu_ns;
+        if cpu_ns > 0 {
+            // First its CPU time on this node, after whatever runs there.
+            let done = self.plan.cpus.borrow_mut().run(ctx.node().0, ctx.now(), cpu_ns);
+            *self.plan.telemetry.borrow_mut().cpu_busy_ns.entry(ctx.node().0).or_default() += u128::from(cpu_ns);
+            self.next_tag += 1;
+            let tag = self.next_tag;
+            ctx.set_timer(done - ctx.now(), tag);
+            self.waits.push((Wait::Timer(tag), id, part, CPU_WAIT));
+            return;
+        }
+        let root = self.root_of(w);
         self.spawn(w, root, ROOT, part, ctx);
+    }
+
+    /// The workflow work `w` runs: its request type's own (at the entry
+    /// role), or the role's.
+    fn root_of(&self, w: usize) -> NodeIndex {
+        match self.plan.type_workflows.get(usize::from(self.works[w].kind)) {
+            Some(Some(root)) if self.role == self.plan.entry => *root,
+            _ => self.spec().workflow,
+        }
     }
 
     fn work_index(&self, id: u64, part: u64) -> Option<usize> {
@@ -543,6 +567,11 @@ impl RoleAgent {
             return;
         }
         if let Some((w, f)) = self.take_wait(Wait::Timer(tag)) {
+            if f == CPU_WAIT {
+                // Its CPU time is done: the workflow starts.
+                let (root, part) = (self.root_of(w), self.works[w].part);
+                return self.spawn(w, root, ROOT, part, ctx);
+            }
             match self.works[w].frames[f as usize].state {
                 State::Occ { .. } => self.store_op(w, f, StoreOp::Read, ctx),
                 _ => self.attempt(w, f, ctx),
@@ -649,7 +678,8 @@ impl RoleAgent {
         let plan = self.plan.clone();
         let work = &mut self.works[w];
         let (id, part) = (work.id, work.part);
-        let frame = &mut work.frames[f as usize];
+        // (No frame yet: the work was still waiting for CPU.)
+        let Some(frame) = work.frames.get_mut(f as usize) else { return };
         if frame.done {
             return;
         }

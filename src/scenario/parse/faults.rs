@@ -55,6 +55,8 @@ struct RawScheduled {
     at: Spanned<RawDuration>,
     crash_agent: Option<Spanned<i64>>,
     crash_node: Option<Spanned<i64>>,
+    /// `join_node = N`: node N is not in the cluster until `at`.
+    join_node: Option<Spanned<i64>>,
     partition: Option<Spanned<Vec<RawGroup>>>,
     one_way: Option<bool>,
     clog_node: Option<Spanned<i64>>,
@@ -234,7 +236,7 @@ impl Ctx<'_> {
             let at_ns = self.duration(&entry.at, "faults.schedule.at")?;
             let kind = self.scheduled(entry, topology, agents, llms)?;
             let lasts = match &kind {
-                ScheduledFaultKind::CrashAgent(_) => None,
+                ScheduledFaultKind::CrashAgent(_) | ScheduledFaultKind::JoinNode { .. } => None,
                 ScheduledFaultKind::CrashNode { down_for_ns, .. } => *down_for_ns,
                 ScheduledFaultKind::Partition { for_ns, .. }
                 | ScheduledFaultKind::ClogNode { for_ns, .. }
@@ -283,6 +285,7 @@ impl Ctx<'_> {
         let kinds = [
             e.crash_agent.is_some(),
             e.crash_node.is_some(),
+            e.join_node.is_some(),
             e.partition.is_some(),
             e.clog_node.is_some(),
             e.clog_link.is_some(),
@@ -293,7 +296,7 @@ impl Ctx<'_> {
             return Err(self.bad(
                 &e.at,
                 "faults.schedule",
-                "exactly one of `crash_agent`, `crash_node`, `partition`, `clog_node`, `clog_link`, `brownout`",
+                "exactly one of `crash_agent`, `crash_node`, `join_node`, `partition`, `clog_node`, `clog_link`, `brownout`",
                 Some(if count == 0 {
                     "say what fails, e.g. crash_node = 1 and for = \"30s\"".into()
                 } else {
@@ -340,6 +343,26 @@ impl Ctx<'_> {
                 None => None,
             };
             return Ok(ScheduledFaultKind::CrashNode { node, down_for_ns });
+        }
+        if let Some(v) = &e.join_node {
+            let node = self.node_index(v, "faults.schedule.join_node", nodes)?;
+            if node == 0 {
+                return Err(self.bad(
+                    v,
+                    "faults.schedule.join_node",
+                    "a node other than 0",
+                    Some("node 0 holds the gateway and the routers, and is in the cluster from the start".into()),
+                ));
+            }
+            if let Some(f) = &e.down_for {
+                return Err(self.bad(
+                    f,
+                    "faults.schedule.for",
+                    "no `for` with `join_node`",
+                    Some("a joining node stays; to take it away again, add a `crash_node` entry".into()),
+                ));
+            }
+            return Ok(ScheduledFaultKind::JoinNode { node });
         }
         if let Some(v) = &e.partition {
             let mut groups: Vec<Vec<u32>> = Vec::new();

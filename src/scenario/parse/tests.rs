@@ -135,6 +135,7 @@ fn full_file_round_trips() {
             duplicate: 0.0,
             reorder: 0.0,
             links: vec![],
+            capacity: Vec::new(),
         },
         workload: Workload {
             arrivals: ArrivalProcess::Poisson { rate_per_s: 2.5 },

@@ -441,6 +441,7 @@ fn describe_fault(fault: &Fault, rec: &Recording) -> String {
         Fault::CrashNamed(name) => format!("crash {}", rec.names.registered(*name)),
         Fault::CrashNode(node) => format!("crash node {}", node.0),
         Fault::RestartNode(node) => format!("restart node {}", node.0),
+        Fault::RemoveNode(node) => format!("node {} out of the cluster", node.0),
         Fault::Partition { id, groups: g, one_way } => {
             let way = if *one_way { " (one way)" } else { "" };
             format!("partition {id}: nodes {}{way}", groups(g))

@@ -29,6 +29,12 @@ pub(super) struct RawRole {
     /// Virtual roles: `"central"` (one directory, default) or
     /// `"distributed"` (a partition on every node of the role).
     directory: Option<Spanned<String>>,
+    /// Node CPU time per piece of work.
+    cpu: Option<Spanned<RawDuration>>,
+    /// Node memory per agent or activation.
+    memory_mb: Option<Spanned<i64>>,
+    /// Virtual roles: move activations where the placement now puts them.
+    rebalance: Option<Spanned<virtual_spec::RawRebalance>>,
     /// Virtual roles: durable state in a store service.
     state: Option<Spanned<virtual_spec::RawState>>,
     #[schemars(with = "Option<super::schema::RetryValue>")]
@@ -224,6 +230,13 @@ impl Ctx<'_> {
                 retry,
                 workflow,
                 work_timeout_ns: 0,
+                cpu_ns: r.cpu.as_ref().map(|d| self.duration(d, "roles.cpu")).transpose()?.unwrap_or(0),
+                memory_mb: r
+                    .memory_mb
+                    .as_ref()
+                    .map(|m| self.positive_int(m, "roles.memory_mb", 1 << 30, "at least 1 MB"))
+                    .transpose()?
+                    .unwrap_or(0),
                 virtual_agents,
             });
         }

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use super::super::{Ctx, DistKind, RawDuration, Result, Spanned};
 use super::{Builder, RawRole};
 use crate::scenario::model::Step;
-use crate::scenario::workflow::{DirectoryKind, Persist, StateKind, StateSpec, VirtualSpec};
+use crate::scenario::workflow::{DirectoryKind, Persist, Rebalance, StateKind, StateSpec, VirtualSpec};
 
 impl Ctx<'_> {
     /// The role's virtual-agent spec, or `None` for a role of fixed agents.
@@ -49,8 +49,45 @@ impl Ctx<'_> {
                 Some("with `state`, loading is the store's read (and the replay of events)".into()),
             ));
         }
-        Ok(Some(VirtualSpec { idle_ns, state_load, reminder_ns, directory, state: None }))
+        let rebalance = r.rebalance.as_ref().map(|b| self.rebalance(b)).transpose()?;
+        Ok(Some(VirtualSpec { idle_ns, state_load, reminder_ns, directory, state: None, rebalance }))
     }
+
+    fn rebalance(&self, raw: &Spanned<RawRebalance>) -> Result<Rebalance> {
+        let r = raw.get_ref();
+        Ok(Rebalance {
+            period_ns: match &r.every {
+                Some(d) => self.positive_duration(d, "roles.rebalance.every")?,
+                None => 10_000_000_000,
+            },
+            threshold: match &r.threshold {
+                Some(n) => match u64::try_from(*n.get_ref()) {
+                    Ok(t) if t <= 1 << 32 => t,
+                    _ => return Err(self.bad(n, "roles.rebalance.threshold", "an integer from 0 to 2^32", None)),
+                },
+                None => 1,
+            },
+            max_moves: match &r.max_moves {
+                Some(n) => {
+                    self.positive_int(n, "roles.rebalance.max_moves", 1_000_000, "at least 1 move at a time")? as u32
+                }
+                None => 10,
+            },
+        })
+    }
+}
+
+/// `rebalance = { every = "10s", threshold = 1, max_moves = 10 }`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(in crate::scenario::parse) struct RawRebalance {
+    /// How often the directory looks (default "10s").
+    every: Option<Spanned<RawDuration>>,
+    /// Load placements: move while the busiest node holds more than this
+    /// many activations above the least busy (default 1).
+    threshold: Option<Spanned<i64>>,
+    /// The most moves at once (default 10).
+    max_moves: Option<Spanned<i64>>,
 }
 
 /// `state = { store = "tool:NAME", kind, persist, snapshot_every, replay_per_event }`.

@@ -1,0 +1,78 @@
+//! Nodes' CPUs: each node with `cpu` slots runs that many pieces of agent
+//! work (a role's `cpu` time) at once, first come first served; more wait
+//! for a slot. This is the node's physics, not anyone's knowledge: an agent
+//! only experiences the wait, as a process on a busy machine does.
+
+use rehearsal_runtime::Nanos;
+
+use crate::scenario::Topology;
+
+/// One node's CPU.
+#[derive(Clone, Debug, Default)]
+struct Cpu {
+    /// When each slot is next free (empty: unlimited slots).
+    free_at: Vec<Nanos>,
+    /// CPU time run (or reserved), summed.
+    busy_ns: u128,
+}
+
+/// Every node's CPU.
+#[derive(Debug, Default)]
+pub struct Cpus {
+    cpus: Vec<Cpu>,
+}
+
+impl Cpus {
+    pub fn new(topology: &Topology) -> Self {
+        let cpus = (0..topology.nodes)
+            .map(|n| Cpu { free_at: vec![0; topology.capacity_of(n).cpu.unwrap_or(0) as usize], busy_ns: 0 })
+            .collect();
+        Cpus { cpus }
+    }
+
+    /// Run `work_ns` of CPU on `node`, asked at `now`: when it is done.
+    pub fn run(&mut self, node: u16, now: Nanos, work_ns: Nanos) -> Nanos {
+        let Some(cpu) = self.cpus.get_mut(usize::from(node)) else { return now.saturating_add(work_ns) };
+        cpu.busy_ns += u128::from(work_ns);
+        // The slot free soonest (the lowest index on a tie: deterministic).
+        let Some((i, &free)) = cpu.free_at.iter().enumerate().min_by_key(|&(i, &f)| (f, i)) else {
+            return now.saturating_add(work_ns);
+        };
+        let done = now.max(free).saturating_add(work_ns);
+        cpu.free_at[i] = done;
+        done
+    }
+
+    /// CPU time run on `node`, ns.
+    pub fn busy_ns(&self, node: u16) -> u128 {
+        self.cpus.get(usize::from(node)).map_or(0, |c| c.busy_ns)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn two_slots() -> Cpus {
+        Cpus { cpus: vec![Cpu { free_at: vec![0, 0], busy_ns: 0 }] }
+    }
+
+    #[test]
+    fn a_third_piece_of_work_waits_for_the_first_free_slot() {
+        let mut c = two_slots();
+        // 10 ms each, all asked at 0: two run at once, the third after.
+        assert_eq!(c.run(0, 0, 10), 10);
+        assert_eq!(c.run(0, 0, 10), 10);
+        assert_eq!(c.run(0, 0, 10), 20);
+        // Asked at 15: the slot free at 10 takes it at once.
+        assert_eq!(c.run(0, 15, 10), 25);
+        assert_eq!(c.busy_ns(0), 40);
+    }
+
+    #[test]
+    fn a_node_without_slots_never_queues() {
+        let mut c = Cpus { cpus: vec![Cpu::default()] };
+        assert_eq!(c.run(0, 5, 10), 15);
+        assert_eq!(c.run(0, 5, 10), 15);
+    }
+}
