@@ -396,6 +396,13 @@ pub struct BreakerSummary {
 pub struct NodeSummary {
     /// Pieces of work its activations finished.
     pub load: u64,
+    /// How long it was up in the window, s (a node lost, or joined, midway
+    /// was up part of it).
+    #[serde(default)]
+    pub up_s: f64,
+    /// `load` per second up (`null` if it never was).
+    #[serde(default)]
+    pub load_per_s: Option<f64>,
     /// Activations started on it.
     pub activations: u64,
     /// Activations alive on it at once, at most (by the directories'
@@ -434,7 +441,8 @@ pub struct VirtualSummary {
     pub state_load_ms_mean: Option<f64>,
     /// Activations alive at once, at most.
     pub active_max: u64,
-    /// Load imbalance: the busiest node's load over the mean node load.
+    /// Load imbalance: the busiest node's load per second up over the
+    /// mean of the nodes' (the nodes up at some time).
     pub load_imbalance: Option<f64>,
     /// Durable reminders that fired, and the activations they caused.
     #[serde(default)]

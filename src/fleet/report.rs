@@ -55,22 +55,28 @@ pub fn virtual_agents(
             let n16 = n as u16;
             let capacity = scenario.topology.capacity_of(n);
             let activations_max = telemetry.alive_by_node.get(&n16).map_or(0, |a| a.1);
+            let up_ns = world.node_up_ns(n16, observed_ns);
+            let load = telemetry.served_by_node.get(&n16).copied().unwrap_or(0);
             let summary = crate::summary::NodeSummary {
-                load: telemetry.served_by_node.get(&n16).copied().unwrap_or(0),
+                load,
+                up_s: round6(up_ns as f64 / 1e9),
+                load_per_s: (up_ns > 0).then(|| round6(load as f64 / (up_ns as f64 / 1e9))),
                 activations: telemetry.activations_by_node.get(&n16).copied().unwrap_or(0),
                 activations_max,
                 memory_mb_used_max: (memory_per_activation > 0).then(|| activations_max * memory_per_activation),
                 memory_mb: capacity.memory_mb,
-                cpu_utilisation: capacity.cpu.filter(|_| observed_ns > 0).map(|slots| {
+                cpu_utilisation: capacity.cpu.filter(|_| up_ns > 0).map(|slots| {
                     let busy = telemetry.cpu_busy_ns.get(&n16).copied().unwrap_or(0) as f64;
-                    round6(busy / (f64::from(slots) * observed_ns as f64))
+                    round6(busy / (f64::from(slots) * up_ns as f64))
                 }),
             };
             (n.to_string(), summary)
         })
         .collect();
-    let loads: Vec<u64> = nodes.values().map(|n| n.load).collect();
-    let total: u64 = loads.iter().sum();
+    // Imbalance of the rate each node served at while it was up, so a node
+    // lost or joined midway is not counted as idle.
+    let rates: Vec<f64> = nodes.values().filter_map(|n| n.load_per_s).collect();
+    let total: f64 = rates.iter().sum();
     let activations: u64 = telemetry.activations_by_node.values().sum();
     let summary = crate::summary::VirtualSummary {
         activations,
@@ -99,9 +105,9 @@ pub fn virtual_agents(
             .iter()
             .any(|r| r.virtual_agents.as_ref().is_some_and(|v| v.state.is_some()))
             .then(|| state_summary(world, telemetry, observed_ns)),
-        load_imbalance: (total > 0).then(|| {
-            let mean = total as f64 / loads.len() as f64;
-            round6(*loads.iter().max().unwrap_or(&0) as f64 / mean)
+        load_imbalance: (total > 0.0).then(|| {
+            let mean = total / rates.len() as f64;
+            round6(rates.iter().copied().fold(0.0, f64::max) / mean)
         }),
     };
     (nodes, summary)

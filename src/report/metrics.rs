@@ -74,6 +74,43 @@ pub const METRICS: &[Metric] = &[
     metric!("supervision.client_timeouts", "", Lower, |r| r.supervision.client_timeouts as f64),
     metric!("supervision.agent_downtime_s_total", "s", Lower, |r| r.supervision.agent_downtime_s_total),
     metric!("supervision.agent_downtime_s_max", "s", Lower, |r| r.supervision.agent_downtime_s_max),
+    // Virtual agents: left out of runs without them.
+    Metric {
+        name: "virtual_agents.load_imbalance",
+        unit: "",
+        better: Better::Lower,
+        value: |r: &RunSummary| r.virtual_agents.as_ref().and_then(|v| v.load_imbalance),
+    },
+    Metric {
+        name: "virtual_agents.active_max",
+        unit: "",
+        better: Better::Lower,
+        value: |r: &RunSummary| r.virtual_agents.as_ref().map(|v| v.active_max as f64),
+    },
+    Metric {
+        name: "virtual_agents.lost",
+        unit: "",
+        better: Better::Lower,
+        value: |r: &RunSummary| r.virtual_agents.as_ref().map(|v| v.lost as f64),
+    },
+    Metric {
+        name: "virtual_agents.moves",
+        unit: "",
+        better: Better::Neither,
+        value: |r: &RunSummary| r.virtual_agents.as_ref().map(|v| v.moves as f64),
+    },
+    Metric {
+        name: "virtual_agents.duplicate_activations",
+        unit: "",
+        better: Better::Lower,
+        value: |r: &RunSummary| r.virtual_agents.as_ref().map(|v| v.duplicate_activations as f64),
+    },
+    Metric {
+        name: "virtual_agents.state.events_lost",
+        unit: "",
+        better: Better::Lower,
+        value: |r: &RunSummary| r.virtual_agents.as_ref().and_then(|v| v.state.as_ref()).map(|s| s.events_lost as f64),
+    },
 ];
 
 /// Looks a metric up by name.

@@ -143,6 +143,10 @@ pub struct ScenarioWorld<M> {
     /// activation that died with its node was not alive after). Actors
     /// never read it.
     node_crashes: Vec<(u16, Nanos)>,
+    /// Every node going down (`false`: a crash, or out until it joins) or
+    /// up (`true`: a restart or a join), in the order scheduled: for each
+    /// node's time up.
+    node_changes: Vec<(u16, Nanos, bool)>,
 }
 
 /// What a [`FleetWorld`] is built from.
@@ -204,6 +208,7 @@ impl<M: Message> ScenarioWorld<M> {
             ledger: Ledger::default(),
             metrics: Metrics::new(),
             node_crashes: Vec::new(),
+            node_changes: Vec::new(),
         })
     }
 
@@ -211,6 +216,29 @@ impl<M: Message> ScenarioWorld<M> {
     /// harness knows after the fact.
     pub fn node_crashed_between(&self, node: u16, after: Nanos, until: Nanos) -> bool {
         self.node_crashes.iter().any(|&(n, at)| n == node && at > after && at <= until)
+    }
+
+    /// How long `node` was up in `[0, until)`, as the harness knows after
+    /// the fact (from the faults it scheduled and drew).
+    pub fn node_up_ns(&self, node: u16, until: Nanos) -> Nanos {
+        let mut changes: Vec<(Nanos, bool)> =
+            self.node_changes.iter().filter(|c| c.0 == node && c.1 < until).map(|c| (c.1, c.2)).collect();
+        // By time; at one time, down before up (a join at 0 is up).
+        changes.sort_by_key(|&(at, up)| (at, up));
+        let (mut up, mut since, mut total) = (true, 0, 0);
+        for (at, now_up) in changes {
+            if up && !now_up {
+                total += at - since;
+            }
+            if !up && now_up {
+                since = at;
+            }
+            up = now_up;
+        }
+        if up {
+            total += until - since;
+        }
+        total
     }
 
     /// Point the clients at the gateway and schedule the first arrival
@@ -236,13 +264,17 @@ impl<M: Message> ScenarioWorld<M> {
                 ScheduledFaultKind::CrashNode { node: n, down_for_ns } => {
                     kernel.fault_at(at, Fault::CrashNode(node(*n)));
                     self.node_crashes.push((*n as u16, at));
+                    self.node_changes.push((*n as u16, at, false));
                     if let Some(down) = down_for_ns {
                         kernel.fault_at(at.saturating_add(*down), Fault::RestartNode(node(*n)));
+                        self.node_changes.push((*n as u16, at.saturating_add(*down), true));
                     }
                 }
                 ScheduledFaultKind::JoinNode { node: n } => {
                     kernel.fault_at(0, Fault::RemoveNode(node(*n)));
                     kernel.fault_at(at, Fault::RestartNode(node(*n)));
+                    self.node_changes.push((*n as u16, 0, false));
+                    self.node_changes.push((*n as u16, at, true));
                 }
                 ScheduledFaultKind::Partition { groups, one_way, for_ns } => {
                     let id = entry as u32;
@@ -438,6 +470,7 @@ impl<M: Message> World<M> for ScenarioWorld<M> {
                 kernel.trace_world(5, node as u64, &event);
                 kernel.fault_at(now, Fault::CrashNode(NodeId(node as u16)));
                 self.node_crashes.push((node as u16, now));
+                self.node_changes.push((node as u16, now, false));
                 let repair = now.saturating_add(self.draw(self.faults.node_mttr_ns));
                 kernel.schedule(repair, WorldEvent::NodeRepair { node });
             }
@@ -491,6 +524,7 @@ impl<M: Message> World<M> for ScenarioWorld<M> {
             WorldEvent::NodeRepair { node } => {
                 kernel.trace_world(6, node as u64, &event);
                 kernel.fault_at(now, Fault::RestartNode(NodeId(node as u16)));
+                self.node_changes.push((node as u16, now, true));
                 if let Some(mtbf) = self.faults.node_crash_mtbf_ns {
                     let next = now.saturating_add(self.draw(mtbf));
                     self.schedule_fault(kernel, next, WorldEvent::NodeCrash { node });

@@ -89,6 +89,11 @@ pub(super) fn outcomes(out: &mut String, a: &Analysis<'_>) {
 pub(super) fn metric_tables(out: &mut String, a: &Analysis<'_>) {
     let _ = writeln!(out, "## Metrics, mean across seeds\n");
     for (mi, m) in METRICS.iter().enumerate() {
+        // A metric no run has (virtual agents in a scenario without them)
+        // gets no table.
+        if a.strategies.iter().all(|s| s.summaries[mi].is_none_or(|x| x.n == 0)) {
+            continue;
+        }
         let direction = match m.better {
             Better::Lower => ", lower is better",
             Better::Higher => ", higher is better",
