@@ -51,7 +51,42 @@ impl Cpus {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        /// Whatever arrives, no more pieces run at once than there are
+        /// slots, and none waits while a slot is free (first come, first
+        /// served over `slots` servers).
+        #[test]
+        fn never_more_than_the_slots_and_never_idle_with_work_waiting(
+            slots in 1usize..5,
+            jobs in proptest::collection::vec((0u64..1_000, 1u64..500), 1..60),
+        ) {
+            let mut c = Cpus { cpus: vec![Cpu { free_at: vec![0; slots], busy_ns: 0 }] };
+            let mut at = 0;
+            let mut runs: Vec<(u64, u64)> = Vec::new();
+            for (gap, work) in jobs {
+                at += gap;
+                let done = c.run(0, at, work);
+                let start = done - work;
+                prop_assert!(start >= at);
+                // While it waited, every slot was busy: check at its arrival
+                // and whenever an earlier piece ended before its start.
+                let points = std::iter::once(at).chain(runs.iter().map(|r| r.1).filter(|&d| at <= d && d < start));
+                for t in points.filter(|&t| t < start) {
+                    let busy = runs.iter().filter(|&&(s, d)| s <= t && t < d).count();
+                    prop_assert!(busy >= slots, "waited at {} with a slot free", t);
+                }
+                runs.push((start, done));
+            }
+            for &(s, _) in &runs {
+                let running = runs.iter().filter(|&&(a, b)| a <= s && s < b).count();
+                prop_assert!(running <= slots);
+            }
+        }
+    }
 
     fn two_slots() -> Cpus {
         Cpus { cpus: vec![Cpu { free_at: vec![0, 0], busy_ns: 0 }] }

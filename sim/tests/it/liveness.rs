@@ -189,3 +189,20 @@ fn a_new_holder_and_a_node_restart_are_seen_at_once() {
         assert_eq!((p.seen, p.node1_up), (seen, true), "{p:?}");
     }
 }
+
+#[test]
+fn a_node_that_leaves_or_has_not_joined_is_known_down_at_once() {
+    // Node 1 is out of the cluster from the start (as a node that joins
+    // later is) and joins at 40.5 ms: no probe ever sees it up before,
+    // unlike a crash, which looks up until it is detected.
+    let mut sim = new_sim();
+    let gw = sim.spawn(NodeId(0), Node::Gateway(Gateway::default()));
+    sim.kernel_mut().fault_at(0, Fault::RemoveNode(NodeId(1)));
+    sim.kernel_mut().fault_at(40 * MS + MS / 2, Fault::RestartNode(NodeId(1)));
+    sim.run().unwrap();
+    let probes = &gateway(&sim, gw).probes;
+    assert!(!probes.is_empty());
+    for p in probes {
+        assert_eq!(p.node1_up, p.at > 40 * MS + MS / 2, "{p:?}");
+    }
+}

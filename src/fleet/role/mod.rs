@@ -18,6 +18,7 @@
 //! random numbers), whatever order things happen in.
 
 mod activation;
+mod call;
 mod occ;
 mod state;
 
@@ -30,13 +31,13 @@ use std::rc::Rc;
 
 use rehearsal_runtime::resilience::Permit;
 use rehearsal_runtime::retry::RetryPolicy;
-use rehearsal_runtime::{ActorId, Ctx, Nanos, ReplyTo, RequestId, Response, ServiceCall, ServiceId, ServiceOutcome};
+use rehearsal_runtime::{ActorId, Ctx, Nanos, ReplyTo, RequestId, Response, ServiceId};
 use rehearsal_sim::dist::unit_f64;
 use rehearsal_sim::rng::{call_stream, splitmix64};
 
-use super::agent::{AgentStats, CallResult, judge};
+use super::agent::AgentStats;
 use super::telemetry::Telemetry;
-use super::{FleetActor, Msg, WorkRef, agent_name, idempotency_key};
+use super::{FleetActor, Msg, WorkRef, agent_name};
 use crate::ledger::{Cause, Outcome};
 use crate::scenario::workflow::{LoopEnd, Node, NodeIndex, RoleIndex, Workflows};
 use crate::system::{StoreOp, step_service};
@@ -400,69 +401,6 @@ impl RoleAgent {
         call_stream(self.plan.seed, 0x7700_0000 | u64::from(step), mix(id, lineage), n)
     }
 
-    /// Start (or retry) the call of frame `f`.
-    fn attempt(&mut self, w: usize, f: u32, ctx: &mut Ctx<'_, FleetActor>) {
-        let plan = self.plan.clone();
-        let work = &mut self.works[w];
-        let frame = &mut work.frames[f as usize];
-        let Node::Call(call) = plan.workflows.node(frame.node) else { return };
-        let State::Call { failures, fallback, .. } = frame.state else { return };
-        let service = fallback.unwrap_or_else(|| step_service(call.service));
-        let mut permit = None;
-        if let Some(g) = self.guard.as_mut() {
-            match g.admit(service, ctx.now()) {
-                Ok(p) => permit = p,
-                // The breaker is open: the call fails at once.
-                Err(()) => return self.give_up(w, f, Cause::CircuitOpen, ctx),
-            }
-        }
-        let work = &mut self.works[w];
-        let frame = &mut work.frames[f as usize];
-        // The ledger files the call under (request, lineage, step); the
-        // key names the logical call exactly, so retries share it and no
-        // two calls do.
-        let trace = idempotency_key(work.id, (frame.lineage & 0xffff) as u32, u32::from(call.step));
-        let key = mix(mix(work.id, frame.lineage), u64::from(call.step));
-        let input_tokens = if call.context { work.context } else { 0 };
-        let request = ctx.call_traced(ServiceCall {
-            service,
-            input_tokens,
-            idempotency_key: key,
-            timeout: call.timeout_ns,
-            trace,
-        });
-        if let State::Call { call, permit: p, called_at, .. } = &mut frame.state {
-            *call = Some(request);
-            *p = permit;
-            *called_at = ctx.now();
-        }
-        self.stats.calls += 1;
-        if failures > 0 {
-            self.stats.retries += 1;
-        }
-        let (id, part) = (work.id, work.part);
-        self.waits.push((Wait::Answer(request), id, part, f));
-    }
-
-    /// Call frame `f` failed for good on its service (`cause`): the
-    /// policy's next fallback model takes the same call, or the frame fails.
-    fn give_up(&mut self, w: usize, f: u32, cause: Cause, ctx: &mut Ctx<'_, FleetActor>) {
-        let plan = self.plan.clone();
-        let frame = &mut self.works[w].frames[f as usize];
-        let Node::Call(call) = plan.workflows.node(frame.node) else { return };
-        let original = step_service(call.service);
-        if let State::Call { fallback, failures, previous_delay, .. } = &mut frame.state {
-            let current = fallback.unwrap_or(original);
-            if let Some(next) = self.guard.as_ref().and_then(|g| g.fallback_after(current, original)) {
-                *fallback = Some(next);
-                *failures = 0;
-                *previous_delay = 0;
-                return self.attempt(w, f, ctx);
-            }
-        }
-        self.end(w, f, Err(cause), ctx)
-    }
-
     fn take_wait(&mut self, wait: Wait) -> Option<(usize, u32)> {
         let i = self.waits.iter().position(|x| x.0 == wait)?;
         let (_, id, part, f) = self.waits.swap_remove(i);
@@ -478,61 +416,7 @@ impl RoleAgent {
         let frame = &self.works[w].frames[f as usize];
         match plan.workflows.node(frame.node) {
             Node::Occ(_) => self.on_store_answer(w, f, response, ctx),
-            Node::Call(call) => {
-                let State::Call { mut failures, mut previous_delay, mut cause, fallback, permit, called_at, .. } =
-                    frame.state
-                else {
-                    return;
-                };
-                let service = fallback.unwrap_or_else(|| step_service(call.service));
-                if let Some(g) = self.guard.as_mut() {
-                    let ok = matches!(response, Response::Service(ServiceOutcome::Ok { .. }));
-                    let now = ctx.now();
-                    g.record(service, permit, now, now.saturating_sub(called_at), ok);
-                }
-                if let Response::Service(ServiceOutcome::Ok { output_tokens }) = response {
-                    let work = &mut self.works[w];
-                    work.context = work.context.saturating_add(output_tokens);
-                    work.produced = work.produced.saturating_add(output_tokens);
-                }
-                let retry = call.retry.map_or(self.spec().retry, |r| r.configure());
-                let result = judge(
-                    response,
-                    service,
-                    &mut failures,
-                    &mut previous_delay,
-                    &mut cause,
-                    &retry,
-                    &mut self.stats,
-                    ctx,
-                );
-                if let State::Call { failures: fl, previous_delay: p, cause: c, call, .. } =
-                    &mut self.works[w].frames[f as usize].state
-                {
-                    *fl = failures;
-                    *p = previous_delay;
-                    *c = cause;
-                    *call = None;
-                }
-                match result {
-                    CallResult::Succeeded => self.end(w, f, Ok(()), ctx),
-                    CallResult::RetryAfter(_) if self.guard.as_mut().is_some_and(|g| !g.retry_allowed(ctx.now())) => {
-                        // The retry budget refuses: the step fails as it stands.
-                        self.give_up(w, f, cause, ctx)
-                    }
-                    CallResult::RetryAfter(delay) => {
-                        self.next_tag += 1;
-                        let tag = self.next_tag;
-                        if let State::Call { tag: t, .. } = &mut self.works[w].frames[f as usize].state {
-                            *t = tag;
-                        }
-                        ctx.set_timer(delay, tag);
-                        let work = &self.works[w];
-                        self.waits.push((Wait::Timer(tag), work.id, work.part, f));
-                    }
-                    CallResult::GiveUp => self.give_up(w, f, cause, ctx),
-                }
-            }
+            Node::Call(call) => self.on_call_answer(w, f, call, response, ctx),
             Node::Ask { role, .. } => {
                 let result = match response {
                     Response::Reply(Msg::Outcome { outcome: Outcome::Succeeded, produced, .. }) => {

@@ -1399,3 +1399,34 @@ fn request_mixes_reject_bad_entries_where_they_are() {
     let src = edit("rate_per_s = 20 }\n", &format!("rate_per_s = 20 }}\nsteps = [\"llm\"]\n{TWO_TYPES}\n"));
     check(&src, "[\"llm\"]\n[[", 0, &["workload.steps"], &[]);
 }
+
+#[test]
+fn node_capacity_and_joins_are_checked_where_they_are() {
+    let src = edit("agents = 16", "agents = 16\nnodes = 3\ncapacity = { cpu = 0 }");
+    check(&src, "0 }", 0, &["topology.capacity.cpu"], &["CPU slot"]);
+    let src = edit("agents = 16", "agents = 16\nnodes = 3\nnode_capacity = [{ node = 3, cpu = 2 }]");
+    check(&src, "3, cpu", 0, &["node_capacity.node"], &["numbered from 0"]);
+    let src = edit(
+        "agents = 16",
+        "agents = 16\nnodes = 3\nnode_capacity = [{ node = 1, cpu = 2 }, { node = 1, memory_mb = 5 }]",
+    );
+    check(&src, "1, memory_mb", 0, &["node_capacity.node"], &["twice"]);
+    let with_fault = |f: &str| {
+        format!("{}\n[faults]\n[[faults.schedule]]\nat = \"5s\"\n{f}\n", edit("agents = 16", "agents = 16\nnodes = 3"))
+    };
+    let src = with_fault("join_node = 0");
+    check(&src, "join_node = 0", 12, &["join_node"], &["node 0"]);
+    let src = with_fault("join_node = 2\nfor = \"5s\"");
+    check(&src, "for = \"5s\"", 6, &["faults.schedule.for"], &["joining node stays"]);
+    // A node's own capacity overrides the default key by key.
+    let sc = parse(
+        &edit(
+            "agents = 16",
+            "agents = 16\nnodes = 3\ncapacity = { cpu = 2, memory_mb = 100 }\nnode_capacity = [{ node = 2, cpu = 8 }]",
+        ),
+        "x.toml",
+    )
+    .expect("parses");
+    assert_eq!(sc.topology.capacity_of(2), NodeCapacity { cpu: Some(8), memory_mb: Some(100) });
+    assert_eq!(sc.topology.capacity_of(0), NodeCapacity { cpu: Some(2), memory_mb: Some(100) });
+}

@@ -135,3 +135,43 @@ fn roles_exclude_the_simple_forms_keys() {
     let e = parse(&shape, "r.toml").unwrap_err().to_string();
     assert!(e.contains("`workload.shape` does not apply"), "{e}");
 }
+
+#[test]
+fn virtual_roles_keys_are_checked_where_they_are() {
+    let virt = |keys: &str| {
+        format!(
+            "[[roles]]\nname = \"c\"\nvirtual = true\n{keys}\nworkflow = [{{ name = \"reply\", call = \"llm\" }}]\n\
+             [tools.state]\nlatency = {{ dist = \"constant\", value = \"5ms\" }}\n"
+        )
+    };
+    let cases = [
+        ("directory = \"sharded\"", "\"central\" or \"distributed\""),
+        ("directory = \"distributed\"\nreminder = \"10s\"", "central directory"),
+        ("state = { store = \"tool:state\" }\nstate_load = { dist = \"constant\", value = \"1ms\" }", "not both"),
+        ("state = { store = \"llm\" }", "a tool service"),
+        ("state = { store = \"tool:state\", snapshot_every = 5 }", "event-sourced"),
+        ("state = { store = \"tool:state\", kind = \"journal\" }", "\"durable\" or \"event_sourced\""),
+        ("state = { store = \"tool:state\", persist = \"sometimes\" }", "\"each_turn\" or a period"),
+        ("rebalance = { max_moves = 0 }", "at least 1 move"),
+        ("memory_mb = -1", "roles.memory_mb"),
+    ];
+    for (keys, want) in cases {
+        let (got, line) = error(&virt(keys));
+        assert!(got.contains(want), "{keys}: {got}");
+        assert!(line >= 12, "{keys}: line {line}");
+    }
+    // A good one: event-sourced state, filed under two steps of the role.
+    let sc = parse(
+        &text(&virt(
+            "state = { store = \"tool:state\", kind = \"event_sourced\", snapshot_every = 5, persist = \"2s\" }\n\
+             rebalance = { every = \"5s\", threshold = 3, max_moves = 2 }\ndirectory = \"distributed\"",
+        )),
+        "r.toml",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let v = sc.roles[0].virtual_agents.as_ref().expect("virtual");
+    let st = v.state.as_ref().expect("state");
+    assert_eq!(sc.workflows.steps[usize::from(st.load_step)].name, "c.state-load");
+    assert_eq!(sc.workflows.steps[usize::from(st.write_step)].name, "c.state-write");
+    assert_eq!(v.rebalance.map(|r| (r.period_ns, r.threshold, r.max_moves)), Some((5_000_000_000, 3, 2)));
+}
