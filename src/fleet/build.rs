@@ -221,7 +221,7 @@ fn build_roles(
             let router = match v.directory {
                 DirectoryKind::Central => {
                     let d = directory(nodes).with_reminders(v.reminder_ns);
-                    sim.spawn(NodeId(0), FleetActor::Directory(d))
+                    sim.spawn(NodeId(0), FleetActor::Directory(Box::new(d)))
                 }
                 DirectoryKind::Distributed => spawn_distributed(sim, scenario, role.work_timeout_ns, &nodes, directory),
             };
@@ -343,7 +343,7 @@ fn spawn_distributed(
         .iter()
         .map(|&n| {
             let d = directory(sorted.clone()).distributed(member(Some(n)));
-            (n, sim.spawn(NodeId(n), FleetActor::Directory(d)))
+            (n, sim.spawn(NodeId(n), FleetActor::Directory(Box::new(d))))
         })
         .collect();
     // A partition may resend once to a new activation: wait for both.

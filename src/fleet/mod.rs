@@ -124,7 +124,9 @@ pub enum FleetActor {
     Agent(Agent),
     Stage(Stage),
     Role(RoleAgent),
-    Directory(directory::Directory),
+    /// Boxed: directories are few, and the largest actor; the enum stays
+    /// the size of an agent.
+    Directory(Box<directory::Directory>),
     DirectoryFront(directory::front::Front),
     Supervisor(Box<Supervisor<FleetActor>>),
 }

@@ -48,8 +48,15 @@ impl RoleAgent {
         let mut agent = RoleAgent::new(u32::MAX, role, plan);
         let mut state = super::state::StateMem::default();
         state.request = first_request;
-        agent.activation =
-            Some(Activation { key, directory, idle_ns, loading: true, idle_tag: 0, deactivating: false, state });
+        agent.activation = Some(Box::new(Activation {
+            key,
+            directory,
+            idle_ns,
+            loading: true,
+            idle_tag: 0,
+            deactivating: false,
+            state,
+        }));
         agent
     }
 
@@ -86,7 +93,7 @@ impl RoleAgent {
     /// Tell the directory and stop; `deactivation`: it counts as one (not
     /// for an activation that could not load its state).
     pub(super) fn stop_passivated(&mut self, deactivation: bool, ctx: &mut Ctx<'_, FleetActor>) {
-        let Some(a) = self.activation else { return };
+        let Some(a) = self.activation.as_deref().copied() else { return };
         let me = ctx.me();
         ctx.tell(a.directory, Msg::Passivated { key: a.key, actor: me });
         let mut t = self.plan.telemetry.borrow_mut();

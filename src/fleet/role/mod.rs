@@ -184,7 +184,7 @@ pub struct RoleAgent {
     guard: Option<super::guard::Guard>,
     /// A virtual agent's activation (see [`super::directory`]); `None`
     /// for a role's fixed agents.
-    activation: Option<Activation>,
+    activation: Option<Box<Activation>>,
     pub stats: AgentStats,
 }
 
@@ -210,7 +210,7 @@ impl RoleAgent {
 
     /// `agent N` for a fixed agent, `activation K` for virtual agent K.
     pub(super) fn label(&self) -> rehearsal_runtime::ActorLabel {
-        match self.activation {
+        match self.activation.as_deref() {
             Some(a) => rehearsal_runtime::ActorLabel::nth("activation", a.key),
             None => rehearsal_runtime::ActorLabel::nth("agent", self.index),
         }
@@ -222,7 +222,7 @@ impl RoleAgent {
     }
 
     pub(super) fn on_start(&mut self, ctx: &mut Ctx<'_, FleetActor>) {
-        if let Some(a) = self.activation {
+        if let Some(a) = self.activation.as_deref().copied() {
             // Load the state first: the work waits in the mailbox.
             let role = &self.plan.roles[usize::from(self.role)];
             if role.state.is_some() {
@@ -639,7 +639,7 @@ impl RoleAgent {
 
     fn released(&mut self, ctx: &mut Ctx<'_, FleetActor>) {
         self.plan.telemetry.borrow_mut().slots(self.index, ctx.now(), false);
-        let stopping = match self.activation {
+        let stopping = match self.activation.as_deref().copied() {
             Some(a) => {
                 self.plan.telemetry.borrow_mut().served_on(ctx.node().0);
                 self.state_changed(ctx);
