@@ -337,7 +337,9 @@ fn spawn_distributed(
     sorted.sort_unstable();
     sorted.dedup();
     let cell = Rc::new(std::cell::OnceCell::new());
-    let suspect_after = scenario.faults.failure_detection_ns;
+    // Suspect a partition after `failure_detection` of silence, but never
+    // within three heartbeats: a shorter wait would suspect live peers.
+    let suspect_after = scenario.faults.failure_detection_ns.max(3 * super::directory::membership::HEARTBEAT_NS);
     let member = |me| Membership::new(cell.clone(), me, sorted.len(), suspect_after);
     let partitions: Vec<(u16, ActorId)> = sorted
         .iter()

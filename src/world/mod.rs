@@ -218,6 +218,14 @@ impl<M: Message> ScenarioWorld<M> {
         self.node_crashes.iter().any(|&(n, at)| n == node && at > after && at <= until)
     }
 
+    /// When `node` joins the cluster (a `join_node` fault), if it does.
+    fn joins_at(&self, node: u16) -> Option<Nanos> {
+        self.faults.schedule.iter().find_map(|f| match f.kind {
+            ScheduledFaultKind::JoinNode { node: n } if n == u32::from(node) => Some(f.at_ns),
+            _ => None,
+        })
+    }
+
     /// How long `node` was up in `[0, until)`, as the harness knows after
     /// the fact (from the faults it scheduled and drew).
     pub fn node_up_ns(&self, node: u16, until: Nanos) -> Nanos {
@@ -467,6 +475,15 @@ impl<M: Message> World<M> for ScenarioWorld<M> {
                 }
             }
             WorldEvent::NodeCrash { node } => {
+                // A node not in the cluster yet cannot crash (nor be
+                // repaired into it early): its clock starts when it joins.
+                if let Some(joins) = self.joins_at(node as u16).filter(|&at| now < at) {
+                    if let Some(mtbf) = self.faults.node_crash_mtbf_ns {
+                        let next = joins.saturating_add(self.draw(mtbf));
+                        self.schedule_fault(kernel, next, WorldEvent::NodeCrash { node });
+                    }
+                    return;
+                }
                 kernel.trace_world(5, node as u64, &event);
                 kernel.fault_at(now, Fault::CrashNode(NodeId(node as u16)));
                 self.node_crashes.push((node as u16, now));

@@ -50,7 +50,10 @@ struct Forwarded {
     reply: ReplyTo,
     id: u64,
     work: WorkRef,
-    /// Sent again once, to a new activation, when the first had passivated.
+    /// The activation it was sent to.
+    to: ActorId,
+    /// Sent again once, to a new activation, when the first passivated
+    /// before taking it.
     resent: bool,
 }
 
@@ -83,6 +86,9 @@ pub struct Directory {
     /// passivated), by actor, with their node.
     rebalance: Option<crate::scenario::workflow::Rebalance>,
     moving: BTreeMap<ActorId, u16>,
+    /// Activations whose normal end it learned (a `Down`) before their
+    /// `Passivated` note.
+    ended: BTreeSet<ActorId>,
 }
 
 /// The heartbeat and rebalance timers' tags (reminder tags are keys,
@@ -117,6 +123,7 @@ impl Directory {
             membership: None,
             rebalance: None,
             moving: BTreeMap::new(),
+            ended: BTreeSet::new(),
         }
     }
 
@@ -230,16 +237,20 @@ impl Directory {
 
     pub(super) fn handle(&mut self, msg: Msg, ctx: &mut Ctx<'_, FleetActor>) {
         match msg {
-            Msg::Passivated { key, actor } => match self.table.get(&key) {
-                Some(e) if e.actor == actor && self.moving.contains_key(&actor) => {
-                    self.move_ended(actor, true);
-                    self.forget(key);
+            Msg::Passivated { key, actor } => {
+                let known_ended = self.ended.remove(&actor);
+                match self.table.get(&key) {
+                    Some(e) if e.actor == actor => {
+                        self.move_ended(actor, true);
+                        self.forget(key);
+                    }
+                    // An activation this directory did not keep was alive
+                    // too (not one whose end it already learned).
+                    Some(_) if !known_ended => self.plan().telemetry.borrow_mut().duplicates_detected += 1,
+                    _ => {}
                 }
-                Some(e) if e.actor == actor => self.forget(key),
-                // An activation this directory did not keep was alive too.
-                Some(_) => self.plan().telemetry.borrow_mut().duplicates_detected += 1,
-                None => {}
-            },
+                self.resend_to_passivated(actor, ctx);
+            }
             Msg::Heartbeat { node } => {
                 if let Some(m) = self.membership.as_mut() {
                     m.heard(node, ctx.now());
@@ -248,7 +259,7 @@ impl Directory {
             Msg::Handoff { key, actor, node } => self.adopt(key, actor, node, ctx),
             Msg::Request { id, work } => {
                 let Some(reply) = ctx.reply_to() else { return };
-                self.forward(Forwarded { reply, id, work, resent: false }, ctx);
+                self.forward(Forwarded { reply, id, work, to: ActorId::EXTERNAL, resent: false }, ctx);
             }
             _ => {}
         }
@@ -274,7 +285,7 @@ impl Directory {
         };
         let msg = Msg::Work { id: f.id, part: f.work.lineage, work: f.work };
         let ask = ctx.ask(entry.actor, msg, self.work_timeout);
-        self.asks.insert(ask, f);
+        self.asks.insert(ask, Forwarded { to: entry.actor, ..f });
     }
 
     /// Activate `key` where the placement strategy says.
@@ -328,10 +339,29 @@ impl Directory {
         self.plan().telemetry.borrow_mut().alive_on(entry.node, true);
     }
 
+    /// Activation `actor` passivated: the requests sent to it and not
+    /// answered were still in its mailbox and died with it (its answers
+    /// travel the same link as its note, before it). Send each again, once,
+    /// to a new activation.
+    fn resend_to_passivated(&mut self, actor: ActorId, ctx: &mut Ctx<'_, FleetActor>) {
+        let pending: Vec<RequestId> = self.asks.iter().filter(|(_, f)| f.to == actor).map(|(&r, _)| r).collect();
+        for request in pending {
+            let Some(f) = self.asks.remove(&request) else { continue };
+            if f.resent {
+                let outcome = Outcome::Failed(Cause::AgentTimeout);
+                ctx.reply(f.reply, Msg::Outcome { id: f.id, outcome, produced: 0 });
+            } else {
+                self.forward(Forwarded { resent: true, ..f }, ctx);
+            }
+        }
+    }
+
     /// Remove `key`'s entry from the table (it may live on elsewhere).
     fn drop_entry(&mut self, key: u32) -> Option<Entry> {
         let e = self.table.remove(&key)?;
         self.by_actor.remove(&e.actor);
+        // A move of it ends here, done or not.
+        self.moving.remove(&e.actor);
         if let Some(c) = self.active_per_node.get_mut(&e.node) {
             *c = c.saturating_sub(1);
         }
@@ -353,12 +383,7 @@ impl Directory {
             Response::Reply(Msg::Outcome { outcome, produced, .. }) => {
                 return ctx.reply(f.reply, Msg::Outcome { id: f.id, outcome, produced });
             }
-            // The activation had passivated (or died) before the request
-            // reached it: activate it again and resend, once.
-            Response::Undeliverable if !f.resent => {
-                self.forget(f.work.key);
-                return self.forward(Forwarded { resent: true, ..f }, ctx);
-            }
+            // Its mailbox was full: it is alive and busy.
             Response::Undeliverable => Outcome::Failed(Cause::MailboxFull),
             _ => Outcome::Failed(Cause::AgentTimeout),
         };
@@ -373,9 +398,12 @@ impl Directory {
         let Some(&key) = self.by_actor.get(&actor) else { return };
         self.forget(key);
         // An activation that stopped itself passivated (its note may come
-        // after the signal); any other end lost it, with whatever state it
-        // had not persisted.
-        if reason != rehearsal_runtime::ExitReason::Normal {
+        // after the signal: remember it, so the note is not taken for a
+        // duplicate's); any other end lost it, with whatever state it had
+        // not persisted.
+        if reason == rehearsal_runtime::ExitReason::Normal {
+            self.ended.insert(actor);
+        } else {
             self.lost.insert(key);
             self.plan().telemetry.borrow_mut().lost += 1;
         }

@@ -41,9 +41,11 @@ impl Directory {
                 if budget == 0 {
                     break;
                 }
+                // Where it would go now, its own place counted free (a full
+                // node still holds it).
                 let counts = &self.active_per_node;
-                let target =
-                    self.placer.place(key, now, here, |n| counts.get(&n).copied().unwrap_or(0), &self.up, || 0);
+                let live = |n: u16| counts.get(&n).copied().unwrap_or(0).saturating_sub(u64::from(n == node));
+                let target = self.placer.place(key, now, here, live, &self.up, || 0);
                 if target.is_ok_and(|t| t != node) {
                     self.start_move(actor, node, ctx);
                     budget -= 1;

@@ -616,7 +616,7 @@ impl RoleAgent {
         };
         self.waits.retain(|x| (x.1, x.2) != (work.id, work.part));
         ctx.reply(work.reply, Msg::Outcome { id: work.id, outcome, produced: work.produced });
-        self.released(ctx);
+        self.released(true, ctx);
     }
 
     /// The asker no longer needs (request `id`, lineage `part`): drop it,
@@ -634,15 +634,19 @@ impl RoleAgent {
         self.works.swap_remove(w);
         self.waits.retain(|x| (x.1, x.2) != (id, part));
         self.stats.requests_cancelled += 1;
-        self.released(ctx);
+        self.released(false, ctx);
     }
 
-    fn released(&mut self, ctx: &mut Ctx<'_, FleetActor>) {
+    /// A piece of work left: `finished` (answered, not cancelled), it is
+    /// the node's load and, for a virtual agent, a change to its state.
+    fn released(&mut self, finished: bool, ctx: &mut Ctx<'_, FleetActor>) {
         self.plan.telemetry.borrow_mut().slots(self.index, ctx.now(), false);
         let stopping = match self.activation.as_deref().copied() {
             Some(a) => {
-                self.plan.telemetry.borrow_mut().served_on(ctx.node().0);
-                self.state_changed(ctx);
+                if finished {
+                    self.plan.telemetry.borrow_mut().served_on(ctx.node().0);
+                    self.state_changed(ctx);
+                }
                 a.deactivating || a.state.flushing
             }
             None => false,

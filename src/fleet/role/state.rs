@@ -127,7 +127,7 @@ impl RoleAgent {
                 StateKind::Durable => 0,
             };
             t.state.loads += 1;
-            t.state_load_ns += u128::from(ctx.now() - m.load_started + replay);
+            t.state_load_ns += u128::from(ctx.now().saturating_sub(m.load_started).saturating_add(replay));
             drop(t);
             ctx.set_timer(replay, super::activation::LOAD_TAG);
             return true;

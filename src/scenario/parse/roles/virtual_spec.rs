@@ -106,6 +106,9 @@ pub(in crate::scenario::parse) struct RawState {
     replay_per_event: Option<Spanned<RawDuration>>,
 }
 
+/// The longest replay of one event a scenario may give.
+const MAX_REPLAY_PER_EVENT_NS: u64 = 60_000_000_000;
+
 impl Builder<'_, '_> {
     /// The role's `state`, with its store's calls filed under the role's
     /// steps `state-load` and `state-write`.
@@ -133,7 +136,18 @@ impl Builder<'_, '_> {
                     None => 100,
                 },
                 replay_per_event_ns: match &r.replay_per_event {
-                    Some(d) => self.ctx.duration(d, "roles.state.replay_per_event")?,
+                    Some(d) => {
+                        let ns = self.ctx.duration(d, "roles.state.replay_per_event")?;
+                        if ns > MAX_REPLAY_PER_EVENT_NS {
+                            return Err(self.ctx.bad(
+                                d,
+                                "roles.state.replay_per_event",
+                                "a duration of at most 1 minute",
+                                Some("replaying one event takes milliseconds in a real journal".into()),
+                            ));
+                        }
+                        ns
+                    }
                     None => 1_000_000,
                 },
             },
