@@ -66,7 +66,7 @@ pub fn virtual_agents(
                 memory_mb_used_max: (memory_per_activation > 0).then(|| activations_max * memory_per_activation),
                 memory_mb: capacity.memory_mb,
                 cpu_utilisation: capacity.cpu.filter(|_| up_ns > 0).map(|slots| {
-                    let busy = telemetry.cpu_busy_ns.get(&n16).copied().unwrap_or(0) as f64;
+                    let busy = cpu_busy_ns(world, n16, telemetry, observed_ns) as f64;
                     round6(busy / (f64::from(slots) * up_ns as f64))
                 }),
             };
@@ -111,6 +111,19 @@ pub fn virtual_agents(
         }),
     };
     (nodes, summary)
+}
+
+/// CPU time that ran on `node` inside the window: each piece from its
+/// start to its end, cut at the window's end and at the node's first crash
+/// after it started (work queued on a node dies with it).
+fn cpu_busy_ns(world: &FleetWorld, node: u16, telemetry: &TelemetryData, observed_ns: u64) -> u128 {
+    let runs = telemetry.cpu_runs.get(&node).map_or(&[][..], Vec::as_slice);
+    runs.iter()
+        .map(|&(start, end)| {
+            let end = world.first_crash_after(node, start).map_or(end, |c| end.min(c)).min(observed_ns);
+            u128::from(end.saturating_sub(start))
+        })
+        .sum()
 }
 
 /// Durable state: the activations' own counts, and what died unwritten

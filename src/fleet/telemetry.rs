@@ -112,8 +112,10 @@ pub struct TelemetryData {
     pub duplicates_detected: u64,
     /// Virtual agents' durable state.
     pub state: StateTally,
-    /// CPU time run per node (a role's `cpu`), ns.
-    pub cpu_busy_ns: std::collections::BTreeMap<u16, u128>,
+    /// CPU time reserved per node (a role's `cpu`): each piece's (start,
+    /// end), so the report counts only what ran inside the window and
+    /// before the node crashed.
+    pub cpu_runs: std::collections::BTreeMap<u16, Vec<(Nanos, Nanos)>>,
     /// Activations per node by the directories' counts: now, and at most.
     pub alive_by_node: std::collections::BTreeMap<u16, (u64, u64)>,
     /// Activations a rebalance moved (stopped so that the next message
@@ -208,7 +210,7 @@ impl TelemetryData {
             duplicate_candidates: Vec::new(),
             duplicates_detected: 0,
             state: StateTally::default(),
-            cpu_busy_ns: Default::default(),
+            cpu_runs: Default::default(),
             alive_by_node: Default::default(),
             moves_started: 0,
             moves_done: 0,

@@ -218,6 +218,12 @@ impl<M: Message> ScenarioWorld<M> {
         self.node_crashes.iter().any(|&(n, at)| n == node && at > after && at <= until)
     }
 
+    /// The first crash of `node` after `after`, as the harness knows it
+    /// after the fact.
+    pub fn first_crash_after(&self, node: u16, after: Nanos) -> Option<Nanos> {
+        self.node_crashes.iter().filter(|&&(n, at)| n == node && at > after).map(|&(_, at)| at).min()
+    }
+
     /// When `node` joins the cluster (a `join_node` fault), if it does.
     fn joins_at(&self, node: u16) -> Option<Nanos> {
         self.faults.schedule.iter().find_map(|f| match f.kind {

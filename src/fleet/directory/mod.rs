@@ -89,6 +89,9 @@ pub struct Directory {
     /// Activations whose normal end it learned (a `Down`) before their
     /// `Passivated` note.
     ended: BTreeSet<ActorId>,
+    /// Partitions: activations forgotten because their node was suspected,
+    /// by actor, with their key (their `Down` may still come).
+    suspected: BTreeMap<ActorId, u32>,
 }
 
 /// The heartbeat and rebalance timers' tags (reminder tags are keys,
@@ -124,6 +127,7 @@ impl Directory {
             rebalance: None,
             moving: BTreeMap::new(),
             ended: BTreeSet::new(),
+            suspected: BTreeMap::new(),
         }
     }
 
@@ -164,7 +168,9 @@ impl Directory {
             let m = self.membership.as_ref().expect("a partition");
             if !m.view.contains(&e.node) {
                 // Suspected: dead or cut off. The next message activates
-                // the key again (a duplicate, if it was only cut off).
+                // the key again (a duplicate, if it was only cut off). If
+                // it was dead, its Down still comes: count the loss then.
+                self.suspected.insert(e.actor, key);
                 self.forget(key);
                 continue;
             }
@@ -185,7 +191,12 @@ impl Directory {
             Some(_) => {
                 // Two activations of one key: keep the one this partition
                 // registered, deactivate the other.
-                self.plan().telemetry.borrow_mut().duplicates_detected += 1;
+                let mut t = self.plan().telemetry.borrow_mut();
+                t.duplicates_detected += 1;
+                // It leaves the count of the living now: the partition that
+                // started it handed it over and no longer tracks it.
+                t.active = t.active.saturating_sub(1);
+                drop(t);
                 ctx.tell(actor, Msg::Deactivate);
             }
             None => {
@@ -394,6 +405,16 @@ impl Directory {
         let Signal::Down { actor, reason } = signal else { return };
         if self.moving.contains_key(&actor) {
             self.move_ended(actor, reason == rehearsal_runtime::ExitReason::Normal);
+        }
+        if let Some(key) = self.suspected.remove(&actor) {
+            // Forgotten when its node was suspected; now known dead.
+            if reason != rehearsal_runtime::ExitReason::Normal && !self.table.contains_key(&key) {
+                self.lost.insert(key);
+            }
+            if reason != rehearsal_runtime::ExitReason::Normal {
+                self.plan().telemetry.borrow_mut().lost += 1;
+            }
+            return;
         }
         let Some(&key) = self.by_actor.get(&actor) else { return };
         self.forget(key);

@@ -283,7 +283,8 @@ impl RoleAgent {
         if cpu_ns > 0 {
             // First its CPU time on this node, after whatever runs there.
             let done = self.plan.cpus.borrow_mut().run(ctx.node().0, ctx.now(), cpu_ns);
-            *self.plan.telemetry.borrow_mut().cpu_busy_ns.entry(ctx.node().0).or_default() += u128::from(cpu_ns);
+            let run = (done - cpu_ns, done);
+            self.plan.telemetry.borrow_mut().cpu_runs.entry(ctx.node().0).or_default().push(run);
             self.next_tag += 1;
             let tag = self.next_tag;
             ctx.set_timer(done - ctx.now(), tag);
