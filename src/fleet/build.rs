@@ -340,16 +340,18 @@ fn spawn_distributed(
     // Suspect a partition after `failure_detection` of silence, but never
     // within three heartbeats: a shorter wait would suspect live peers.
     let suspect_after = scenario.faults.failure_detection_ns.max(3 * super::directory::membership::HEARTBEAT_NS);
-    let member = |me| Membership::new(cell.clone(), me, sorted.len(), suspect_after);
-    let partitions: Vec<(u16, ActorId)> = sorted
-        .iter()
-        .map(|&n| {
-            let d = directory(sorted.clone()).distributed(member(Some(n)));
-            (n, sim.spawn(NodeId(n), FleetActor::Directory(Box::new(d))))
+    let template = directory(sorted.clone());
+    let factory: super::directory::front::PartitionFactory = {
+        let (cell, count) = (cell.clone(), sorted.len());
+        Rc::new(move |node| {
+            template.clone().distributed(Membership::new(cell.clone(), Some(node), count, suspect_after))
         })
-        .collect();
+    };
+    let partitions: Vec<(u16, ActorId)> =
+        sorted.iter().map(|&n| (n, sim.spawn(NodeId(n), FleetActor::Directory(Box::new(factory(n)))))).collect();
     // A partition may resend once to a new activation: wait for both.
-    let front = super::directory::front::Front::new(member(None), work_timeout_ns.saturating_mul(2));
+    let member = Membership::new(cell.clone(), None, sorted.len(), suspect_after);
+    let front = super::directory::front::Front::new(member, work_timeout_ns.saturating_mul(2), factory);
     let front = sim.spawn(NodeId(0), FleetActor::DirectoryFront(front));
     let _ = cell.set(Cluster { partitions, front });
     front

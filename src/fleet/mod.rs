@@ -108,9 +108,14 @@ pub enum Msg {
     /// A directory found this activation a duplicate: it finishes the work
     /// in hand and stops.
     Deactivate,
-    /// A distributed directory's partition on `node` is alive (sent to
-    /// every other partition and the front each period).
-    Heartbeat { node: u16 },
+    /// A distributed directory's partition on `node`, actor `from`, is
+    /// alive (sent to every other partition and the front each period): a
+    /// partition started again after its node restarted is found this way.
+    Heartbeat { node: u16, from: ActorId },
+    /// A distributed directory's partition passes a request for a key it
+    /// does not own (by its view) to the owner, which serves it without
+    /// passing it on again.
+    Routed { id: u64, work: WorkRef },
     /// A distributed directory's partition hands the entry of `key` (its
     /// activation `actor` on `node`) to the partition that owns the key in
     /// its new view of the members.
@@ -170,7 +175,8 @@ impl Actor for FleetActor {
             FleetActor::Role(r) => r.on_start(ctx),
             FleetActor::Supervisor(s) => s.on_start(ctx),
             FleetActor::Directory(d) => d.on_start(ctx),
-            FleetActor::Gateway(_) | FleetActor::DirectoryFront(_) => {}
+            FleetActor::DirectoryFront(f) => f.on_start(ctx),
+            FleetActor::Gateway(_) => {}
         }
     }
 
@@ -207,7 +213,8 @@ impl Actor for FleetActor {
                 s.on_timer(timer, tag, ctx);
             }
             FleetActor::Directory(d) => d.on_timer(tag, ctx),
-            FleetActor::Gateway(_) | FleetActor::DirectoryFront(_) => {}
+            FleetActor::DirectoryFront(f) => f.on_timer(ctx),
+            FleetActor::Gateway(_) => {}
         }
     }
 
@@ -216,6 +223,7 @@ impl Actor for FleetActor {
             FleetActor::Gateway(g) => g.on_signal(signal, ctx),
             FleetActor::Supervisor(s) => s.on_signal(signal, ctx),
             FleetActor::Directory(d) => d.on_signal(signal, ctx),
+            FleetActor::DirectoryFront(f) => f.on_signal(signal),
             _ => {
                 if signal == Signal::Shutdown {
                     ctx.exit(rehearsal_runtime::ExitReason::Shutdown);

@@ -239,3 +239,45 @@ fn state_written_every_few_seconds_loses_the_changes_since_the_last_write() {
     assert_eq!((st.events_lost, st.activations_lost_with_changes), (1, 1), "{st:?}");
     assert_eq!((st.loads, st.events_replayed, st.snapshots), (2, 0, 0), "{st:?}");
 }
+
+#[test]
+fn a_distributed_directory_takes_in_a_joining_node() {
+    // Node 2 joins at 5 s: the front starts its directory partition there,
+    // the others hear its heartbeats, and new keys (least loaded) go to it.
+    // Without that partition node 2 would never be believed up.
+    let s = run(&format!(
+        r#"
+name = "join"
+seeds = 1
+duration = "20s"
+[topology]
+nodes = 3
+[workload]
+arrivals = {{ process = "constant", rate_per_s = 2 }}
+request_timeout = "5s"
+[[workload.requests]]
+name = "m"
+weight = 1
+key = {{ dist = "uniform", keys = 1000 }}
+[[roles]]
+name = "conversation"
+virtual = true
+directory = "distributed"
+nodes = [1, 2]
+passivation = false
+workflow = [{{ name = "reply", call = "llm" }}]
+[faults]
+failure_detection = "3s"
+[[faults.schedule]]
+at = "5s"
+join_node = 2
+[strategies]
+placement = ["least_loaded"]
+{SERVICES}
+"#
+    ));
+    let nodes = s.nodes.expect("nodes");
+    assert!(nodes["2"].activations > 0, "{nodes:?}");
+    assert!(nodes["1"].activations >= 10, "the first 5 s all go to node 1: {nodes:?}");
+    assert_eq!(s.requests.failed, 0, "{:?}", s.requests);
+}

@@ -2,33 +2,86 @@
 //! (node 0), hears the partitions' heartbeats, and hands each request to
 //! the partition that owns its key in its own view of the ring, as an
 //! Orleans gateway silo looks a grain up in the directory partition the
-//! ring gives it.
+//! ring gives it. It also watches the partitions and starts one again on a
+//! node that comes back (restarted, or joining), with an empty table, as a
+//! silo that rejoins brings up its directory partition.
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
-use rehearsal_runtime::{Ctx, Nanos, ReplyTo, RequestId, Response};
+use rehearsal_runtime::{ActorId, Ctx, Nanos, NodeId, ReplyTo, RequestId, Response, Signal};
 
 use super::membership::Membership;
 use crate::fleet::{FleetActor, Msg};
 use crate::ledger::{Cause, Outcome};
 
+/// Makes a fresh partition for a node.
+pub type PartitionFactory = Rc<dyn Fn(u16) -> super::Directory>;
+
 /// A distributed directory's front.
-#[derive(Debug)]
 pub struct Front {
     membership: Membership,
     /// How long to wait for a partition's answer.
     timeout_ns: Nanos,
     asks: BTreeMap<RequestId, (ReplyTo, u64)>,
+    /// Each node's partition as the front started or watches it; `None`
+    /// once it died, until its node is up again.
+    partitions: BTreeMap<u16, Option<ActorId>>,
+    factory: PartitionFactory,
+}
+
+impl std::fmt::Debug for Front {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Front").field("partitions", &self.partitions).field("asks", &self.asks.len()).finish()
+    }
 }
 
 impl Front {
-    pub fn new(membership: Membership, timeout_ns: Nanos) -> Self {
-        Front { membership, timeout_ns, asks: BTreeMap::new() }
+    pub fn new(membership: Membership, timeout_ns: Nanos, factory: PartitionFactory) -> Self {
+        Front { membership, timeout_ns, asks: BTreeMap::new(), partitions: BTreeMap::new(), factory }
+    }
+
+    /// Look for dead partitions each heartbeat period, from the start (the
+    /// cluster's addresses are known once every actor is spawned).
+    pub(crate) fn on_start(&mut self, ctx: &mut Ctx<'_, FleetActor>) {
+        ctx.set_timer(0, 0);
+    }
+
+    /// Watch the partitions (first time), and start one again on each node
+    /// that is up and has none.
+    pub(crate) fn on_timer(&mut self, ctx: &mut Ctx<'_, FleetActor>) {
+        ctx.set_timer(super::membership::HEARTBEAT_NS, 0);
+        if self.partitions.is_empty() {
+            let parts: Vec<(u16, ActorId)> = self.membership.cluster().partitions.clone();
+            for (node, actor) in parts {
+                ctx.watch(actor);
+                self.partitions.insert(node, Some(actor));
+            }
+        }
+        let dead: Vec<u16> = self.partitions.iter().filter(|(_, a)| a.is_none()).map(|(&n, _)| n).collect();
+        for node in dead {
+            if ctx.node_is_up(NodeId(node)) {
+                let actor = ctx.spawn_on(NodeId(node), FleetActor::Directory(Box::new((self.factory)(node))));
+                ctx.watch(actor);
+                self.partitions.insert(node, Some(actor));
+                self.membership.restarted(node, actor);
+            }
+        }
+    }
+
+    /// A partition died (with its node): start it again once the node is up.
+    pub(crate) fn on_signal(&mut self, signal: Signal) {
+        let Signal::Down { actor, .. } = signal else { return };
+        for a in self.partitions.values_mut() {
+            if *a == Some(actor) {
+                *a = None;
+            }
+        }
     }
 
     pub(crate) fn handle(&mut self, msg: Msg, ctx: &mut Ctx<'_, FleetActor>) {
         match msg {
-            Msg::Heartbeat { node } => self.membership.heard(node, ctx.now()),
+            Msg::Heartbeat { node, from } => self.membership.heard(node, from, ctx.now()),
             Msg::Request { id, work } => {
                 let Some(reply) = ctx.reply_to() else { return };
                 self.membership.refresh(ctx);

@@ -29,13 +29,15 @@ pub struct Cluster {
 }
 
 /// What one member (a partition or the front) believes of the others.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Membership {
     pub(super) cluster: Rc<OnceCell<Cluster>>,
     /// The member's own partition node (`None`: the front, which owns no keys).
     pub(super) me: Option<u16>,
-    /// When each partition (same order as the cluster's) was last heard.
+    /// When each partition (same order as the cluster's) was last heard,
+    /// and its address as last heard (a restarted partition is a new actor).
     last_heard: Vec<Nanos>,
+    addr: Vec<Option<ActorId>>,
     suspect_after_ns: Nanos,
     /// The partitions believed up at the last [`Membership::refresh`].
     pub(super) view: Vec<u16>,
@@ -51,6 +53,7 @@ impl Membership {
             cluster,
             me,
             last_heard: vec![0; partitions],
+            addr: vec![None; partitions],
             suspect_after_ns,
             view: Vec::new(),
             scratch: Vec::new(),
@@ -61,11 +64,17 @@ impl Membership {
         self.cluster.get().expect("the cluster is set before the run starts")
     }
 
-    /// Partition `node` was heard from at `now`.
-    pub(super) fn heard(&mut self, node: u16, now: Nanos) {
+    /// Partition `node`, actor `from`, was heard from at `now`.
+    pub(super) fn heard(&mut self, node: u16, from: ActorId, now: Nanos) {
         if let Ok(i) = self.cluster().partitions.binary_search_by_key(&node, |p| p.0) {
             self.last_heard[i] = now;
+            self.addr[i] = Some(from);
         }
+    }
+
+    /// Partition `i`'s address: as last heard, else as built.
+    fn address(&self, i: usize) -> ActorId {
+        self.addr[i].unwrap_or(self.cluster().partitions[i].1)
     }
 
     /// Whether partition `node` is believed up now.
@@ -94,18 +103,26 @@ impl Membership {
         }
         let node = ring_owner(&self.view, DIRECTORY_VNODES, key);
         let parts = &self.cluster().partitions;
-        parts.binary_search_by_key(&node, |p| p.0).ok().map(|i| parts[i])
+        parts.binary_search_by_key(&node, |p| p.0).ok().map(|i| (node, self.address(i)))
     }
 
     /// Tell every other partition and the front that this one is alive.
     pub(super) fn beat(&self, ctx: &mut Ctx<'_, FleetActor>) {
         let Some(me) = self.me else { return };
+        let from = ctx.me();
         let cluster = self.cluster();
-        for &(node, actor) in &cluster.partitions {
+        for (i, &(node, _)) in cluster.partitions.iter().enumerate() {
             if node != me {
-                ctx.tell(actor, crate::fleet::Msg::Heartbeat { node: me });
+                ctx.tell(self.address(i), crate::fleet::Msg::Heartbeat { node: me, from });
             }
         }
-        ctx.tell(cluster.front, crate::fleet::Msg::Heartbeat { node: me });
+        ctx.tell(cluster.front, crate::fleet::Msg::Heartbeat { node: me, from });
+    }
+
+    /// Partition `node` was started again as `actor` (by the front).
+    pub(super) fn restarted(&mut self, node: u16, actor: ActorId) {
+        if let Ok(i) = self.cluster().partitions.binary_search_by_key(&node, |p| p.0) {
+            self.addr[i] = Some(actor);
+        }
     }
 }

@@ -58,7 +58,7 @@ struct Forwarded {
 }
 
 /// A virtual role's directory and placement.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Directory {
     role: RoleIndex,
     /// Set once the plan exists (it lists this directory as the role's
@@ -92,6 +92,8 @@ pub struct Directory {
     /// Partitions: activations forgotten because their node was suspected,
     /// by actor, with their key (their `Down` may still come).
     suspected: BTreeMap<ActorId, u32>,
+    /// Partitions: requests passed to the owning partition, by ask.
+    relays: BTreeMap<RequestId, (ReplyTo, u64)>,
 }
 
 /// The heartbeat and rebalance timers' tags (reminder tags are keys,
@@ -128,6 +130,7 @@ impl Directory {
             moving: BTreeMap::new(),
             ended: BTreeSet::new(),
             suspected: BTreeMap::new(),
+            relays: BTreeMap::new(),
         }
     }
 
@@ -262,14 +265,30 @@ impl Directory {
                 }
                 self.resend_to_passivated(actor, ctx);
             }
-            Msg::Heartbeat { node } => {
+            Msg::Heartbeat { node, from } => {
                 if let Some(m) = self.membership.as_mut() {
-                    m.heard(node, ctx.now());
+                    m.heard(node, from, ctx.now());
                 }
+            }
+            Msg::Routed { id, work } => {
+                let Some(reply) = ctx.reply_to() else { return };
+                self.forward(Forwarded { reply, id, work, to: ActorId::EXTERNAL, resent: false }, ctx);
             }
             Msg::Handoff { key, actor, node } => self.adopt(key, actor, node, ctx),
             Msg::Request { id, work } => {
                 let Some(reply) = ctx.reply_to() else { return };
+                // A partition passes a key it does not own (the front's
+                // view lagging its own) to the owner, once.
+                if let Some(m) = self.membership.as_mut() {
+                    m.refresh(ctx);
+                    if let Some((owner, partition)) = m.owner(work.key)
+                        && Some(owner) != m.me
+                    {
+                        let ask = ctx.ask(partition, Msg::Routed { id, work }, self.work_timeout.saturating_mul(2));
+                        self.relays.insert(ask, (reply, id));
+                        return;
+                    }
+                }
                 self.forward(Forwarded { reply, id, work, to: ActorId::EXTERNAL, resent: false }, ctx);
             }
             _ => {}
@@ -389,6 +408,13 @@ impl Directory {
     }
 
     pub(super) fn on_response(&mut self, request: RequestId, response: Response<Msg>, ctx: &mut Ctx<'_, FleetActor>) {
+        if let Some((reply, id)) = self.relays.remove(&request) {
+            let msg = match response {
+                Response::Reply(Msg::Outcome { outcome, produced, .. }) => Msg::Outcome { id, outcome, produced },
+                _ => Msg::Outcome { id, outcome: Outcome::Failed(Cause::AgentTimeout), produced: 0 },
+            };
+            return ctx.reply(reply, msg);
+        }
         let Some(f) = self.asks.remove(&request) else { return };
         let outcome = match response {
             Response::Reply(Msg::Outcome { outcome, produced, .. }) => {

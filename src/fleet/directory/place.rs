@@ -22,7 +22,7 @@ pub(super) enum NoPlace {
 
 /// A directory's placement: the strategy, the role's nodes and what each
 /// offers, and the lagging counts.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(super) struct Placer {
     placement: Placement,
     /// The role's nodes, in its list's order.
