@@ -218,12 +218,14 @@ fn build_roles(
                 )
                 .with_rebalance(v.rebalance)
             };
-            let router = match v.directory {
+            let router = match v.directory.unwrap_or(point.directory.0) {
                 DirectoryKind::Central => {
                     let d = directory(nodes).with_reminders(v.reminder_ns);
                     sim.spawn(NodeId(0), FleetActor::Directory(Box::new(d)))
                 }
-                DirectoryKind::Distributed => spawn_distributed(sim, scenario, role.work_timeout_ns, &nodes, directory),
+                DirectoryKind::Distributed => {
+                    spawn_distributed(sim, scenario, role.work_timeout_ns, v.reminder_ns, &nodes, directory)
+                }
             };
             routers.push(router);
             bases.push(base);
@@ -329,6 +331,7 @@ fn spawn_distributed(
     sim: &mut Sim<FleetActor, FleetWorld>,
     scenario: &Scenario,
     work_timeout_ns: u64,
+    reminder_ns: Option<u64>,
     nodes: &[u16],
     directory: impl Fn(Vec<u16>) -> super::directory::Directory,
 ) -> ActorId {
@@ -351,7 +354,8 @@ fn spawn_distributed(
         sorted.iter().map(|&n| (n, sim.spawn(NodeId(n), FleetActor::Directory(Box::new(factory(n)))))).collect();
     // A partition may resend once to a new activation: wait for both.
     let member = Membership::new(cell.clone(), None, sorted.len(), suspect_after);
-    let front = super::directory::front::Front::new(member, work_timeout_ns.saturating_mul(2), factory);
+    let front = super::directory::front::Front::new(member, work_timeout_ns.saturating_mul(2), factory)
+        .with_reminders(reminder_ns);
     let front = sim.spawn(NodeId(0), FleetActor::DirectoryFront(front));
     let _ = cell.set(Cluster { partitions, front });
     front

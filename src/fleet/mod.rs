@@ -213,7 +213,7 @@ impl Actor for FleetActor {
                 s.on_timer(timer, tag, ctx);
             }
             FleetActor::Directory(d) => d.on_timer(tag, ctx),
-            FleetActor::DirectoryFront(f) => f.on_timer(ctx),
+            FleetActor::DirectoryFront(f) => f.on_timer(tag, ctx),
             FleetActor::Gateway(_) => {}
         }
     }

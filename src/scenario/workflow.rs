@@ -98,8 +98,9 @@ pub struct VirtualSpec {
     /// every period: it wakes the agent, activating it again if need be.
     /// Timers, unlike reminders, die with their activation.
     pub reminder_ns: Option<u64>,
-    /// `directory`: where the table of activations lives.
-    pub directory: DirectoryKind,
+    /// `directory`: where the table of activations lives (`None`: as the
+    /// `directory` strategy axis says, central by default).
+    pub directory: Option<DirectoryKind>,
     /// `state`: durable state in a store (`None`: only `state_load`).
     pub state: Option<StateSpec>,
     /// `rebalance = { every, threshold, max_moves }`: move activations

@@ -49,6 +49,7 @@ use std::ops::Range;
 
 use crate::scenario::{RetryParams, Scenario, Shape};
 
+pub mod directory;
 pub mod dispatch;
 pub mod fanout;
 pub mod passivation;
@@ -69,6 +70,7 @@ pub const AXES: &[&str] = &[
     dispatch::Dispatch::NAME,
     placement::Placement::NAME,
     passivation::Passivation::NAME,
+    directory::Directory::NAME,
 ];
 
 /// The typed values of one axis of a scenario, in file order (parallel to
@@ -81,6 +83,7 @@ pub enum AxisValues {
     Dispatch(Vec<dispatch::Dispatch>),
     Placement(Vec<placement::Placement>),
     Passivation(Vec<passivation::Passivation>),
+    Directory(Vec<directory::Directory>),
     /// An axis the system under test declares ([`SystemAxis`]): its values
     /// are its labels, which the system reads from the strategy it builds.
     System(Vec<String>),
@@ -116,6 +119,7 @@ pub fn visit_axis<V: AxisVisitor>(name: &str, visitor: V) -> Option<V::Output> {
         dispatch::Dispatch::NAME => Some(visitor.visit::<dispatch::Dispatch>()),
         placement::Placement::NAME => Some(visitor.visit::<placement::Placement>()),
         passivation::Passivation::NAME => Some(visitor.visit::<passivation::Passivation>()),
+        directory::Directory::NAME => Some(visitor.visit::<directory::Directory>()),
         _ => None,
     }
 }
@@ -130,6 +134,7 @@ pub struct Point {
     pub dispatch: dispatch::Dispatch,
     pub placement: placement::Placement,
     pub passivation: passivation::Passivation,
+    pub directory: directory::Directory,
 }
 
 /// Resolves `strategy`'s labels through `scenario`'s axes. A label the
@@ -144,6 +149,7 @@ pub fn resolve(scenario: &Scenario, strategy: &Strategy) -> Result<Point, Strate
         dispatch: pick::<dispatch::Dispatch>(scenario, strategy)?,
         placement: pick::<placement::Placement>(scenario, strategy)?,
         passivation: pick::<passivation::Passivation>(scenario, strategy)?,
+        directory: pick::<directory::Directory>(scenario, strategy)?,
     })
 }
 

@@ -28,9 +28,11 @@ fn a_reminder_outlives_its_activation_and_activates_it_again() {
     // One message at 0 activates the agent; it passivates 3 s after its
     // work. Its reminder (every 10 s, kept by the directory) fires at 10,
     // 20 and 30 s (the run ends at 31 s), each time activating it again;
-    // the last activation is still alive at the end.
-    let s = run(&format!(
-        r#"
+    // the last activation is still alive at the end. The same with a
+    // distributed directory, whose front keeps the reminders.
+    for directory in ["central", "distributed"] {
+        let s = run(&format!(
+            r#"
 name = "remind"
 seeds = 1
 duration = "1s"
@@ -42,18 +44,20 @@ request_timeout = "30s"
 [[roles]]
 name = "conversation"
 virtual = true
+directory = "{directory}"
 nodes = [1]
 idle_timeout = "3s"
 reminder = "10s"
 workflow = [{{ name = "reply", call = "llm" }}]
 {SERVICES}
 "#
-    ));
-    let v = s.virtual_agents.expect("virtual agents report");
-    assert_eq!(s.requests.succeeded, 1);
-    assert_eq!((v.reminders_fired, v.activated_by_reminder), (3, 3));
-    assert_eq!((v.activations, v.deactivations), (4, 3));
-    assert_eq!(s.nodes.expect("nodes")["1"].activations, 4);
+        ));
+        let v = s.virtual_agents.expect("virtual agents report");
+        assert_eq!(s.requests.succeeded, 1);
+        assert_eq!((v.reminders_fired, v.activated_by_reminder), (3, 3));
+        assert_eq!((v.activations, v.deactivations), (4, 3));
+        assert_eq!(s.nodes.expect("nodes")["1"].activations, 4);
+    }
 }
 
 #[test]

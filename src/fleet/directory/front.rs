@@ -28,7 +28,14 @@ pub struct Front {
     /// once it died, until its node is up again.
     partitions: BTreeMap<u16, Option<ActorId>>,
     factory: PartitionFactory,
+    /// Durable reminders (the front, on node 0, outlives every partition):
+    /// their period, and the keys that have one.
+    reminder_ns: Option<Nanos>,
+    reminders: std::collections::BTreeSet<u32>,
 }
+
+/// The partition check's timer tag (reminder tags are keys, below 2^32).
+const CHECK_TAG: u64 = u64::MAX;
 
 impl std::fmt::Debug for Front {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -38,19 +45,37 @@ impl std::fmt::Debug for Front {
 
 impl Front {
     pub fn new(membership: Membership, timeout_ns: Nanos, factory: PartitionFactory) -> Self {
-        Front { membership, timeout_ns, asks: BTreeMap::new(), partitions: BTreeMap::new(), factory }
+        Front {
+            membership,
+            timeout_ns,
+            asks: BTreeMap::new(),
+            partitions: BTreeMap::new(),
+            factory,
+            reminder_ns: None,
+            reminders: Default::default(),
+        }
+    }
+
+    /// The same front, keeping a durable reminder per key from its first
+    /// request on.
+    pub fn with_reminders(mut self, period: Option<Nanos>) -> Self {
+        self.reminder_ns = period;
+        self
     }
 
     /// Look for dead partitions each heartbeat period, from the start (the
     /// cluster's addresses are known once every actor is spawned).
     pub(crate) fn on_start(&mut self, ctx: &mut Ctx<'_, FleetActor>) {
-        ctx.set_timer(0, 0);
+        ctx.set_timer(0, CHECK_TAG);
     }
 
     /// Watch the partitions (first time), and start one again on each node
     /// that is up and has none.
-    pub(crate) fn on_timer(&mut self, ctx: &mut Ctx<'_, FleetActor>) {
-        ctx.set_timer(super::membership::HEARTBEAT_NS, 0);
+    pub(crate) fn on_timer(&mut self, tag: u64, ctx: &mut Ctx<'_, FleetActor>) {
+        if tag != CHECK_TAG {
+            return self.remind(tag, ctx);
+        }
+        ctx.set_timer(super::membership::HEARTBEAT_NS, CHECK_TAG);
         if self.partitions.is_empty() {
             let parts: Vec<(u16, ActorId)> = self.membership.cluster().partitions.clone();
             for (node, actor) in parts {
@@ -69,6 +94,16 @@ impl Front {
         }
     }
 
+    /// Key `key`'s reminder fired: send it to the owning partition.
+    fn remind(&mut self, key: u64, ctx: &mut Ctx<'_, FleetActor>) {
+        let (Ok(key), Some(period)) = (u32::try_from(key), self.reminder_ns) else { return };
+        self.membership.refresh(ctx);
+        if let Some((_, partition)) = self.membership.owner(key) {
+            ctx.tell(partition, Msg::Remind { key });
+        }
+        ctx.set_timer(period, u64::from(key));
+    }
+
     /// A partition died (with its node): start it again once the node is up.
     pub(crate) fn on_signal(&mut self, signal: Signal) {
         let Signal::Down { actor, .. } = signal else { return };
@@ -84,6 +119,11 @@ impl Front {
             Msg::Heartbeat { node, from } => self.membership.heard(node, from, ctx.now()),
             Msg::Request { id, work } => {
                 let Some(reply) = ctx.reply_to() else { return };
+                if let Some(period) = self.reminder_ns
+                    && self.reminders.insert(work.key)
+                {
+                    ctx.set_timer(period, u64::from(work.key));
+                }
                 self.membership.refresh(ctx);
                 match self.membership.owner(work.key) {
                     Some((_, partition)) => {

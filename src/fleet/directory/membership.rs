@@ -43,6 +43,9 @@ pub struct Membership {
     pub(super) view: Vec<u16>,
     /// Reused for the next view.
     scratch: Vec<u16>,
+    /// The view its partition last acted on (handoffs, suspicions): a
+    /// refresh for routing must not hide a change from the heartbeat.
+    acted: Vec<u16>,
 }
 
 impl Membership {
@@ -57,6 +60,7 @@ impl Membership {
             suspect_after_ns,
             view: Vec::new(),
             scratch: Vec::new(),
+            acted: Vec::new(),
         }
     }
 
@@ -94,6 +98,16 @@ impl Membership {
         let changed = view != self.view;
         self.scratch = std::mem::replace(&mut self.view, view);
         changed
+    }
+
+    /// Whether the view changed since the partition last acted on it (and
+    /// now it has).
+    pub(super) fn take_change(&mut self) -> bool {
+        if self.view == self.acted {
+            return false;
+        }
+        self.acted.clone_from(&self.view);
+        true
     }
 
     /// The partition owning `key` in the current view, if any is up.

@@ -162,7 +162,8 @@ impl Directory {
         ctx.set_timer(HEARTBEAT_NS, HEARTBEAT_TAG);
         let Some(m) = self.membership.as_mut() else { return };
         m.beat(ctx);
-        if !m.refresh(ctx) {
+        m.refresh(ctx);
+        if !m.take_change() {
             return;
         }
         let me = m.me;
@@ -228,6 +229,13 @@ impl Directory {
         if !self.reminders.contains(&key) {
             return;
         }
+        self.remind(key, ctx);
+        ctx.set_timer(period, u64::from(key));
+    }
+
+    /// A durable reminder of `key` fired: wake its agent, activating it
+    /// again if it passivated or was lost.
+    fn remind(&mut self, key: u32, ctx: &mut Ctx<'_, FleetActor>) {
         let entry = match self.table.get(&key) {
             Some(e) => Some(*e),
             None => {
@@ -242,7 +250,6 @@ impl Directory {
             ctx.tell(e.actor, Msg::Remind { key });
             self.plan().telemetry.borrow_mut().reminders_fired += 1;
         }
-        ctx.set_timer(period, u64::from(key));
     }
 
     fn plan(&self) -> &Rc<RolePlan> {
@@ -270,6 +277,9 @@ impl Directory {
                     m.heard(node, from, ctx.now());
                 }
             }
+            // A distributed directory's front keeps the reminders and
+            // sends each, when due, to the partition owning its key.
+            Msg::Remind { key } => self.remind(key, ctx),
             Msg::Routed { id, work } => {
                 let Some(reply) = ctx.reply_to() else { return };
                 self.forward(Forwarded { reply, id, work, to: ActorId::EXTERNAL, resent: false }, ctx);

@@ -146,7 +146,6 @@ fn virtual_roles_keys_are_checked_where_they_are() {
     };
     let cases = [
         ("directory = \"sharded\"", "\"central\" or \"distributed\""),
-        ("directory = \"distributed\"\nreminder = \"10s\"", "central directory"),
         ("state = { store = \"tool:state\" }\nstate_load = { dist = \"constant\", value = \"1ms\" }", "not both"),
         ("state = { store = \"llm\" }", "a tool service"),
         ("state = { store = \"tool:state\", snapshot_every = 5 }", "event-sourced"),

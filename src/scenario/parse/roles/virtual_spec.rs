@@ -26,21 +26,13 @@ impl Ctx<'_> {
             r.state_load.as_ref().map(|d| self.dist(d, "roles.state_load", DistKind::Latency)).transpose()?;
         let reminder_ns = r.reminder.as_ref().map(|t| self.positive_duration(t, "roles.reminder")).transpose()?;
         let directory = match &r.directory {
-            None => DirectoryKind::Central,
-            Some(d) => match d.get_ref().as_str() {
+            None => None,
+            Some(d) => Some(match d.get_ref().as_str() {
                 "central" => DirectoryKind::Central,
                 "distributed" => DirectoryKind::Distributed,
                 _ => return Err(self.bad(d, "roles.directory", "\"central\" or \"distributed\"", None)),
-            },
+            }),
         };
-        if let (DirectoryKind::Distributed, Some(rem)) = (directory, &r.reminder) {
-            return Err(self.bad(
-                rem,
-                "roles.reminder",
-                "no reminder with `directory = \"distributed\"`",
-                Some("reminders are kept by the central directory (on node 0, which faults spare); drop `directory` or `reminder`".into()),
-            ));
-        }
         if let (Some(st), Some(_)) = (&r.state, &r.state_load) {
             return Err(self.bad(
                 st,
