@@ -250,7 +250,7 @@ fn build_roles(
                 mailbox: r.mailbox,
                 retry: r.retry.map_or(retry, |x| x.configure()),
                 state_load: r.virtual_agents.as_ref().and_then(|v| v.state_load.clone()),
-                state: r.virtual_agents.as_ref().and_then(|v| v.state.clone()),
+                state: r.virtual_agents.as_ref().and_then(|v| v.state),
                 cpu_ns: r.cpu_ns,
             })
             .collect(),

@@ -128,7 +128,7 @@ pub struct Rebalance {
 /// call) before its first work; each piece of work it finishes changes it
 /// (one event); the changes are written back by `persist`. What was not yet
 /// written when the node died is lost.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Copy, Clone, Debug, PartialEq)]
 pub struct StateSpec {
     /// The store service.
     pub store: super::Step,

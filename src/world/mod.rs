@@ -215,7 +215,7 @@ impl<M: Message> ScenarioWorld<M> {
     /// Whether `node` crashed at some time in `(after, until]`, as the
     /// harness knows after the fact.
     pub fn node_crashed_between(&self, node: u16, after: Nanos, until: Nanos) -> bool {
-        self.node_crashes.iter().any(|&(n, at)| n == node && at > after && at <= until)
+        self.first_crash_after(node, after).is_some_and(|at| at <= until)
     }
 
     /// The first crash of `node` after `after`, as the harness knows it

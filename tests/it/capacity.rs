@@ -2,31 +2,7 @@
 //! activations, `pack` against `spread`, nodes that join, and rebalancing;
 //! checked against values worked out by hand.
 
-use rehearsal::run::{RunOptions, broken_invariants, run_once};
-use rehearsal::scenario;
-use rehearsal::strategy::{Strategy, default_strategy};
-use rehearsal::summary::RunSummary;
-
-fn run_with(text: &str, strategy: Option<Strategy>) -> RunSummary {
-    let sc = scenario::parse(text, "c.toml").unwrap_or_else(|e| panic!("{e}"));
-    let strategy = strategy.unwrap_or_else(|| default_strategy(&sc.strategies));
-    let s = run_once(&sc, 1, &strategy, RunOptions::default()).expect("run").summary;
-    assert!(broken_invariants(&sc, &s).is_empty(), "{:?}", broken_invariants(&sc, &s));
-    s
-}
-
-fn run(text: &str) -> RunSummary {
-    run_with(text, None)
-}
-
-const SERVICES: &str = r#"
-[llm]
-latency = { dist = "constant", value = "100ms" }
-[tool]
-latency = { dist = "constant", value = "10ms" }
-[buggify]
-enabled = false
-"#;
+use super::common::{CONSTANT_SERVICES as SERVICES, run_text as run};
 
 fn cpu_bound(slots: u32) -> String {
     format!(

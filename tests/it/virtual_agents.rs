@@ -2,26 +2,7 @@
 //! activation, re-activation after node loss; checked against counts worked
 //! out by hand.
 
-use rehearsal::run::{RunOptions, broken_invariants, run_once};
-use rehearsal::scenario;
-use rehearsal::strategy::default_strategy;
-use rehearsal::summary::RunSummary;
-
-fn run(text: &str) -> RunSummary {
-    let sc = scenario::parse(text, "v.toml").unwrap_or_else(|e| panic!("{e}"));
-    let s = run_once(&sc, 1, &default_strategy(&sc.strategies), RunOptions::default()).expect("run").summary;
-    assert!(broken_invariants(&sc, &s).is_empty(), "{:?}", broken_invariants(&sc, &s));
-    s
-}
-
-const SERVICES: &str = r#"
-[llm]
-latency = { dist = "constant", value = "100ms" }
-[tool]
-latency = { dist = "constant", value = "10ms" }
-[buggify]
-enabled = false
-"#;
+use super::common::{CONSTANT_SERVICES as SERVICES, run_text as run};
 
 #[test]
 fn a_reminder_outlives_its_activation_and_activates_it_again() {

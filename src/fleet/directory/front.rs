@@ -30,8 +30,7 @@ pub struct Front {
     factory: PartitionFactory,
     /// Durable reminders (the front, on node 0, outlives every partition):
     /// their period, and the keys that have one.
-    reminder_ns: Option<Nanos>,
-    reminders: std::collections::BTreeSet<u32>,
+    reminders: super::reminders::Reminders,
 }
 
 /// The partition check's timer tag (reminder tags are keys, below 2^32).
@@ -51,7 +50,6 @@ impl Front {
             asks: BTreeMap::new(),
             partitions: BTreeMap::new(),
             factory,
-            reminder_ns: None,
             reminders: Default::default(),
         }
     }
@@ -59,7 +57,7 @@ impl Front {
     /// The same front, keeping a durable reminder per key from its first
     /// request on.
     pub fn with_reminders(mut self, period: Option<Nanos>) -> Self {
-        self.reminder_ns = period;
+        self.reminders = super::reminders::Reminders::new(period);
         self
     }
 
@@ -95,13 +93,13 @@ impl Front {
     }
 
     /// Key `key`'s reminder fired: send it to the owning partition.
-    fn remind(&mut self, key: u64, ctx: &mut Ctx<'_, FleetActor>) {
-        let (Ok(key), Some(period)) = (u32::try_from(key), self.reminder_ns) else { return };
+    fn remind(&mut self, tag: u64, ctx: &mut Ctx<'_, FleetActor>) {
+        let Some(key) = self.reminders.due(tag) else { return };
         self.membership.refresh(ctx);
         if let Some((_, partition)) = self.membership.owner(key) {
             ctx.tell(partition, Msg::Remind { key });
         }
-        ctx.set_timer(period, u64::from(key));
+        self.reminders.rearm(key, ctx);
     }
 
     /// A partition died (with its node): start it again once the node is up.
@@ -119,11 +117,7 @@ impl Front {
             Msg::Heartbeat { node, from } => self.membership.heard(node, from, ctx.now()),
             Msg::Request { id, work } => {
                 let Some(reply) = ctx.reply_to() else { return };
-                if let Some(period) = self.reminder_ns
-                    && self.reminders.insert(work.key)
-                {
-                    ctx.set_timer(period, u64::from(work.key));
-                }
+                self.reminders.register(work.key, ctx);
                 self.membership.refresh(ctx);
                 match self.membership.owner(work.key) {
                     Some((_, partition)) => {

@@ -90,14 +90,13 @@ impl Membership {
         ctx.node_is_up(NodeId(node)) && ctx.now() < self.last_heard[i].saturating_add(self.suspect_after_ns)
     }
 
-    /// Recompute the view; true if it changed.
-    pub(super) fn refresh(&mut self, ctx: &Ctx<'_, FleetActor>) -> bool {
+    /// Recompute the view (a partition acts on a change at its heartbeat:
+    /// [`Membership::take_change`]).
+    pub(super) fn refresh(&mut self, ctx: &Ctx<'_, FleetActor>) {
         let mut view = std::mem::take(&mut self.scratch);
         view.clear();
         view.extend(self.cluster().partitions.iter().map(|p| p.0).filter(|&n| self.believes_up(n, ctx)));
-        let changed = view != self.view;
         self.scratch = std::mem::replace(&mut self.view, view);
-        changed
     }
 
     /// Whether the view changed since the partition last acted on it (and

@@ -23,6 +23,7 @@ pub mod front;
 pub mod membership;
 mod place;
 mod rebalance;
+mod reminders;
 pub mod ring;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -30,6 +31,7 @@ use std::rc::Rc;
 
 use self::membership::{HEARTBEAT_NS, Membership};
 use self::place::{NoPlace, Placer};
+use self::reminders::Reminders;
 use super::role::{RoleAgent, RolePlan};
 use super::{FleetActor, Msg, WorkRef};
 use crate::ledger::{Cause, Outcome};
@@ -77,9 +79,8 @@ pub struct Directory {
     asks: BTreeMap<RequestId, Forwarded>,
     /// Reused: whether each of the placer's nodes is believed up.
     up: Vec<bool>,
-    /// The reminders' period, and the keys that have one.
-    reminder_ns: Option<Nanos>,
-    reminders: BTreeSet<u32>,
+    /// Durable reminders (the central directory keeps them).
+    reminders: Reminders,
     /// A distributed directory's partition: its view of the others.
     membership: Option<Membership>,
     /// Rebalancing, and the activations it is moving (stopped, not yet
@@ -123,8 +124,7 @@ impl Directory {
             lost: BTreeSet::new(),
             asks: BTreeMap::new(),
             up: Vec::new(),
-            reminder_ns: None,
-            reminders: BTreeSet::new(),
+            reminders: Reminders::default(),
             membership: None,
             rebalance: None,
             moving: BTreeMap::new(),
@@ -212,7 +212,7 @@ impl Directory {
 
     /// The same directory, keeping a durable reminder per key.
     pub fn with_reminders(mut self, period: Option<Nanos>) -> Self {
-        self.reminder_ns = period;
+        self.reminders = Reminders::new(period);
         self
     }
 
@@ -225,12 +225,9 @@ impl Directory {
         if key == REBALANCE_TAG {
             return self.rebalance_tick(ctx);
         }
-        let (Ok(key), Some(period)) = (u32::try_from(key), self.reminder_ns) else { return };
-        if !self.reminders.contains(&key) {
-            return;
-        }
+        let Some(key) = self.reminders.due(key) else { return };
         self.remind(key, ctx);
-        ctx.set_timer(period, u64::from(key));
+        self.reminders.rearm(key, ctx);
     }
 
     /// A durable reminder of `key` fired: wake its agent, activating it
@@ -338,12 +335,8 @@ impl Directory {
         let actor = ctx.spawn_on(NodeId(node), FleetActor::Role(agent));
         ctx.watch(actor);
         let entry = Entry { actor, node };
-        if let Some(period) = self.reminder_ns
-            && self.reminders.insert(key)
-        {
-            // Registered with the first activation; kept from then on.
-            ctx.set_timer(period, u64::from(key));
-        }
+        // Registered with the first activation; kept from then on.
+        self.reminders.register(key, ctx);
         self.insert_entry(key, entry);
         let reactivated = self.lost.remove(&key);
         let plan = self.plan().clone();
@@ -360,6 +353,15 @@ impl Directory {
     /// The node for `key`'s new activation, among those believed up with
     /// room.
     fn place(&mut self, key: u32, ctx: &mut Ctx<'_, FleetActor>) -> Result<u16, NoPlace> {
+        self.refresh_up(ctx);
+        let (now, here) = (ctx.now(), ctx.node().0);
+        let counts = &self.active_per_node;
+        self.placer.place(key, now, here, |n| counts.get(&n).copied().unwrap_or(0), &self.up, || ctx.random_u64())
+    }
+
+    /// Which of the placer's nodes it believes up now (`self.up`): by the
+    /// failure detector, and for a partition also by heartbeats.
+    fn refresh_up(&mut self, ctx: &Ctx<'_, FleetActor>) {
         self.up.clear();
         for &n in &self.placer.nodes {
             self.up.push(match &self.membership {
@@ -367,9 +369,6 @@ impl Directory {
                 None => ctx.node_is_up(NodeId(n)),
             });
         }
-        let (now, here) = (ctx.now(), ctx.node().0);
-        let counts = &self.active_per_node;
-        self.placer.place(key, now, here, |n| counts.get(&n).copied().unwrap_or(0), &self.up, || ctx.random_u64())
     }
 
     fn insert_entry(&mut self, key: u32, entry: Entry) {

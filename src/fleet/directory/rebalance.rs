@@ -6,7 +6,7 @@
 //! never has two activations because of a move. Messages that reach it
 //! meanwhile are resent once to the new activation.
 
-use rehearsal_runtime::{ActorId, Ctx, NodeId};
+use rehearsal_runtime::{ActorId, Ctx};
 
 use super::Directory;
 use crate::fleet::{FleetActor, Msg};
@@ -21,13 +21,7 @@ impl Directory {
             return;
         }
         // The nodes believed up, as placement sees them.
-        self.up.clear();
-        for &n in &self.placer.nodes {
-            self.up.push(match &self.membership {
-                Some(m) => m.believes_up(n, ctx),
-                None => ctx.node_is_up(NodeId(n)),
-            });
-        }
+        self.refresh_up(ctx);
         if self.placer.is_by_key() {
             // Every activation whose key now belongs to another node.
             let entries: Vec<(u32, ActorId, u16)> = self

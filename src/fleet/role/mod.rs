@@ -642,16 +642,11 @@ impl RoleAgent {
     /// the node's load and, for a virtual agent, a change to its state.
     fn released(&mut self, finished: bool, ctx: &mut Ctx<'_, FleetActor>) {
         self.plan.telemetry.borrow_mut().slots(self.index, ctx.now(), false);
-        let stopping = match self.activation.as_deref().copied() {
-            Some(a) => {
-                if finished {
-                    self.plan.telemetry.borrow_mut().served_on(ctx.node().0);
-                    self.state_changed(ctx);
-                }
-                a.deactivating || a.state.flushing
-            }
-            None => false,
-        };
+        if finished && self.activation.is_some() {
+            self.plan.telemetry.borrow_mut().served_on(ctx.node().0);
+            self.state_changed(ctx);
+        }
+        let stopping = self.activation.as_deref().is_some_and(|a| a.deactivating || a.state.flushing);
         if !stopping && (self.works.len() as u32) < self.spec().concurrency {
             ctx.set_accepting(true);
         }

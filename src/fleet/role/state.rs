@@ -75,7 +75,7 @@ impl RoleAgent {
 
     /// Start loading the state (an activation with `state`).
     pub(super) fn begin_load(&mut self, ctx: &mut Ctx<'_, FleetActor>) {
-        let Some(spec) = self.state_spec().cloned() else { return };
+        let Some(spec) = self.state_spec().copied() else { return };
         let Some(a) = self.activation.as_mut() else { return };
         let m = &mut a.state;
         let request = m.request;
@@ -101,7 +101,7 @@ impl RoleAgent {
         ctx: &mut Ctx<'_, FleetActor>,
     ) -> bool {
         let role = self.role;
-        let Some(spec) = self.state_spec().cloned() else { return false };
+        let Some(spec) = self.state_spec().copied() else { return false };
         let Some(a) = self.activation.as_mut() else { return false };
         let ok = matches!(response, Response::Service(ServiceOutcome::Ok { .. }));
         let m = &mut a.state;
@@ -168,7 +168,7 @@ impl RoleAgent {
 
     /// A piece of work finished: one change to the state.
     pub(super) fn state_changed(&mut self, ctx: &mut Ctx<'_, FleetActor>) {
-        let Some(spec) = self.state_spec().cloned() else { return };
+        let Some(spec) = self.state_spec().copied() else { return };
         let Some(a) = self.activation.as_mut() else { return };
         a.state.events += 1;
         let unpersisted = a.state.events - a.state.stored.events;
@@ -188,7 +188,7 @@ impl RoleAgent {
     /// Write what is not yet stored (one write at a time), then a snapshot
     /// when due; a passivating activation stops once all is written.
     pub(super) fn write_state(&mut self, ctx: &mut Ctx<'_, FleetActor>) {
-        let Some(spec) = self.state_spec().cloned() else { return };
+        let Some(spec) = self.state_spec().copied() else { return };
         let Some(a) = self.activation.as_mut() else { return };
         let m = &mut a.state;
         if m.write.is_some() || m.load.is_some() {
